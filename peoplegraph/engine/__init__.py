@@ -1,0 +1,1 @@
+"""Pure compute: decode, detect, align, embed, cluster. Knows nothing about storage."""

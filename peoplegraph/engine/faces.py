@@ -1,0 +1,29 @@
+"""What the engine hands out: faces found in one photo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face in a photo, in the pixels of the full-size photo as the viewer sees it (EXIF applied).
+
+    box: x1, y1, x2, y2; landmarks: (5, 2) eyes (left, right as seen), nose, mouth corners;
+    score: detection confidence 0-1; embedding: L2-normalised float32 vector of the pack's dimension.
+    """
+
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray
+    score: float
+    embedding: np.ndarray
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]

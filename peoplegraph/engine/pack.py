@@ -1,0 +1,27 @@
+"""The model-pack interface: a detector and a recognizer behind insightface's two verbs."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from peoplegraph.engine.faces import Face
+
+
+class ModelPackError(RuntimeError):
+    """A model pack cannot be prepared: files missing, wrong hash, unloadable. The message says how to fix it."""
+
+
+class FaceModelPack(Protocol):
+    name: str  # what the user asked for: "yunet-sface", "buffalo_l", a folder
+    model_id: str  # names the embedding space: faces of two model ids are never compared
+    embedding_dim: int
+    detection_threshold: float  # pack default, 0-1
+    cluster_similarity: float  # pack default cosine similarity for "same person"
+
+    def prepare(self, threads: int = 0) -> None:
+        """Load (and on first use convert/verify) the model files. Raises ModelPackError."""
+
+    def get(self, image: np.ndarray, scale: float = 1.0, detection_threshold: float | None = None) -> list[Face]:
+        """Faces in a BGR uint8 image. `scale` maps image pixels to full-size pixels (box * scale)."""

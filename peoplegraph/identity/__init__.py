@@ -1,0 +1,1 @@
+"""Subjective layer: projects, photos, clusters and people in a graph behind the `GraphStore` protocol."""

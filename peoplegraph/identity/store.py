@@ -1,0 +1,40 @@
+"""The `GraphStore` protocol: the subjective layer as the rest of the code sees it.
+
+Written for two adapters: the embedded engine (default, a local file) and Neo4j (bolt:// or neo4j://).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
+
+
+class GraphStore(Protocol):
+    def ensure_project(self, project: str) -> None: ...
+
+    def projects(self) -> list[str]: ...
+
+    def has_photo(self, project: str, photo_id: str) -> bool: ...
+
+    def add_photo(self, photo: PhotoRecord) -> None:
+        """Record a processed photo (idempotent by project + photo id)."""
+
+    def photos(self, project: str, *, limit: int | None = None, offset: int = 0) -> list[PhotoRecord]: ...
+
+    def photo_count(self, project: str) -> int: ...
+
+    def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord]) -> None:
+        """Replace the project's machine clusters (and their SEEN_IN photo edges) in one transaction."""
+
+    def clusters(self, project: str) -> list[ClusterRecord]: ...
+
+    def add_person(self, project: str, person_id: str, name: str) -> PersonRecord: ...
+
+    def link_cluster(self, project: str, cluster_id: int, person_id: str) -> None:
+        """Name a cluster: its photos then show the person (APPEARS_IN)."""
+
+    def people(self, project: str) -> list[PersonRecord]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,1 @@
+"""Objective layer: face observations (embeddings plus per-face facts) in a vector store."""

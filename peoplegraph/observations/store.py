@@ -1,0 +1,41 @@
+"""The `VectorStore` protocol: what the rest of the code may ask of the objective layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from peoplegraph.observations.model import FaceObservation
+
+
+class VectorStore(Protocol):
+    """Face observations of one model (one collection), isolated per project."""
+
+    model_id: str
+    dim: int
+
+    def upsert(self, observations: Sequence[FaceObservation]) -> None:
+        """Insert or replace by face id (idempotent: re-ingesting a photo adds nothing)."""
+
+    def faces(
+        self, project: str, *, with_embeddings: bool = False, only_unclustered: bool = False
+    ) -> list[FaceObservation]:
+        """All faces of a project (embeddings only when asked: they are the heavy part)."""
+
+    def faces_by_id(self, project: str, face_ids: Sequence[int], *, with_embeddings: bool = False) -> list[FaceObservation]: ...
+
+    def faces_of_photo(self, project: str, photo_id: str) -> list[FaceObservation]: ...
+
+    def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
+        """Set the cluster id of each face id in `assignment`; other faces keep theirs."""
+
+    def count(self, project: str) -> int: ...
+
+    def search(
+        self, project: str, vectors: np.ndarray, limit: int
+    ) -> list[list[tuple[FaceObservation, float]]]:
+        """For each query vector, the `limit` most similar faces of the project with cosine similarity."""
+
+    def close(self) -> None: ...

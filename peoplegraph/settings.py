@@ -1,0 +1,123 @@
+"""The one typed settings object.
+
+Every value comes from a `PEOPLEGRAPH_*` environment variable or the CLI flag of the same name
+(`PEOPLEGRAPH_DATA_DIR` <-> `--data-dir`); nothing else in the code carries a tunable literal.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GRAPH_SERVER_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("peoplegraph", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PEOPLEGRAPH_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder for the embedded stores, the model cache and the private Redis (a per-user data dir).",
+    )
+    model_pack: str = Field(
+        default="yunet-sface",
+        description="Face model pack: `yunet-sface` (offline default), `buffalo_l`, `buffalo_s`, `antelopev2`, "
+        "or a folder holding a SCRFD detector and an ArcFace recognizer.",
+    )
+    model_dir: Path | None = Field(
+        default=None, description="Where model packs are cached and looked for (default: DATA_DIR/models)."
+    )
+    milvus_uri: str | None = Field(
+        default=None,
+        description="Milvus server URI (http://host:19530) or a local milvus-lite path (default: DATA_DIR/milvus.db).",
+    )
+    milvus_token: str = Field(default="", description="Milvus token (user:password) for a server; empty for none.")
+    graph_uri: str | None = Field(
+        default=None,
+        description="Graph store: a local path for the embedded engine (default: DATA_DIR/graph.lbug) or a "
+        "bolt:// / neo4j:// URI for Neo4j.",
+    )
+    graph_user: str = Field(default="neo4j", description="Neo4j user (graph server only).")
+    graph_password: str = Field(default="", description="Neo4j password (graph server only).")
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for the ARQ job queue (redis://host:6379/0); unset: the app starts a private "
+        "redis-server on a unix socket in DATA_DIR and stops it on exit.",
+    )
+    detection_threshold: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Minimum detection score, 0-1 (default: the model pack's own).",
+    )
+    min_face_size: int = Field(
+        default=20, ge=0, le=4096, description="Faces whose shorter box side is under this many pixels are dropped."
+    )
+    cluster_similarity: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=1.0,
+        description="Cosine similarity, -1..1, above which two faces are linked when clustering (default: the "
+        "model pack's own; thresholds are per model).",
+    )
+    min_cluster_size: int = Field(
+        default=2, ge=1, le=10_000, description="Smallest group of faces reported as a cluster (faces)."
+    )
+    cluster_neighbors: int = Field(
+        default=30, ge=1, le=1000, description="Neighbours per face in the clustering graph (k of the k-NN graph)."
+    )
+    max_image_pixels: int = Field(
+        default=100_000_000,
+        ge=1,
+        description="Images with more pixels than this (width x height) are refused as possible decompression bombs.",
+    )
+    max_file_bytes: int = Field(
+        default=200 * 1024 * 1024, ge=1, description="Files larger than this many bytes are refused."
+    )
+    detection_max_side: int = Field(
+        default=1600,
+        ge=160,
+        le=8192,
+        description="Photos are decoded at a reduced size so that the longer side is at most about this many "
+        "pixels (JPEG draft mode); boxes are reported in full-size pixels.",
+    )
+    threads: int = Field(default=0, ge=0, le=256, description="Threads per model session (0: all cores).")
+    host: str = Field(default="127.0.0.1", description="Address `peoplegraph serve` listens on.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `peoplegraph serve` listens on.")
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="Largest multipart upload the API accepts (bytes)."
+    )
+    worker_concurrency: int = Field(default=2, ge=1, le=64, description="Jobs one worker runs at a time.")
+
+    @field_validator("data_dir", "model_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @cached_property
+    def models_path(self) -> Path:
+        return self.model_dir or self.data_dir / "models"
+
+    @property
+    def milvus_target(self) -> str:
+        return self.milvus_uri or str(self.data_dir / "milvus.db")
+
+    @property
+    def milvus_is_embedded(self) -> bool:
+        return "://" not in self.milvus_target
+
+    @property
+    def graph_target(self) -> str:
+        return self.graph_uri or str(self.data_dir / "graph.lbug")
+
+    @property
+    def graph_is_server(self) -> bool:
+        return self.graph_target.startswith(GRAPH_SERVER_SCHEMES)
