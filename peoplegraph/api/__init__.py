@@ -1,0 +1,1 @@
+"""The Litestar app: REST for uploads and jobs, Strawberry GraphQL at /graphql."""

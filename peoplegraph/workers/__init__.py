@@ -1,0 +1,1 @@
+"""ARQ workers: ingest (decode, detect, embed, store) and clustering, with progress in Redis."""

@@ -1,0 +1,64 @@
+"""The Litestar application and its lifespan: stores, job queue and (by default) an in-process worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from arq import create_pool
+from arq.connections import ArqRedis
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from strawberry.litestar import make_graphql_controller
+
+from peoplegraph.api.controllers import HealthController, JobController, PhotoController
+from peoplegraph.api.errors import EXCEPTION_HANDLERS
+from peoplegraph.graphql.schema import schema
+from peoplegraph.services.runtime import Runtime
+from peoplegraph.settings import Settings
+from peoplegraph.workers.queue import queue_redis
+from peoplegraph.workers.runner import build_worker
+
+
+def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litestar:
+    """`in_process_worker`: run the ARQ worker inside the API process (required with milvus-lite,
+    which one process at a time may open); with Milvus and Neo4j servers, run `peoplegraph worker`s instead."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        with Runtime(settings) as runtime, queue_redis(settings) as redis_settings:
+            await asyncio.to_thread(lambda: (runtime.vectors, runtime.graph))  # open stores, prepare the pack
+            queue = await create_pool(redis_settings)
+            app.state.runtime = runtime
+            app.state.queue = queue
+            worker = build_worker(runtime, redis_settings, in_process=True) if in_process_worker else None
+            worker_task = asyncio.create_task(worker.async_run()) if worker else None
+            try:
+                yield
+            finally:
+                if worker is not None and worker_task is not None:
+                    await worker.close()
+                    worker_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker_task
+                await queue.aclose()
+
+    def provide_runtime(state: State) -> Runtime:
+        return state.runtime
+
+    def provide_queue(state: State) -> ArqRedis:
+        return state.queue
+
+    graphql = make_graphql_controller(schema, path="/graphql")
+    return Litestar(
+        route_handlers=[HealthController, PhotoController, JobController, graphql],
+        lifespan=[lifespan],
+        dependencies={
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "queue": Provide(provide_queue, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_upload_bytes,
+    )

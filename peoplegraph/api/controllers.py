@@ -1,0 +1,91 @@
+"""Thin controllers: they validate, hand over to services or the job queue, and shape the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from typing import Annotated, Any
+
+from arq.connections import ArqRedis
+from arq.jobs import Job, JobStatus
+from litestar import Controller, get, post
+from litestar.datastructures import UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import Body
+
+from peoplegraph import __version__
+from peoplegraph.observations.model import validate_project_name
+from peoplegraph.services import catalog
+from peoplegraph.services.runtime import Runtime
+from peoplegraph.workers.progress import read_progress
+from peoplegraph.workers.tasks import cluster_photos, ingest_photos
+
+UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class HealthController(Controller):
+    @get("/health")
+    async def health(self, runtime: Runtime, queue: ArqRedis) -> dict[str, Any]:
+        await queue.ping()
+        return {"status": "ok", "version": __version__, "model_pack": runtime.settings.model_pack}
+
+
+class PhotoController(Controller):
+    path = "/projects/{project:str}"
+
+    @post("/photos", status_code=202)
+    async def upload(
+        self,
+        project: str,
+        runtime: Runtime,
+        queue: ArqRedis,
+        data: Annotated[list[UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> dict[str, Any]:
+        """Upload one or more photos (multipart, any field name); they are ingested by a worker job."""
+        validate_project_name(project)
+        if not data:
+            raise ValidationException("no files in the upload: send photos as multipart/form-data files")
+        spool = runtime.settings.data_dir / "uploads" / uuid.uuid4().hex
+        await asyncio.to_thread(spool.mkdir, parents=True)
+        files: list[dict[str, str]] = []
+        for index, upload in enumerate(data):
+            name = upload.filename or f"upload-{index}"
+            target = spool / f"{index:05d}_{UNSAFE_NAME.sub('_', name)[-120:]}"
+            content = await upload.read()
+            await asyncio.to_thread(target.write_bytes, content)
+            files.append({"name": name, "path": str(target)})
+        job = await queue.enqueue_job(ingest_photos.__name__, project, files, str(spool))
+        assert job is not None  # only None for a duplicate explicit job id, which we never pass
+        return {"project": project, "files": len(files), "jobs": [job.job_id]}
+
+    @post("/clustering", status_code=202)
+    async def cluster(self, project: str, queue: ArqRedis) -> dict[str, Any]:
+        validate_project_name(project)
+        job = await queue.enqueue_job(cluster_photos.__name__, project)
+        assert job is not None
+        return {"project": project, "jobs": [job.job_id]}
+
+    @get("/clusters")
+    async def clusters(self, project: str, runtime: Runtime) -> list[dict[str, Any]]:
+        found = await asyncio.to_thread(catalog.clusters, runtime, project)
+        return [catalog.cluster_to_dict(c) for c in found]
+
+
+class JobController(Controller):
+    path = "/jobs"
+
+    @get("/{job_id:str}")
+    async def job(self, job_id: str, queue: ArqRedis) -> dict[str, Any]:
+        job = Job(job_id, queue)
+        status = await job.status()
+        if status == JobStatus.not_found:
+            raise NotFoundException(f"no job {job_id!r} (unknown, or its result has expired)")
+        answer: dict[str, Any] = {"id": job_id, "state": status.value, "progress": await read_progress(queue, job_id)}
+        if status == JobStatus.complete:
+            info = await job.result_info()
+            if info is not None:
+                answer["state"] = "complete" if info.success else "failed"
+                answer["result" if info.success else "error"] = info.result if info.success else str(info.result)
+        return answer

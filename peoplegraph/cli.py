@@ -1,0 +1,254 @@
+"""The `peoplegraph` command. Every setting is also a global flag: `--data-dir` <-> PEOPLEGRAPH_DATA_DIR."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import ValidationError
+from tqdm import tqdm
+
+from peoplegraph.engine.pack import ModelPackError
+from peoplegraph.observations.store import StoreBusyError
+from peoplegraph.services import catalog
+from peoplegraph.services.clustering import ClusteringReport, cluster_project
+from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
+from peoplegraph.services.runtime import Runtime
+from peoplegraph.settings import Settings
+
+FRIENDLY_ERRORS = (ModelPackError, StoreBusyError, ValueError, OSError)
+
+
+def _settings_options(command: click.Command) -> click.Command:
+    """One global flag per settings field, typed and documented from the settings object itself."""
+    for name, field in reversed(Settings.model_fields.items()):
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{field.description} [env: PEOPLEGRAPH_{name.upper()}]"
+        command = click.option(flag, name, default=None, help=help_text, show_default=False)(command)
+    return command
+
+
+class Context:
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self.overrides = {k: v for k, v in overrides.items() if v is not None}
+
+    def settings(self) -> Settings:
+        try:
+            return Settings(**self.overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'/'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise click.UsageError(f"invalid setting: {problems}") from None
+
+    def runtime(self) -> Runtime:
+        return Runtime(self.settings())
+
+
+def _fail_clearly(func):
+    """Known failures (bad project name, model pack missing, store busy) print one line, not a traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FRIENDLY_ERRORS as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@_settings_options
+@click.pass_context
+def main(ctx: click.Context, **overrides: Any) -> None:
+    """Find, group and name the people in large photo libraries."""
+    ctx.obj = Context(overrides)
+
+
+def _emit(as_json: bool, payload: Any, text: str) -> None:
+    click.echo(json.dumps(payload, indent=2) if as_json else text)
+
+
+def _ingest_text(report: IngestReport) -> str:
+    lines = [
+        f"photos seen: {report.photos}",
+        f"new photos:  {report.new_photos}",
+        f"faces found: {report.faces}",
+        f"skipped:     {len(report.skipped)}",
+    ]
+    lines += [f"  {s.path}: {s.reason}" for s in report.skipped]
+    return "\n".join(lines)
+
+
+def _clustering_text(report: ClusteringReport) -> str:
+    return (
+        f"clusters: {report.clusters} ({report.clustered_faces} of {report.faces} faces clustered, "
+        f"{report.unclustered_faces} unclustered; similarity >= {report.similarity:.3f}, "
+        f"min size {report.min_cluster_size})"
+    )
+
+
+def _run_ingest(runtime: Runtime, project: str, paths: list[Path]) -> IngestReport:
+    report = IngestReport()
+    sources = collect_sources(paths, report)
+    with tqdm(total=len(sources) + len(report.skipped), unit="photo", desc="ingest", file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        bar.update(len(report.skipped))
+
+        def progress(current: IngestReport, _total: int) -> None:
+            bar.update(current.processed - bar.n)
+            bar.set_postfix(faces=current.faces, skipped=len(current.skipped), refresh=False)
+
+        return IngestService(runtime).ingest(project, sources, progress, report=report)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--project", "-p", required=True, help="Project (library) the photos belong to.")
+@click.option("--cluster/--no-cluster", default=True, show_default=True, help="Cluster the project afterwards.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@_fail_clearly
+def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, as_json: bool) -> None:
+    """Ingest photos and folders (recursively): detect, embed and store every face."""
+    with obj.runtime() as runtime:
+        report = _run_ingest(runtime, project, list(paths))
+        payload = report.to_dict()
+        text = _ingest_text(report)
+        if cluster:
+            clustering = cluster_project(runtime, project)
+            payload["clustering"] = clustering.to_dict()
+            text += "\n" + _clustering_text(clustering)
+    _emit(as_json, payload, text)
+
+
+@main.command("cluster")
+@click.option("--project", "-p", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def cluster_command(obj: Context, project: str, as_json: bool) -> None:
+    """Cluster the project's faces into people."""
+    with obj.runtime() as runtime:
+        report = cluster_project(runtime, project)
+    _emit(as_json, report.to_dict(), _clustering_text(report))
+
+
+@main.group()
+def clusters() -> None:
+    """Inspect the machine's clusters."""
+
+
+def _clusters_table(found: list) -> str:
+    if not found:
+        return "no clusters (run `peoplegraph cluster`)"
+    rows = [f"{'id':>5} {'faces':>6} {'photos':>6} {'conf':>5}  representative (photo, box)"]
+    for c in found:
+        box = ",".join(f"{v:.0f}" for v in c.representative_box)
+        rows.append(f"{c.cluster_id:>5} {c.size:>6} {len(c.photo_ids):>6} {c.mean_confidence:>5.2f}  "
+                    f"{c.representative_photo_id[:12]} [{box}]")
+    return "\n".join(rows)
+
+
+@clusters.command("list")
+@click.option("--project", "-p", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def clusters_list(obj: Context, project: str, as_json: bool) -> None:
+    """Clusters, largest first: id, size, representative face, average detection confidence."""
+    with obj.runtime() as runtime:
+        found = catalog.clusters(runtime, project)
+    _emit(as_json, [catalog.cluster_to_dict(c) for c in found], _clusters_table(found))
+
+
+@main.command()
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Run the ARQ worker inside the API process (needed with the embedded stores).")
+@click.pass_obj
+@_fail_clearly
+def serve(obj: Context, worker: bool) -> None:
+    """Serve the REST API and GraphQL (with an in-process worker and the embedded stores by default)."""
+    import uvicorn
+
+    from peoplegraph.api.app import create_app
+
+    settings = obj.settings()
+    uvicorn.run(create_app(settings, in_process_worker=worker), host=settings.host, port=settings.port)
+
+
+@main.command()
+@click.pass_obj
+@_fail_clearly
+def worker(obj: Context) -> None:
+    """Run an ARQ worker (for deployments whose stores are servers: Milvus and Neo4j)."""
+    from peoplegraph.workers.queue import queue_redis
+    from peoplegraph.workers.runner import build_worker
+
+    settings = obj.settings()
+    with Runtime(settings) as runtime, queue_redis(settings) as redis_settings:
+        runtime.vectors, runtime.graph  # noqa: B018 - open the stores now: fail before taking jobs
+        build_worker(runtime, redis_settings, in_process=False).run()
+
+
+@main.command()
+@click.option("--project", "-p", default="demo", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def demo(obj: Context, project: str, as_json: bool) -> None:
+    """Ingest the sample photo that ships with insightface (six people) and print faces and clusters."""
+    sample = _insightface_sample()
+    with obj.runtime() as runtime:
+        report = _run_ingest(runtime, project, [sample])
+        clustering = cluster_project(runtime, project)
+        faces = catalog.faces(runtime, project)
+        found = catalog.clusters(runtime, project)
+    payload = {"photo": str(sample), "ingest": report.to_dict(), "faces": [catalog.face_to_dict(f) for f in faces],
+               "clustering": clustering.to_dict(), "clusters": [catalog.cluster_to_dict(c) for c in found]}
+    face_lines = [
+        f"  face {f.face_id}: box [{', '.join(f'{v:.0f}' for v in f.box)}] confidence {f.det_score:.2f}"
+        for f in faces
+    ]
+    text = "\n".join([f"sample photo: {sample}", _ingest_text(report), f"faces ({len(faces)}):", *face_lines,
+                      _clustering_text(clustering), _clusters_table(found)])
+    _emit(as_json, payload, text)
+
+
+def _insightface_sample() -> Path:
+    try:
+        import insightface
+    except ImportError:
+        raise click.ClickException(
+            "the demo uses insightface's sample photo: pip install -e '.[insightface]' && "
+            "pip install --no-deps insightface==2.1"
+        ) from None
+    sample = Path(insightface.__file__).parent / "data" / "images" / "t1.jpg"
+    if not sample.is_file():
+        raise click.ClickException(f"insightface's sample photo is missing: {sample}")
+    return sample
+
+
+@main.group()
+def models() -> None:
+    """Model packs."""
+
+
+@models.command("prepare")
+@click.pass_obj
+@_fail_clearly
+def models_prepare(obj: Context) -> None:
+    """Download (where needed), convert and verify the model pack, once."""
+    runtime = obj.runtime()
+    pack = runtime.pack
+    click.echo(f"{pack.name}: model {pack.model_id}, {pack.embedding_dim}-D embeddings, ready in "
+               f"{runtime.settings.models_path}")
+
+
+if __name__ == "__main__":
+    main()

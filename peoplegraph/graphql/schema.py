@@ -1,0 +1,134 @@
+"""GraphQL types and queries over the catalog. Face ids are 63-bit, so they travel as ID strings."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+from strawberry.types import Info
+
+from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
+from peoplegraph.observations.model import FaceObservation
+from peoplegraph.services import catalog
+from peoplegraph.services.runtime import Runtime
+
+MAX_PAGE = 1000
+
+
+def _runtime(info: Info) -> Runtime:
+    return info.context["request"].app.state.runtime
+
+
+@strawberry.type
+class Box:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @classmethod
+    def of(cls, box: tuple[float, float, float, float]) -> Box:
+        return cls(x1=box[0], y1=box[1], x2=box[2], y2=box[3])
+
+
+@strawberry.type
+class Face:
+    id: strawberry.ID
+    photo_id: str
+    box: Box
+    landmarks: list[float]
+    confidence: float = strawberry.field(description="Detection confidence, 0-1.")
+    cluster_id: int | None
+
+    @classmethod
+    def of(cls, face: FaceObservation) -> Face:
+        return cls(
+            id=strawberry.ID(str(face.face_id)), photo_id=face.photo_id, box=Box.of(face.box),
+            landmarks=list(face.landmarks), confidence=face.det_score,
+            cluster_id=face.cluster_id if face.cluster_id >= 0 else None,
+        )
+
+
+@strawberry.type
+class Photo:
+    id: str
+    project: str
+    path: str
+    width: int
+    height: int
+    face_count: int
+
+    @classmethod
+    def of(cls, photo: PhotoRecord) -> Photo:
+        return cls(id=photo.photo_id, project=photo.project, path=photo.path, width=photo.width,
+                   height=photo.height, face_count=photo.face_count)
+
+    @strawberry.field
+    async def faces(self, info: Info) -> list[Face]:
+        found = await asyncio.to_thread(catalog.faces_of_photo, _runtime(info), self.project, self.id)
+        return [Face.of(f) for f in found]
+
+
+@strawberry.type
+class RepresentativeFace:
+    face_id: strawberry.ID
+    photo_id: str
+    box: Box
+
+
+@strawberry.type
+class Cluster:
+    id: int
+    size: int
+    average_confidence: float
+    representative: RepresentativeFace
+    photo_ids: list[str]
+    person_id: str | None
+
+    @classmethod
+    def of(cls, c: ClusterRecord) -> Cluster:
+        return cls(
+            id=c.cluster_id, size=c.size, average_confidence=c.mean_confidence,
+            representative=RepresentativeFace(
+                face_id=strawberry.ID(str(c.representative_face_id)), photo_id=c.representative_photo_id,
+                box=Box.of(c.representative_box),
+            ),
+            photo_ids=list(c.photo_ids), person_id=c.person_id,
+        )
+
+
+@strawberry.type
+class Person:
+    id: str
+    name: str
+    cluster_ids: list[int]
+    photo_count: int
+
+    @classmethod
+    def of(cls, p: PersonRecord) -> Person:
+        return cls(id=p.person_id, name=p.name, cluster_ids=list(p.cluster_ids), photo_count=p.photo_count)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The project's machine clusters, largest first.")
+    async def clusters(self, info: Info, project: str) -> list[Cluster]:
+        return [Cluster.of(c) for c in await asyncio.to_thread(catalog.clusters, _runtime(info), project)]
+
+    @strawberry.field(description="The named people of a project.")
+    async def people(self, info: Info, project: str) -> list[Person]:
+        return [Person.of(p) for p in await asyncio.to_thread(catalog.people, _runtime(info), project)]
+
+    @strawberry.field(description="The project's photos, paginated (limit at most 1000).")
+    async def photos(self, info: Info, project: str, limit: int = 100, offset: int = 0) -> list[Photo]:
+        if not 0 < limit <= MAX_PAGE or offset < 0:
+            raise ValueError(f"limit must be 1..{MAX_PAGE} and offset >= 0")
+        found = await asyncio.to_thread(catalog.photos, _runtime(info), project, limit, offset)
+        return [Photo.of(p) for p in found]
+
+    @strawberry.field(description="Every face of a project.")
+    async def faces(self, info: Info, project: str) -> list[Face]:
+        return [Face.of(f) for f in await asyncio.to_thread(catalog.faces, _runtime(info), project)]
+
+
+schema = strawberry.Schema(query=Query)

@@ -1,0 +1,82 @@
+"""Cluster a project's faces and record the clusters in both stores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from peoplegraph.engine.cluster import GraphClusterer
+from peoplegraph.identity.records import ClusterRecord
+from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, validate_project_name
+from peoplegraph.services.runtime import Runtime
+
+
+@dataclass
+class ClusteringReport:
+    faces: int
+    clusters: int
+    clustered_faces: int
+    unclustered_faces: int
+    similarity: float
+    min_cluster_size: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def cluster_project(runtime: Runtime, project: str, stage: Callable[[str], None] | None = None) -> ClusteringReport:
+    """Re-cluster every face of the project (first version: the machine's clusters are replaced whole)."""
+    validate_project_name(project)
+    settings = runtime.settings
+    say = stage or (lambda _: None)
+    say("reading faces")
+    faces = runtime.vectors.faces(project, with_embeddings=True)
+    similarity = runtime.cluster_similarity
+    clusterer = GraphClusterer(
+        similarity=similarity, min_cluster_size=settings.min_cluster_size, neighbors=settings.cluster_neighbors
+    )
+    say("clustering")
+    embeddings = np.stack([f.embedding for f in faces]).astype(np.float32) if faces else np.zeros((0, 1), np.float32)
+    labels = clusterer.fit_predict(embeddings)
+    say("writing clusters")
+    changed = {f.face_id: int(label) for f, label in zip(faces, labels) if f.cluster_id != int(label)}
+    if changed:
+        runtime.vectors.set_clusters(project, changed)
+    records = summarise_clusters(project, faces, labels, embeddings)
+    runtime.graph.replace_clusters(project, records)
+    clustered = int(np.count_nonzero(labels != UNCLUSTERED))
+    return ClusteringReport(
+        faces=len(faces), clusters=len(records), clustered_faces=clustered,
+        unclustered_faces=len(faces) - clustered, similarity=similarity,
+        min_cluster_size=settings.min_cluster_size,
+    )
+
+
+def summarise_clusters(
+    project: str, faces: list[FaceObservation], labels: np.ndarray, embeddings: np.ndarray
+) -> list[ClusterRecord]:
+    """Size, mean detection confidence, photos, and a representative face: the confident face nearest the
+    cluster's mean direction (what an editor should see first)."""
+    records = []
+    for label in sorted(set(labels.tolist()) - {UNCLUSTERED}):
+        members = np.flatnonzero(labels == label)
+        centre = embeddings[members].mean(axis=0)
+        scores = np.array([faces[i].det_score for i in members])
+        closeness = embeddings[members] @ centre / max(float(np.linalg.norm(centre)), 1e-12)
+        best = members[int(np.argmax(closeness + 0.25 * scores))]
+        face = faces[best]
+        records.append(
+            ClusterRecord(
+                project=project,
+                cluster_id=int(label),
+                size=len(members),
+                representative_face_id=face.face_id,
+                representative_photo_id=face.photo_id,
+                representative_box=tuple(float(v) for v in face.box),
+                mean_confidence=float(scores.mean()),
+                photo_ids=tuple(sorted({faces[i].photo_id for i in members})),
+            )
+        )
+    return records

@@ -1,0 +1,203 @@
+"""Ingest: photo files in, face observations (vector store) and photo records (graph) out.
+
+Decoding runs in a small thread pool ahead of detection so that both cores stay busy; writes are
+batched. Faces are written before their photo record: a crash in between leaves a photo that the next
+ingest processes again, and deterministic face ids make that re-run add nothing twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from peoplegraph.engine.decode import IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image
+from peoplegraph.identity.records import PhotoRecord
+from peoplegraph.observations.model import FaceObservation, face_id_for, validate_project_name
+from peoplegraph.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[["IngestReport", int], None]
+
+
+@dataclass(frozen=True)
+class PhotoSource:
+    """A photo to ingest: a file on disk, or bytes received by the API under a display name."""
+
+    name: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    photos: int = 0  # photos seen (readable images, new or already stored)
+    new_photos: int = 0
+    faces: int = 0  # faces found in the new photos
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return self.photos + len(self.skipped)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def collect_sources(paths: Iterable[Path], report: IngestReport) -> list[PhotoSource]:
+    """Files named directly are always tried; folders are walked recursively for image suffixes."""
+    sources: list[PhotoSource] = []
+    for path in paths:
+        if path.is_dir():
+            sources.extend(PhotoSource(name=str(p), path=p) for p in _walk_images(path))
+        elif path.is_file():
+            sources.append(PhotoSource(name=str(path), path=path))
+        else:
+            report.skipped.append(SkippedFile(str(path), "no such file or folder"))
+    return sources
+
+
+def _walk_images(folder: Path) -> Iterator[Path]:
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                yield Path(root) / name
+
+
+@dataclass
+class _Prepared:
+    source: PhotoSource
+    photo_id: str | None = None
+    image: DecodedImage | None = None
+    rejected: str | None = None
+    known: bool = False
+
+
+class IngestService:
+    def __init__(self, runtime: Runtime, *, write_batch: int = 64, decode_workers: int = 2) -> None:
+        self.runtime = runtime
+        self.write_batch = write_batch
+        self.decode_workers = decode_workers
+
+    def ingest(
+        self, project: str, sources: Sequence[PhotoSource], progress: ProgressCallback | None = None,
+        report: IngestReport | None = None,
+    ) -> IngestReport:
+        validate_project_name(project)
+        report = report or IngestReport()
+        runtime = self.runtime
+        pack, vectors, graph = runtime.pack, runtime.vectors, runtime.graph
+        graph.ensure_project(project)
+        pending_faces: list[FaceObservation] = []
+        pending_photos: list[PhotoRecord] = []
+        seen_now: set[str] = set()
+
+        def flush() -> None:
+            if pending_faces:
+                vectors.upsert(pending_faces)
+            if pending_photos:
+                graph.add_photos(pending_photos)
+            pending_faces.clear()
+            pending_photos.clear()
+
+        total = len(sources) + len(report.skipped)
+        for prepared in self._prepare_ahead(project, sources):
+            name = prepared.source.name
+            if prepared.rejected is not None:
+                report.skipped.append(SkippedFile(name, prepared.rejected))
+            elif prepared.known or prepared.photo_id in seen_now:
+                report.photos += 1
+            else:
+                assert prepared.image is not None and prepared.photo_id is not None
+                try:
+                    faces = self._observe(project, prepared.photo_id, prepared.image)
+                except Exception as exc:  # one bad photo must not stop the batch
+                    log.exception("processing %s failed", name)
+                    report.skipped.append(SkippedFile(name, f"processing failed: {exc}"))
+                else:
+                    seen_now.add(prepared.photo_id)
+                    report.photos += 1
+                    report.new_photos += 1
+                    report.faces += len(faces)
+                    pending_faces.extend(faces)
+                    pending_photos.append(
+                        PhotoRecord(project, prepared.photo_id, name, prepared.image.width,
+                                    prepared.image.height, len(faces))
+                    )
+                    if len(pending_photos) >= self.write_batch:
+                        flush()
+            if progress is not None:
+                progress(report, total)
+        flush()
+        return report
+
+    def _prepare_ahead(self, project: str, sources: Sequence[PhotoSource]) -> Iterator[_Prepared]:
+        """Hash and decode the next photos in worker threads while the caller detects on this one."""
+        lookahead = self.decode_workers * 2
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+            queue: list[Future[_Prepared]] = []
+            iterator = iter(sources)
+            for source in iterator:
+                queue.append(pool.submit(self._prepare, project, source))
+                if len(queue) >= lookahead:
+                    break
+            while queue:
+                done = queue.pop(0).result()
+                nxt = next(iterator, None)
+                if nxt is not None:
+                    queue.append(pool.submit(self._prepare, project, nxt))
+                yield done
+
+    def _prepare(self, project: str, source: PhotoSource) -> _Prepared:
+        settings = self.runtime.settings
+        try:
+            data = source.read()
+        except OSError as exc:
+            return _Prepared(source, rejected=f"cannot read file: {exc.strerror or exc}")
+        photo_id = hashlib.sha256(data).hexdigest()
+        if data and self.runtime.graph.has_photo(project, photo_id):
+            return _Prepared(source, photo_id=photo_id, known=True)
+        try:
+            image = decode_image(
+                data, name=source.name, max_pixels=settings.max_image_pixels,
+                max_bytes=settings.max_file_bytes, max_side=settings.detection_max_side,
+            )
+        except ImageRejected as exc:
+            return _Prepared(source, rejected=exc.reason)
+        return _Prepared(source, photo_id=photo_id, image=image)
+
+    def _observe(self, project: str, photo_id: str, image: DecodedImage) -> list[FaceObservation]:
+        runtime = self.runtime
+        min_side = runtime.settings.min_face_size
+        faces = runtime.pack.get(image.pixels, image.scale, runtime.detection_threshold)
+        return [
+            FaceObservation(
+                face_id=face_id_for(project, photo_id, runtime.pack.model_id, face.box),
+                project=project,
+                photo_id=photo_id,
+                box=face.box,
+                landmarks=[float(v) for v in face.landmarks.reshape(-1)],
+                det_score=float(face.score),
+                embedding=face.embedding,
+            )
+            for face in faces
+            if min(face.width, face.height) >= min_side
+        ]

@@ -1,0 +1,91 @@
+"""The stores and the model pack of one process, opened once and shared by every caller.
+
+milvus-lite and the embedded graph allow one process per data folder, so the API and an in-process
+worker share one `Runtime`; calls into a store are serialised because neither embedded client is
+documented as safe for concurrent use from several threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+from peoplegraph.engine.pack import FaceModelPack
+from peoplegraph.engine.packs import load_pack
+from peoplegraph.identity.factory import open_graph_store
+from peoplegraph.identity.store import GraphStore
+from peoplegraph.observations.factory import open_vector_store
+from peoplegraph.observations.store import VectorStore
+from peoplegraph.settings import Settings
+
+T = TypeVar("T")
+
+
+class Serialized(Generic[T]):
+    """Forwards method calls to `target` one at a time."""
+
+    def __init__(self, target: T) -> None:
+        self._target = target
+        self._lock = threading.RLock()
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._target, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return call
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._pack_lock = threading.Lock()
+        self._pack: FaceModelPack | None = None
+
+    @property
+    def pack(self) -> FaceModelPack:
+        """The face model pack, prepared on first use (conversion or download happens once)."""
+        with self._pack_lock:
+            if self._pack is None:
+                pack = load_pack(self.settings)
+                pack.prepare(threads=self.settings.threads)
+                self._pack = pack
+            return self._pack
+
+    @cached_property
+    def graph(self) -> GraphStore:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return Serialized(open_graph_store(self.settings))  # type: ignore[return-value]
+
+    @cached_property
+    def vectors(self) -> VectorStore:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        pack = self.pack
+        return Serialized(open_vector_store(self.settings, pack.model_id, pack.embedding_dim))  # type: ignore[return-value]
+
+    @property
+    def detection_threshold(self) -> float:
+        value = self.settings.detection_threshold
+        return self.pack.detection_threshold if value is None else value
+
+    @property
+    def cluster_similarity(self) -> float:
+        value = self.settings.cluster_similarity
+        return self.pack.cluster_similarity if value is None else value
+
+    def close(self) -> None:
+        for name in ("vectors", "graph"):
+            store = self.__dict__.pop(name, None)
+            if store is not None:
+                store.close()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,61 @@
+"""The ARQ task functions. Each is a thin async shell around a service run in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from peoplegraph.services.clustering import cluster_project
+from peoplegraph.services.ingest import IngestReport, IngestService, PhotoSource
+from peoplegraph.services.runtime import Runtime
+from peoplegraph.workers.progress import write_progress
+
+PROGRESS_INTERVAL_S = 0.25
+
+
+async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str, str]], cleanup_dir: str | None = None) -> dict:
+    """Ingest uploaded files ({name, path}); `cleanup_dir` (the upload's spool folder) is removed afterwards."""
+    runtime: Runtime = ctx["runtime"]
+    job_id: str = ctx["job_id"]
+    redis = ctx["redis"]
+    loop = asyncio.get_running_loop()
+    last = 0.0
+    await write_progress(redis, job_id, {"stage": "ingesting", "done": 0, "total": len(files)})
+
+    def on_progress(report: IngestReport, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_INTERVAL_S or report.processed == total:
+            last = now
+            payload = {"stage": "ingesting", "done": report.processed, "total": total, "faces": report.faces}
+            asyncio.run_coroutine_threadsafe(write_progress(redis, job_id, payload), loop)
+
+    sources = [PhotoSource(name=f["name"], path=Path(f["path"])) for f in files]
+    try:
+        report = await asyncio.to_thread(IngestService(runtime).ingest, project, sources, on_progress)
+    finally:
+        if cleanup_dir:
+            shutil.rmtree(cleanup_dir, ignore_errors=True)
+    await write_progress(redis, job_id, {"stage": "done", "done": report.processed, "total": len(files),
+                                         "faces": report.faces})
+    return report.to_dict()
+
+
+async def cluster_photos(ctx: dict[str, Any], project: str) -> dict:
+    runtime: Runtime = ctx["runtime"]
+    job_id: str = ctx["job_id"]
+    redis = ctx["redis"]
+    loop = asyncio.get_running_loop()
+
+    def on_stage(stage: str) -> None:
+        asyncio.run_coroutine_threadsafe(write_progress(redis, job_id, {"stage": stage}), loop)
+
+    report = await asyncio.to_thread(cluster_project, runtime, project, on_stage)
+    await write_progress(redis, job_id, {"stage": "done"})
+    return report.to_dict()
+
+
+TASKS = (ingest_photos, cluster_photos)
