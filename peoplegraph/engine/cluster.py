@@ -1,0 +1,232 @@
+"""Graph-based clustering of face embeddings: a k-NN similarity graph, then Chinese whispers.
+
+Algorithm
+---------
+1. **k-NN graph, in bulk.** Embeddings are L2-normalised, so cosine similarity is a dot product. Rows are
+   taken in chunks (at most `chunk_rows`, default 4096, and fewer when n is large so that one chunk's
+   similarity block stays under `_BLOCK_BYTES`); each chunk is one BLAS matrix product against all n
+   faces. In a block, only entries at or above `similarity` can become edges: rows with at most k such
+   entries keep all of them (a cheap mask + nonzero, the common case for a large library), rows with more
+   keep their k best through `np.argpartition`. Memory is bounded by chunk x n; there is never one query
+   per face. The directed k-NN edges are made undirected (an edge exists when either end has the other
+   among its k neighbours), weighted by the cosine similarity.
+2. **Chinese whispers** (Biemann 2006; dlib's `chinese_whispers`) with weighted edges. Every face starts
+   with its own label; in each iteration the faces, in a seeded random order, adopt the label with the
+   largest summed edge weight among their neighbours (ties broken by a seeded random draw). dlib updates
+   one node at a time; here the seeded order is cut into `_BATCHES_PER_ITERATION` batches, each updated
+   at once with numpy (sort by (node, label), segment sums), then the next batch sees the new labels.
+   This semi-synchronous order keeps the behaviour of the sequential algorithm (a fully synchronous update
+   can make two linked faces swap labels forever) at numpy speed. It stops after `iterations` passes or
+   when a pass changes no label.
+
+Why not connected components of the thresholded graph: one chain of borderline pairs (a -> b -> c, with a
+and c far apart) merges two people, and in a large library such chains always exist. Chinese whispers
+lets a densely linked group outvote a thin bridge: a face between two groups joins the one it is most
+strongly tied to, so two people joined by a few look-alike faces stay two clusters. It needs no number of
+clusters and, like the threshold itself, only one per-model parameter.
+
+Output: labels 0..K-1 by decreasing cluster size (ties: the cluster whose first face comes first), -1 for
+faces in clusters smaller than `min_cluster_size`. Deterministic for a given input and seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+UNCLUSTERED = -1
+
+# Largest similarity block (chunk rows x n float32) computed at once.
+_BLOCK_BYTES = 256 * 1024 * 1024
+_BATCHES_PER_ITERATION = 16
+
+
+class GraphClusterer:
+    """Cluster L2-normalised embeddings (scikit-learn estimator shape: `fit_predict`, `labels_`)."""
+
+    def __init__(
+        self,
+        similarity: float,
+        min_cluster_size: int = 2,
+        neighbors: int = 30,
+        seed: int = 0,
+        iterations: int = 50,
+        chunk_rows: int = 4096,
+    ) -> None:
+        if not -1.0 <= float(similarity) <= 1.0:
+            raise ValueError(f"similarity must be in [-1, 1], got {similarity}")
+        if min_cluster_size < 1:
+            raise ValueError(f"min_cluster_size must be >= 1, got {min_cluster_size}")
+        if neighbors < 1:
+            raise ValueError(f"neighbors must be >= 1, got {neighbors}")
+        if iterations < 1:
+            raise ValueError(f"iterations must be >= 1, got {iterations}")
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        self.similarity = float(similarity)
+        self.min_cluster_size = int(min_cluster_size)
+        self.neighbors = int(neighbors)
+        self.seed = int(seed)
+        self.iterations = int(iterations)
+        self.chunk_rows = int(chunk_rows)
+        self.labels_: np.ndarray | None = None
+        self.graph_: sp.csr_matrix | None = None
+        self.n_iter_: int = 0
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {
+            "similarity": self.similarity, "min_cluster_size": self.min_cluster_size, "neighbors": self.neighbors,
+            "seed": self.seed, "iterations": self.iterations, "chunk_rows": self.chunk_rows,
+        }
+
+    def fit(self, embeddings: np.ndarray) -> GraphClusterer:
+        self.fit_predict(embeddings)
+        return self
+
+    def fit_predict(self, embeddings: np.ndarray) -> np.ndarray:
+        x = _validate(embeddings)
+        n = x.shape[0]
+        if n == 0:
+            self.labels_ = np.zeros(0, dtype=np.int64)
+            self.graph_ = sp.csr_matrix((0, 0), dtype=np.float32)
+            return self.labels_
+        graph = knn_graph(x, self.neighbors, self.similarity, self.chunk_rows)
+        raw, self.n_iter_ = chinese_whispers(graph, self.iterations, self.seed)
+        self.graph_ = graph
+        self.labels_ = relabel_by_size(raw, self.min_cluster_size)
+        return self.labels_
+
+
+def _validate(embeddings: np.ndarray) -> np.ndarray:
+    x = np.asarray(embeddings)
+    if x.ndim != 2:
+        raise ValueError(f"embeddings must be a 2-D array (n, d), got shape {x.shape}")
+    if x.shape[0] and x.shape[1] == 0:
+        raise ValueError("embeddings have zero dimensions")
+    if not np.issubdtype(x.dtype, np.number):
+        raise ValueError(f"embeddings must be numeric, got {x.dtype}")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if x.size and not np.isfinite(x).all():
+        raise ValueError("embeddings contain NaN or infinite values")
+    return x
+
+
+def knn_graph(x: np.ndarray, neighbors: int, similarity: float, chunk_rows: int = 4096) -> sp.csr_matrix:
+    """Symmetric sparse graph: i-j linked (weight = cosine) when one is among the other's `neighbors` most
+    similar faces and the similarity is >= `similarity`. No self loops."""
+    n = x.shape[0]
+    k = min(neighbors, n - 1)
+    if k <= 0:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    chunk = max(1, min(chunk_rows, _BLOCK_BYTES // (4 * n)))
+    threshold = np.float32(similarity)
+    # Buffers reused across chunks: fresh 100+ MB arrays per chunk cost as much in page faults as the product.
+    block_buf = np.empty((chunk, n), dtype=np.float32)
+    mask_buf = np.zeros(-(-chunk * n // 8) * 8, dtype=np.uint8)  # whole 8-byte words, for the word scan
+    rows_out, cols_out, sims_out = [], [], []
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        c = stop - start
+        block = block_buf[:c]
+        np.matmul(x[start:stop], x.T, out=block)  # (c, n) cosine similarities, BLAS
+        local = np.arange(c)
+        block[local, start + local] = -np.inf  # no self edges
+        mask_buf[c * n:] = 0
+        np.greater_equal(block, threshold, out=mask_buf[: c * n].reshape(c, n).view(np.bool_))
+        # entries above the threshold are few: find the non-zero 8-byte words first, then the bytes in them
+        words = np.flatnonzero(mask_buf.view(np.uint64))
+        word_i, byte_j = np.nonzero(mask_buf.reshape(-1, 8)[words])
+        flat = words[word_i] * 8 + byte_j
+        r, col = np.divmod(flat, n)
+        counts = np.bincount(r, minlength=c)
+        heavy = np.flatnonzero(counts > k)
+        if heavy.size:  # rows with more than k candidates keep their k best instead
+            light = counts[r] <= k
+            r, col = r[light], col[light]
+        rows_out.append(r + start)
+        cols_out.append(col)
+        sims_out.append(block[r, col])
+        if heavy.size:
+            sub = block[heavy]
+            top = np.argpartition(sub, n - k, axis=1)[:, -k:]
+            rows_out.append(np.repeat(heavy + start, k))
+            cols_out.append(top.ravel())
+            sims_out.append(np.take_along_axis(sub, top, axis=1).ravel())  # all >= threshold
+    del block_buf, mask_buf
+    rows = np.concatenate(rows_out).astype(np.int64)
+    cols = np.concatenate(cols_out).astype(np.int64)
+    sims = np.concatenate(sims_out).astype(np.float32)
+    directed = sp.csr_matrix((sims, (rows, cols)), shape=(n, n), dtype=np.float32)
+    graph = directed.maximum(directed.T).tocsr()  # either direction; cosine is symmetric
+    graph.sum_duplicates()
+    graph.sort_indices()
+    return graph
+
+
+def chinese_whispers(graph: sp.csr_matrix, iterations: int = 50, seed: int = 0) -> tuple[np.ndarray, int]:
+    """Weighted Chinese whispers on a symmetric CSR graph; returns (raw labels, passes run)."""
+    n = graph.shape[0]
+    labels = np.arange(n, dtype=np.int64)
+    indptr = graph.indptr.astype(np.int64)
+    indices = graph.indices.astype(np.int64)
+    weights = graph.data.astype(np.float64)
+    degree = np.diff(indptr)
+    active = np.flatnonzero(degree > 0)
+    if active.size == 0:
+        return labels, 0
+    rng = np.random.default_rng(seed)
+    batch = max(1, -(-active.size // _BATCHES_PER_ITERATION))
+    passes = 0
+    for _ in range(iterations):
+        passes += 1
+        order = rng.permutation(active)
+        changed = 0
+        for b0 in range(0, order.size, batch):
+            nodes = order[b0:b0 + batch]
+            changed += _update(nodes, labels, indptr, indices, weights, degree, rng)
+        if changed == 0:
+            break
+    return labels, passes
+
+
+def _update(nodes, labels, indptr, indices, weights, degree, rng) -> int:
+    """Give every node in `nodes` the label of heaviest total edge weight among its neighbours."""
+    lens = degree[nodes]
+    total = int(lens.sum())
+    owner = np.repeat(np.arange(nodes.size, dtype=np.int64), lens)
+    offsets = np.cumsum(lens) - lens
+    edge = np.arange(total, dtype=np.int64) - np.repeat(offsets, lens) + np.repeat(indptr[nodes], lens)
+    nb_labels = labels[indices[edge]]
+    n_labels = labels.size
+    key = owner * n_labels + nb_labels
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    sums = np.add.reduceat(weights[edge][order], starts)
+    group_owner = key[starts] // n_labels
+    group_label = key[starts] % n_labels
+    # per owner: the largest sum, ties broken by a seeded random draw
+    pick = np.lexsort((rng.random(starts.size), -sums, group_owner))
+    first = np.r_[True, group_owner[pick][1:] != group_owner[pick][:-1]]
+    chosen = pick[first]
+    new = group_label[chosen]
+    targets = nodes[group_owner[chosen]]
+    changed = int(np.count_nonzero(labels[targets] != new))
+    labels[targets] = new
+    return changed
+
+
+def relabel_by_size(raw: np.ndarray, min_cluster_size: int) -> np.ndarray:
+    """0..K-1 by decreasing size (ties: earliest first member), -1 for clusters under `min_cluster_size`."""
+    n = raw.size
+    out = np.full(n, UNCLUSTERED, dtype=np.int64)
+    if n == 0:
+        return out
+    uniq, first, inverse, counts = np.unique(raw, return_index=True, return_inverse=True, return_counts=True)
+    keep = counts >= min_cluster_size
+    order = np.lexsort((first, -counts))
+    order = order[keep[order]]
+    new_id = np.full(uniq.size, UNCLUSTERED, dtype=np.int64)
+    new_id[order] = np.arange(order.size, dtype=np.int64)
+    out[:] = new_id[inverse.ravel()]
+    return out
