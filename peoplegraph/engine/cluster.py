@@ -7,7 +7,8 @@ Algorithm
    similarity block stays under `_BLOCK_BYTES`); each chunk is one BLAS matrix product against all n
    faces. In a block, only entries at or above `similarity` can become edges: rows with at most k such
    entries keep all of them (a cheap mask + nonzero, the common case for a large library), rows with more
-   keep their k best through `np.argpartition`. Memory is bounded by chunk x n; there is never one query
+   keep their k best (by sorting their candidates when these are few compared to n, as for people with
+   hundreds of faces; by `np.argpartition` of the whole row when the threshold is far too low). Memory is bounded by chunk x n; there is never one query
    per face. The directed k-NN edges are made undirected (an edge exists when either end has the other
    among its k neighbours), weighted by the cosine similarity.
 2. **Chinese whispers** (Biemann 2006; dlib's `chinese_whispers`) with weighted edges. Every face starts
@@ -138,15 +139,31 @@ def knn_graph(x: np.ndarray, neighbors: int, similarity: float, chunk_rows: int 
         word_i, byte_j = np.nonzero(mask_buf.reshape(-1, 8)[words])
         flat = words[word_i] * 8 + byte_j
         r, col = np.divmod(flat, n)
+        sims = block.reshape(-1)[flat]
         counts = np.bincount(r, minlength=c)
-        heavy = np.flatnonzero(counts > k)
-        if heavy.size:  # rows with more than k candidates keep their k best instead
-            light = counts[r] <= k
-            r, col = r[light], col[light]
-        rows_out.append(r + start)
-        cols_out.append(col)
-        sims_out.append(block[r, col])
-        if heavy.size:
+        heavy_rows = counts > k
+        if not heavy_rows.any():
+            rows_out.append(r + start)
+            cols_out.append(col)
+            sims_out.append(sims)
+            continue
+        heavy = np.flatnonzero(heavy_rows)
+        in_heavy = heavy_rows[r]
+        rows_out.append(r[~in_heavy] + start)
+        cols_out.append(col[~in_heavy])
+        sims_out.append(sims[~in_heavy])
+        # rows with more than k candidates keep their k best: sort the candidates when they are a small part
+        # of those rows (people with hundreds of faces), else argpartition whole rows (a too-low threshold)
+        if int(counts[heavy].sum()) * 16 <= heavy.size * n:
+            hr, hc, hs = r[in_heavy], col[in_heavy], sims[in_heavy]
+            order = np.argsort(hr * 4.0 - hs)  # by row, then decreasing similarity (|hs| <= 1)
+            hr, hc, hs = hr[order], hc[order], hs[order]
+            first = np.searchsorted(hr, hr, side="left")
+            keep = np.arange(hr.size) - first < k
+            rows_out.append(hr[keep] + start)
+            cols_out.append(hc[keep])
+            sims_out.append(hs[keep])
+        else:
             sub = block[heavy]
             top = np.argpartition(sub, n - k, axis=1)[:, -k:]
             rows_out.append(np.repeat(heavy + start, k))
