@@ -21,6 +21,9 @@ class GraphStore(Protocol):
     def add_photo(self, photo: PhotoRecord) -> None:
         """Record a processed photo (idempotent by project + photo id)."""
 
+    def add_photos(self, photos: Sequence[PhotoRecord]) -> None:
+        """Record many processed photos in one transaction (idempotent; the project is created if missing)."""
+
     def photos(self, project: str, *, limit: int | None = None, offset: int = 0) -> list[PhotoRecord]: ...
 
     def photo_count(self, project: str) -> int: ...
@@ -36,5 +39,8 @@ class GraphStore(Protocol):
         """Name a cluster: its photos then show the person (APPEARS_IN)."""
 
     def people(self, project: str) -> list[PersonRecord]: ...
+
+    def drop_project(self, project: str) -> None:
+        """Delete the project and everything under it (photos, clusters, people)."""
 
     def close(self) -> None: ...

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 UNCLUSTERED = -1
+
+PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def validate_project_name(project: object, field: str = "project") -> str:
+    """The one check on project names (user input that ends up in filter expressions and graph keys).
+
+    Letters, digits, `_`, `.` and `-`, starting with a letter or digit, at most 128 characters: no quotes,
+    backslashes, slashes or `..`-only names can reach a store. Returns the name; raises ValueError naming
+    the field otherwise.
+    """
+    if not isinstance(project, str) or not PROJECT_NAME_PATTERN.fullmatch(project):
+        raise ValueError(
+            f"{field}: invalid project name {project!r}: use 1-128 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return project
 
 
 def face_id_for(project: str, photo_id: str, model_id: str, box: tuple[float, float, float, float]) -> int:

@@ -10,6 +10,10 @@ import numpy as np
 from peoplegraph.observations.model import FaceObservation
 
 
+class StoreBusyError(RuntimeError):
+    """An embedded store (milvus-lite folder, graph file) is held by another process."""
+
+
 class VectorStore(Protocol):
     """Face observations of one model (one collection), isolated per project."""
 
@@ -37,5 +41,8 @@ class VectorStore(Protocol):
         self, project: str, vectors: np.ndarray, limit: int
     ) -> list[list[tuple[FaceObservation, float]]]:
         """For each query vector, the `limit` most similar faces of the project with cosine similarity."""
+
+    def drop_project(self, project: str) -> None:
+        """Delete every face of the project (tests, evaluation, removing a project)."""
 
     def close(self) -> None: ...
