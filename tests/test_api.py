@@ -1,0 +1,87 @@
+"""The API end to end: upload, worker job with progress, GraphQL, on the embedded default."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from litestar.testing import TestClient
+
+from peoplegraph.api.app import create_app
+from peoplegraph.settings import Settings
+
+JOB_TIMEOUT_S = 300
+
+
+def _wait(client: TestClient, job_id: str) -> dict:
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        answer = client.get(f"/jobs/{job_id}")
+        assert answer.status_code == 200, answer.text
+        job = answer.json()
+        if job["state"] in ("complete", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {JOB_TIMEOUT_S} s")
+
+
+def _graphql(client: TestClient, query: str) -> dict:
+    answer = client.post("/graphql", json={"query": query})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert not body.get("errors"), body["errors"]
+    return body["data"]
+
+
+@pytest.fixture
+def client(app_settings: Settings):
+    with TestClient(app=create_app(app_settings)) as client:
+        yield client
+
+
+def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClient, shared_data: Path) -> None:
+    assert client.get("/health").json()["status"] == "ok"
+    group = shared_data / "faces-misc" / "group-photos"
+    files = [
+        ("photos", ("t1.jpg", (group / "insightface_t1.jpg").read_bytes(), "image/jpeg")),
+        ("photos", ("multiface.jpg", (group / "facenet_pytorch_multiface.jpg").read_bytes(), "image/jpeg")),
+        ("photos", ("notes.jpg", b"not a photo at all", "image/jpeg")),
+    ]
+    answer = client.post("/projects/event/photos", files=files)
+    assert answer.status_code == 202, answer.text
+    (job_id,) = answer.json()["jobs"]
+    job = _wait(client, job_id)
+    assert job["state"] == "complete", job
+    assert job["progress"]["done"] == job["progress"]["total"] == 3
+    result = job["result"]
+    assert result["new_photos"] == 2 and result["faces"] == 12
+    assert [s["path"] for s in result["skipped"]] == ["notes.jpg"]
+
+    data = _graphql(client, '{ photos(project: "event") { path faceCount faces { id confidence box { x1 y1 x2 y2 } } } }')
+    photos = {p["path"]: p for p in data["photos"]}
+    assert set(photos) == {"t1.jpg", "multiface.jpg"}
+    for photo in photos.values():
+        assert photo["faceCount"] == len(photo["faces"]) == 6
+        for face in photo["faces"]:
+            assert 0 < face["confidence"] <= 1 and face["box"]["x2"] > face["box"]["x1"]
+
+    answer = client.post("/projects/event/clustering")
+    assert answer.status_code == 202
+    assert _wait(client, answer.json()["jobs"][0])["state"] == "complete"
+    data = _graphql(client, '{ clusters(project: "event") { id size representative { photoId } } people(project: "event") { id } }')
+    # twelve strangers: no two faces are the same person, so no cluster of two or more
+    assert data["clusters"] == [] and data["people"] == []
+    rest = client.get("/projects/event/clusters")
+    assert rest.status_code == 200 and rest.json() == []
+
+
+def test_bad_requests_get_clear_errors(client: TestClient) -> None:
+    answer = client.post("/projects/bad%22name/photos", files=[("photos", ("a.jpg", b"x", "image/jpeg"))])
+    assert answer.status_code == 400 and "project" in answer.json()["detail"]
+    answer = client.get("/jobs/no-such-job")
+    assert answer.status_code == 404 and "no-such-job" in answer.json()["detail"]
+    answer = client.post("/projects/ok/photos", data={"note": "no files"})
+    assert answer.status_code == 400
+    data = client.post("/graphql", json={"query": '{ clusters(project: "../x") { id } }'}).json()
+    assert data["errors"] and "project" in data["errors"][0]["message"]

@@ -1,0 +1,107 @@
+"""Ingest through the service and the CLI on real photos and real embedded stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from badfiles import write_bad_files
+from peoplegraph.services.ingest import IngestService, collect_sources, IngestReport
+from peoplegraph.services.runtime import Runtime
+from peoplegraph.settings import Settings
+
+PROJECT = "stills"
+
+
+@pytest.fixture
+def library(tmp_path: Path, shared_data: Path) -> tuple[Path, dict[str, str]]:
+    """A folder of two group photos, three LFW photos and four broken files."""
+    folder = tmp_path / "library"
+    folder.mkdir()
+    group = shared_data / "faces-misc" / "group-photos"
+    for name in ("insightface_t1.jpg", "facenet_pytorch_multiface.jpg"):
+        (folder / name).symlink_to(group / name)
+    lfw = sorted((shared_data / "lfw-devtrain" / "Aaron_Peirsol").glob("*.jpg"))[:3]
+    for photo in lfw:
+        (folder / photo.name).symlink_to(photo)
+    broken = write_bad_files(folder / "broken", lfw[0])
+    return folder, broken
+
+
+def _ingest(settings: Settings, folder: Path) -> IngestReport:
+    with Runtime(settings) as runtime:
+        report = IngestReport()
+        sources = collect_sources([folder], report)
+        return IngestService(runtime).ingest(PROJECT, sources, report=report)
+
+
+def _cli(settings: Settings, *args: str) -> dict:
+    env = dict(os.environ, PEOPLEGRAPH_DATA_DIR=str(settings.data_dir), PEOPLEGRAPH_MODEL_DIR=str(settings.models_path))
+    done = subprocess.run([sys.executable, "-m", "peoplegraph.cli", *args, "--json"], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_bad_files_are_reported_and_good_photos_stored(app_settings: Settings, library) -> None:
+    folder, broken = library
+    report = _ingest(app_settings, folder)
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert set(reasons) == set(broken)
+    for name, word in broken.items():
+        assert word in reasons[name], (name, reasons[name])
+    assert report.new_photos == report.photos == 5
+    assert report.faces >= 12 + 3  # six faces in each group photo, one per LFW photo
+    with Runtime(app_settings) as runtime:
+        assert runtime.vectors.count(PROJECT) == report.faces
+        assert runtime.graph.photo_count(PROJECT) == 5
+
+
+def test_ingest_twice_adds_nothing_and_survives_a_restart(app_settings: Settings, library) -> None:
+    folder, _ = library
+    first = _ingest(app_settings, folder)
+    # a new process reads what the first one stored, and its ingest of the same files adds nothing
+    again = _cli(app_settings, "ingest", str(folder), "--project", PROJECT)
+    assert set(again) >= {"photos", "new_photos", "faces", "skipped"}
+    assert again["photos"] == first.photos and again["new_photos"] == 0 and again["faces"] == 0
+    assert {Path(s["path"]).name for s in again["skipped"]} == {Path(s.path).name for s in first.skipped}
+    assert again["clustering"]["faces"] == first.faces
+    with Runtime(app_settings) as runtime:
+        assert runtime.vectors.count(PROJECT) == first.faces
+        assert runtime.graph.photo_count(PROJECT) == first.new_photos
+        faces = runtime.vectors.faces(PROJECT)
+        assert len({f.face_id for f in faces}) == first.faces
+
+
+def test_the_same_photo_twice_in_one_batch_is_stored_once(app_settings: Settings, shared_data: Path, tmp_path: Path) -> None:
+    photo = shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg"
+    copy = tmp_path / "copy-of-t1.jpg"
+    copy.write_bytes(photo.read_bytes())
+    with Runtime(app_settings) as runtime:
+        report = IngestService(runtime).ingest(PROJECT, collect_sources([photo, copy], IngestReport()))
+        assert report.photos == 2 and report.new_photos == 1
+        assert runtime.vectors.count(PROJECT) == report.faces == 6
+
+
+def test_cli_clusters_list_and_bad_project_name(app_settings: Settings, library) -> None:
+    folder, _ = library
+    _ingest(app_settings, folder)
+    clusters = _cli(app_settings, "cluster", "--project", PROJECT)
+    assert clusters["faces"] >= 15
+    listed = _cli(app_settings, "clusters", "list", "--project", PROJECT)
+    assert len(listed) == clusters["clusters"]
+    # three photos of Aaron Peirsol form one cluster whose representative is one of his faces
+    assert any(c["size"] >= 3 for c in listed)
+    for c in listed:
+        assert set(c) >= {"id", "size", "representative", "mean_confidence"}
+        assert len(c["representative"]["box"]) == 4
+    env = dict(os.environ, PEOPLEGRAPH_DATA_DIR=str(app_settings.data_dir))
+    done = subprocess.run([sys.executable, "-m", "peoplegraph.cli", "clusters", "list", "--project", "../x"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "project" in done.stderr and "Traceback" not in done.stderr
