@@ -1,0 +1,350 @@
+"""`MilvusVectorStore`: the objective layer in Milvus (a server) or milvus-lite (a local folder).
+
+One collection per face model (`faces_<model id>`), projects kept apart by a partition-key field, so a
+project's reads and deletes touch only its own partition. Facts this code leans on (DESIGN.md, "Stores"):
+
+- milvus-lite takes a `.db` *folder* and one process at a time; a second process gets "Open local milvus
+  failed" and is answered here with `StoreBusyError`.
+- After a restart a collection is not loaded: it is loaded on open, before any search or query.
+- A query answers at most 16,384 rows (offset + limit): `faces()` pages with `query_iterator`.
+- `upsert(..., partial_update=True)` works in milvus-lite 3.2 and Milvus >= 2.6: `set_clusters` sends
+  only `cluster_id` (no embedding round trip); where a server refuses it, whole rows are fetched and
+  re-upserted instead.
+- Filter templating (`filter_params`) is not supported by milvus-lite, so strings go into filter
+  expressions literally: project names are validated by `validate_project_name` and every string is
+  escaped on top of that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pymilvus import DataType, MilvusClient
+from pymilvus.exceptions import MilvusException
+
+from peoplegraph.observations.model import FaceObservation, validate_project_name
+from peoplegraph.observations.store import StoreBusyError
+
+log = logging.getLogger(__name__)
+
+COLLECTION_PREFIX = "faces_"
+PROJECT_MAX_LENGTH = 128
+PHOTO_ID_MAX_LENGTH = 64
+LANDMARK_COUNT = 10
+HNSW_PARAMS = {"M": 16, "efConstruction": 200}
+WRITE_BATCH = 1000  # rows per insert/upsert call (512-D: about 2 MB a call)
+READ_BATCH = 4000  # rows per query_iterator page (a server allows at most 16,384)
+ID_BATCH = 1000  # ids per `face_id in [...]` filter
+QUERY_WINDOW = 16_384  # the most rows one query may answer (offset + limit)
+META_FIELDS = ["face_id", "project", "photo_id", "box", "landmarks", "det_score", "cluster_id"]
+LITE_LOCK_FILE = "LOCK"  # milvus_lite.db.LOCK_FILENAME
+
+_lite_users: dict[str, int] = {}
+_lite_users_lock = threading.Lock()
+
+
+def collection_name_for(model_id: str) -> str:
+    """`faces_` + the model id with anything outside [A-Za-z0-9_] replaced by `_`."""
+    return COLLECTION_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", model_id)
+
+
+def quote(value: str) -> str:
+    """A string literal for a Milvus filter expression."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class _DropNoise(logging.Filter):
+    """Drops the records milvus-lite and pymilvus log on a locked folder or a lite iterator (noise, not news)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("Failed to start MilvusLite server" in message or "failed to get mvccTs" in message)
+
+
+_noise_filter = _DropNoise()
+for _name in ("milvus_lite.server_manager", "pymilvus.client.iterator.query_iterator"):
+    logging.getLogger(_name).addFilter(_noise_filter)
+
+
+def _lite_folder_locked(folder: Path) -> bool:
+    """True when another process holds milvus-lite's lock on `folder` (probed without keeping it)."""
+    lock_path = folder / LITE_LOCK_FILE
+    if not lock_path.exists():
+        return False
+    import fcntl
+
+    fd = os.open(lock_path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def busy_message(folder: Path | str) -> str:
+    return (
+        f"the vector store {folder} is in use by another process: another peoplegraph process (e.g. "
+        f"`peoplegraph serve` or a worker) holds DATA_DIR/milvus.db. Stop it, or point PEOPLEGRAPH_MILVUS_URI "
+        "at a Milvus server (http://host:19530) that several processes can share."
+    )
+
+
+class MilvusVectorStore:
+    """Face observations of one model in one Milvus collection; every call is scoped to one project."""
+
+    def __init__(self, uri: str, model_id: str, dim: int, token: str = "") -> None:
+        if dim <= 0:
+            raise ValueError(f"dim: must be positive, got {dim}")
+        self.model_id = model_id
+        self.dim = int(dim)
+        self.collection = collection_name_for(model_id)
+        self._lite_path: str | None = None
+        self._partial_update = True
+        if "://" in uri:
+            self.uri = uri
+            self._client = MilvusClient(uri=uri, token=token)
+        else:
+            folder = Path(uri).expanduser().resolve()
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            self.uri = str(folder)
+            try:
+                self._client = MilvusClient(uri=self.uri)
+            except MilvusException as exc:
+                if _lite_folder_locked(folder):
+                    raise StoreBusyError(busy_message(folder)) from exc
+                raise
+            self._lite_path = self.uri
+            with _lite_users_lock:
+                _lite_users[self.uri] = _lite_users.get(self.uri, 0) + 1
+        try:
+            self._ensure_collection()
+            self._client.load_collection(self.collection)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- setup -----------------------------------------------------------------------------------------
+
+    def _ensure_collection(self) -> None:
+        client, name = self._client, self.collection
+        if client.has_collection(name):
+            described = client.describe_collection(name)
+            fields = {f["name"]: f for f in described["fields"]}
+            vector = fields.get("embedding")
+            if vector is None or "face_id" not in fields or "cluster_id" not in fields:
+                raise ValueError(f"collection {name} in {self.uri} is not a peoplegraph face collection")
+            existing = int(vector["params"]["dim"])
+            if existing != self.dim:
+                raise ValueError(
+                    f"dim: collection {name} in {self.uri} holds {existing}-dimensional embeddings but model "
+                    f"{self.model_id!r} makes {self.dim}-dimensional ones; use another model pack or a fresh "
+                    "store (collections are per model)"
+                )
+            return
+        schema = MilvusClient.create_schema(
+            auto_id=False, enable_dynamic_field=False, description=f"peoplegraph faces of model {self.model_id}"
+        )
+        schema.add_field("face_id", DataType.INT64, is_primary=True)
+        schema.add_field("project", DataType.VARCHAR, max_length=PROJECT_MAX_LENGTH, is_partition_key=True)
+        schema.add_field("photo_id", DataType.VARCHAR, max_length=PHOTO_ID_MAX_LENGTH)
+        schema.add_field("box", DataType.ARRAY, element_type=DataType.FLOAT, max_capacity=4)
+        schema.add_field("landmarks", DataType.ARRAY, element_type=DataType.FLOAT, max_capacity=LANDMARK_COUNT)
+        schema.add_field("det_score", DataType.FLOAT)
+        schema.add_field("cluster_id", DataType.INT64)
+        schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=self.dim)
+        index = client.prepare_index_params()
+        index.add_index("embedding", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
+        # Strong: a clustering run must see the faces an ingest wrote a moment ago.
+        client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    def _row(self, face: FaceObservation) -> dict[str, Any]:
+        validate_project_name(face.project)
+        if face.embedding is None:
+            raise ValueError(f"embedding: face {face.face_id} has none")
+        vector = np.asarray(face.embedding, dtype=np.float32).reshape(-1)
+        if vector.shape[0] != self.dim:
+            raise ValueError(f"embedding: face {face.face_id} has {vector.shape[0]} dimensions, expected {self.dim}")
+        if len(face.box) != 4 or len(face.landmarks) != LANDMARK_COUNT:
+            raise ValueError(f"box/landmarks: face {face.face_id} needs 4 box and {LANDMARK_COUNT} landmark numbers")
+        return {
+            "face_id": int(face.face_id),
+            "project": face.project,
+            "photo_id": face.photo_id,
+            "box": [float(v) for v in face.box],
+            "landmarks": [float(v) for v in face.landmarks],
+            "det_score": float(face.det_score),
+            "cluster_id": int(face.cluster_id),
+            "embedding": vector.tolist(),
+        }
+
+    def upsert(self, observations: Sequence[FaceObservation]) -> None:
+        rows = [self._row(face) for face in observations]
+        for start in range(0, len(rows), WRITE_BATCH):
+            self._client.upsert(self.collection, rows[start : start + WRITE_BATCH])
+
+    def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
+        """Only `cluster_id` changes; ids not in the project are ignored."""
+        validate_project_name(project)
+        items = [(int(k), int(v)) for k, v in assignment.items()]
+        for start in range(0, len(items), ID_BATCH):
+            chunk = dict(items[start : start + ID_BATCH])
+            if self._partial_update:
+                present = [row["face_id"] for row in self._query_ids(project, list(chunk), ["face_id"])]
+                rows = [{"face_id": i, "project": project, "cluster_id": chunk[i]} for i in present]
+                if not rows:
+                    continue
+                try:
+                    self._client.upsert(self.collection, rows, partial_update=True)
+                    continue
+                except MilvusException as exc:  # a server before 2.6: whole rows from here on
+                    log.info("partial upsert refused (%s); re-upserting whole rows", exc)
+                    self._partial_update = False
+            full = self._query_ids(project, list(chunk), [*META_FIELDS, "embedding"])
+            for row in full:
+                row["cluster_id"] = chunk[row["face_id"]]
+                row["embedding"] = [float(v) for v in row["embedding"]]
+            if full:
+                self._client.upsert(self.collection, full)
+
+    def drop_project(self, project: str) -> None:
+        validate_project_name(project)
+        self._client.delete(self.collection, filter=self._project_filter(project))
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _project_filter(project: str) -> str:
+        return f"project == {quote(validate_project_name(project))}"
+
+    def _iterate(self, filter_: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        iterator = self._client.query_iterator(
+            self.collection, batch_size=READ_BATCH, filter=filter_, output_fields=fields
+        )
+        try:
+            while True:
+                page = iterator.next()
+                if not page:
+                    return
+                yield from page
+        finally:
+            iterator.close()
+
+    def _query_ids(self, project: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(ids), ID_BATCH):
+            chunk = ids[start : start + ID_BATCH]
+            filter_ = f"{self._project_filter(project)} and face_id in [{','.join(str(int(i)) for i in chunk)}]"
+            rows.extend(self._client.query(self.collection, filter=filter_, output_fields=fields, limit=len(chunk)))
+        return rows
+
+    def _face(self, row: Mapping[str, Any], with_embedding: bool) -> FaceObservation:
+        embedding = None
+        if with_embedding:
+            embedding = np.asarray(row["embedding"], dtype=np.float32)
+        return FaceObservation(
+            face_id=int(row["face_id"]),
+            project=row["project"],
+            photo_id=row["photo_id"],
+            box=tuple(float(v) for v in row["box"]),  # type: ignore[arg-type]
+            landmarks=[float(v) for v in row["landmarks"]],
+            det_score=float(row["det_score"]),
+            cluster_id=int(row["cluster_id"]),
+            embedding=embedding,
+        )
+
+    def faces(
+        self, project: str, *, with_embeddings: bool = False, only_unclustered: bool = False
+    ) -> list[FaceObservation]:
+        """Every face of the project (paged, so past 16,384 rows too), in face id order."""
+        filter_ = self._project_filter(project)
+        if only_unclustered:
+            filter_ += " and cluster_id == -1"
+        fields = [*META_FIELDS, "embedding"] if with_embeddings else META_FIELDS
+        faces = [self._face(row, with_embeddings) for row in self._iterate(filter_, fields)]
+        faces.sort(key=lambda f: f.face_id)
+        return faces
+
+    def faces_by_id(
+        self, project: str, face_ids: Sequence[int], *, with_embeddings: bool = False
+    ) -> list[FaceObservation]:
+        """The faces among `face_ids` that belong to the project, in the order asked."""
+        fields = [*META_FIELDS, "embedding"] if with_embeddings else META_FIELDS
+        found = {row["face_id"]: row for row in self._query_ids(project, [int(i) for i in face_ids], fields)}
+        return [self._face(found[int(i)], with_embeddings) for i in face_ids if int(i) in found]
+
+    def faces_of_photo(self, project: str, photo_id: str) -> list[FaceObservation]:
+        filter_ = f"{self._project_filter(project)} and photo_id == {quote(photo_id)}"
+        rows = self._client.query(self.collection, filter=filter_, output_fields=META_FIELDS, limit=QUERY_WINDOW)
+        return sorted((self._face(row, False) for row in rows), key=lambda f: f.face_id)
+
+    def count(self, project: str) -> int:
+        rows = self._client.query(self.collection, filter=self._project_filter(project), output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def search(self, project: str, vectors: np.ndarray, limit: int) -> list[list[tuple[FaceObservation, float]]]:
+        """For each query vector, the `limit` most similar faces of the project, best first, with cosine similarity."""
+        filter_ = self._project_filter(project)
+        queries = np.asarray(vectors, dtype=np.float32)
+        if queries.ndim == 1:
+            queries = queries[None, :]
+        if queries.shape[0] == 0 or limit <= 0:
+            return [[] for _ in range(queries.shape[0])]
+        if queries.shape[1] != self.dim:
+            raise ValueError(f"vectors: {queries.shape[1]} dimensions, expected {self.dim}")
+        limit = min(int(limit), QUERY_WINDOW)
+        answers: list[list[tuple[FaceObservation, float]]] = []
+        for start in range(0, queries.shape[0], WRITE_BATCH):
+            hits = self._client.search(
+                self.collection,
+                data=queries[start : start + WRITE_BATCH].tolist(),
+                filter=filter_,
+                limit=limit,
+                output_fields=META_FIELDS,
+                search_params={"metric_type": "COSINE", "params": {"ef": max(64, limit)}},
+            )
+            for per_query in hits:
+                answers.append([(self._face(hit["entity"], False), float(hit["distance"])) for hit in per_query])
+        return answers
+
+    # -- lifetime --------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        client = self.__dict__.pop("_client", None)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+        path, self._lite_path = self._lite_path, None
+        if path is None:
+            return
+        with _lite_users_lock:
+            users = _lite_users.get(path, 1) - 1
+            if users > 0:
+                _lite_users[path] = users
+                return
+            _lite_users.pop(path, None)
+        # The last user in this process: stop the in-process milvus-lite server so its folder lock is
+        # released and another process (the CLI after a test, a restarted server) can open the folder.
+        with contextlib.suppress(Exception):
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(path)
+
+    def __enter__(self) -> MilvusVectorStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
