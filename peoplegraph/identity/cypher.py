@@ -1,0 +1,373 @@
+"""Every Cypher statement of the graph stores, and the `GraphStore` logic both adapters share.
+
+The data statements below run unchanged on the embedded engine (LadybugDB, Kuzu's dialect) and on Neo4j;
+only the schema differs (node/rel tables there, constraints and indexes here) and lives in
+`EMBEDDED_SCHEMA` / `NEO4J_SCHEMA`. Written to the common subset of the two dialects: labels fixed in the
+text (Kuzu cannot set them at run time), properties set one by one (Kuzu has no `SET n += map`), no empty
+list parameters (Kuzu cannot infer their type), every node found by its primary key `key`.
+
+Model (keys are `project/id`, project names cannot contain `/`):
+
+    (:Project {name})-[:HAS_PHOTO]->(:Photo {key, project, photo_id, path, width, height, face_count})
+    (:Project)-[:HAS_CLUSTER]->(:Cluster {key, project, cluster_id, size, representative_face_id,
+                                          representative_photo_id, representative_box, mean_confidence})
+    (:Cluster)-[:SEEN_IN {faces}]->(:Photo)
+    (:Project)-[:HAS_PERSON]->(:Person {key, project, person_id, name})
+    (:Cluster)-[:IS_PERSON]->(:Person)        a named cluster
+    (:Person)-[:APPEARS_IN]->(:Photo)         derived: the photos of the person's clusters
+
+Rules: `replace_clusters` deletes the project's clusters and writes the new ones in one transaction; a
+cluster keeps its person link when a cluster with the same cluster id is written again (or takes the
+`person_id` its record carries). APPEARS_IN is derived data, rebuilt for the project after every
+`replace_clusters` and `link_cluster`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
+from peoplegraph.observations.model import validate_project_name
+
+WRITE_BATCH = 2000  # rows per UNWIND statement
+
+EMBEDDED_SCHEMA = (
+    "CREATE NODE TABLE IF NOT EXISTS Project(name STRING PRIMARY KEY)",
+    "CREATE NODE TABLE IF NOT EXISTS Photo(key STRING PRIMARY KEY, project STRING, photo_id STRING, "
+    "path STRING, width INT64, height INT64, face_count INT64)",
+    "CREATE NODE TABLE IF NOT EXISTS Cluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
+    "size INT64, representative_face_id INT64, representative_photo_id STRING, representative_box DOUBLE[], "
+    "mean_confidence DOUBLE)",
+    "CREATE NODE TABLE IF NOT EXISTS Person(key STRING PRIMARY KEY, project STRING, person_id STRING, "
+    "name STRING)",
+    "CREATE REL TABLE IF NOT EXISTS HAS_PHOTO(FROM Project TO Photo)",
+    "CREATE REL TABLE IF NOT EXISTS HAS_CLUSTER(FROM Project TO Cluster)",
+    "CREATE REL TABLE IF NOT EXISTS HAS_PERSON(FROM Project TO Person)",
+    "CREATE REL TABLE IF NOT EXISTS SEEN_IN(FROM Cluster TO Photo, faces INT64)",
+    "CREATE REL TABLE IF NOT EXISTS IS_PERSON(FROM Cluster TO Person)",
+    "CREATE REL TABLE IF NOT EXISTS APPEARS_IN(FROM Person TO Photo)",
+)
+
+NEO4J_SCHEMA = (
+    "CREATE CONSTRAINT peoplegraph_project_name IF NOT EXISTS FOR (n:Project) REQUIRE n.name IS UNIQUE",
+    "CREATE CONSTRAINT peoplegraph_photo_key IF NOT EXISTS FOR (n:Photo) REQUIRE n.key IS UNIQUE",
+    "CREATE CONSTRAINT peoplegraph_cluster_key IF NOT EXISTS FOR (n:Cluster) REQUIRE n.key IS UNIQUE",
+    "CREATE CONSTRAINT peoplegraph_person_key IF NOT EXISTS FOR (n:Person) REQUIRE n.key IS UNIQUE",
+    "CREATE INDEX peoplegraph_photo_project IF NOT EXISTS FOR (n:Photo) ON (n.project)",
+    "CREATE INDEX peoplegraph_cluster_project IF NOT EXISTS FOR (n:Cluster) ON (n.project)",
+    "CREATE INDEX peoplegraph_person_project IF NOT EXISTS FOR (n:Person) ON (n.project)",
+)
+
+ENSURE_PROJECT = "MERGE (p:Project {name: $project})"
+PROJECTS = "MATCH (p:Project) RETURN p.name AS name ORDER BY name"
+HAS_PHOTO = "MATCH (ph:Photo {key: $key}) RETURN count(ph) AS n"
+ADD_PHOTOS = (
+    "MATCH (pr:Project {name: $project}) "
+    "UNWIND $rows AS r "
+    "MERGE (ph:Photo {key: r.key}) "
+    "ON CREATE SET ph.project = $project, ph.photo_id = r.photo_id, ph.path = r.path, ph.width = r.width, "
+    "ph.height = r.height, ph.face_count = r.face_count "
+    "MERGE (pr)-[:HAS_PHOTO]->(ph)"
+)
+_PHOTO_FIELDS = (
+    "RETURN ph.photo_id AS photo_id, ph.path AS path, ph.width AS width, ph.height AS height, "
+    "ph.face_count AS face_count ORDER BY path, photo_id"
+)
+PHOTOS = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) " + _PHOTO_FIELDS
+PHOTOS_PAGE = PHOTOS + " SKIP $offset LIMIT $limit"
+PHOTOS_FROM = PHOTOS + " SKIP $offset"
+PHOTO_COUNT = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) RETURN count(ph) AS n"
+
+CLUSTER_LINKS = (
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[:IS_PERSON]->(pe:Person) "
+    "RETURN c.cluster_id AS cluster_id, pe.person_id AS person_id"
+)
+PERSON_KEYS = "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person) RETURN pe.person_id AS person_id"
+DELETE_CLUSTERS = "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster) DETACH DELETE c"
+CREATE_CLUSTERS = (
+    "MATCH (pr:Project {name: $project}) "
+    "UNWIND $rows AS r "
+    "CREATE (c:Cluster {key: r.key, project: $project, cluster_id: r.cluster_id, size: r.size, "
+    "representative_face_id: r.representative_face_id, representative_photo_id: r.representative_photo_id, "
+    "representative_box: r.representative_box, mean_confidence: r.mean_confidence}) "
+    "CREATE (pr)-[:HAS_CLUSTER]->(c)"
+)
+CREATE_SEEN_IN = (
+    "UNWIND $rows AS r "
+    "MATCH (c:Cluster {key: r.cluster}), (ph:Photo {key: r.photo}) "
+    "CREATE (c)-[:SEEN_IN {faces: r.faces}]->(ph)"
+)
+CREATE_IS_PERSON = (
+    "UNWIND $rows AS r "
+    "MATCH (c:Cluster {key: r.cluster}), (pe:Person {key: r.person}) "
+    "CREATE (c)-[:IS_PERSON]->(pe)"
+)
+CLUSTERS = (
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster) "
+    "RETURN c.cluster_id AS cluster_id, c.size AS size, c.representative_face_id AS representative_face_id, "
+    "c.representative_photo_id AS representative_photo_id, c.representative_box AS representative_box, "
+    "c.mean_confidence AS mean_confidence ORDER BY cluster_id"
+)
+CLUSTER_PHOTOS = (
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[:SEEN_IN]->(ph:Photo) "
+    "RETURN c.cluster_id AS cluster_id, ph.photo_id AS photo_id"
+)
+CLUSTER_EXISTS = "MATCH (c:Cluster {key: $key}) RETURN count(c) AS n"
+PERSON_EXISTS = "MATCH (pe:Person {key: $key}) RETURN count(pe) AS n"
+UNLINK_CLUSTER = "MATCH (c:Cluster {key: $key})-[l:IS_PERSON]->(:Person) DELETE l"
+LINK_CLUSTER = "MATCH (c:Cluster {key: $cluster}), (pe:Person {key: $person}) CREATE (c)-[:IS_PERSON]->(pe)"
+DELETE_APPEARS_IN = (
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)-[a:APPEARS_IN]->(:Photo) DELETE a"
+)
+DERIVE_APPEARS_IN = (
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)<-[:IS_PERSON]-(:Cluster)-[:SEEN_IN]->(ph:Photo) "
+    "WITH DISTINCT pe, ph "
+    "MERGE (pe)-[:APPEARS_IN]->(ph)"
+)
+ADD_PERSON = (
+    "MATCH (pr:Project {name: $project}) "
+    "MERGE (pe:Person {key: $key}) "
+    "SET pe.project = $project, pe.person_id = $person_id, pe.name = $name "
+    "MERGE (pr)-[:HAS_PERSON]->(pe)"
+)
+PEOPLE = (
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person) "
+    "RETURN pe.person_id AS person_id, pe.name AS name ORDER BY name, person_id"
+)
+PEOPLE_CLUSTERS = (
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)<-[:IS_PERSON]-(c:Cluster) "
+    "RETURN pe.person_id AS person_id, c.cluster_id AS cluster_id"
+)
+PEOPLE_PHOTOS = (
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)-[:APPEARS_IN]->(ph:Photo) "
+    "RETURN pe.person_id AS person_id, count(ph) AS n"
+)
+DROP_PROJECT = (
+    "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(n:Photo) DETACH DELETE n",
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(n:Cluster) DETACH DELETE n",
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(n:Person) DETACH DELETE n",
+    "MATCH (p:Project {name: $project}) DETACH DELETE p",
+)
+
+
+def node_key(project: str, item: object) -> str:
+    return f"{project}/{item}"
+
+
+def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(rows), WRITE_BATCH):
+        yield rows[start : start + WRITE_BATCH]
+
+
+def _person_id(person_id: object) -> str:
+    if not isinstance(person_id, str) or not person_id.strip() or len(person_id) > 256:
+        raise ValueError(f"person_id: must be a non-empty string of at most 256 characters, got {person_id!r}")
+    return person_id
+
+
+class CypherGraphStore:
+    """`GraphStore` written once in Cypher; an adapter supplies `_run` and `_transaction`.
+
+    `_run(query, params)` returns the rows as dicts keyed by the RETURN aliases; inside
+    `with self._transaction():` it runs in that transaction, which commits at the end of the block and
+    rolls back (nothing written) on any exception.
+    """
+
+    def _run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _scalar(self, query: str, params: dict[str, Any]) -> int:
+        rows = self._run(query, params)
+        return int(rows[0]["n"]) if rows else 0
+
+    # -- projects and photos ---------------------------------------------------------------------------
+
+    def ensure_project(self, project: str) -> None:
+        self._run(ENSURE_PROJECT, {"project": validate_project_name(project)})
+
+    def projects(self) -> list[str]:
+        return [row["name"] for row in self._run(PROJECTS)]
+
+    def has_photo(self, project: str, photo_id: str) -> bool:
+        return self._scalar(HAS_PHOTO, {"key": node_key(validate_project_name(project), photo_id)}) > 0
+
+    def add_photo(self, photo: PhotoRecord) -> None:
+        self.add_photos([photo])
+
+    def add_photos(self, photos: Sequence[PhotoRecord]) -> None:
+        """Idempotent by project + photo id: a photo already recorded keeps its first path and sizes."""
+        by_project: dict[str, list[dict[str, Any]]] = {}
+        for photo in photos:
+            project = validate_project_name(photo.project)
+            by_project.setdefault(project, []).append(
+                {
+                    "key": node_key(project, photo.photo_id),
+                    "photo_id": str(photo.photo_id),
+                    "path": str(photo.path),
+                    "width": int(photo.width),
+                    "height": int(photo.height),
+                    "face_count": int(photo.face_count),
+                }
+            )
+        if not by_project:
+            return
+        with self._transaction():
+            for project, rows in by_project.items():
+                self._run(ENSURE_PROJECT, {"project": project})
+                for batch in _batches(rows):
+                    self._run(ADD_PHOTOS, {"project": project, "rows": batch})
+
+    def photos(self, project: str, *, limit: int | None = None, offset: int = 0) -> list[PhotoRecord]:
+        """The project's photos ordered by path then photo id (a stable order for paging)."""
+        validate_project_name(project)
+        if offset < 0 or (limit is not None and limit < 0):
+            raise ValueError("limit/offset: must not be negative")
+        if limit is None:
+            rows = self._run(PHOTOS_FROM, {"project": project, "offset": int(offset)})
+        else:
+            rows = self._run(PHOTOS_PAGE, {"project": project, "offset": int(offset), "limit": int(limit)})
+        return [
+            PhotoRecord(project, r["photo_id"], r["path"], int(r["width"]), int(r["height"]), int(r["face_count"]))
+            for r in rows
+        ]
+
+    def photo_count(self, project: str) -> int:
+        return self._scalar(PHOTO_COUNT, {"project": validate_project_name(project)})
+
+    # -- clusters --------------------------------------------------------------------------------------
+
+    def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord]) -> None:
+        """Replace the project's machine clusters, their SEEN_IN edges and the derived APPEARS_IN edges in
+        one transaction. Person links survive for cluster ids written again (a record's own `person_id`
+        wins); SEEN_IN edges to photos the graph does not know are left out."""
+        validate_project_name(project)
+        rows, seen_in = [], []
+        for cluster in clusters:
+            if cluster.project != project:
+                raise ValueError(f"project: cluster {cluster.cluster_id} belongs to {cluster.project!r}, not {project!r}")
+            key = node_key(project, int(cluster.cluster_id))
+            box = [float(v) for v in cluster.representative_box]
+            if len(box) != 4:
+                raise ValueError(f"representative_box: cluster {cluster.cluster_id} needs 4 numbers")
+            rows.append(
+                {
+                    "key": key,
+                    "cluster_id": int(cluster.cluster_id),
+                    "size": int(cluster.size),
+                    "representative_face_id": int(cluster.representative_face_id),
+                    "representative_photo_id": str(cluster.representative_photo_id),
+                    "representative_box": box,
+                    "mean_confidence": float(cluster.mean_confidence),
+                }
+            )
+            for photo_id, faces in Counter(cluster.photo_ids).items():
+                seen_in.append({"cluster": key, "photo": node_key(project, photo_id), "faces": faces})
+        with self._transaction():
+            self._run(ENSURE_PROJECT, {"project": project})
+            links = {int(r["cluster_id"]): r["person_id"] for r in self._run(CLUSTER_LINKS, {"project": project})}
+            for cluster in clusters:
+                if cluster.person_id is not None:
+                    links[int(cluster.cluster_id)] = cluster.person_id
+            people = {r["person_id"] for r in self._run(PERSON_KEYS, {"project": project})}
+            written = {int(c.cluster_id) for c in clusters}
+            link_rows = []
+            for cluster_id, person_id in links.items():
+                if cluster_id not in written:
+                    continue
+                if person_id not in people:
+                    raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
+                link_rows.append({"cluster": node_key(project, cluster_id), "person": node_key(project, person_id)})
+            self._run(DELETE_CLUSTERS, {"project": project})
+            for batch in _batches(rows):
+                self._run(CREATE_CLUSTERS, {"project": project, "rows": batch})
+            for batch in _batches(seen_in):
+                self._run(CREATE_SEEN_IN, {"rows": batch})
+            for batch in _batches(link_rows):
+                self._run(CREATE_IS_PERSON, {"rows": batch})
+            self._derive_appearances(project)
+
+    def _derive_appearances(self, project: str) -> None:
+        self._run(DELETE_APPEARS_IN, {"project": project})
+        self._run(DERIVE_APPEARS_IN, {"project": project})
+
+    def clusters(self, project: str) -> list[ClusterRecord]:
+        validate_project_name(project)
+        params = {"project": project}
+        photos: dict[int, set[str]] = {}
+        for row in self._run(CLUSTER_PHOTOS, params):
+            photos.setdefault(int(row["cluster_id"]), set()).add(row["photo_id"])
+        links = {int(r["cluster_id"]): r["person_id"] for r in self._run(CLUSTER_LINKS, params)}
+        return [
+            ClusterRecord(
+                project=project,
+                cluster_id=int(r["cluster_id"]),
+                size=int(r["size"]),
+                representative_face_id=int(r["representative_face_id"]),
+                representative_photo_id=r["representative_photo_id"],
+                representative_box=tuple(float(v) for v in r["representative_box"]),  # type: ignore[arg-type]
+                mean_confidence=float(r["mean_confidence"]),
+                photo_ids=tuple(sorted(photos.get(int(r["cluster_id"]), ()))),
+                person_id=links.get(int(r["cluster_id"])),
+            )
+            for r in self._run(CLUSTERS, params)
+        ]
+
+    # -- people ----------------------------------------------------------------------------------------
+
+    def add_person(self, project: str, person_id: str, name: str) -> PersonRecord:
+        """Create the person, or rename it when the id exists."""
+        validate_project_name(project)
+        _person_id(person_id)
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("name: must be a non-empty string")
+        with self._transaction():
+            self._run(ENSURE_PROJECT, {"project": project})
+            self._run(
+                ADD_PERSON,
+                {"project": project, "key": node_key(project, person_id), "person_id": person_id, "name": name},
+            )
+        return next(p for p in self.people(project) if p.person_id == person_id)
+
+    def link_cluster(self, project: str, cluster_id: int, person_id: str) -> None:
+        """Name a cluster (replacing an earlier name); its photos then show the person (APPEARS_IN)."""
+        validate_project_name(project)
+        _person_id(person_id)
+        cluster_key, person_key = node_key(project, int(cluster_id)), node_key(project, person_id)
+        with self._transaction():
+            if not self._scalar(CLUSTER_EXISTS, {"key": cluster_key}):
+                raise ValueError(f"cluster_id: no cluster {cluster_id} in project {project!r}")
+            if not self._scalar(PERSON_EXISTS, {"key": person_key}):
+                raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
+            self._run(UNLINK_CLUSTER, {"key": cluster_key})
+            self._run(LINK_CLUSTER, {"cluster": cluster_key, "person": person_key})
+            self._derive_appearances(project)
+
+    def people(self, project: str) -> list[PersonRecord]:
+        validate_project_name(project)
+        params = {"project": project}
+        clusters: dict[str, list[int]] = {}
+        for row in self._run(PEOPLE_CLUSTERS, params):
+            clusters.setdefault(row["person_id"], []).append(int(row["cluster_id"]))
+        counts = {row["person_id"]: int(row["n"]) for row in self._run(PEOPLE_PHOTOS, params)}
+        return [
+            PersonRecord(
+                project=project,
+                person_id=r["person_id"],
+                name=r["name"],
+                cluster_ids=tuple(sorted(clusters.get(r["person_id"], ()))),
+                photo_count=counts.get(r["person_id"], 0),
+            )
+            for r in self._run(PEOPLE, params)
+        ]
+
+    def drop_project(self, project: str) -> None:
+        validate_project_name(project)
+        with self._transaction():
+            for query in DROP_PROJECT:
+                self._run(query, {"project": project})

@@ -1,0 +1,21 @@
+"""Open the graph store the settings name: the embedded file in DATA_DIR (default) or a Neo4j server."""
+
+from __future__ import annotations
+
+from peoplegraph.identity.store import GraphStore
+from peoplegraph.settings import Settings
+
+
+def open_graph_store(settings: Settings) -> GraphStore:
+    """A local path opens the embedded LadybugDB file (parent folders created; StoreBusyError when another
+    process holds it); bolt://, neo4j:// (and their +s/+ssc forms) open a Neo4j server."""
+    target = settings.graph_target
+    if settings.graph_is_server:
+        from peoplegraph.identity.neo4j_store import Neo4jGraphStore
+
+        return Neo4jGraphStore(target, settings.graph_user, settings.graph_password)
+    if "://" in target:
+        raise ValueError(f"graph_uri: {target!r} is neither a local path nor a bolt:// or neo4j:// URI")
+    from peoplegraph.identity.embedded import EmbeddedGraphStore
+
+    return EmbeddedGraphStore(target)
