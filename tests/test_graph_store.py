@@ -1,0 +1,305 @@
+"""GraphStore contract: every adapter must pass these. The embedded store (LadybugDB) always runs; the
+Neo4j store runs when NEO4J_URI (with NEO4J_USER / NEO4J_PASSWORD) names a server, each test in its own
+project, dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import uuid
+from dataclasses import replace
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from peoplegraph.identity import cypher
+from peoplegraph.identity.embedded import EmbeddedGraphStore
+from peoplegraph.identity.factory import open_graph_store
+from peoplegraph.identity.records import ClusterRecord, PhotoRecord
+from peoplegraph.observations.store import StoreBusyError
+from peoplegraph.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+NEO4J_URI = os.environ.get("NEO4J_URI")
+
+
+def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def neo4j_open_code() -> str:
+    return (
+        "from peoplegraph.identity.neo4j_store import Neo4jGraphStore\n"
+        "import os\n"
+        "store = Neo4jGraphStore(os.environ['NEO4J_URI'], os.environ.get('NEO4J_USER', 'neo4j'), "
+        "os.environ.get('NEO4J_PASSWORD', ''))\n"
+    )
+
+
+class Backend:
+    """Opens stores of one kind and says how a fresh process opens the same store."""
+
+    def __init__(self, kind: str, tmp_path: Path) -> None:
+        self.kind = kind
+        self.path = tmp_path / "graph" / "graph.lbug"
+
+    def open(self):
+        if self.kind == "embedded":
+            return EmbeddedGraphStore(self.path)
+        from peoplegraph.identity.neo4j_store import Neo4jGraphStore
+
+        return Neo4jGraphStore(NEO4J_URI, os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+
+    def open_code(self) -> str:
+        if self.kind == "embedded":
+            return f"from peoplegraph.identity.embedded import EmbeddedGraphStore\nstore = EmbeddedGraphStore({str(self.path)!r})\n"
+        return neo4j_open_code()
+
+
+@pytest.fixture(params=["embedded", "neo4j"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "neo4j" and not NEO4J_URI:
+        pytest.skip("set NEO4J_URI (and NEO4J_USER / NEO4J_PASSWORD) to run the contract against Neo4j")
+    return Backend(request.param, tmp_path)
+
+
+@pytest.fixture
+def project() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def store(backend: Backend, project: str) -> Iterator[cypher.CypherGraphStore]:
+    opened = backend.open()
+    try:
+        yield opened
+    finally:
+        try:
+            opened.drop_project(project)
+        finally:
+            opened.close()
+
+
+def photo(project: str, i: int, path: str | None = None) -> PhotoRecord:
+    return PhotoRecord(project, f"{i:064x}", path or f"/photos/{i:05d}.jpg", 640 + i, 480, i % 4)
+
+
+def cluster(project: str, cluster_id: int, photos: tuple[int, ...], person_id: str | None = None) -> ClusterRecord:
+    return ClusterRecord(
+        project=project,
+        cluster_id=cluster_id,
+        size=len(photos) + 1,
+        representative_face_id=1000 + cluster_id,
+        representative_photo_id=f"{photos[0]:064x}",
+        representative_box=(1.5, 2.5, 30.0, 40.0),
+        mean_confidence=0.875,
+        photo_ids=tuple(f"{i:064x}" for i in photos),
+        person_id=person_id,
+    )
+
+
+def test_projects_and_idempotent_add_photo(store, project: str) -> None:
+    store.ensure_project(project)
+    store.ensure_project(project)
+    assert store.projects().count(project) == 1
+    first = photo(project, 1)
+    store.add_photo(first)
+    store.add_photo(first)
+    store.add_photo(photo(project, 1, path="/elsewhere/copy.jpg"))  # same bytes seen again: first path kept
+    assert store.photo_count(project) == 1
+    assert store.photos(project) == [first]
+    assert store.has_photo(project, first.photo_id)
+    assert not store.has_photo(project, f"{2:064x}")
+    assert not store.has_photo("other-project", first.photo_id)
+
+
+def test_add_photos_creates_the_project_and_pages(store, project: str) -> None:
+    photos = [photo(project, i) for i in range(2500)]  # more than one UNWIND batch
+    store.add_photos(photos)
+    store.add_photos(photos[:10])
+    assert project in store.projects()
+    assert store.photo_count(project) == 2500
+    assert store.photos(project) == photos  # ordered by path
+    assert store.photos(project, limit=5, offset=10) == photos[10:15]
+    assert store.photos(project, offset=2498) == photos[2498:]
+    assert store.photos(project, limit=0) == []
+
+
+def test_clusters_round_trip_and_replace_replaces(store, project: str) -> None:
+    store.add_photos([photo(project, i) for i in range(6)])
+    first = [cluster(project, 0, (0, 1)), cluster(project, 1, (2, 3, 3))]
+    store.replace_clusters(project, first)
+    got = store.clusters(project)
+    assert got == first  # photo_ids are not compared by the dataclass: check them too
+    assert [c.photo_ids for c in got] == [first[0].photo_ids, (f"{2:064x}", f"{3:064x}")]
+    assert got[0].representative_box == (1.5, 2.5, 30.0, 40.0)
+    second = [cluster(project, 5, (4, 5))]
+    store.replace_clusters(project, second)
+    assert store.clusters(project) == second
+    assert store.clusters(project)[0].photo_ids == second[0].photo_ids
+    store.replace_clusters(project, [])
+    assert store.clusters(project) == []
+
+
+def test_people_links_and_appearances(store, project: str) -> None:
+    store.add_photos([photo(project, i) for i in range(6)])
+    store.replace_clusters(project, [cluster(project, 0, (0, 1)), cluster(project, 1, (1, 2)), cluster(project, 2, (5,))])
+    alice = store.add_person(project, "alice", "Alice")
+    assert (alice.person_id, alice.name, alice.cluster_ids, alice.photo_count) == ("alice", "Alice", (), 0)
+    store.add_person(project, "bob", "Bob")
+    store.link_cluster(project, 0, "alice")
+    store.link_cluster(project, 1, "alice")
+    store.link_cluster(project, 2, "bob")
+    people = {p.person_id: p for p in store.people(project)}
+    assert people["alice"].cluster_ids == (0, 1) and people["alice"].photo_count == 3  # photos 0, 1, 2
+    assert people["bob"].cluster_ids == (2,) and people["bob"].photo_count == 1
+    assert {c.cluster_id: c.person_id for c in store.clusters(project)} == {0: "alice", 1: "alice", 2: "bob"}
+    store.link_cluster(project, 2, "alice")  # renaming a cluster moves it
+    people = {p.person_id: p for p in store.people(project)}
+    assert people["bob"].cluster_ids == () and people["bob"].photo_count == 0
+    assert people["alice"].photo_count == 4
+    renamed = store.add_person(project, "bob", "Robert")
+    assert renamed.name == "Robert" and len(store.people(project)) == 2
+    # re-clustering: a surviving cluster id keeps its person, a vanished one loses it
+    store.replace_clusters(project, [cluster(project, 0, (0, 3)), cluster(project, 7, (4,))])
+    assert {c.cluster_id: c.person_id for c in store.clusters(project)} == {0: "alice", 7: None}
+    people = {p.person_id: p for p in store.people(project)}
+    assert people["alice"].cluster_ids == (0,) and people["alice"].photo_count == 2  # photos 0 and 3
+    store.replace_clusters(project, [cluster(project, 7, (4,), person_id="bob")])
+    assert {p.person_id: p.photo_count for p in store.people(project)} == {"alice": 0, "bob": 1}
+    with pytest.raises(ValueError, match="cluster_id"):
+        store.link_cluster(project, 99, "alice")
+    with pytest.raises(ValueError, match="person_id"):
+        store.link_cluster(project, 7, "nobody")
+
+
+def test_failed_replace_leaves_the_old_clusters(store, project: str) -> None:
+    store.add_photos([photo(project, i) for i in range(4)])
+    old = [cluster(project, 0, (0, 1)), cluster(project, 1, (2,))]
+    store.replace_clusters(project, old)
+    store.add_person(project, "alice", "Alice")
+    store.link_cluster(project, 0, "alice")
+    with pytest.raises(Exception):  # the second cluster 3 breaks the key constraint mid-transaction
+        store.replace_clusters(project, [cluster(project, 3, (3,)), cluster(project, 3, (0,))])
+    assert store.clusters(project) == [replace(old[0], person_id="alice"), old[1]]
+    assert [c.photo_ids for c in store.clusters(project)] == [old[0].photo_ids, old[1].photo_ids]
+    assert store.people(project)[0].photo_count == 2
+
+
+def test_failure_after_the_delete_rolls_everything_back(store, project: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.add_photos([photo(project, i) for i in range(4)])
+    old = [cluster(project, 0, (0, 1))]
+    store.replace_clusters(project, old)
+    real_run = store._run
+
+    def failing_run(query, params=None):
+        if query == cypher.CREATE_SEEN_IN:  # after the old clusters are deleted and the new ones created
+            raise RuntimeError("injected failure")
+        return real_run(query, params)
+
+    monkeypatch.setattr(store, "_run", failing_run)
+    with pytest.raises(RuntimeError, match="injected"):
+        store.replace_clusters(project, [cluster(project, 5, (2, 3))])
+    monkeypatch.setattr(store, "_run", real_run)
+    assert store.clusters(project) == old
+
+
+def test_failed_photo_batch_writes_nothing(store, project: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.ensure_project(project)
+    monkeypatch.setattr(cypher, "WRITE_BATCH", 10)
+    real_run, calls = store._run, []
+
+    def failing_run(query, params=None):
+        if query == cypher.ADD_PHOTOS:
+            calls.append(1)
+            if len(calls) == 3:  # the third batch of ten fails after two were written
+                raise RuntimeError("injected failure")
+        return real_run(query, params)
+
+    monkeypatch.setattr(store, "_run", failing_run)
+    with pytest.raises(RuntimeError, match="injected"):
+        store.add_photos([photo(project, i) for i in range(50)])
+    monkeypatch.setattr(store, "_run", real_run)
+    assert store.photo_count(project) == 0
+
+
+@pytest.mark.parametrize("bad", ['a"b', "../x", "a/b", ""])
+def test_project_names_are_validated(store, bad: str) -> None:
+    for call in (
+        lambda: store.ensure_project(bad),
+        lambda: store.photos(bad),
+        lambda: store.add_photo(photo(bad, 1)),
+        lambda: store.replace_clusters(bad, []),
+        lambda: store.add_person(bad, "p", "P"),
+    ):
+        with pytest.raises(ValueError, match="project"):
+            call()
+
+
+def test_persists_across_processes(backend: Backend, project: str) -> None:
+    written = run_python(
+        backend.open_code()
+        + textwrap.dedent(f"""
+        from peoplegraph.identity.records import ClusterRecord, PhotoRecord
+        store.add_photos([PhotoRecord({project!r}, "ph1", "/a.jpg", 10, 20, 1)])
+        store.replace_clusters({project!r}, [ClusterRecord({project!r}, 4, 2, 9, "ph1", (1, 2, 3, 4), 0.5,
+                                                           photo_ids=("ph1",))])
+        store.add_person({project!r}, "alice", "Alice")
+        store.link_cluster({project!r}, 4, "alice")
+        store.close()
+        """)
+    )
+    assert written.returncode == 0, written.stderr
+    store = backend.open()
+    try:
+        assert store.photos(project) == [PhotoRecord(project, "ph1", "/a.jpg", 10, 20, 1)]
+        assert [(c.cluster_id, c.photo_ids, c.person_id) for c in store.clusters(project)] == [(4, ("ph1",), "alice")]
+        assert [(p.name, p.photo_count) for p in store.people(project)] == [("Alice", 1)]
+    finally:
+        store.drop_project(project)
+        store.close()
+
+
+def test_locked_graph_file_raises_store_busy(tmp_path: Path) -> None:
+    path = tmp_path / "graph.lbug"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys
+            from peoplegraph.identity.embedded import EmbeddedGraphStore
+            store = EmbeddedGraphStore({str(path)!r})
+            print("ready", flush=True)
+            sys.stdin.read()
+            store.close()
+            """)],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreBusyError) as caught:
+            EmbeddedGraphStore(path)
+        message = str(caught.value)
+        assert "another peoplegraph process" in message and "graph.lbug" in message
+        assert "PEOPLEGRAPH_GRAPH_URI" in message
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    with EmbeddedGraphStore(path) as store:  # free again once the holder is gone
+        assert store.projects() == []
+
+
+def test_factory(tmp_path: Path) -> None:
+    store = open_graph_store(Settings(data_dir=tmp_path / "data"))
+    try:
+        assert isinstance(store, EmbeddedGraphStore)
+        assert store.path == tmp_path / "data" / "graph.lbug" and store.path.exists()
+    finally:
+        store.close()
+    with pytest.raises(ValueError, match="graph_uri"):
+        open_graph_store(Settings(data_dir=tmp_path, graph_uri="http://example.org/graph"))
