@@ -10,6 +10,9 @@ project's reads and deletes touch only its own partition. Facts this code leans 
 - `upsert(..., partial_update=True)` works in milvus-lite 3.2 and Milvus >= 2.6: `set_clusters` sends
   only `cluster_id` (no embedding round trip); where a server refuses it, whole rows are fetched and
   re-upserted instead.
+- milvus-lite scans unflushed (growing) rows about 5x slower than flushed ones (20k x 512-D: 9.4 s
+  against 1.9 s for `faces()`), and a flush costs about 2 s: writes are counted, and a full scan
+  (`faces`, `count`) flushes first once at least FLUSH_BEFORE_SCAN rows were written since the last flush.
 - Filter templating (`filter_params`) is not supported by milvus-lite, so strings go into filter
   expressions literally: project names are validated by `validate_project_name` and every string is
   escaped on top of that.
@@ -45,6 +48,7 @@ READ_BATCH = 4000  # rows per query_iterator page (a server allows at most 16,38
 ID_BATCH = 1000  # ids per `face_id in [...]` filter
 QUERY_WINDOW = 16_384  # the most rows one query may answer (offset + limit)
 META_FIELDS = ["face_id", "project", "photo_id", "box", "landmarks", "det_score", "cluster_id"]
+FLUSH_BEFORE_SCAN = 1000  # milvus-lite: unflushed rows after which a full scan flushes first
 LITE_LOCK_FILE = "LOCK"  # milvus_lite.db.LOCK_FILENAME
 
 _lite_users: dict[str, int] = {}
@@ -112,6 +116,7 @@ class MilvusVectorStore:
         self.collection = collection_name_for(model_id)
         self._lite_path: str | None = None
         self._partial_update = True
+        self._unflushed = 0
         if "://" in uri:
             self.uri = uri
             self._client = MilvusClient(uri=uri, token=token)
@@ -195,6 +200,7 @@ class MilvusVectorStore:
         rows = [self._row(face) for face in observations]
         for start in range(0, len(rows), WRITE_BATCH):
             self._client.upsert(self.collection, rows[start : start + WRITE_BATCH])
+        self._unflushed += len(rows)
 
     def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
         """Only `cluster_id` changes; ids not in the project are ignored."""
@@ -209,6 +215,7 @@ class MilvusVectorStore:
                     continue
                 try:
                     self._client.upsert(self.collection, rows, partial_update=True)
+                    self._unflushed += len(rows)
                     continue
                 except MilvusException as exc:  # a server before 2.6: whole rows from here on
                     log.info("partial upsert refused (%s); re-upserting whole rows", exc)
@@ -219,6 +226,7 @@ class MilvusVectorStore:
                 row["embedding"] = [float(v) for v in row["embedding"]]
             if full:
                 self._client.upsert(self.collection, full)
+                self._unflushed += len(full)
 
     def drop_project(self, project: str) -> None:
         validate_project_name(project)
@@ -230,7 +238,13 @@ class MilvusVectorStore:
     def _project_filter(project: str) -> str:
         return f"project == {quote(validate_project_name(project))}"
 
+    def _flush_before_scan(self) -> None:
+        if self._lite_path is not None and self._unflushed >= FLUSH_BEFORE_SCAN:
+            self._client.flush(self.collection)
+            self._unflushed = 0
+
     def _iterate(self, filter_: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        self._flush_before_scan()
         iterator = self._client.query_iterator(
             self.collection, batch_size=READ_BATCH, filter=filter_, output_fields=fields
         )
@@ -292,6 +306,7 @@ class MilvusVectorStore:
         return sorted((self._face(row, False) for row in rows), key=lambda f: f.face_id)
 
     def count(self, project: str) -> int:
+        self._flush_before_scan()
         rows = self._client.query(self.collection, filter=self._project_filter(project), output_fields=["count(*)"])
         return int(rows[0]["count(*)"]) if rows else 0
 
