@@ -30,3 +30,31 @@ def shared_data() -> Path:
 def shared_models() -> Path:
     """../shared/models, under the same rule as `shared_data`."""
     return _shared_path("models")
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The model cache tests share: PEOPLEGRAPH_MODEL_DIR or the default one `scripts/setup.sh` prepared,
+    so packs are converted once per machine, not once per test."""
+    from peoplegraph.settings import Settings
+
+    return Settings().models_path
+
+
+@pytest.fixture(scope="session")
+def face_pack(model_dir: Path):
+    """The default pack, prepared (fetching and converting it on first use, as a user's machine would)."""
+    from peoplegraph.engine.packs import load_pack
+    from peoplegraph.settings import Settings
+
+    pack = load_pack(Settings(model_dir=model_dir))
+    pack.prepare()
+    return pack
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path, model_dir: Path):
+    """Settings for one test: a private data folder, the shared model cache, the embedded stores."""
+    from peoplegraph.settings import Settings
+
+    return Settings(data_dir=tmp_path / "data", model_dir=model_dir)

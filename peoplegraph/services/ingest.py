@@ -7,7 +7,6 @@ ingest processes again, and deterministic face ids make that re-run add nothing 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from peoplegraph.engine.decode import IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image
+from peoplegraph.engine.decode import IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, sha256_of
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.model import FaceObservation, face_id_for, validate_project_name
 from peoplegraph.services.runtime import Runtime
@@ -172,7 +171,7 @@ class IngestService:
             data = source.read()
         except OSError as exc:
             return _Prepared(source, rejected=f"cannot read file: {exc.strerror or exc}")
-        photo_id = hashlib.sha256(data).hexdigest()
+        photo_id = sha256_of(data)
         if data and self.runtime.graph.has_photo(project, photo_id):
             return _Prepared(source, photo_id=photo_id, known=True)
         try:

@@ -1,0 +1,126 @@
+"""One-time ONNX graph surgery that makes the OpenCV Zoo int8 files run well on onnxruntime.
+
+onnxruntime 1.31 rejects YuNet's and SFace's `*_int8bq.onnx`: their DequantizeLinear nodes use
+`block_size` with scales that do not match the blocks it expects, and SFace lists stale initializers as
+graph inputs. Folding each DequantizeLinear of constant weights into a float32 initializer gives the same
+numbers (done once, in numpy) and a graph every runtime accepts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+
+def _attribute(node: onnx.NodeProto, name: str, default: int) -> int:
+    for attribute in node.attribute:
+        if attribute.name == name:
+            return int(helper.get_attribute_value(attribute))
+    return default
+
+
+def _dequantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray | None, axis: int, block: int) -> np.ndarray:
+    """ONNX DequantizeLinear: per-tensor, per-axis or blocked (block_size along `axis`)."""
+    x = x.astype(np.float32)
+    zero = np.zeros_like(scale) if zero_point is None else zero_point.astype(np.float32)
+    if scale.size == 1:
+        return (x - zero.reshape(())) * scale.reshape(()).astype(np.float32)
+    axis = axis % x.ndim
+    if scale.ndim == 1 and block == 0:  # per-axis
+        shape = [1] * x.ndim
+        shape[axis] = -1
+        return (x - zero.reshape(shape)) * scale.reshape(shape)
+    repeat = block or -(-x.shape[axis] // scale.shape[axis])
+    scale_full = np.repeat(scale, repeat, axis=axis).take(range(x.shape[axis]), axis=axis)
+    zero_full = np.repeat(zero, repeat, axis=axis).take(range(x.shape[axis]), axis=axis)
+    return (x - zero_full) * scale_full.astype(np.float32)
+
+
+def fold_dequantize(model: onnx.ModelProto) -> int:
+    """Replace every DequantizeLinear whose inputs are all initializers by its float32 result."""
+    graph = model.graph
+    initializers = {init.name: init for init in graph.initializer}
+    folded, kept = 0, []
+    for node in graph.node:
+        if node.op_type == "DequantizeLinear" and all(i in initializers for i in node.input if i):
+            arrays = [numpy_helper.to_array(initializers[i]) if i else None for i in node.input]
+            x, scale = arrays[0], arrays[1]
+            zero_point = arrays[2] if len(arrays) > 2 else None
+            value = _dequantize(x, scale, zero_point, _attribute(node, "axis", 1), _attribute(node, "block_size", 0))
+            graph.initializer.append(numpy_helper.from_array(value.astype(np.float32), node.output[0]))
+            folded += 1
+        else:
+            kept.append(node)
+    del graph.node[:]
+    graph.node.extend(kept)
+    return folded
+
+
+def drop_stale_inputs(model: onnx.ModelProto) -> int:
+    """Graph inputs that no node reads, or that are initializers, are stale: old exporters listed every
+    weight as an input, and the quantiser left those names behind after renaming the weights."""
+    graph = model.graph
+    initializers = {init.name for init in graph.initializer}
+    read = {i for node in graph.node for i in node.input}
+    stale = [i for i in graph.input if i.name in initializers or i.name not in read]
+    for value in stale:
+        graph.input.remove(value)
+    return len(stale)
+
+
+def prune_unused_initializers(model: onnx.ModelProto) -> int:
+    graph = model.graph
+    used = {i for node in graph.node for i in node.input} | {o.name for o in graph.output}
+    unused = [init for init in graph.initializer if init.name not in used]
+    for init in unused:
+        graph.initializer.remove(init)
+    return len(unused)
+
+
+def rewrite_prelu(model: onnx.ModelProto) -> int:
+    """PRelu(x, a) == Relu(x) - a * Relu(-x): identical values, and onnxruntime's CPU kernels for these
+    elementwise ops are much faster than its PRelu (about half of SFace's time was spent there)."""
+    graph = model.graph
+    nodes, count = [], 0
+    for node in graph.node:
+        if node.op_type != "PRelu":
+            nodes.append(node)
+            continue
+        x, slope = node.input
+        out = node.output[0]
+        base = f"{node.name or out}_prelu"
+        nodes += [
+            helper.make_node("Relu", [x], [f"{base}_pos"], name=f"{base}_relu_pos"),
+            helper.make_node("Neg", [x], [f"{base}_neg_x"], name=f"{base}_neg"),
+            helper.make_node("Relu", [f"{base}_neg_x"], [f"{base}_neg_relu"], name=f"{base}_relu_neg"),
+            helper.make_node("Mul", [f"{base}_neg_relu", slope], [f"{base}_scaled"], name=f"{base}_mul"),
+            helper.make_node("Sub", [f"{base}_pos", f"{base}_scaled"], [out], name=f"{base}_sub"),
+        ]
+        count += 1
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return count
+
+
+def make_batch_dynamic(model: onnx.ModelProto) -> None:
+    """Let the first dimension of every graph input and output be a batch of any size."""
+    for value in list(model.graph.input) + list(model.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].ClearField("dim_value")
+            dims[0].dim_param = "batch"
+    del model.graph.value_info[:]  # shapes inferred for batch 1 would contradict the new inputs
+
+
+def convert(source: bytes, *, prelu: bool, dynamic_batch: bool) -> bytes:
+    model = onnx.load_from_string(source)
+    fold_dequantize(model)
+    drop_stale_inputs(model)
+    prune_unused_initializers(model)
+    if prelu:
+        rewrite_prelu(model)
+    if dynamic_batch:
+        make_batch_dynamic(model)
+    onnx.checker.check_model(model)
+    return model.SerializeToString()

@@ -1,0 +1,137 @@
+"""InsightFace packs: a SCRFD detector and an ArcFace-style recognizer loaded through insightface's model_zoo.
+
+`buffalo_l`, `buffalo_s`, `antelopev2` live in MODEL_DIR/<name>/ (filled by insightface's own download
+where a network allows it, or by hand); any folder path works too. Which file detects and which
+recognizes is read from the folder's manifest.json when present, otherwise asked of model_zoo (it
+recognises the model kind from the graph); other models in the folder (age/gender, landmarks) are ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from peoplegraph.engine.align import align_face
+from peoplegraph.engine.faces import Face
+from peoplegraph.engine.pack import ModelPackError
+from peoplegraph.engine.packs.manifest import Manifest, file_sha256
+from peoplegraph.engine.packs.onnx_session import available_providers, session_options
+
+DETECTOR_INPUT = (640, 640)
+# Pack defaults; ArcFace-family cosine similarities run lower than SFace's for the same person.
+DETECTION_THRESHOLD = 0.5
+CLUSTER_SIMILARITY = 0.40
+
+
+def _import_model_zoo():
+    try:
+        from insightface import model_zoo
+    except ImportError:
+        raise ModelPackError(
+            "InsightFace packs need the insightface package: pip install -e '.[insightface]' && "
+            "pip install --no-deps insightface==2.1"
+        ) from None
+    return model_zoo
+
+
+class InsightFacePack:
+    def __init__(self, name: str, models_path: Path) -> None:
+        self.name = name
+        folder = Path(name).expanduser()
+        self.folder = folder if folder.is_dir() else models_path / name
+        self.models_path = models_path
+        self.detection_threshold = DETECTION_THRESHOLD
+        self.cluster_similarity = CLUSTER_SIMILARITY
+        self.model_id = ""
+        self.embedding_dim = 0
+        self._detector = None
+        self._recognizer = None
+
+    def prepare(self, threads: int = 0) -> None:
+        model_zoo = _import_model_zoo()
+        if not self.folder.is_dir():
+            self._download()
+        detector_file, recognizer_file = self._files(model_zoo, threads)
+        kwargs = {"providers": available_providers(), "sess_options": session_options(threads)}
+        self._detector = model_zoo.get_model(str(detector_file), **kwargs)
+        self._recognizer = model_zoo.get_model(str(recognizer_file), **kwargs)
+        if self._detector is None or getattr(self._detector, "taskname", "") != "detection":
+            raise ModelPackError(f"{detector_file} is not a detector model_zoo can run")
+        if self._recognizer is None or getattr(self._recognizer, "taskname", "") != "recognition":
+            raise ModelPackError(f"{recognizer_file} is not a recognizer model_zoo can run")
+        self._detector.prepare(-1 if "CUDAExecutionProvider" not in kwargs["providers"] else 0,
+                               input_size=DETECTOR_INPUT, det_thresh=self.detection_threshold)
+        if _has_embedded_preprocessing(recognizer_file):
+            # SFace-style graphs normalise inside: model_zoo must feed raw 0-255 pixels
+            self._recognizer.input_mean, self._recognizer.input_std = 0.0, 1.0
+        self.embedding_dim = int(self._recognizer.output_shape[-1])
+        self.model_id = f"{recognizer_file.stem}-{file_sha256(recognizer_file)[:12]}"
+
+    def _files(self, model_zoo, threads: int) -> tuple[Path, Path]:
+        manifest = Manifest.read(self.folder)
+        if manifest is not None:
+            paths = manifest.verify(self.folder)
+            return manifest_path(paths, "detector", self.folder), manifest_path(paths, "recognizer", self.folder)
+        detector = recognizer = None
+        for path in sorted(self.folder.glob("*.onnx")):
+            model = model_zoo.get_model(str(path), providers=["CPUExecutionProvider"],
+                                        sess_options=session_options(threads))
+            task = getattr(model, "taskname", None)
+            if task == "detection" and detector is None:
+                detector = path
+            elif task == "recognition" and recognizer is None:
+                recognizer = path
+        if detector is None or recognizer is None:
+            missing = " and ".join(k for k, v in (("a SCRFD detector", detector), ("an ArcFace recognizer", recognizer))
+                                   if v is None)
+            raise ModelPackError(f"model pack folder {self.folder} holds no {missing} (.onnx)")
+        return detector, recognizer
+
+    def _download(self) -> None:
+        try:
+            from insightface.utils.storage import ensure_available
+
+            ensure_available("models", self.name, root=str(self.models_path.parent / "insightface"))
+            downloaded = self.models_path.parent / "insightface" / "models" / self.name
+            if downloaded.is_dir():
+                self.folder = downloaded
+                return
+        except Exception as exc:  # network refused, archive missing: say what the user can do instead
+            raise ModelPackError(
+                f"model pack {self.name!r} is not in {self.folder} and insightface could not download it "
+                f"({exc}); put its .onnx files (a SCRFD detector and an ArcFace recognizer) in {self.folder}"
+            ) from None
+        raise ModelPackError(f"model pack {self.name!r}: download finished but {self.folder} is missing")
+
+    def get(self, image: np.ndarray, scale: float = 1.0, detection_threshold: float | None = None) -> list[Face]:
+        if self._detector is None or self._recognizer is None:
+            raise ModelPackError(f"model pack {self.name!r} is not prepared: call prepare() first")
+        threshold = self.detection_threshold if detection_threshold is None else detection_threshold
+        boxes, landmarks = self._detector.detect(image, input_size=DETECTOR_INPUT, det_thresh=threshold)
+        if boxes is None or not len(boxes):
+            return []
+        crops = [align_face(image, points) for points in landmarks]
+        features = np.asarray(self._recognizer.get_feat(crops), np.float32)
+        features /= np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+        return [
+            Face(box=tuple(float(v) * scale for v in box[:4]), landmarks=np.asarray(points) * scale,
+                 score=float(box[4]), embedding=feature)
+            for box, points, feature in zip(boxes, landmarks, features)
+        ]
+
+
+def manifest_path(paths: dict[str, Path], role: str, folder: Path) -> Path:
+    if role not in paths:
+        raise ModelPackError(f"the manifest in {folder} names no {role}")
+    return paths[role]
+
+
+def _has_embedded_preprocessing(path: Path) -> bool:
+    """True when the graph normalises its input itself: the image input goes straight into a Sub or Mul."""
+    import onnx
+
+    graph = onnx.load(str(path), load_external_data=False).graph
+    image_input = graph.input[0].name
+    consumers = [n.op_type for n in graph.node if image_input in n.input]
+    return bool(consumers) and all(op in ("Sub", "Mul") for op in consumers)

