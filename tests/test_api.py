@@ -69,11 +69,18 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
     answer = client.post("/projects/event/clustering")
     assert answer.status_code == 202
     assert _wait(client, answer.json()["jobs"][0])["state"] == "complete"
-    data = _graphql(client, '{ clusters(project: "event") { id size representative { photoId } } people(project: "event") { id } }')
-    # twelve strangers: no two faces are the same person, so no cluster of two or more
-    assert data["clusters"] == [] and data["people"] == []
+    data = _graphql(client, '{ clusters(project: "event") { id size photoIds representative { photoId } } '
+                            'people(project: "event") { id } }')
+    # both photos show the same six actors: clusters pair a face of one photo with a face of the other
+    clusters = data["clusters"]
+    assert len(clusters) >= 4
+    photo_ids = {p["id"] for p in _graphql(client, '{ photos(project: "event") { id } }')["photos"]}
+    for cluster in clusters:
+        assert cluster["size"] == 2 and set(cluster["photoIds"]) == photo_ids
+        assert cluster["representative"]["photoId"] in photo_ids
+    assert data["people"] == []
     rest = client.get("/projects/event/clusters")
-    assert rest.status_code == 200 and rest.json() == []
+    assert rest.status_code == 200 and [c["id"] for c in rest.json()] == [c["id"] for c in clusters]
 
 
 def test_bad_requests_get_clear_errors(client: TestClient) -> None:

@@ -74,6 +74,10 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRejected(name, f"image too large: {exc}") from None
     except UnidentifiedImageError:
+        claimed = _png_claimed_size(data)
+        if claimed and claimed[0] * claimed[1] > max_pixels:
+            raise ImageRejected(name, f"image too large: {claimed[0]}x{claimed[1]} pixels exceeds the limit of "
+                                      f"{max_pixels} pixels") from None
         raise ImageRejected(name, "not an image (unrecognised format)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(name, f"truncated or corrupt image data ({exc})") from None
@@ -101,6 +105,13 @@ def _read(source: Path | bytes, name: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise ImageRejected(name, f"file too large: {len(data)} bytes exceeds the limit of {max_bytes} bytes")
     return data
+
+
+def _png_claimed_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR, for files too broken for PIL to open but big in their claim."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return None
 
 
 def _orientation(image: Image.Image) -> int:
