@@ -1,0 +1,72 @@
+"""Decoding: orientation, reduced decoding of large JPEGs, and every kind of broken file refused by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from badfiles import png_header, write_bad_files
+from peoplegraph.engine.decode import ImageRejected, decode_image
+
+LIMITS = {"max_pixels": 100_000_000, "max_bytes": 200 * 2**20, "max_side": 1600}
+
+
+def _decode(path: Path, **overrides):
+    return decode_image(path, name=path.name, **{**LIMITS, **overrides})
+
+
+def test_broken_files_are_rejected_with_their_reason(tmp_path: Path, shared_data: Path) -> None:
+    real = next((shared_data / "lfw-devtrain" / "Aaron_Peirsol").glob("*.jpg"))
+    for name, word in write_bad_files(tmp_path, real).items():
+        with pytest.raises(ImageRejected) as caught:
+            _decode(tmp_path / name)
+        assert caught.value.name == name and word in caught.value.reason
+
+
+def test_pixel_limit_is_checked_before_decoding(tmp_path: Path) -> None:
+    path = tmp_path / "wide.png"
+    Image.new("RGB", (3000, 2000)).save(path)
+    with pytest.raises(ImageRejected, match="3000x2000 pixels exceeds the limit of 1000000"):
+        _decode(path, max_pixels=1_000_000)
+    with pytest.raises(ImageRejected, match="file too large"):
+        _decode(path, max_bytes=100)
+    assert png_header(1, 1)[12:16] == b"IHDR"
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    path = tmp_path / "rotated.jpg"
+    pixels = np.zeros((200, 400, 3), np.uint8)
+    pixels[:, :50] = 255  # a white band on the left of the stored image
+    exif = Image.Exif()
+    exif[0x0112] = 6  # viewer rotates 90 degrees clockwise
+    Image.fromarray(pixels).save(path, exif=exif, quality=95)
+    image = _decode(path)
+    assert (image.width, image.height) == (200, 400)
+    assert image.pixels.shape == (400, 200, 3)
+    assert image.pixels[:50].mean() > 200 and image.pixels[-50:].mean() < 50  # the band is now on top
+
+
+def test_large_jpegs_are_decoded_small_with_full_size_geometry(tmp_path: Path, shared_data: Path) -> None:
+    big = shared_data / "faces-misc" / "deepface" / "images" / "img49.jpg"  # 4352 x 2903
+    image = _decode(big, max_side=1000)
+    assert (image.width, image.height) == (4352, 2903)
+    assert max(image.pixels.shape[:2]) < 4352 and image.scale > 1
+    assert abs(image.pixels.shape[1] * image.scale - 4352) < 1e-6
+
+
+def test_content_decides_the_format_not_the_suffix(shared_data: Path) -> None:
+    webp_named_jpg = shared_data / "faces-misc" / "deepface" / "images" / "img47.jpg"
+    image = _decode(webp_named_jpg)
+    assert (image.width, image.height) == (1350, 1800) and image.pixels.dtype == np.uint8
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp", ".tiff"])
+def test_lossless_formats_round_trip(tmp_path: Path, suffix: str) -> None:
+    pixels = np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8)
+    path = tmp_path / f"photo{suffix}"
+    Image.fromarray(pixels).save(path, **({"lossless": True} if suffix == ".webp" else {}))
+    image = _decode(path)
+    assert np.array_equal(image.pixels, pixels[:, :, ::-1])  # BGR
