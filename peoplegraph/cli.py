@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -50,7 +51,6 @@ class Context:
 
 def _fail_clearly(func):
     """Known failures (bad project name, model pack missing, store busy) print one line, not a traceback."""
-    import functools
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -154,15 +153,11 @@ def test_neighbors_caps_edges_per_face() -> None:
     assert np.all(labels == 0)
 
 
-@pytest.mark.parametrize("n", [10_000, 100_000])
-def test_timing(n: int) -> None:
-    """Prints the time; asserts only that the result is sane (timings depend on the machine)."""
+def test_ten_thousand_faces_of_a_thousand_people() -> None:
+    """A library-sized input (timings belong to bench/, not here): the clusters are still right."""
     rng = np.random.default_rng(0)
-    x, truth = _blobs(rng, list(rng.integers(1, 20, size=n // 10)), noise=0.7)
-    x, truth = x[:n], truth[:n]
-    start = time.perf_counter()
+    x, truth = _blobs(rng, list(rng.integers(1, 20, size=1000)), noise=0.7)
+    x, truth = x[:10_000], truth[:10_000]
     labels = GraphClusterer(similarity=0.5).fit_predict(x)
-    elapsed = time.perf_counter() - start
-    print(f"\nGraphClusterer on {n} x {DIM}: {elapsed:.1f} s, {labels.max() + 1} clusters, "
-          f"BCubed F {bcubed(truth, labels)[2]:.4f}")
-    assert labels.shape == (n,)
+    assert labels.shape == (len(x),)
+    assert bcubed(truth, labels)[2] > 0.98
