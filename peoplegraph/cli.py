@@ -202,11 +202,13 @@ def worker(obj: Context) -> None:
 @click.pass_obj
 @_fail_clearly
 def demo(obj: Context, project: str, as_json: bool) -> None:
-    """Ingest the sample photo that ships with insightface (six people) and print faces and clusters."""
+    """Ingest the sample photo that ships with insightface (six people) and print faces and clusters.
+
+    One photo shows each person once, so the demo lets a single face form a cluster."""
     sample = _insightface_sample()
     with obj.runtime() as runtime:
         report = _run_ingest(runtime, project, [sample])
-        clustering = cluster_project(runtime, project)
+        clustering = cluster_project(runtime, project, min_cluster_size=1)
         faces = catalog.faces(runtime, project)
         found = catalog.clusters(runtime, project)
     payload = {"photo": str(sample), "ingest": report.to_dict(), "faces": [catalog.face_to_dict(f) for f in faces],

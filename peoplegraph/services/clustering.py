@@ -26,16 +26,20 @@ class ClusteringReport:
         return asdict(self)
 
 
-def cluster_project(runtime: Runtime, project: str, stage: Callable[[str], None] | None = None) -> ClusteringReport:
-    """Re-cluster every face of the project (first version: the machine's clusters are replaced whole)."""
+def cluster_project(
+    runtime: Runtime, project: str, stage: Callable[[str], None] | None = None, *, min_cluster_size: int | None = None
+) -> ClusteringReport:
+    """Re-cluster every face of the project (first version: the machine's clusters are replaced whole).
+    `min_cluster_size` overrides the setting for this run."""
     validate_project_name(project)
     settings = runtime.settings
+    min_size = settings.min_cluster_size if min_cluster_size is None else min_cluster_size
     say = stage or (lambda _: None)
     say("reading faces")
     faces = runtime.vectors.faces(project, with_embeddings=True)
     similarity = runtime.cluster_similarity
     clusterer = GraphClusterer(
-        similarity=similarity, min_cluster_size=settings.min_cluster_size, neighbors=settings.cluster_neighbors
+        similarity=similarity, min_cluster_size=min_size, neighbors=settings.cluster_neighbors
     )
     say("clustering")
     embeddings = np.stack([f.embedding for f in faces]).astype(np.float32) if faces else np.zeros((0, 1), np.float32)
@@ -50,7 +54,7 @@ def cluster_project(runtime: Runtime, project: str, stage: Callable[[str], None]
     return ClusteringReport(
         faces=len(faces), clusters=len(records), clustered_faces=clustered,
         unclustered_faces=len(faces) - clustered, similarity=similarity,
-        min_cluster_size=settings.min_cluster_size,
+        min_cluster_size=min_size,
     )
 
 

@@ -1,0 +1,40 @@
+"""The CLI as a newcomer meets it: `demo`, settings flags, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from peoplegraph.settings import Settings
+
+
+def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PEOPLEGRAPH_MODEL_DIR=str(settings.models_path))
+    return subprocess.run([sys.executable, "-m", "peoplegraph.cli", "--data-dir", str(settings.data_dir), *args],
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_demo_finds_the_six_people_of_the_sample_photo(app_settings: Settings) -> None:
+    pytest.importorskip("insightface")
+    done = _run(app_settings, "demo", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    demo = json.loads(done.stdout)
+    assert demo["ingest"]["new_photos"] == 1 and len(demo["faces"]) == 6
+    assert len(demo["clusters"]) == 6 and all(c["size"] == 1 for c in demo["clusters"])
+    assert (app_settings.data_dir / "milvus.db").is_dir() and (app_settings.data_dir / "graph.lbug").exists()
+
+
+def test_a_bad_setting_is_named(app_settings: Settings) -> None:
+    done = _run(app_settings, "--min-cluster-size", "0", "cluster", "--project", "p")
+    assert done.returncode == 2
+    assert "min_cluster_size" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unknown_model_pack_is_named(app_settings: Settings) -> None:
+    done = _run(app_settings, "--model-pack", "nope", "models", "prepare")
+    assert done.returncode == 1
+    assert "unknown pack 'nope'" in done.stderr and "Traceback" not in done.stderr
