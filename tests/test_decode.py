@@ -70,3 +70,13 @@ def test_lossless_formats_round_trip(tmp_path: Path, suffix: str) -> None:
     Image.fromarray(pixels).save(path, **({"lossless": True} if suffix == ".webp" else {}))
     image = _decode(path)
     assert np.array_equal(image.pixels, pixels[:, :, ::-1])  # BGR
+
+
+def test_heic_photos_decode(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    path = tmp_path / "phone.heic"
+    Image.fromarray(np.full((64, 96, 3), (200, 100, 50), np.uint8)).save(path, quality=95)
+    image = _decode(path)
+    assert (image.width, image.height) == (96, 64)
+    assert np.abs(image.pixels[32, 48].astype(int) - [50, 100, 200]).max() < 12  # BGR of the RGB colour
