@@ -84,7 +84,7 @@ def test_same_person_scores_higher_than_different_people_on_lfw(face_pack, share
     assert genuine.mean() - impostor.mean() > 0.4
     assert auc > 0.98, auc
     threshold = face_pack.cluster_similarity
-    assert (genuine >= threshold).mean() > 0.9 and (impostor >= threshold).mean() < 0.02
+    assert (genuine >= threshold).mean() > 0.85 and (impostor >= threshold).mean() < 0.01
 
 
 def test_folding_the_quantised_weights_changes_no_number_of_prelu_output(model_dir: Path, face_pack) -> None:
