@@ -167,6 +167,61 @@ def clusters_list(obj: Context, project: str, as_json: bool) -> None:
     _emit(as_json, [catalog.cluster_to_dict(c) for c in found], _clusters_table(found))
 
 
+def _face_report(face: Any, pose: Any, quality: Any, model_id: str) -> dict:
+    return {
+        "box": [round(v, 1) for v in face.box],
+        "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks.reshape(-1, 2)],
+        "confidence": round(face.score * 100, 1),
+        "pose": pose.to_dict(),
+        "quality": quality.to_dict(),
+        "model_id": model_id,
+    }
+
+
+def _detect_table(name: str, found: list[dict]) -> str:
+    if not found:
+        return f"{name}: no face found"
+    rows = [f"{name}: {len(found)} face(s)",
+            f"{'#':>3} {'box':<22} {'conf':>5} {'yaw':>6} {'pitch':>6} {'roll':>6} {'score':>5}  flags"]
+    for i, f in enumerate(found, 1):
+        box = ",".join(f"{v:.0f}" for v in f["box"])
+        flags = [k for k, v in f["quality"].items() if k != "score" and v["flag"]]
+        rows.append(f"{i:>3} {box:<22} {f['confidence']:>5.1f} {f['pose']['yaw']:>6.1f} {f['pose']['pitch']:>6.1f} "
+                    f"{f['pose']['roll']:>6.1f} {f['quality']['score']:>5.1f}  {', '.join(flags) or '-'}")
+    return "\n".join(rows)
+
+
+@main.command()
+@click.argument("image", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per face.")
+@click.pass_obj
+@_fail_clearly
+def detect(obj: Context, image: Path, as_json: bool) -> None:
+    """Detect the faces of one photo: box, landmarks, confidence, pose and quality indicators (nothing stored)."""
+    from peoplegraph.engine.decode import ImageRejected, decode_image
+    from peoplegraph.engine.packs import load_pack
+    from peoplegraph.engine.quality import QualityThresholds, analyse
+
+    settings = obj.settings()
+    try:
+        decoded = decode_image(image, name=str(image), max_pixels=settings.max_image_pixels,
+                               max_bytes=settings.max_file_bytes, max_side=settings.detection_max_side)
+    except ImageRejected as exc:
+        raise click.ClickException(f"{exc.name}: {exc.reason}") from None
+    pack = load_pack(settings)
+    pack.prepare(settings.threads)
+    threshold = settings.detection_threshold
+    faces = pack.get(decoded.pixels, decoded.scale, pack.detection_threshold if threshold is None else threshold)
+    thresholds = QualityThresholds.from_settings(settings)
+    found = []
+    for face in faces:
+        if min(face.width, face.height) < settings.min_face_size:
+            continue
+        pose, quality = analyse(decoded.pixels, face, thresholds, scale=decoded.scale)
+        found.append(_face_report(face, pose, quality, pack.model_id))
+    _emit(as_json, found, _detect_table(str(image), found))
+
+
 @main.command()
 @click.option("--worker/--no-worker", default=True, show_default=True,
               help="Run the ARQ worker inside the API process (needed with the embedded stores).")

@@ -61,6 +61,43 @@ class Settings(BaseSettings):
     min_face_size: int = Field(
         default=20, ge=0, le=4096, description="Faces whose shorter box side is under this many pixels are dropped."
     )
+    min_quality_face_size: int = Field(
+        default=50, ge=0, le=4096,
+        description="Quality: faces whose shorter box side is under this many pixels (0-4096 px) are flagged "
+        "`small_face` (PhotoPrism's 50).",
+    )
+    blur_threshold: float = Field(
+        default=35.0, ge=0.0, le=10_000.0,
+        description="Quality: faces whose aligned 112x112 grey crop has a Laplacian variance under this "
+        "(0-10000, grey levels squared) are flagged `blurry`.",
+    )
+    dark_luminance: float = Field(
+        default=40.0, ge=0.0, le=255.0,
+        description="Quality: mean face luminance (0-255) under which a face is flagged `poor_lighting`.",
+    )
+    bright_luminance: float = Field(
+        default=215.0, ge=0.0, le=255.0,
+        description="Quality: mean face luminance (0-255) over which a face is flagged `poor_lighting`.",
+    )
+    min_contrast: float = Field(
+        default=12.0, ge=0.0, le=128.0,
+        description="Quality: standard deviation of the face luminance (0-128 grey levels) under which a face "
+        "is flagged `poor_lighting` (flat, washed-out).",
+    )
+    profile_yaw: float = Field(
+        default=45.0, ge=0.0, le=90.0,
+        description="Quality: faces turned by more than this many degrees of yaw (0-90) are flagged `profile`.",
+    )
+    sunglasses_eye_ratio: float = Field(
+        default=0.35, ge=0.0, le=1.0,
+        description="Quality: both eye regions darker than this fraction (0-1) of the cheeks' luminance, and "
+        "flat, flag `sunglasses`.",
+    )
+    occlusion_threshold: float = Field(
+        default=30.0, ge=0.0, le=255.0,
+        description="Quality: colour distance (Lab a*b*, 0-255) between the cheeks and the mouth/chin region "
+        "over which a face is flagged `occlusion` (a mask, a scarf, a hand).",
+    )
     cluster_similarity: float | None = Field(
         default=None,
         ge=-1.0,

@@ -7,6 +7,7 @@ import asyncio
 import strawberry
 from strawberry.types import Info
 
+from peoplegraph.engine.quality import flags_from_bits
 from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
 from peoplegraph.observations.model import FaceObservation
 from peoplegraph.services import catalog
@@ -31,6 +32,25 @@ class Box:
         return cls(x1=box[0], y1=box[1], x2=box[2], y2=box[3])
 
 
+@strawberry.type(description="Head pose in degrees: yaw > 0 turned to the person's left (nose to the image's "
+                             "right), pitch > 0 chin up, roll > 0 tilted counter-clockwise as seen.")
+class Pose:
+    yaw: float
+    pitch: float
+    roll: float
+
+
+@strawberry.type(description="Quality indicators (flags) and an overall score 0-100.")
+class Quality:
+    score: float
+    small_face: bool
+    blurry: bool
+    poor_lighting: bool
+    profile: bool
+    sunglasses: bool
+    occlusion: bool
+
+
 @strawberry.type
 class Face:
     id: strawberry.ID
@@ -39,6 +59,8 @@ class Face:
     landmarks: list[float]
     confidence: float = strawberry.field(description="Detection confidence, 0-1.")
     cluster_id: int | None
+    pose: Pose
+    quality: Quality
 
     @classmethod
     def of(cls, face: FaceObservation) -> Face:
@@ -46,6 +68,8 @@ class Face:
             id=strawberry.ID(str(face.face_id)), photo_id=face.photo_id, box=Box.of(face.box),
             landmarks=list(face.landmarks), confidence=face.det_score,
             cluster_id=face.cluster_id if face.cluster_id >= 0 else None,
+            pose=Pose(yaw=face.yaw, pitch=face.pitch, roll=face.roll),
+            quality=Quality(score=face.quality_score, **flags_from_bits(face.quality_flags)),
         )
 
 

@@ -47,7 +47,8 @@ WRITE_BATCH = 1000  # rows per insert/upsert call (512-D: about 2 MB a call)
 READ_BATCH = 4000  # rows per query_iterator page (a server allows at most 16,384)
 ID_BATCH = 1000  # ids per `face_id in [...]` filter
 QUERY_WINDOW = 16_384  # the most rows one query may answer (offset + limit)
-META_FIELDS = ["face_id", "project", "photo_id", "box", "landmarks", "det_score", "cluster_id"]
+META_FIELDS = ["face_id", "project", "photo_id", "box", "landmarks", "det_score", "cluster_id", "yaw", "pitch",
+               "roll", "quality_score", "quality_flags"]
 FLUSH_BEFORE_SCAN = 1000  # milvus-lite: unflushed rows after which a full scan flushes first
 LITE_LOCK_FILE = "LOCK"  # milvus_lite.db.LOCK_FILENAME
 
@@ -168,6 +169,11 @@ class MilvusVectorStore:
         schema.add_field("landmarks", DataType.ARRAY, element_type=DataType.FLOAT, max_capacity=LANDMARK_COUNT)
         schema.add_field("det_score", DataType.FLOAT)
         schema.add_field("cluster_id", DataType.INT64)
+        schema.add_field("yaw", DataType.FLOAT)
+        schema.add_field("pitch", DataType.FLOAT)
+        schema.add_field("roll", DataType.FLOAT)
+        schema.add_field("quality_score", DataType.FLOAT)
+        schema.add_field("quality_flags", DataType.INT64)
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=self.dim)
         index = client.prepare_index_params()
         index.add_index("embedding", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
@@ -193,6 +199,11 @@ class MilvusVectorStore:
             "landmarks": [float(v) for v in face.landmarks],
             "det_score": float(face.det_score),
             "cluster_id": int(face.cluster_id),
+            "yaw": float(face.yaw),
+            "pitch": float(face.pitch),
+            "roll": float(face.roll),
+            "quality_score": float(face.quality_score),
+            "quality_flags": int(face.quality_flags),
             "embedding": vector.tolist(),
         }
 
@@ -278,6 +289,11 @@ class MilvusVectorStore:
             det_score=float(row["det_score"]),
             cluster_id=int(row["cluster_id"]),
             embedding=embedding,
+            yaw=float(row.get("yaw", 0.0)),
+            pitch=float(row.get("pitch", 0.0)),
+            roll=float(row.get("roll", 0.0)),
+            quality_score=float(row.get("quality_score", 0.0)),
+            quality_flags=int(row.get("quality_flags", 0)),
         )
 
     def faces(

@@ -44,3 +44,10 @@ class FaceObservation:
     det_score: float
     cluster_id: int = UNCLUSTERED
     embedding: np.ndarray | None = field(default=None, repr=False)
+    # Pose in degrees and quality (engine/pose.py, engine/quality.py); quality_flags is a bitmask of
+    # quality.FLAG_BITS (small_face 1, blurry 2, poor_lighting 4, profile 8, sunglasses 16, occlusion 32).
+    yaw: float = 0.0
+    pitch: float = 0.0
+    roll: float = 0.0
+    quality_score: float = 0.0
+    quality_flags: int = 0

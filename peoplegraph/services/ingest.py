@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from peoplegraph.engine.decode import IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, sha256_of
+from peoplegraph.engine.quality import QualityThresholds, analyse
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.model import FaceObservation, face_id_for, validate_project_name
 from peoplegraph.services.runtime import Runtime
@@ -187,8 +188,13 @@ class IngestService:
         runtime = self.runtime
         min_side = runtime.settings.min_face_size
         faces = runtime.pack.get(image.pixels, image.scale, runtime.detection_threshold)
-        return [
-            FaceObservation(
+        thresholds = QualityThresholds.from_settings(runtime.settings)
+        observations = []
+        for face in faces:
+            if min(face.width, face.height) < min_side:
+                continue
+            pose, quality = analyse(image.pixels, face, thresholds, scale=image.scale)
+            observations.append(FaceObservation(
                 face_id=face_id_for(project, photo_id, runtime.pack.model_id, face.box),
                 project=project,
                 photo_id=photo_id,
@@ -196,7 +202,10 @@ class IngestService:
                 landmarks=[float(v) for v in face.landmarks.reshape(-1)],
                 det_score=float(face.score),
                 embedding=face.embedding,
-            )
-            for face in faces
-            if min(face.width, face.height) >= min_side
-        ]
+                yaw=pose.yaw,
+                pitch=pose.pitch,
+                roll=pose.roll,
+                quality_score=quality.score,
+                quality_flags=quality.flags,
+            ))
+        return observations
