@@ -238,3 +238,21 @@ def test_factory_opens_milvus_lite_in_data_dir(tmp_path: Path) -> None:
         assert (tmp_path / "data" / "milvus.db").is_dir()
     finally:
         store.close()
+
+
+def test_a_collection_from_an_older_schema_is_refused_untouched(tmp_path: Path) -> None:
+    from pymilvus import DataType, MilvusClient
+
+    from peoplegraph.observations.milvus import collection_name_for
+
+    uri = str(tmp_path / "old" / "milvus.db")
+    (tmp_path / "old").mkdir()
+    client = MilvusClient(uri)
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("face_id", DataType.INT64, is_primary=True)
+    schema.add_field("cluster_id", DataType.INT64)
+    schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=DIM)
+    client.create_collection(collection_name_for(MODEL), schema=schema)
+    client.close()
+    with pytest.raises(ValueError, match="older peoplegraph and lacks the fields .*quality_score"):
+        MilvusVectorStore(uri, MODEL, DIM)

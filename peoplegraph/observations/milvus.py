@@ -47,8 +47,9 @@ WRITE_BATCH = 1000  # rows per insert/upsert call (512-D: about 2 MB a call)
 READ_BATCH = 4000  # rows per query_iterator page (a server allows at most 16,384)
 ID_BATCH = 1000  # ids per `face_id in [...]` filter
 QUERY_WINDOW = 16_384  # the most rows one query may answer (offset + limit)
-META_FIELDS = ["face_id", "project", "photo_id", "box", "landmarks", "det_score", "cluster_id", "yaw", "pitch",
-               "roll", "quality_score", "quality_flags"]
+STORED_FIELDS = ("face_id", "project", "photo_id", "box", "landmarks", "det_score", "cluster_id", "yaw", "pitch",
+                 "roll", "quality_score", "quality_flags", "embedding")
+META_FIELDS = [f for f in STORED_FIELDS if f != "embedding"]
 FLUSH_BEFORE_SCAN = 1000  # milvus-lite: unflushed rows after which a full scan flushes first
 LITE_LOCK_FILE = "LOCK"  # milvus_lite.db.LOCK_FILENAME
 
@@ -157,6 +158,13 @@ class MilvusVectorStore:
                     f"dim: collection {name} in {self.uri} holds {existing}-dimensional embeddings but model "
                     f"{self.model_id!r} makes {self.dim}-dimensional ones; use another model pack or a fresh "
                     "store (collections are per model)"
+                )
+            missing = sorted(set(STORED_FIELDS) - set(fields))
+            if missing:
+                raise ValueError(
+                    f"collection {name} in {self.uri} was made by an older peoplegraph and lacks the fields "
+                    f"{', '.join(missing)}: ingest into a fresh data folder (PEOPLEGRAPH_DATA_DIR) or a new "
+                    "Milvus database; nothing was changed"
                 )
             return
         schema = MilvusClient.create_schema(
