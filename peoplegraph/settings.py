@@ -105,6 +105,20 @@ class Settings(BaseSettings):
         description="Cosine similarity, -1..1, above which two faces are linked when clustering (default: the "
         "model pack's own; thresholds are per model).",
     )
+    cluster_seed_min_face_size: int = Field(
+        default=50, ge=0, le=4096,
+        description="Faces whose shorter box side is under this many pixels (0-4096 px) may join a cluster but "
+        "never start one (PhotoPrism's cluster-size idea).",
+    )
+    cluster_seed_min_quality: float = Field(
+        default=20.0, ge=0.0, le=100.0,
+        description="Faces whose quality score (0-100) is under this may join a cluster but never start one.",
+    )
+    nms_threshold: float = Field(
+        default=0.3, ge=0.0, le=1.0,
+        description="Overlap (intersection over union, 0-1) above which two detected boxes count as one face; "
+        "the less confident box is dropped.",
+    )
     min_cluster_size: int = Field(
         default=2, ge=1, le=10_000, description="Smallest group of faces reported as a cluster (faces)."
     )

@@ -161,3 +161,15 @@ def test_ten_thousand_faces_of_a_thousand_people() -> None:
     labels = GraphClusterer(similarity=0.5).fit_predict(x)
     assert labels.shape == (len(x),)
     assert bcubed(truth, labels)[2] > 0.98
+
+
+def test_faces_below_the_seeding_bar_join_but_never_start_a_cluster() -> None:
+    from peoplegraph.engine.cluster import keep_seeded
+
+    labels = np.array([0, 0, 0, 1, 1, 2, 2, -1])
+    may_seed = np.array([True, False, False, False, False, False, True, True])
+    kept = keep_seeded(labels, may_seed)
+    # cluster 0 keeps its two small faces (a seed is there), cluster 1 has no seed and dissolves
+    assert kept.tolist() == [0, 0, 0, -1, -1, 1, 1, -1]
+    with pytest.raises(ValueError, match="may_seed"):
+        keep_seeded(labels, may_seed[:3])

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from badfiles import write_bad_files
-from peoplegraph.services.ingest import IngestService, collect_sources, IngestReport
+from peoplegraph.services.clustering import cluster_project
+from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.settings import Settings
 
@@ -105,3 +106,16 @@ def test_cli_clusters_list_and_bad_project_name(app_settings: Settings, library)
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "project" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_small_or_poor_faces_do_not_seed_clusters(app_settings: Settings, shared_data: Path) -> None:
+    """Three photos of one person cluster by default; with a seeding bar above every face, none do."""
+    photos = sorted((shared_data / "lfw-devtrain" / "Aaron_Peirsol").glob("*.jpg"))[:3]
+    strict = app_settings.model_copy(update={"cluster_seed_min_face_size": 4096})
+    with Runtime(app_settings) as runtime:
+        IngestService(runtime).ingest(PROJECT, collect_sources(photos, IngestReport()))
+        assert cluster_project(runtime, PROJECT).clusters == 1
+    with Runtime(strict) as runtime:
+        report = cluster_project(runtime, PROJECT)
+        assert report.clusters == 0 and report.unclustered_faces == report.faces
+        assert runtime.graph.clusters(PROJECT) == []

@@ -104,7 +104,7 @@ def test_folding_the_quantised_weights_changes_no_number_of_prelu_output(model_d
 
 
 def test_a_missing_source_says_how_to_install_it(tmp_path: Path, monkeypatch) -> None:
-    pack = YuNetSFacePack(tmp_path / "models")
+    pack = YuNetSFacePack(tmp_path / "models", nms_threshold=0.3)
     monkeypatch.setattr("peoplegraph.engine.packs.yunet_sface.download_command",
                         lambda folder: "false --simulated-offline")
     with pytest.raises(ModelPackError) as caught:
@@ -118,14 +118,14 @@ def test_a_damaged_converted_file_is_refused(tmp_path: Path, model_dir: Path, fa
     models = tmp_path / "models"
     (models / "sources").mkdir(parents=True)
     (models / "sources" / SOURCE_WHEEL).symlink_to(model_dir / "sources" / SOURCE_WHEEL)
-    YuNetSFacePack(models).prepare()
+    YuNetSFacePack(models, nms_threshold=0.3).prepare()
     manifest = Manifest.read(models / "yunet-sface")
     assert {f.role for f in manifest.files} == {"detector", "recognizer"}
     assert all(f.source_sha256 == SOURCES[f.role][1] for f in manifest.files)
     damaged = models / "yunet-sface" / manifest.file("recognizer").file
     damaged.write_bytes(damaged.read_bytes()[:-10])
     with pytest.raises(ModelPackError, match="sha256"):
-        YuNetSFacePack(models).prepare()
+        YuNetSFacePack(models, nms_threshold=0.3).prepare()
 
 
 def test_a_source_wheel_with_other_files_is_refused(tmp_path: Path) -> None:
@@ -135,7 +135,7 @@ def test_a_source_wheel_with_other_files_is_refused(tmp_path: Path) -> None:
         for member, *_ in SOURCES.values():
             archive.writestr(member, b"not the real model")
     with pytest.raises(ModelPackError, match="expected"):
-        YuNetSFacePack(models).prepare()
+        YuNetSFacePack(models, nms_threshold=0.3).prepare()
 
 
 def test_unknown_pack_name_is_a_clear_error(tmp_path: Path) -> None:

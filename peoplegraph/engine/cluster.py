@@ -247,3 +247,18 @@ def relabel_by_size(raw: np.ndarray, min_cluster_size: int) -> np.ndarray:
     new_id[order] = np.arange(order.size, dtype=np.int64)
     out[:] = new_id[inverse.ravel()]
     return out
+
+
+def keep_seeded(labels: np.ndarray, may_seed: np.ndarray) -> np.ndarray:
+    """Faces below the seeding bar (small, poor quality) may join a cluster but never start one: a cluster
+    with no face that may seed is dissolved (its faces become -1). Kept clusters are renumbered by size."""
+    labels = np.asarray(labels, dtype=np.int64)
+    may_seed = np.asarray(may_seed, dtype=bool)
+    if labels.shape != may_seed.shape:
+        raise ValueError(f"may_seed: shape {may_seed.shape} differs from labels {labels.shape}")
+    clustered = labels != UNCLUSTERED
+    keep = clustered & np.isin(labels, np.unique(labels[clustered & may_seed]))
+    out = np.full(labels.shape, UNCLUSTERED, dtype=np.int64)
+    if keep.any():
+        out[keep] = relabel_by_size(labels[keep], 1)
+    return out

@@ -18,6 +18,7 @@ class FaceModelPack(Protocol):
     model_id: str  # names the embedding space: faces of two model ids are never compared
     embedding_dim: int
     detection_threshold: float  # pack default, 0-1
+    nms_threshold: float  # IoU above which two boxes are one face
     cluster_similarity: float  # pack default cosine similarity for "same person"
 
     def prepare(self, threads: int = 0) -> None:

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from peoplegraph.engine.cluster import GraphClusterer
+from peoplegraph.engine.cluster import GraphClusterer, keep_seeded
 from peoplegraph.identity.records import ClusterRecord
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
@@ -43,7 +43,7 @@ def cluster_project(
     )
     say("clustering")
     embeddings = np.stack([f.embedding for f in faces]).astype(np.float32) if faces else np.zeros((0, 1), np.float32)
-    labels = clusterer.fit_predict(embeddings)
+    labels = keep_seeded(clusterer.fit_predict(embeddings), may_seed(faces, settings))
     say("writing clusters")
     changed = {f.face_id: int(label) for f, label in zip(faces, labels) if f.cluster_id != int(label)}
     if changed:
@@ -55,6 +55,18 @@ def cluster_project(
         faces=len(faces), clusters=len(records), clustered_faces=clustered,
         unclustered_faces=len(faces) - clustered, similarity=similarity,
         min_cluster_size=min_size,
+    )
+
+
+def may_seed(faces: list[FaceObservation], settings) -> np.ndarray:
+    """Which faces are good enough to start a cluster (the others can still join one)."""
+    return np.array(
+        [
+            min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= settings.cluster_seed_min_face_size
+            and f.quality_score >= settings.cluster_seed_min_quality
+            for f in faces
+        ],
+        dtype=bool,
     )
 
 

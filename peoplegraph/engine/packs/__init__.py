@@ -17,12 +17,12 @@ def load_pack(settings: Settings) -> FaceModelPack:
     if name == "yunet-sface":
         from peoplegraph.engine.packs.yunet_sface import YuNetSFacePack
 
-        return YuNetSFacePack(settings.models_path)
+        return YuNetSFacePack(settings.models_path, nms_threshold=settings.nms_threshold)
     folder = Path(name).expanduser()
     if name in INSIGHTFACE_PACKS or folder.is_dir():
         from peoplegraph.engine.packs.insightface_pack import InsightFacePack
 
-        return InsightFacePack(name, settings.models_path)
+        return InsightFacePack(name, settings.models_path, nms_threshold=settings.nms_threshold)
     raise ModelPackError(
         f"model_pack: unknown pack {name!r}; use one of {', '.join(PACK_NAMES)} or a folder holding a SCRFD "
         "detector and an ArcFace recognizer"

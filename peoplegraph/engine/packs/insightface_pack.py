@@ -36,8 +36,9 @@ def _import_model_zoo():
 
 
 class InsightFacePack:
-    def __init__(self, name: str, models_path: Path) -> None:
+    def __init__(self, name: str, models_path: Path, nms_threshold: float) -> None:
         self.name = name
+        self.nms_threshold = nms_threshold
         folder = Path(name).expanduser()
         self.folder = folder if folder.is_dir() else models_path / name
         self.models_path = models_path
@@ -61,7 +62,8 @@ class InsightFacePack:
         if self._recognizer is None or getattr(self._recognizer, "taskname", "") != "recognition":
             raise ModelPackError(f"{recognizer_file} is not a recognizer model_zoo can run")
         self._detector.prepare(-1 if "CUDAExecutionProvider" not in kwargs["providers"] else 0,
-                               input_size=DETECTOR_INPUT, det_thresh=self.detection_threshold)
+                               input_size=DETECTOR_INPUT, det_thresh=self.detection_threshold,
+                               nms_thresh=self.nms_threshold)
         if _has_embedded_preprocessing(recognizer_file):
             # SFace-style graphs normalise inside: model_zoo must feed raw 0-255 pixels
             self._recognizer.input_mean, self._recognizer.input_std = 0.0, 1.0

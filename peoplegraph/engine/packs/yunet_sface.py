@@ -36,7 +36,6 @@ SOURCES = {
 }
 YUNET_INPUT = 640  # the file's input is fixed at 1x3x640x640
 YUNET_STRIDES = (8, 16, 32)
-NMS_IOU = 0.3
 
 
 def download_command(folder: Path) -> str:
@@ -56,8 +55,9 @@ class YuNetSFacePack:
     # a library full of singletons needs a stricter link than OpenCV's pair-verification value (0.363).
     cluster_similarity = 0.50
 
-    def __init__(self, models_path: Path) -> None:
+    def __init__(self, models_path: Path, nms_threshold: float) -> None:
         self.models_path = models_path
+        self.nms_threshold = nms_threshold
         self.folder = models_path / self.name
         self._detector = None
         self._recognizer = None
@@ -161,7 +161,8 @@ class YuNetSFacePack:
         points_all = np.concatenate(points) / ratio
         scores_all = np.concatenate(scores)
         xywh = np.concatenate([boxes_all[:, :2], boxes_all[:, 2:] - boxes_all[:, :2]], axis=1)
-        kept = np.asarray(cv2.dnn.NMSBoxes(xywh.tolist(), scores_all.tolist(), threshold, NMS_IOU), int).reshape(-1)
+        kept = cv2.dnn.NMSBoxes(xywh.tolist(), scores_all.tolist(), threshold, self.nms_threshold)
+        kept = np.asarray(kept, int).reshape(-1)
         kept = kept[np.argsort(-scores_all[kept])]
         boxes_all[:, [0, 2]] = boxes_all[:, [0, 2]].clip(0, width)
         boxes_all[:, [1, 3]] = boxes_all[:, [1, 3]].clip(0, height)
