@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -38,3 +39,10 @@ def test_an_unknown_model_pack_is_named(app_settings: Settings) -> None:
     done = _run(app_settings, "--model-pack", "nope", "models", "prepare")
     assert done.returncode == 1
     assert "unknown pack 'nope'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [name for name in Settings.model_fields
+               if f"`PEOPLEGRAPH_{name.upper()}` / `--{name.replace('_', '-')}`" not in readme]
+    assert not missing, f"settings missing from README's table: {missing}"
