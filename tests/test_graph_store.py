@@ -5,8 +5,6 @@ project, dropped afterwards."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 import uuid
 from dataclasses import replace
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from processes import held_by_another_process, run_python
 from peoplegraph.identity import cypher
 from peoplegraph.identity.embedded import EmbeddedGraphStore
 from peoplegraph.identity.factory import open_graph_store
@@ -22,15 +21,9 @@ from peoplegraph.identity.records import ClusterRecord, PhotoRecord
 from peoplegraph.observations.store import StoreBusyError
 from peoplegraph.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 NEO4J_URI = os.environ.get("NEO4J_URI")
 
 
-def run_python(code: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def neo4j_open_code() -> str:
@@ -268,28 +261,13 @@ def test_persists_across_processes(backend: Backend, project: str) -> None:
 
 def test_locked_graph_file_raises_store_busy(tmp_path: Path) -> None:
     path = tmp_path / "graph.lbug"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import sys
-            from peoplegraph.identity.embedded import EmbeddedGraphStore
-            store = EmbeddedGraphStore({str(path)!r})
-            print("ready", flush=True)
-            sys.stdin.read()
-            store.close()
-            """)],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    opener = f"from peoplegraph.identity.embedded import EmbeddedGraphStore\nstore = EmbeddedGraphStore({str(path)!r})"
+    with held_by_another_process(opener):
         with pytest.raises(StoreBusyError) as caught:
             EmbeddedGraphStore(path)
         message = str(caught.value)
         assert "another peoplegraph process" in message and "graph.lbug" in message
         assert "PEOPLEGRAPH_GRAPH_URI" in message
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=60)
     with EmbeddedGraphStore(path) as store:  # free again once the holder is gone
         assert store.projects() == []
 

@@ -3,22 +3,19 @@ project-name validation, persistence across processes and the busy-folder error.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from processes import held_by_another_process, run_python
 from peoplegraph.observations.factory import open_vector_store
 from peoplegraph.observations.milvus import MilvusVectorStore, collection_name_for
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, face_id_for, validate_project_name
 from peoplegraph.observations.store import StoreBusyError
 from peoplegraph.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 DIM = 8
 MODEL = "test-model/v1"
 
@@ -47,10 +44,6 @@ def make_faces(project: str, vectors: np.ndarray, faces_per_photo: int = 3) -> l
     return faces
 
 
-def run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
 
 
 @pytest.fixture(scope="module")
@@ -192,28 +185,13 @@ def test_persists_across_processes_and_reloads(tmp_path: Path) -> None:
 
 def test_locked_folder_raises_store_busy(tmp_path: Path) -> None:
     folder = tmp_path / "milvus.db"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import sys
-            from peoplegraph.observations.milvus import MilvusVectorStore
-            store = MilvusVectorStore({str(folder)!r}, {MODEL!r}, {DIM})
-            print("ready", flush=True)
-            sys.stdin.read()
-            store.close()
-            """)],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    opener = f"from peoplegraph.observations.milvus import MilvusVectorStore\nstore = MilvusVectorStore({str(folder)!r}, {MODEL!r}, {DIM})"
+    with held_by_another_process(opener):
         with pytest.raises(StoreBusyError) as caught:
             MilvusVectorStore(str(folder), MODEL, DIM)
         message = str(caught.value)
         assert "another peoplegraph process" in message and "milvus.db" in message
         assert "PEOPLEGRAPH_MILVUS_URI" in message
-    finally:
-        assert holder.stdin is not None
-        holder.stdin.close()
-        holder.wait(timeout=60)
     with MilvusVectorStore(str(folder), MODEL, DIM) as store:  # free again once the holder is gone
         assert store.count("anything") == 0
 

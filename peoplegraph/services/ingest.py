@@ -104,7 +104,7 @@ class IngestService:
         validate_project_name(project)
         report = report or IngestReport()
         runtime = self.runtime
-        pack, vectors, graph = runtime.pack, runtime.vectors, runtime.graph
+        vectors, graph = runtime.vectors, runtime.graph  # opening the vectors prepares the pack
         graph.ensure_project(project)
         pending_faces: list[FaceObservation] = []
         pending_photos: list[PhotoRecord] = []
