@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from badfiles import png_header, write_bad_files
+from badfiles import write_bad_files
 from peoplegraph.engine.decode import ImageRejected, decode_image
 
 LIMITS = {"max_pixels": 100_000_000, "max_bytes": 200 * 2**20, "max_side": 1600}
@@ -33,7 +33,16 @@ def test_pixel_limit_is_checked_before_decoding(tmp_path: Path) -> None:
         _decode(path, max_pixels=1_000_000)
     with pytest.raises(ImageRejected, match="file too large"):
         _decode(path, max_bytes=100)
-    assert png_header(1, 1)[12:16] == b"IHDR"
+
+
+def test_the_pixel_limit_setting_is_the_only_limit(tmp_path: Path) -> None:
+    """PIL's own bomb guard (about 89 MP) must neither refuse what the setting allows nor decide alone."""
+    path = tmp_path / "panorama.jpg"
+    Image.new("L", (12_000, 8_000), 128).save(path, quality=50)  # 96 MP
+    decoded = _decode(path, max_pixels=100_000_000)
+    assert (decoded.width, decoded.height) == (12_000, 8_000) and decoded.scale > 1
+    with pytest.raises(ImageRejected, match="12000x8000 pixels exceeds the limit of 90000000"):
+        _decode(path, max_pixels=90_000_000)
 
 
 def test_exif_orientation_is_applied(tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ def cluster(project: str, cluster_id: int, photos: tuple[int, ...], person_id: s
         representative_photo_id=f"{photos[0]:064x}",
         representative_box=(1.5, 2.5, 30.0, 40.0),
         mean_confidence=0.875,
-        photo_ids=tuple(f"{i:064x}" for i in photos),
+        photo_ids=tuple(f"{i:064x}" for i in sorted(set(photos))),
+        faces_per_photo=tuple(photos.count(i) for i in sorted(set(photos))),
         person_id=person_id,
     )
 
@@ -131,6 +132,7 @@ def test_clusters_round_trip_and_replace_replaces(store, project: str) -> None:
     got = store.clusters(project)
     assert got == first  # photo_ids are not compared by the dataclass: check them too
     assert [c.photo_ids for c in got] == [first[0].photo_ids, (f"{2:064x}", f"{3:064x}")]
+    assert [c.faces_per_photo for c in got] == [(1, 1), (1, 2)]  # two faces of cluster 1 in photo 3
     assert got[0].representative_box == (1.5, 2.5, 30.0, 40.0)
     second = [cluster(project, 5, (4, 5))]
     store.replace_clusters(project, second)

@@ -24,7 +24,6 @@ cluster keeps its person link when a cluster with the same cluster id is written
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -112,8 +111,8 @@ CLUSTERS = (
     "c.mean_confidence AS mean_confidence ORDER BY cluster_id"
 )
 CLUSTER_PHOTOS = (
-    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[:SEEN_IN]->(ph:Photo) "
-    "RETURN c.cluster_id AS cluster_id, ph.photo_id AS photo_id"
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[s:SEEN_IN]->(ph:Photo) "
+    "RETURN c.cluster_id AS cluster_id, ph.photo_id AS photo_id, s.faces AS faces ORDER BY photo_id"
 )
 CLUSTER_EXISTS = "MATCH (c:Cluster {key: $key}) RETURN count(c) AS n"
 PERSON_EXISTS = "MATCH (pe:Person {key: $key}) RETURN count(pe) AS n"
@@ -266,7 +265,7 @@ class CypherGraphStore:
                     "mean_confidence": float(cluster.mean_confidence),
                 }
             )
-            for photo_id, faces in Counter(cluster.photo_ids).items():
+            for photo_id, faces in zip(cluster.photo_ids, cluster.faces_per_photo or [1] * len(cluster.photo_ids)):
                 seen_in.append({"cluster": key, "photo": node_key(project, photo_id), "faces": faces})
         with self._transaction():
             self._run(ENSURE_PROJECT, {"project": project})
@@ -299,9 +298,9 @@ class CypherGraphStore:
     def clusters(self, project: str) -> list[ClusterRecord]:
         validate_project_name(project)
         params = {"project": project}
-        photos: dict[int, set[str]] = {}
+        photos: dict[int, dict[str, int]] = {}
         for row in self._run(CLUSTER_PHOTOS, params):
-            photos.setdefault(int(row["cluster_id"]), set()).add(row["photo_id"])
+            photos.setdefault(int(row["cluster_id"]), {})[row["photo_id"]] = int(row["faces"])
         links = {int(r["cluster_id"]): r["person_id"] for r in self._run(CLUSTER_LINKS, params)}
         return [
             ClusterRecord(
@@ -312,7 +311,8 @@ class CypherGraphStore:
                 representative_photo_id=r["representative_photo_id"],
                 representative_box=tuple(float(v) for v in r["representative_box"]),  # type: ignore[arg-type]
                 mean_confidence=float(r["mean_confidence"]),
-                photo_ids=tuple(sorted(photos.get(int(r["cluster_id"]), ()))),
+                photo_ids=tuple(photos.get(int(r["cluster_id"]), {})),
+                faces_per_photo=tuple(photos.get(int(r["cluster_id"]), {}).values()),
                 person_id=links.get(int(r["cluster_id"])),
             )
             for r in self._run(CLUSTERS, params)

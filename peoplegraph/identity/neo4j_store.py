@@ -27,7 +27,6 @@ class Neo4jGraphStore(cypher.CypherGraphStore):
         self.uri = uri
         self._database = database
         self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password) if user or password else None)
-        self._session: Any = None
         self._tx: Any = None
         try:
             self._driver.verify_connectivity()

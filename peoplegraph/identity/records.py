@@ -26,7 +26,9 @@ class ClusterRecord:
     representative_photo_id: str
     representative_box: tuple[float, float, float, float]
     mean_confidence: float
-    photo_ids: tuple[str, ...] = field(default=(), compare=False)
+    photo_ids: tuple[str, ...] = field(default=(), compare=False)  # distinct, sorted
+    # faces of this cluster in each photo of photo_ids (same order); empty means one each
+    faces_per_photo: tuple[int, ...] = field(default=(), compare=False)
     person_id: str | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -83,6 +84,7 @@ def summarise_clusters(
         closeness = embeddings[members] @ centre / max(float(np.linalg.norm(centre)), 1e-12)
         best = members[int(np.argmax(closeness + 0.25 * scores))]
         face = faces[best]
+        per_photo = Counter(sorted(faces[i].photo_id for i in members))
         records.append(
             ClusterRecord(
                 project=project,
@@ -92,7 +94,8 @@ def summarise_clusters(
                 representative_photo_id=face.photo_id,
                 representative_box=tuple(float(v) for v in face.box),
                 mean_confidence=float(scores.mean()),
-                photo_ids=tuple(sorted({faces[i].photo_id for i in members})),
+                photo_ids=tuple(per_photo),
+                faces_per_photo=tuple(per_photo.values()),
             )
         )
     return records
