@@ -167,27 +167,17 @@ def clusters_list(obj: Context, project: str, as_json: bool) -> None:
     _emit(as_json, [catalog.cluster_to_dict(c) for c in found], _clusters_table(found))
 
 
-def _face_report(face: Any, pose: Any, quality: Any, model_id: str) -> dict:
-    return {
-        "box": [round(v, 1) for v in face.box],
-        "landmarks": [[round(float(x), 1), round(float(y), 1)] for x, y in face.landmarks.reshape(-1, 2)],
-        "confidence": round(face.score * 100, 1),
-        "pose": pose.to_dict(),
-        "quality": quality.to_dict(),
-        "model_id": model_id,
-    }
-
-
 def _detect_table(name: str, found: list[dict]) -> str:
     if not found:
         return f"{name}: no face found"
     rows = [f"{name}: {len(found)} face(s)",
-            f"{'#':>3} {'box':<22} {'conf':>5} {'yaw':>6} {'pitch':>6} {'roll':>6} {'score':>5}  flags"]
+            f"{'#':>3} {'box':<22} {'conf':>5} {'yaw':>6} {'pitch':>6} {'roll':>6} {'score':>5} {'age':>5}  flags"]
     for i, f in enumerate(found, 1):
         box = ",".join(f"{v:.0f}" for v in f["box"])
-        flags = [k for k, v in f["quality"].items() if k != "score" and v["flag"]]
+        flags = [k for k, v in f["quality"].items() if k != "score" and v["flag"]] + (["child"] if f["child"] else [])
+        age = "-" if f["age"] is None else f"{f['age']:.0f}"
         rows.append(f"{i:>3} {box:<22} {f['confidence']:>5.1f} {f['pose']['yaw']:>6.1f} {f['pose']['pitch']:>6.1f} "
-                    f"{f['pose']['roll']:>6.1f} {f['quality']['score']:>5.1f}  {', '.join(flags) or '-'}")
+                    f"{f['pose']['roll']:>6.1f} {f['quality']['score']:>5.1f} {age:>5}  {', '.join(flags) or '-'}")
     return "\n".join(rows)
 
 
@@ -199,8 +189,8 @@ def _detect_table(name: str, found: list[dict]) -> str:
 def detect(obj: Context, image: Path, as_json: bool) -> None:
     """Detect the faces of one photo: box, landmarks, confidence, pose and quality indicators (nothing stored)."""
     from peoplegraph.engine.decode import ImageRejected, decode_image
+    from peoplegraph.engine.analysis import describe_faces
     from peoplegraph.engine.packs import load_pack
-    from peoplegraph.engine.quality import QualityThresholds, analyse
 
     settings = obj.settings()
     try:
@@ -210,15 +200,7 @@ def detect(obj: Context, image: Path, as_json: bool) -> None:
         raise click.ClickException(f"{exc.name}: {exc.reason}") from None
     pack = load_pack(settings)
     pack.prepare(settings.threads)
-    threshold = settings.detection_threshold
-    faces = pack.get(decoded.pixels, decoded.scale, pack.detection_threshold if threshold is None else threshold)
-    thresholds = QualityThresholds.from_settings(settings)
-    found = []
-    for face in faces:
-        if min(face.width, face.height) < settings.min_face_size:
-            continue
-        pose, quality = analyse(decoded.pixels, face, thresholds, scale=decoded.scale)
-        found.append(_face_report(face, pose, quality, pack.model_id))
+    found = [d.to_dict(pack.model_id) for d in describe_faces(pack, decoded, settings)]
     _emit(as_json, found, _detect_table(str(image), found))
 
 

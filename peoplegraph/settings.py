@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         description="Quality: colour distance (Lab a*b*, 0-255) between the cheeks and the mouth/chin region "
         "over which a face is flagged `occlusion` (a mask, a scarf, a hand).",
     )
+    child_age: float = Field(
+        default=13.0, ge=0.0, le=120.0,
+        description="Faces whose estimated age (years, 0-120) is under this are marked `child` (packs with an "
+        "age model only).",
+    )
     cluster_similarity: float | None = Field(
         default=None,
         ge=-1.0,

@@ -64,7 +64,7 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
     for photo in photos.values():
         assert photo["faceCount"] == len(photo["faces"]) == 6
         for face in photo["faces"]:
-            assert 0 < face["confidence"] <= 1 and face["box"]["x2"] > face["box"]["x1"]
+            assert 50 < face["confidence"] <= 100 and face["box"]["x2"] > face["box"]["x1"]
 
     answer = client.post("/projects/event/clustering")
     assert answer.status_code == 202

@@ -9,6 +9,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import cv2
 import onnx
 import pytest
 
@@ -153,13 +154,12 @@ def test_scrfd_detector_with_the_sface_recognizer_through_insightface(
     (folder / "det_500m.onnx").symlink_to(shared_models / "insightface" / "det_500m.onnx")
     recognizer = Manifest.read(model_dir / "yunet-sface").file("recognizer").file
     (folder / "sface.onnx").symlink_to(model_dir / "yunet-sface" / recognizer)
-    (folder / "genderage.onnx").symlink_to(shared_models / "insightface" / "genderage.onnx")  # ignored
     pack = load_pack(Settings(data_dir=tmp_path, model_pack=str(folder)))
     pack.prepare()
     assert pack.embedding_dim == 128 and pack.model_id.startswith("sface-")
     image = _image(shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg")
     faces = pack.get(image.pixels, image.scale)
-    assert len(faces) == 6
+    assert len(faces) == 6 and all(f.age is None for f in faces)  # no age model in this folder
     reference = face_pack.get(image.pixels, image.scale)
     similarity = np.stack([f.embedding for f in faces]) @ np.stack([f.embedding for f in reference]).T
     # each SCRFD face is recognised as the matching YuNet face: the same person, the same recognizer
@@ -169,3 +169,37 @@ def test_scrfd_detector_with_the_sface_recognizer_through_insightface(
     g = [float(_central_embedding(pack, a) @ _central_embedding(pack, b)) for a, b in genuine]
     i = [float(_central_embedding(pack, a) @ _central_embedding(pack, b)) for a, b in impostor]
     assert np.mean(g) - np.mean(i) > 0.3
+
+
+def test_insightface_age_model_estimates_ages_as_insightface_does(
+    tmp_path: Path, shared_models: Path, shared_data: Path, model_dir: Path
+) -> None:
+    """buffalo_l's genderage head, optional in an InsightFace pack: batched ages equal insightface's own."""
+    pytest.importorskip("insightface")
+    from insightface.app.common import Face as InsightFaceFace
+
+    folder = tmp_path / "scrfd-sface-age"
+    folder.mkdir()
+    (folder / "det_500m.onnx").symlink_to(shared_models / "insightface" / "det_500m.onnx")
+    recognizer = Manifest.read(model_dir / "yunet-sface").file("recognizer").file
+    (folder / "sface.onnx").symlink_to(model_dir / "yunet-sface" / recognizer)
+    (folder / "genderage.onnx").symlink_to(shared_models / "insightface" / "genderage.onnx")
+    pack = load_pack(Settings(data_dir=tmp_path, model_pack=str(folder)))
+    pack.prepare()
+    image = _image(shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg")
+    faces = pack.get(image.pixels, image.scale)
+    assert len(faces) == 6 and all(18 <= f.age <= 60 for f in faces), [f.age for f in faces]  # six adults
+    one_by_one = [pack._age.get(image.pixels, InsightFaceFace(bbox=np.asarray(f.box) / image.scale))[1] for f in faces]
+    assert np.allclose([f.age for f in faces], one_by_one, atol=0.51)  # insightface rounds to whole years
+    from peoplegraph.engine.analysis import describe_faces
+
+    described = describe_faces(pack, image, Settings(data_dir=tmp_path, model_pack=str(folder), child_age=13))
+    assert [d.child for d in described] == [False] * 6
+    assert [d.to_dict(pack.model_id)["age"] for d in described] == [round(f.age, 1) for f in faces]
+    people = sorted(p for p in (shared_data / "lfw-devtrain").iterdir() if p.is_dir())[:40]
+    ages = []
+    for person in people:
+        found = pack.get(cv2.imread(str(sorted(person.glob("*.jpg"))[0])))
+        if found:
+            ages.append(max(found, key=lambda f: f.width * f.height).age)
+    assert len(ages) >= 35 and 25 <= float(np.median(ages)) <= 65 and min(ages) >= 13  # LFW: adults in the news

@@ -151,7 +151,8 @@ def test_detect_json_describes_every_face(app_settings: Settings, shared_data: P
     faces = json.loads(done.stdout)
     assert len(faces) == 6
     for face in faces:
-        assert set(face) == {"box", "landmarks", "confidence", "pose", "quality", "model_id"}
+        assert set(face) == {"box", "landmarks", "confidence", "pose", "quality", "age", "child", "model_id"}
+        assert face["age"] is None and face["child"] is None  # the default pack has no age model
         assert len(face["box"]) == 4 and len(face["landmarks"]) == 5 and 50 < face["confidence"] <= 100
         assert set(face["pose"]) == {"yaw", "pitch", "roll"}
         assert set(face["quality"]) == {"score", *INDICATORS} and 0 <= face["quality"]["score"] <= 100
@@ -188,5 +189,6 @@ def test_ingest_stores_pose_and_quality(app_settings: Settings, shared_data: Pat
     assert abs(profile.yaw) > 45 and profile.quality_flags & FLAG_BITS["profile"]
     described = catalog.face_to_dict(profile)
     assert described["quality"]["profile"] is True and described["pose"]["yaw"] == round(profile.yaw, 1)
-    graphql_face = GraphQLFace.of(profile)
+    graphql_face = GraphQLFace.of(profile, app_settings.child_age)
     assert graphql_face.quality.profile and graphql_face.pose.yaw == profile.yaw
+    assert described["age"] is None and graphql_face.age is None and graphql_face.child is None

@@ -12,13 +12,15 @@ class Face:
     """One face in a photo, in the pixels of the full-size photo as the viewer sees it (EXIF applied).
 
     box: x1, y1, x2, y2; landmarks: (5, 2) eyes (left, right as seen), nose, mouth corners;
-    score: detection confidence 0-1; embedding: L2-normalised float32 vector of the pack's dimension.
+    score: detection confidence 0-1; embedding: L2-normalised float32 vector of the pack's dimension;
+    age: estimated age in years where the pack carries an age model, else None.
     """
 
     box: tuple[float, float, float, float]
     landmarks: np.ndarray
     score: float
     embedding: np.ndarray
+    age: float | None = None
 
     @property
     def width(self) -> float:

@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from peoplegraph.engine.quality import flags_from_bits
 from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
-from peoplegraph.observations.model import FaceObservation
+from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
 
@@ -57,19 +57,25 @@ class Face:
     photo_id: str
     box: Box
     landmarks: list[float]
-    confidence: float = strawberry.field(description="Detection confidence, 0-1.")
+    confidence: float = strawberry.field(description="Detection confidence, 0-100.")
     cluster_id: int | None
     pose: Pose
     quality: Quality
+    age: float | None = strawberry.field(description="Estimated age in years; null where the model pack has no "
+                                                     "age model.")
+    child: bool | None = strawberry.field(description="Estimated age under the `child_age` setting; null where "
+                                                      "unknown.")
 
     @classmethod
-    def of(cls, face: FaceObservation) -> Face:
+    def of(cls, face: FaceObservation, child_age: float) -> Face:
+        age = None if face.age == UNKNOWN_AGE else face.age
         return cls(
             id=strawberry.ID(str(face.face_id)), photo_id=face.photo_id, box=Box.of(face.box),
-            landmarks=list(face.landmarks), confidence=face.det_score,
+            landmarks=list(face.landmarks), confidence=face.det_score * 100,
             cluster_id=face.cluster_id if face.cluster_id >= 0 else None,
             pose=Pose(yaw=face.yaw, pitch=face.pitch, roll=face.roll),
             quality=Quality(score=face.quality_score, **flags_from_bits(face.quality_flags)),
+            age=age, child=None if age is None else age < child_age,
         )
 
 
@@ -89,8 +95,9 @@ class Photo:
 
     @strawberry.field
     async def faces(self, info: Info) -> list[Face]:
-        found = await asyncio.to_thread(catalog.faces_of_photo, _runtime(info), self.project, self.id)
-        return [Face.of(f) for f in found]
+        runtime = _runtime(info)
+        found = await asyncio.to_thread(catalog.faces_of_photo, runtime, self.project, self.id)
+        return [Face.of(f, runtime.settings.child_age) for f in found]
 
 
 @strawberry.type
@@ -152,7 +159,8 @@ class Query:
 
     @strawberry.field(description="Every face of a project.")
     async def faces(self, info: Info, project: str) -> list[Face]:
-        return [Face.of(f) for f in await asyncio.to_thread(catalog.faces, _runtime(info), project)]
+        runtime = _runtime(info)
+        return [Face.of(f, runtime.settings.child_age) for f in await asyncio.to_thread(catalog.faces, runtime, project)]
 
 
 schema = strawberry.Schema(query=Query)

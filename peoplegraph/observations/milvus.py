@@ -33,7 +33,7 @@ import numpy as np
 from pymilvus import DataType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
-from peoplegraph.observations.model import FaceObservation, validate_project_name
+from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, validate_project_name
 from peoplegraph.observations.store import StoreBusyError
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ READ_BATCH = 4000  # rows per query_iterator page (a server allows at most 16,38
 ID_BATCH = 1000  # ids per `face_id in [...]` filter
 QUERY_WINDOW = 16_384  # the most rows one query may answer (offset + limit)
 STORED_FIELDS = ("face_id", "project", "photo_id", "box", "landmarks", "det_score", "cluster_id", "yaw", "pitch",
-                 "roll", "quality_score", "quality_flags", "embedding")
+                 "roll", "quality_score", "quality_flags", "age", "embedding")
 META_FIELDS = [f for f in STORED_FIELDS if f != "embedding"]
 FLUSH_BEFORE_SCAN = 1000  # milvus-lite: unflushed rows after which a full scan flushes first
 LITE_LOCK_FILE = "LOCK"  # milvus_lite.db.LOCK_FILENAME
@@ -182,6 +182,7 @@ class MilvusVectorStore:
         schema.add_field("roll", DataType.FLOAT)
         schema.add_field("quality_score", DataType.FLOAT)
         schema.add_field("quality_flags", DataType.INT64)
+        schema.add_field("age", DataType.FLOAT)  # years; UNKNOWN_AGE where the pack has no age model
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=self.dim)
         index = client.prepare_index_params()
         index.add_index("embedding", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
@@ -212,6 +213,7 @@ class MilvusVectorStore:
             "roll": float(face.roll),
             "quality_score": float(face.quality_score),
             "quality_flags": int(face.quality_flags),
+            "age": float(face.age),
             "embedding": vector.tolist(),
         }
 
@@ -302,6 +304,7 @@ class MilvusVectorStore:
             roll=float(row.get("roll", 0.0)),
             quality_score=float(row.get("quality_score", 0.0)),
             quality_flags=int(row.get("quality_flags", 0)),
+            age=float(row.get("age", UNKNOWN_AGE)),
         )
 
     def faces(

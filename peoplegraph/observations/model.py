@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 UNCLUSTERED = -1
+UNKNOWN_AGE = -1.0  # the pack estimates no age
 
 PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
@@ -51,3 +52,4 @@ class FaceObservation:
     roll: float = 0.0
     quality_score: float = 0.0
     quality_flags: int = 0
+    age: float = UNKNOWN_AGE  # years, estimated by the pack's age model

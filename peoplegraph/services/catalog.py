@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from peoplegraph.engine.quality import flags_from_bits
 from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
-from peoplegraph.observations.model import FaceObservation, validate_project_name
+from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
 
@@ -54,8 +54,9 @@ def face_to_dict(face: FaceObservation) -> dict:
         "photo_id": face.photo_id,
         "box": [round(v, 1) for v in face.box],
         "landmarks": [round(v, 1) for v in face.landmarks],
-        "confidence": round(face.det_score, 4),
+        "confidence": round(face.det_score * 100, 1),
         "cluster_id": face.cluster_id,
         "pose": {"yaw": round(face.yaw, 1), "pitch": round(face.pitch, 1), "roll": round(face.roll, 1)},
         "quality": {"score": round(face.quality_score, 1), **flags_from_bits(face.quality_flags)},
+        "age": None if face.age == UNKNOWN_AGE else round(face.age, 1),
     }

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from peoplegraph.engine.decode import IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, sha256_of
-from peoplegraph.engine.quality import QualityThresholds, analyse
+from peoplegraph.engine.analysis import describe_faces
 from peoplegraph.identity.records import PhotoRecord
-from peoplegraph.observations.model import FaceObservation, face_id_for, validate_project_name
+from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, face_id_for, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -186,26 +186,22 @@ class IngestService:
 
     def _observe(self, project: str, photo_id: str, image: DecodedImage) -> list[FaceObservation]:
         runtime = self.runtime
-        min_side = runtime.settings.min_face_size
-        faces = runtime.pack.get(image.pixels, image.scale, runtime.detection_threshold)
-        thresholds = QualityThresholds.from_settings(runtime.settings)
-        observations = []
-        for face in faces:
-            if min(face.width, face.height) < min_side:
-                continue
-            pose, quality = analyse(image.pixels, face, thresholds, scale=image.scale)
-            observations.append(FaceObservation(
-                face_id=face_id_for(project, photo_id, runtime.pack.model_id, face.box),
+        model_id = runtime.pack.model_id
+        return [
+            FaceObservation(
+                face_id=face_id_for(project, photo_id, model_id, d.face.box),
                 project=project,
                 photo_id=photo_id,
-                box=face.box,
-                landmarks=[float(v) for v in face.landmarks.reshape(-1)],
-                det_score=float(face.score),
-                embedding=face.embedding,
-                yaw=pose.yaw,
-                pitch=pose.pitch,
-                roll=pose.roll,
-                quality_score=quality.score,
-                quality_flags=quality.flags,
-            ))
-        return observations
+                box=d.face.box,
+                landmarks=[float(v) for v in d.face.landmarks.reshape(-1)],
+                det_score=float(d.face.score),
+                embedding=d.face.embedding,
+                yaw=d.pose.yaw,
+                pitch=d.pose.pitch,
+                roll=d.pose.roll,
+                quality_score=d.quality.score,
+                quality_flags=d.quality.flags,
+                age=UNKNOWN_AGE if d.face.age is None else float(d.face.age),
+            )
+            for d in describe_faces(runtime.pack, image, runtime.settings, runtime.detection_threshold)
+        ]

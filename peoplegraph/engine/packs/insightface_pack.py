@@ -3,13 +3,16 @@
 `buffalo_l`, `buffalo_s`, `antelopev2` live in MODEL_DIR/<name>/ (filled by insightface's own download
 where a network allows it, or by hand); any folder path works too. Which file detects and which
 recognizes is read from the folder's manifest.json when present, otherwise asked of model_zoo (it
-recognises the model kind from the graph); other models in the folder (age/gender, landmarks) are ignored.
+recognises the model kind from the graph). An age model (buffalo_l's genderage.onnx, manifest role `age`)
+is optional: where the folder holds one, every face gets an age estimate; other models are ignored.
+InsightFace's pretrained files are licensed for non-commercial research: none is the default pack.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from peoplegraph.engine.align import align_face
@@ -19,6 +22,9 @@ from peoplegraph.engine.packs.manifest import Manifest, file_sha256
 from peoplegraph.engine.packs.onnx_session import available_providers, session_options
 
 DETECTOR_INPUT = (640, 640)
+# model_zoo's task name -> the role a file plays in the pack
+TASK_ROLES = {"detection": "detector", "recognition": "recognizer", "genderage": "age"}
+ROLES = tuple(TASK_ROLES.values())
 # Pack defaults; ArcFace-family cosine similarities run lower than SFace's for the same person.
 DETECTION_THRESHOLD = 0.5
 CLUSTER_SIMILARITY = 0.40
@@ -48,15 +54,21 @@ class InsightFacePack:
         self.embedding_dim = 0
         self._detector = None
         self._recognizer = None
+        self._age = None
 
     def prepare(self, threads: int = 0) -> None:
         model_zoo = _import_model_zoo()
         if not self.folder.is_dir():
             self._download()
-        detector_file, recognizer_file = self._files(model_zoo, threads)
+        files = self._files(model_zoo, threads)
+        detector_file, recognizer_file = files["detector"], files["recognizer"]
         kwargs = {"providers": available_providers(), "sess_options": session_options(threads)}
         self._detector = model_zoo.get_model(str(detector_file), **kwargs)
         self._recognizer = model_zoo.get_model(str(recognizer_file), **kwargs)
+        if "age" in files:
+            self._age = model_zoo.get_model(str(files["age"]), **kwargs)
+            if getattr(self._age, "taskname", "") != "genderage":
+                raise ModelPackError(f"{files['age']} is not an age/gender model model_zoo can run")
         if self._detector is None or getattr(self._detector, "taskname", "") != "detection":
             raise ModelPackError(f"{detector_file} is not a detector model_zoo can run")
         if self._recognizer is None or getattr(self._recognizer, "taskname", "") != "recognition":
@@ -70,25 +82,26 @@ class InsightFacePack:
         self.embedding_dim = int(self._recognizer.output_shape[-1])
         self.model_id = f"{recognizer_file.stem}-{file_sha256(recognizer_file)[:12]}"
 
-    def _files(self, model_zoo, threads: int) -> tuple[Path, Path]:
+    def _files(self, model_zoo, threads: int) -> dict[str, Path]:
+        """Role -> file: detector and recognizer always, age where the pack has one."""
         manifest = Manifest.read(self.folder)
         if manifest is not None:
             paths = manifest.verify(self.folder)
-            return manifest_path(paths, "detector", self.folder), manifest_path(paths, "recognizer", self.folder)
-        detector = recognizer = None
+            for role in ("detector", "recognizer"):
+                manifest_path(paths, role, self.folder)
+            return {role: path for role, path in paths.items() if role in ROLES}
+        found: dict[str, Path] = {}
         for path in sorted(self.folder.glob("*.onnx")):
             model = model_zoo.get_model(str(path), providers=["CPUExecutionProvider"],
                                         sess_options=session_options(threads))
-            task = getattr(model, "taskname", None)
-            if task == "detection" and detector is None:
-                detector = path
-            elif task == "recognition" and recognizer is None:
-                recognizer = path
-        if detector is None or recognizer is None:
-            missing = " and ".join(k for k, v in (("a SCRFD detector", detector), ("an ArcFace recognizer", recognizer))
-                                   if v is None)
-            raise ModelPackError(f"model pack folder {self.folder} holds no {missing} (.onnx)")
-        return detector, recognizer
+            role = TASK_ROLES.get(getattr(model, "taskname", None))
+            if role is not None:
+                found.setdefault(role, path)
+        missing = [what for role, what in (("detector", "a SCRFD detector"), ("recognizer", "an ArcFace recognizer"))
+                   if role not in found]
+        if missing:
+            raise ModelPackError(f"model pack folder {self.folder} holds no {' and '.join(missing)} (.onnx)")
+        return found
 
     def _download(self) -> None:
         try:
@@ -116,11 +129,30 @@ class InsightFacePack:
         crops = [align_face(image, points) for points in landmarks]
         features = np.asarray(self._recognizer.get_feat(crops), np.float32)
         features /= np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+        ages = self._ages(image, boxes) if self._age is not None else [None] * len(boxes)
         return [
             Face(box=tuple(float(v) * scale for v in box[:4]), landmarks=np.asarray(points) * scale,
-                 score=float(box[4]), embedding=feature)
-            for box, points, feature in zip(boxes, landmarks, features)
+                 score=float(box[4]), embedding=feature, age=age)
+            for box, points, feature, age in zip(boxes, landmarks, features, ages)
         ]
+
+    def _ages(self, image: np.ndarray, boxes: np.ndarray) -> list[float]:
+        """Ages in years from the genderage head, all faces in one run, cropped as insightface's Attribute does
+        (centred on the box, 1.5 x its longer side, no rotation)."""
+        from insightface.utils import face_align
+
+        model = self._age
+        size = model.input_size[0]
+        crops = []
+        for box in boxes:
+            width, height = box[2] - box[0], box[3] - box[1]
+            centre = ((box[2] + box[0]) / 2, (box[3] + box[1]) / 2)
+            crop, _ = face_align.transform(image, centre, size, size / (max(width, height) * 1.5), 0)
+            crops.append(crop)
+        blob = cv2.dnn.blobFromImages(crops, 1.0 / model.input_std, (size, size),
+                                      (model.input_mean,) * 3, swapRB=True)
+        predictions = model.session.run(model.output_names, {model.input_name: blob})[0]
+        return [float(p[2]) * 100 for p in predictions]
 
 
 def manifest_path(paths: dict[str, Path], role: str, folder: Path) -> Path:
