@@ -113,7 +113,28 @@ def make_batch_dynamic(model: onnx.ModelProto) -> None:
     del model.graph.value_info[:]  # shapes inferred for batch 1 would contradict the new inputs
 
 
-def convert(source: bytes, *, prelu: bool, dynamic_batch: bool) -> bytes:
+def make_size_dynamic(model: onnx.ModelProto) -> None:
+    """Let a detector take images of any height and width (its reshapes and resizes must not fix them)."""
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    for axis, name in ((2, "height"), (3, "width")):
+        dims[axis].ClearField("dim_value")
+        dims[axis].dim_param = name
+    for value in model.graph.output:
+        dims = value.type.tensor_type.shape.dim
+        if len(dims) > 1:
+            dims[1].ClearField("dim_value")
+            dims[1].dim_param = "anchors"
+    del model.graph.value_info[:]
+
+
+def recipe(*, prelu: bool, dynamic_batch: bool, dynamic_size: bool = False) -> str:
+    """Names the steps `convert` applies, recorded in the manifest so a changed recipe rebuilds the file."""
+    steps = ["fold-dequantize", "prelu" if prelu else "", "dynamic-batch" if dynamic_batch else "",
+             "dynamic-size" if dynamic_size else ""]
+    return " ".join(s for s in steps if s)
+
+
+def convert(source: bytes, *, prelu: bool, dynamic_batch: bool, dynamic_size: bool = False) -> bytes:
     model = onnx.load_from_string(source)
     fold_dequantize(model)
     drop_stale_inputs(model)
@@ -122,5 +143,7 @@ def convert(source: bytes, *, prelu: bool, dynamic_batch: bool) -> bytes:
         rewrite_prelu(model)
     if dynamic_batch:
         make_batch_dynamic(model)
+    if dynamic_size:
+        make_size_dynamic(model)
     onnx.checker.check_model(model)
     return model.SerializeToString()

@@ -31,6 +31,7 @@ class ModelFile:
     sha256: str
     source: str = ""  # where it came from (wheel member, URL)
     source_sha256: str = ""
+    recipe: str = ""  # how the file was made from its source (convert.recipe)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ def session_options(threads: int = 0) -> ort.SessionOptions:
     options.intra_op_num_threads = threads or (os.cpu_count() or 1)
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # warnings about unused initializers are noise to users
+    # decode threads share the cores: idle ORT workers must sleep, not spin, or they steal those cores
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
