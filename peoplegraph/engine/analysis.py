@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from peoplegraph.engine.decode import DecodedImage
-from peoplegraph.engine.faces import Face
+from peoplegraph.engine.faces import Detections, Face
 from peoplegraph.engine.pack import FaceModelPack
 from peoplegraph.engine.pose import Pose
 from peoplegraph.engine.quality import FaceQuality, QualityThresholds, analyse
@@ -35,22 +37,30 @@ class FaceDescription:
         }
 
 
-def describe_faces(pack: FaceModelPack, image: DecodedImage, settings: object,
-                   detection_threshold: float | None = None) -> list[FaceDescription]:
-    """The faces of `image` at least `min_face_size` px on their shorter side, with pose, quality and age.
-
-    `settings` is a Settings (or anything with its threshold attributes); `detection_threshold` None means
-    the setting, else the pack's own.
-    """
+def detect_faces(pack: FaceModelPack, image: DecodedImage, settings: object,
+                 detection_threshold: float | None = None) -> Detections:
+    """The pack's detections at least `min_face_size` full-size pixels on their shorter side (smaller ones are
+    dropped before any further work). `detection_threshold` None means the setting, else the pack's own."""
     threshold = getattr(settings, "detection_threshold") if detection_threshold is None else detection_threshold
-    faces = pack.get(image.pixels, image.scale, threshold)
+    found = pack.detect(image.pixels, threshold)
+    sides = np.minimum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1]) * image.scale
+    return found.select(sides >= getattr(settings, "min_face_size"))
+
+
+def describe_faces(pack: FaceModelPack, image: DecodedImage, settings: object,
+                   detection_threshold: float | None = None, detections: Detections | None = None,
+                   ) -> list[FaceDescription]:
+    """Every face of `image` with its embedding, pose, quality and age.
+
+    `settings` is a Settings (or anything with its threshold attributes); `detections` made beforehand by
+    `detect_faces` (ingest detects the next photos while this one is embedded), else detected here.
+    """
+    if detections is None:
+        detections = detect_faces(pack, image, settings, detection_threshold)
     thresholds = QualityThresholds.from_settings(settings)
-    min_side = getattr(settings, "min_face_size")
     child_age = getattr(settings, "child_age")
     described = []
-    for face in faces:
-        if min(face.width, face.height) < min_side:
-            continue
+    for face in pack.embed(image.pixels, detections, image.scale):
         pose, quality = analyse(image.pixels, face, thresholds, scale=image.scale)
         child = None if face.age is None else face.age < child_age
         described.append(FaceDescription(face, pose, quality, child))

@@ -29,3 +29,23 @@ class Face:
     @property
     def height(self) -> float:
         return self.box[3] - self.box[1]
+
+
+@dataclass(frozen=True)
+class Detections:
+    """What a detector found in one image, in that image's pixels, most confident first: boxes (n, 4)
+    x1 y1 x2 y2, landmarks (n, 5, 2), scores (n,) 0-1."""
+
+    boxes: np.ndarray
+    landmarks: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32), np.zeros(0, np.float32))
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def select(self, keep: np.ndarray) -> Detections:
+        return Detections(self.boxes[keep], self.landmarks[keep], self.scores[keep])

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from peoplegraph.engine.faces import Face
+from peoplegraph.engine.faces import Detections, Face
 
 
 class ModelPackError(RuntimeError):
@@ -24,5 +24,12 @@ class FaceModelPack(Protocol):
     def prepare(self, threads: int = 0) -> None:
         """Load (and on first use convert/verify) the model files. Raises ModelPackError."""
 
+    def detect(self, image: np.ndarray, detection_threshold: float | None = None) -> Detections:
+        """Faces found in a BGR uint8 image (the pack's threshold when None), in the image's pixels."""
+
+    def embed(self, image: np.ndarray, detections: Detections, scale: float = 1.0) -> list[Face]:
+        """The faces of `detections` with their embeddings (and ages, where the pack can), in full-size pixels:
+        `scale` maps image pixels to full-size pixels (box * scale)."""
+
     def get(self, image: np.ndarray, scale: float = 1.0, detection_threshold: float | None = None) -> list[Face]:
-        """Faces in a BGR uint8 image. `scale` maps image pixels to full-size pixels (box * scale)."""
+        """detect, then embed: the faces of a BGR uint8 image in full-size pixels."""

@@ -1,7 +1,7 @@
 """Ingest: photo files in, face observations (vector store) and photo records (graph) out.
 
-Decoding runs in a small thread pool ahead of detection so that both cores stay busy; writes are
-batched. Faces are written before their photo record: a crash in between leaves a photo that the next
+A small thread pool reads, decodes and detects the next photos while the caller embeds and describes
+this one, so both cores stay busy (onnxruntime releases the GIL); writes are batched. Faces are written before their photo record: a crash in between leaves a photo that the next
 ingest processes again, and deterministic face ids make that re-run add nothing twice.
 """
 
@@ -14,8 +14,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from peoplegraph.engine.analysis import describe_faces, detect_faces
 from peoplegraph.engine.decode import IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, sha256_of
-from peoplegraph.engine.analysis import describe_faces
+from peoplegraph.engine.faces import Detections
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, face_id_for, validate_project_name
 from peoplegraph.services.runtime import Runtime
@@ -87,6 +88,7 @@ class _Prepared:
     source: PhotoSource
     photo_id: str | None = None
     image: DecodedImage | None = None
+    detections: Detections | None = None
     rejected: str | None = None
     known: bool = False
 
@@ -128,7 +130,7 @@ class IngestService:
             else:
                 assert prepared.image is not None and prepared.photo_id is not None
                 try:
-                    faces = self._observe(project, prepared.photo_id, prepared.image)
+                    faces = self._observe(project, prepared.photo_id, prepared.image, prepared.detections)
                 except Exception as exc:  # one bad photo must not stop the batch
                     log.exception("processing %s failed", name)
                     report.skipped.append(SkippedFile(name, f"processing failed: {exc}"))
@@ -182,9 +184,15 @@ class IngestService:
             )
         except ImageRejected as exc:
             return _Prepared(source, rejected=exc.reason)
-        return _Prepared(source, photo_id=photo_id, image=image)
+        try:
+            detections = detect_faces(self.runtime.pack, image, settings, self.runtime.detection_threshold)
+        except Exception as exc:  # one bad photo must not stop the batch
+            log.exception("detecting faces in %s failed", source.name)
+            return _Prepared(source, rejected=f"processing failed: {exc}")
+        return _Prepared(source, photo_id=photo_id, image=image, detections=detections)
 
-    def _observe(self, project: str, photo_id: str, image: DecodedImage) -> list[FaceObservation]:
+    def _observe(self, project: str, photo_id: str, image: DecodedImage,
+                 detections: Detections | None) -> list[FaceObservation]:
         runtime = self.runtime
         model_id = runtime.pack.model_id
         return [
@@ -203,5 +211,5 @@ class IngestService:
                 quality_flags=d.quality.flags,
                 age=UNKNOWN_AGE if d.face.age is None else float(d.face.age),
             )
-            for d in describe_faces(runtime.pack, image, runtime.settings, runtime.detection_threshold)
+            for d in describe_faces(runtime.pack, image, runtime.settings, runtime.detection_threshold, detections)
         ]

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from peoplegraph.engine.align import align_face
-from peoplegraph.engine.faces import Face
+from peoplegraph.engine.faces import Detections, Face
 from peoplegraph.engine.pack import ModelPackError
 from peoplegraph.engine.packs.manifest import Manifest, file_sha256
 from peoplegraph.engine.packs.onnx_session import available_providers, session_options
@@ -120,21 +120,35 @@ class InsightFacePack:
         raise ModelPackError(f"model pack {self.name!r}: download finished but {self.folder} is missing")
 
     def get(self, image: np.ndarray, scale: float = 1.0, detection_threshold: float | None = None) -> list[Face]:
-        if self._detector is None or self._recognizer is None:
-            raise ModelPackError(f"model pack {self.name!r} is not prepared: call prepare() first")
+        return self.embed(image, self.detect(image, detection_threshold), scale)
+
+    def detect(self, image: np.ndarray, detection_threshold: float | None = None) -> Detections:
+        self._require_prepared()
         threshold = self.detection_threshold if detection_threshold is None else detection_threshold
         boxes, landmarks = self._detector.detect(image, input_size=DETECTOR_INPUT, det_thresh=threshold)
         if boxes is None or not len(boxes):
+            return Detections.empty()
+        return Detections(np.asarray(boxes[:, :4], np.float32), np.asarray(landmarks, np.float32),
+                          np.asarray(boxes[:, 4], np.float32))
+
+    def embed(self, image: np.ndarray, detections: Detections, scale: float = 1.0) -> list[Face]:
+        self._require_prepared()
+        if not len(detections):
             return []
-        crops = [align_face(image, points) for points in landmarks]
+        crops = [align_face(image, points) for points in detections.landmarks]
         features = np.asarray(self._recognizer.get_feat(crops), np.float32)
         features /= np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
-        ages = self._ages(image, boxes) if self._age is not None else [None] * len(boxes)
+        ages = self._ages(image, detections.boxes) if self._age is not None else [None] * len(detections)
         return [
-            Face(box=tuple(float(v) * scale for v in box[:4]), landmarks=np.asarray(points) * scale,
-                 score=float(box[4]), embedding=feature, age=age)
-            for box, points, feature, age in zip(boxes, landmarks, features, ages)
+            Face(box=tuple(float(v) * scale for v in box), landmarks=points * scale, score=float(score),
+                 embedding=feature, age=age)
+            for box, points, score, feature, age in zip(detections.boxes, detections.landmarks, detections.scores,
+                                                        features, ages)
         ]
+
+    def _require_prepared(self) -> None:
+        if self._detector is None or self._recognizer is None:
+            raise ModelPackError(f"model pack {self.name!r} is not prepared: call prepare() first")
 
     def _ages(self, image: np.ndarray, boxes: np.ndarray) -> list[float]:
         """Ages in years from the genderage head, all faces in one run, cropped as insightface's Attribute does

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from peoplegraph.engine.align import align_face
-from peoplegraph.engine.faces import Face
+from peoplegraph.engine.faces import Detections, Face
 from peoplegraph.engine.pack import ModelPackError
 from peoplegraph.engine.packs.convert import convert, recipe
 from peoplegraph.engine.packs.manifest import Manifest, ModelFile, file_sha256
@@ -130,19 +130,10 @@ class YuNetSFacePack:
 
     # -- get -------------------------------------------------------------------------------------------
     def get(self, image: np.ndarray, scale: float = 1.0, detection_threshold: float | None = None) -> list[Face]:
-        boxes, landmarks, scores = self.detect(image, self.detection_threshold
-                                               if detection_threshold is None else detection_threshold)
-        if not len(scores):
-            return []
-        embeddings = self.embed(image, landmarks)
-        return [
-            Face(box=tuple(float(v) * scale for v in box), landmarks=points * scale, score=float(score),
-                 embedding=embedding)
-            for box, points, score, embedding in zip(boxes, landmarks, scores, embeddings)
-        ]
+        return self.embed(image, self.detect(image, detection_threshold), scale)
 
-    def detect(self, image: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Boxes (n, 4) x1 y1 x2 y2, landmarks (n, 5, 2), scores (n,) in the image's pixels."""
+    def detect(self, image: np.ndarray, detection_threshold: float | None = None) -> Detections:
+        threshold = self.detection_threshold if detection_threshold is None else detection_threshold
         session = self._session("_detector")
         height, width = image.shape[:2]
         ratio = YUNET_SIDE / max(height, width)
@@ -170,7 +161,7 @@ class YuNetSFacePack:
             points.append((kps + anchor[:, None, :]) * stride)
             scores.append(score[keep])
         if not scores:
-            return np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32), np.zeros(0, np.float32)
+            return Detections.empty()
         boxes_all = np.concatenate(boxes) / ratio
         points_all = np.concatenate(points) / ratio
         scores_all = np.concatenate(scores)
@@ -180,15 +171,23 @@ class YuNetSFacePack:
         kept = kept[np.argsort(-scores_all[kept])]
         boxes_all[:, [0, 2]] = boxes_all[:, [0, 2]].clip(0, width)
         boxes_all[:, [1, 3]] = boxes_all[:, [1, 3]].clip(0, height)
-        return boxes_all[kept], points_all[kept], scores_all[kept]
+        return Detections(boxes_all[kept], points_all[kept], scores_all[kept])
 
-    def embed(self, image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-        """L2-normalised embeddings (n, 128) of the faces with these landmarks, one batched run."""
+    def embed(self, image: np.ndarray, detections: Detections, scale: float = 1.0) -> list[Face]:
+        """L2-normalised 128-D embeddings of the detected faces, one batched run."""
         session = self._session("_recognizer")
-        crops = np.stack([align_face(image, points) for points in landmarks])
+        if not len(detections):
+            return []
+        crops = np.stack([align_face(image, points) for points in detections.landmarks])
         blob = crops[:, :, :, ::-1].transpose(0, 3, 1, 2).astype(np.float32)  # SFace takes RGB, 0-255
         features = session.run(None, {session.get_inputs()[0].name: blob})[0]
-        return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+        features /= np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+        return [
+            Face(box=tuple(float(v) * scale for v in box), landmarks=points * scale, score=float(score),
+                 embedding=embedding)
+            for box, points, score, embedding in zip(detections.boxes, detections.landmarks, detections.scores,
+                                                     features)
+        ]
 
     def _session(self, attribute: str):
         session = getattr(self, attribute)
