@@ -63,6 +63,39 @@ def test_bad_files_are_reported_and_good_photos_stored(app_settings: Settings, l
         assert runtime.graph.photo_count(PROJECT) == 5
 
 
+def test_a_model_failure_on_one_photo_skips_that_photo_only(app_settings: Settings, library,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Detection runs in the prefetch threads and embedding in the caller's: a failure in either is reported
+    by file name and the rest of the batch is stored."""
+    folder, _ = library
+    with Runtime(app_settings) as runtime:
+        pack = runtime.pack
+        real_detect, real_embed = pack.detect, pack.embed
+
+        def detect(image, threshold=None):
+            if image.shape[:2] == (250, 250) and not hasattr(detect, "failed"):  # the first LFW photo
+                detect.failed = True
+                raise RuntimeError("simulated detector crash")
+            return real_detect(image, threshold)
+
+        def embed(image, detections, scale=1.0):
+            if len(detections) == 6 and not hasattr(embed, "failed"):  # the first group photo
+                embed.failed = True
+                raise RuntimeError("simulated recognizer crash")
+            return real_embed(image, detections, scale)
+
+        monkeypatch.setattr(pack, "detect", detect)
+        monkeypatch.setattr(pack, "embed", embed)
+        report = IngestReport()
+        sources = collect_sources([folder], report)
+        report = IngestService(runtime).ingest(PROJECT, sources, report=report)
+        failed = {Path(s.path).name: s.reason for s in report.skipped if "processing failed" in s.reason}
+        assert sorted(failed.values()) == ["processing failed: simulated detector crash",
+                                           "processing failed: simulated recognizer crash"]
+        assert report.new_photos == 3 and runtime.graph.photo_count(PROJECT) == 3
+        assert runtime.vectors.count(PROJECT) == report.faces
+
+
 def test_ingest_twice_adds_nothing_and_survives_a_restart(app_settings: Settings, library) -> None:
     folder, _ = library
     first = _ingest(app_settings, folder)
