@@ -187,7 +187,12 @@ class MilvusVectorStore:
         index = client.prepare_index_params()
         index.add_index("embedding", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
         # Strong: a clustering run must see the faces an ingest wrote a moment ago.
-        client.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+        client.create_collection(name, schema=schema, consistency_level="Strong")
+        # The index of an empty collection is ready at once, but pymilvus' waiting loop sleeps 0.5 s before
+        # it first asks: half a second off every new library's first ingest. load_collection waits for what
+        # searches need.
+        client.create_index(name, index, sync=False)
+        client.load_collection(name)
 
     # -- writes ----------------------------------------------------------------------------------------
 
