@@ -1,8 +1,9 @@
 """Ingest: photo files in, face observations (vector store) and photo records (graph) out.
 
 A small thread pool reads, decodes and detects the next photos while the caller embeds and describes
-this one, so both cores stay busy (onnxruntime releases the GIL); writes are batched. Faces are written before their photo record: a crash in between leaves a photo that the next
-ingest processes again, and deterministic face ids make that re-run add nothing twice.
+this one, so both cores stay busy (onnxruntime releases the GIL); writes are batched. Faces are written
+before their photo record: a crash in between leaves a photo that the next ingest processes again, and
+deterministic face ids make that re-run add nothing twice.
 """
 
 from __future__ import annotations

