@@ -93,3 +93,17 @@ def test_bad_requests_get_clear_errors(client: TestClient) -> None:
     assert answer.status_code == 400
     data = client.post("/graphql", json={"query": '{ clusters(project: "../x") { id } }'}).json()
     assert data["errors"] and "project" in data["errors"][0]["message"]
+
+
+def test_an_upload_that_cannot_be_queued_leaves_no_files(client: TestClient, app_settings: Settings,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from arq.connections import ArqRedis
+
+    async def refuse(*args, **kwargs):
+        raise ConnectionError("queue unavailable")
+
+    monkeypatch.setattr(ArqRedis, "enqueue_job", refuse)
+    answer = client.post("/projects/event/photos", files=[("photos", ("a.jpg", b"\xff\xd8 not much", "image/jpeg"))])
+    assert answer.status_code >= 500 and "Traceback" not in answer.text
+    uploads = app_settings.data_dir / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())

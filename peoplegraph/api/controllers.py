@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import uuid
 from typing import Annotated, Any
 
@@ -50,13 +51,18 @@ class PhotoController(Controller):
         spool = runtime.settings.data_dir / "uploads" / uuid.uuid4().hex
         await asyncio.to_thread(spool.mkdir, parents=True)
         files: list[dict[str, str]] = []
-        for index, upload in enumerate(data):
-            name = upload.filename or f"upload-{index}"
-            target = spool / f"{index:05d}_{UNSAFE_NAME.sub('_', name)[-120:]}"
-            content = await upload.read()
-            await asyncio.to_thread(target.write_bytes, content)
-            files.append({"name": name, "path": str(target)})
-        job = await queue.enqueue_job(ingest_photos.__name__, project, files, str(spool))
+        try:
+            for index, upload in enumerate(data):
+                name = upload.filename or f"upload-{index}"
+                target = spool / f"{index:05d}_{UNSAFE_NAME.sub('_', name)[-120:]}"
+                content = await upload.read()
+                await asyncio.to_thread(target.write_bytes, content)
+                files.append({"name": name, "path": str(target)})
+            job = await queue.enqueue_job(ingest_photos.__name__, project, files, str(spool))
+        except BaseException:
+            # no job will ever read these files: a failed upload leaves nothing behind
+            await asyncio.to_thread(shutil.rmtree, spool, True)
+            raise
         assert job is not None  # only None for a duplicate explicit job id, which we never pass
         return {"project": project, "files": len(files), "jobs": [job.job_id]}
 

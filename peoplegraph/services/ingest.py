@@ -25,6 +25,11 @@ from peoplegraph.services.runtime import Runtime
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[["IngestReport", int], None]
+# Photos whose faces are written to the stores in one go: fewer, larger writes, little lost work on a crash.
+WRITE_BATCH = 64
+# Threads that read, decode and detect ahead of the caller. On 2 cores, 2 beat 1 by about 8 % on the
+# bench/ingest_speed.py photos (17.4-17.6 s against 18.8-19.8 s for 500 photos); more only queue.
+PREFETCH_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,8 @@ class _Prepared:
 
 
 class IngestService:
-    def __init__(self, runtime: Runtime, *, write_batch: int = 64, decode_workers: int = 2) -> None:
+    def __init__(self, runtime: Runtime, *, write_batch: int = WRITE_BATCH,
+                 decode_workers: int = PREFETCH_THREADS) -> None:
         self.runtime = runtime
         self.write_batch = write_batch
         self.decode_workers = decode_workers
