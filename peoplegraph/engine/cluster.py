@@ -85,7 +85,7 @@ class GraphClusterer:
         return self
 
     def fit_predict(self, embeddings: np.ndarray) -> np.ndarray:
-        x = _validate(embeddings)
+        x = validate_embeddings(embeddings)
         n = x.shape[0]
         if n == 0:
             self.labels_ = np.zeros(0, dtype=np.int64)
@@ -98,7 +98,7 @@ class GraphClusterer:
         return self.labels_
 
 
-def _validate(embeddings: np.ndarray) -> np.ndarray:
+def validate_embeddings(embeddings: np.ndarray) -> np.ndarray:
     x = np.asarray(embeddings)
     if x.ndim != 2:
         raise ValueError(f"embeddings must be a 2-D array (n, d), got shape {x.shape}")
