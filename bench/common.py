@@ -43,3 +43,51 @@ def append_report(title: str, body: str) -> None:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     with BENCHMARKS_MD.open("a") as out:
         out.write(f"\n## {title}\n\n{stamp} on {machine()}\n\n{body}\n")
+
+
+def labelled_project_arguments(doc: str):
+    """The command line of a script that reads an ingested labelled project: --project, --data-dir,
+    --folder, --no-report."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--project", default="lfw")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--folder", type=Path, default=SHARED_DATA / "lfw-devtrain")
+    parser.add_argument("--no-report", action="store_true", help="print only; do not append to docs/benchmarks.md")
+    return parser.parse_args()
+
+
+def lfw_faces(runtime, project: str, folder: Path):
+    """The faces of an ingested labelled project (a folder per person with labels.csv, as lfw-devtrain):
+    (faces in face id order, the identity index of each face or -1, the identity names).
+
+    Each photo is labelled for its central face, so the face nearest the photo's centre carries the label
+    and other faces (bystanders) carry -1: they are clustered like any face but left out of the scores.
+    """
+    import csv
+    import hashlib
+
+    import numpy as np
+
+    identity_of: dict[str, str] = {}
+    with (folder / "labels.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            identity_of[hashlib.sha256((folder / row["path"]).read_bytes()).hexdigest()] = row["identity"]
+    photos = {p.photo_id: p for p in runtime.graph.photos(project)}
+    faces = runtime.vectors.faces(project, with_embeddings=True)
+    central: dict[str, tuple[float, int]] = {}
+    for index, face in enumerate(faces):
+        photo = photos.get(face.photo_id)
+        if photo is None or face.photo_id not in identity_of:
+            continue
+        cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
+        distance = (cx - photo.width / 2) ** 2 + (cy - photo.height / 2) ** 2
+        if face.photo_id not in central or distance < central[face.photo_id][0]:
+            central[face.photo_id] = (distance, index)
+    names = sorted({identity_of[p] for p in central})
+    number = {name: i for i, name in enumerate(names)}
+    identity = np.full(len(faces), -1, np.int64)
+    for photo_id, (_, index) in central.items():
+        identity[index] = number[identity_of[photo_id]]
+    return faces, identity, names

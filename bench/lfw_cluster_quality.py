@@ -10,16 +10,13 @@ label and other faces (bystanders) are left out. Faces outside any cluster count
 
 from __future__ import annotations
 
-import argparse
-import csv
-import hashlib
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, append_report, markdown_table  # noqa: E402
+from common import append_report, labelled_project_arguments, lfw_faces, markdown_table  # noqa: E402
 
 from peoplegraph.engine.metrics import bcubed  # noqa: E402
 from peoplegraph.services.runtime import Runtime  # noqa: E402
@@ -27,33 +24,14 @@ from peoplegraph.settings import Settings  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--project", default="lfw")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--folder", type=Path, default=SHARED_DATA / "lfw-devtrain")
-    parser.add_argument("--no-report", action="store_true")
-    args = parser.parse_args()
+    args = labelled_project_arguments(__doc__)
     settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
-    identity_of: dict[str, str] = {}
-    with (args.folder / "labels.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            identity_of[hashlib.sha256((args.folder / row["path"]).read_bytes()).hexdigest()] = row["identity"]
     with Runtime(settings) as runtime:
-        photos = {p.photo_id: p for p in runtime.graph.photos(args.project)}
-        central: dict[str, tuple[float, int]] = {}
-        for face in runtime.vectors.faces(args.project):
-            photo = photos.get(face.photo_id)
-            if photo is None or face.photo_id not in identity_of:
-                continue
-            cx, cy = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2
-            distance = (cx - photo.width / 2) ** 2 + (cy - photo.height / 2) ** 2
-            if face.photo_id not in central or distance < central[face.photo_id][0]:
-                central[face.photo_id] = (distance, face.cluster_id)
+        faces, identity, names = lfw_faces(runtime, args.project, args.folder)
         similarity = runtime.cluster_similarity
-    truth_names = [identity_of[p] for p in central]
-    names = {n: i for i, n in enumerate(sorted(set(truth_names)))}
-    truth = np.array([names[n] for n in truth_names])
-    predicted = np.array([cluster for _, cluster in central.values()])
+    labelled = identity >= 0
+    truth = identity[labelled]
+    predicted = np.array([f.cluster_id for f in faces], np.int64)[labelled]
     precision, recall, f = bcubed(truth, predicted)
     singletons = bcubed(truth, -np.ones_like(predicted))[2]
     clusters = len(set(predicted.tolist()) - {-1})

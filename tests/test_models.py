@@ -164,16 +164,25 @@ def test_unknown_pack_name_is_a_clear_error(tmp_path: Path) -> None:
         load_pack(Settings(data_dir=tmp_path, model_pack="nope"))
 
 
+def _insightface_folder(tmp_path: Path, shared_models: Path, model_dir: Path, with_age: bool) -> Path:
+    """A pack folder as a user would make one: SCRFD-0.5GF (buffalo_s's detector), the SFace recognizer,
+    and buffalo_l's age/gender head where asked."""
+    folder = tmp_path / ("scrfd-sface-age" if with_age else "scrfd-sface")
+    folder.mkdir()
+    (folder / "det_500m.onnx").symlink_to(shared_models / "insightface" / "det_500m.onnx")
+    recognizer = Manifest.read(model_dir / "yunet-sface").file("recognizer").file
+    (folder / "sface.onnx").symlink_to(model_dir / "yunet-sface" / recognizer)
+    if with_age:
+        (folder / "genderage.onnx").symlink_to(shared_models / "insightface" / "genderage.onnx")
+    return folder
+
+
 def test_scrfd_detector_with_the_sface_recognizer_through_insightface(
     tmp_path: Path, shared_models: Path, shared_data: Path, model_dir: Path, face_pack
 ) -> None:
     """The InsightFace path for real: SCRFD-0.5GF (buffalo_s's detector) + SFace, via model_zoo."""
     pytest.importorskip("insightface")
-    folder = tmp_path / "scrfd-sface"
-    folder.mkdir()
-    (folder / "det_500m.onnx").symlink_to(shared_models / "insightface" / "det_500m.onnx")
-    recognizer = Manifest.read(model_dir / "yunet-sface").file("recognizer").file
-    (folder / "sface.onnx").symlink_to(model_dir / "yunet-sface" / recognizer)
+    folder = _insightface_folder(tmp_path, shared_models, model_dir, with_age=False)
     pack = load_pack(Settings(data_dir=tmp_path, model_pack=str(folder)))
     pack.prepare()
     assert pack.embedding_dim == 128 and pack.model_id.startswith("sface-")
@@ -198,12 +207,7 @@ def test_insightface_age_model_estimates_ages_as_insightface_does(
     pytest.importorskip("insightface")
     from insightface.app.common import Face as InsightFaceFace
 
-    folder = tmp_path / "scrfd-sface-age"
-    folder.mkdir()
-    (folder / "det_500m.onnx").symlink_to(shared_models / "insightface" / "det_500m.onnx")
-    recognizer = Manifest.read(model_dir / "yunet-sface").file("recognizer").file
-    (folder / "sface.onnx").symlink_to(model_dir / "yunet-sface" / recognizer)
-    (folder / "genderage.onnx").symlink_to(shared_models / "insightface" / "genderage.onnx")
+    folder = _insightface_folder(tmp_path, shared_models, model_dir, with_age=True)
     pack = load_pack(Settings(data_dir=tmp_path, model_pack=str(folder)))
     pack.prepare()
     image = _image(shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg")
