@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.sparse.csgraph import connected_components
 
-from peoplegraph.engine.cluster import GraphClusterer
+from peoplegraph.engine.cluster import GraphClusterer, chinese_whispers, knn_graph, relabel_by_size
 from peoplegraph.engine.metrics import bcubed
 
 DIM = 128
@@ -95,6 +95,32 @@ def test_bridge_between_two_people_does_not_merge_them() -> None:
     label_b = np.bincount(labels[15:30][labels[15:30] >= 0]).argmax()
     assert label_a != label_b
     assert np.mean(labels[:15] == label_a) >= 0.9 and np.mean(labels[15:30] == label_b) >= 0.9
+
+
+def test_a_small_look_alike_group_beside_a_large_one_stays_apart() -> None:
+    """200 faces of one person and 10 of a look-alike (a brother: a few cross pairs above the threshold, the
+    mean well below it), over 12 draws. Whispers alone let the large group absorb the small one; the
+    average-linkage merge keeps them two people (the George W. and Jeb Bush case on LFW)."""
+    absorbed_before = absorbed_now = 0
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        a = _unit(rng.standard_normal(DIM))
+        brother = _arc(a, rng.standard_normal(DIM), np.array([55.0]))[0]
+        big = _unit(a + 0.6 * _unit(rng.standard_normal((200, DIM))))
+        small = _unit(brother + 0.6 * _unit(rng.standard_normal((10, DIM))))
+        x = np.concatenate([big, small])
+        assert (small @ big.T).mean() < 0.45  # not alike on average
+        for labels, counter in ((relabel_by_size(chinese_whispers(knn_graph(x, 30, 0.5))[0], 2), "before"),
+                                (GraphClusterer(similarity=0.5).fit_predict(x), "now")):
+            person = np.bincount(labels[:200][labels[:200] >= 0]).argmax()
+            assert np.mean(labels[:200] == person) > 0.95  # the large group itself stays whole
+            absorbed = int(np.sum(labels[200:] == person))
+            if counter == "before":
+                absorbed_before += absorbed
+            else:
+                absorbed_now += absorbed
+    assert absorbed_before >= 70, "the scenario must fool plain whispers"
+    assert absorbed_now <= 6, absorbed_now
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

@@ -62,9 +62,10 @@ class YuNetSFacePack:
     # YuNet scores are sqrt(cls * obj); 0.6 finds every visible face of the group photos in ../shared
     # with no false box, where OpenCV's demo default of 0.9 misses small and turned faces.
     detection_threshold = 0.6
-    # Cosine similarity that links two faces when clustering. On lfw-devtrain (9,525 photos, most people
-    # seen once) BCubed F was 0.778 at 0.40, 0.959 at 0.45, 0.990 at 0.50, 0.988 at 0.55 and 0.974 at 0.60:
-    # a library full of singletons needs a stricter link than OpenCV's pair-verification value (0.363).
+    # The clustering threshold (engine/cluster.py). On lfw-devtrain (9,525 photos, most people seen once),
+    # BCubed F / pairwise F were 0.975 / 0.978 at 0.45, 0.988 / 0.983 at 0.475, 0.992 / 0.997 at 0.50,
+    # 0.990 / 0.998 at 0.525 and 0.986 / 0.998 at 0.55 (bench/cluster_compare.py): a library full of
+    # singletons needs a stricter link than OpenCV's pair-verification value (0.363).
     cluster_similarity = 0.50
 
     def __init__(self, models_path: Path, nms_threshold: float) -> None:
