@@ -205,6 +205,28 @@ def detect(obj: Context, image: Path, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("selfie", type=click.Path(path_type=Path))
+@click.option("--project", "-p", required=True)
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most this many photos.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the threshold and the photos.")
+@click.pass_obj
+@_fail_clearly
+def search(obj: Context, selfie: Path, project: str, limit: int | None, as_json: bool) -> None:
+    """Every photo of the project that the selfie's person appears in, best match first, with scores."""
+    from peoplegraph.services.search import search_project, selfie_embedding
+
+    with obj.runtime() as runtime:
+        found = search_project(runtime, project, selfie_embedding(runtime, selfie))[:limit]
+        photos = {p.photo_id: p.path for p in runtime.graph.photos_by_id(project, [m.photo_id for m in found])}
+        threshold = runtime.search_similarity
+    matches = [{**m.to_dict(), "path": photos.get(m.photo_id)} for m in found]
+    rows = [f"{len(matches)} photo(s) of {project} match {selfie} (threshold {threshold:.3f})"]
+    rows += [f"{m['score']:6.3f} {m['via']:<7} {m['path'] or m['photo_id']}" for m in matches]
+    _emit(as_json, {"selfie": str(selfie), "project": project, "threshold": threshold, "photos": matches},
+          "\n".join(rows))
+
+
+@main.command()
 @click.option("--worker/--no-worker", default=True, show_default=True,
               help="Run the ARQ worker inside the API process (needed with the embedded stores).")
 @click.pass_obj

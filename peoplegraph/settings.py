@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         description="Cosine similarity, -1..1, above which two faces are linked when clustering (default: the "
         "model pack's own; thresholds are per model).",
     )
+    search_similarity: float | None = Field(
+        default=None, ge=-1.0, le=1.0,
+        description="Selfie search: cosine similarity, -1..1, at which a face matches the selfie (default: the "
+        "model pack's clustering threshold; lower values let whole clusters of look-alikes in).",
+    )
     cluster_seed_min_face_size: int = Field(
         default=50, ge=0, le=4096,
         description="Faces whose shorter box side is under this many pixels (0-4096 px) may join a cluster but "

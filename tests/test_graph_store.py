@@ -123,6 +123,9 @@ def test_add_photos_creates_the_project_and_pages(store, project: str) -> None:
     assert store.photos(project, limit=5, offset=10) == photos[10:15]
     assert store.photos(project, offset=2498) == photos[2498:]
     assert store.photos(project, limit=0) == []
+    wanted = [photos[2400].photo_id, photos[3].photo_id, f"{99999:064x}", photos[3].photo_id]
+    assert store.photos_by_id(project, wanted) == [photos[3], photos[2400]]  # by path; unknown ids left out
+    assert store.photos_by_id("other-project", wanted) == []
 
 
 def test_clusters_round_trip_and_replace_replaces(store, project: str) -> None:

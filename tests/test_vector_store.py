@@ -104,6 +104,9 @@ def test_faces_past_the_16384_query_window(store: MilvusVectorStore) -> None:
     assert len(with_embeddings) == n and all(f.embedding.shape == (DIM,) for f in with_embeddings)
     store.set_clusters("big", {f.face_id: 1 for f in faces[: n // 2]})
     assert len(store.faces("big", only_unclustered=True)) == n - n // 2
+    in_cluster = store.faces_of_clusters("big", [1, 42])  # paged past the query window too
+    assert sorted(f.face_id for f in in_cluster) == sorted(f.face_id for f in faces[: n // 2])
+    assert store.faces_of_clusters("big", []) == [] and store.faces_of_clusters("other", [1]) == []
 
 
 def test_set_clusters_changes_only_cluster_ids(store: MilvusVectorStore) -> None:

@@ -78,6 +78,7 @@ _PHOTO_FIELDS = (
 PHOTOS = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) " + _PHOTO_FIELDS
 PHOTOS_PAGE = PHOTOS + " SKIP $offset LIMIT $limit"
 PHOTOS_FROM = PHOTOS + " SKIP $offset"
+PHOTOS_BY_KEY = "UNWIND $keys AS k MATCH (ph:Photo {key: k}) " + _PHOTO_FIELDS
 PHOTO_COUNT = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) RETURN count(ph) AS n"
 
 CLUSTER_LINKS = (
@@ -156,7 +157,7 @@ def node_key(project: str, item: object) -> str:
     return f"{project}/{item}"
 
 
-def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def _batches(rows: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(rows), WRITE_BATCH):
         yield rows[start : start + WRITE_BATCH]
 
@@ -235,6 +236,14 @@ class CypherGraphStore:
             PhotoRecord(project, r["photo_id"], r["path"], int(r["width"]), int(r["height"]), int(r["face_count"]))
             for r in rows
         ]
+
+    def photos_by_id(self, project: str, photo_ids: Sequence[str]) -> list[PhotoRecord]:
+        """The project's photos among `photo_ids` (unknown ids are left out), ordered by path."""
+        validate_project_name(project)
+        keys = sorted({node_key(project, str(p)) for p in photo_ids})
+        rows = [row for batch in _batches(keys) for row in self._run(PHOTOS_BY_KEY, {"keys": batch})]
+        return sorted((PhotoRecord(project, r["photo_id"], r["path"], int(r["width"]), int(r["height"]),
+                                   int(r["face_count"])) for r in rows), key=lambda p: (p.path, p.photo_id))
 
     def photo_count(self, project: str) -> int:
         return self._scalar(PHOTO_COUNT, {"project": validate_project_name(project)})

@@ -26,6 +26,9 @@ class GraphStore(Protocol):
 
     def photos(self, project: str, *, limit: int | None = None, offset: int = 0) -> list[PhotoRecord]: ...
 
+    def photos_by_id(self, project: str, photo_ids: Sequence[str]) -> list[PhotoRecord]:
+        """The project's photos among `photo_ids` (unknown ids left out)."""
+
     def photo_count(self, project: str) -> int: ...
 
     def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord]) -> None:

@@ -337,6 +337,20 @@ class MilvusVectorStore:
         rows = self._client.query(self.collection, filter=filter_, output_fields=META_FIELDS, limit=QUERY_WINDOW)
         return sorted((self._face(row, False) for row in rows), key=lambda f: f.face_id)
 
+    def faces_of_clusters(
+        self, project: str, cluster_ids: Sequence[int], *, with_embeddings: bool = False
+    ) -> list[FaceObservation]:
+        """Every face of the given clusters (paged), in face id order."""
+        wanted = sorted({int(c) for c in cluster_ids})
+        if not wanted:
+            return []
+        fields = [*META_FIELDS, "embedding"] if with_embeddings else META_FIELDS
+        faces: list[FaceObservation] = []
+        for start in range(0, len(wanted), ID_BATCH):
+            filter_ = f"{self._project_filter(project)} and cluster_id in {wanted[start:start + ID_BATCH]}"
+            faces += [self._face(row, with_embeddings) for row in self._iterate(filter_, fields)]
+        return sorted(faces, key=lambda f: f.face_id)
+
     def count(self, project: str) -> int:
         self._flush_before_scan()
         rows = self._client.query(self.collection, filter=self._project_filter(project), output_fields=["count(*)"])

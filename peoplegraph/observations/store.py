@@ -32,6 +32,11 @@ class VectorStore(Protocol):
 
     def faces_of_photo(self, project: str, photo_id: str) -> list[FaceObservation]: ...
 
+    def faces_of_clusters(
+        self, project: str, cluster_ids: Sequence[int], *, with_embeddings: bool = False
+    ) -> list[FaceObservation]:
+        """Every face of the given clusters, in face id order."""
+
     def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
         """Set the cluster id of each face id in `assignment`; other faces keep theirs."""
 

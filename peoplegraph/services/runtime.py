@@ -78,6 +78,11 @@ class Runtime:
         value = self.settings.cluster_similarity
         return self.pack.cluster_similarity if value is None else value
 
+    @property
+    def search_similarity(self) -> float:
+        value = self.settings.search_similarity
+        return self.cluster_similarity if value is None else value
+
     def close(self) -> None:
         for name in ("vectors", "graph"):
             store = self.__dict__.pop(name, None)

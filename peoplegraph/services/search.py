@@ -1,0 +1,96 @@
+"""Selfie search: one photo of a person in, every photo of the project that person appears in out, ranked.
+
+A face of the project matches when its cosine similarity to the selfie reaches the search threshold. The
+person's cluster then reaches the photos whose face alone would miss (turned, older, badly lit): a cluster
+holding a match is taken whole when the selfie's mean similarity to its faces is at least the threshold
+less `ATTACH_MARGIN`, the same rule that lets a lone face join a cluster (engine/cluster.py), so one
+look-alike match cannot pull in a stranger's whole cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from peoplegraph.engine.cluster import ATTACH_MARGIN, UNCLUSTERED
+from peoplegraph.observations.model import validate_project_name
+from peoplegraph.services.runtime import Runtime
+
+# Nearest faces asked of the vector store per selfie before the clusters are added.
+SEARCH_CANDIDATES = 2000
+
+
+@dataclass(frozen=True)
+class PhotoMatch:
+    photo_id: str
+    score: float  # cosine similarity of the selfie to the best face of this photo
+    face_id: int  # that face
+    via: str  # "face": the face itself matched; "cluster": reached through the person's cluster
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "score": round(self.score, 4)}
+
+
+class NoFaceInSelfie(ValueError):
+    pass
+
+
+def match_photos(query: np.ndarray, embeddings: np.ndarray, photo_ids: Sequence[str], face_ids: Sequence[int],
+                 cluster_ids: np.ndarray, threshold: float) -> list[PhotoMatch]:
+    """The photos of the candidate faces that show the selfie's person, best first.
+
+    `embeddings` (n, d) L2-normalised, with the photo, face and cluster id of each candidate face; every
+    member of a cluster that may be taken must be among the candidates.
+    """
+    if not len(embeddings):
+        return []
+    similarity = np.asarray(embeddings, np.float32) @ np.asarray(query, np.float32)
+    cluster_ids = np.asarray(cluster_ids, np.int64)
+    direct = similarity >= threshold
+    taken = np.zeros(len(similarity), bool)
+    for cluster in np.unique(cluster_ids[direct & (cluster_ids != UNCLUSTERED)]):
+        members = cluster_ids == cluster
+        if similarity[members].mean() >= threshold - ATTACH_MARGIN:
+            taken |= members
+    best: dict[str, PhotoMatch] = {}
+    for index in np.flatnonzero(direct | taken):
+        match = PhotoMatch(photo_ids[index], float(similarity[index]), int(face_ids[index]),
+                           "face" if direct[index] else "cluster")
+        known = best.get(match.photo_id)
+        if known is None or match.score > known.score:
+            best[match.photo_id] = match
+    return sorted(best.values(), key=lambda m: (-m.score, m.photo_id))
+
+
+def selfie_embedding(runtime: Runtime, selfie: Path) -> np.ndarray:
+    """The embedding of the selfie's largest face (the person who took it). Raises NoFaceInSelfie."""
+    from peoplegraph.engine.analysis import describe_faces
+    from peoplegraph.engine.decode import decode_image
+
+    settings = runtime.settings
+    image = decode_image(selfie, name=str(selfie), max_pixels=settings.max_image_pixels,
+                         max_bytes=settings.max_file_bytes, max_side=settings.detection_max_side)
+    faces = describe_faces(runtime.pack, image, settings, runtime.detection_threshold)
+    if not faces:
+        raise NoFaceInSelfie(f"{selfie}: no face found in the selfie")
+    return max(faces, key=lambda d: d.face.width * d.face.height).face.embedding
+
+
+def search_project(runtime: Runtime, project: str, query: np.ndarray) -> list[PhotoMatch]:
+    """Selfie search against a project's stored faces: the vector store's nearest faces, then the clusters
+    they belong to, ranked by `match_photos`."""
+    validate_project_name(project)
+    threshold = runtime.search_similarity
+    nearest = runtime.vectors.search(project, query, SEARCH_CANDIDATES)[0]
+    clusters = {face.cluster_id for face, score in nearest if score >= threshold and face.cluster_id != UNCLUSTERED}
+    candidates = {face.face_id: face for face, _ in nearest}
+    for face in runtime.vectors.faces_of_clusters(project, sorted(clusters)):
+        candidates.setdefault(face.face_id, face)
+    faces = runtime.vectors.faces_by_id(project, sorted(candidates), with_embeddings=True)
+    if not faces:
+        return []
+    return match_photos(query, np.stack([f.embedding for f in faces]), [f.photo_id for f in faces],
+                        [f.face_id for f in faces], np.array([f.cluster_id for f in faces]), threshold)
