@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,17 +95,22 @@ def _clustering_text(report: ClusteringReport) -> str:
     )
 
 
-def _run_ingest(runtime: Runtime, project: str, paths: list[Path]) -> IngestReport:
-    report = IngestReport()
-    sources = collect_sources(paths, report)
-    with tqdm(total=len(sources) + len(report.skipped), unit="photo", desc="ingest", file=sys.stderr,
-              dynamic_ncols=True) as bar:
-        bar.update(len(report.skipped))
+@contextlib.contextmanager
+def _ingest_progress(total: int) -> Iterator[Callable[[IngestReport, int], None]]:
+    """A progress bar on stderr (stdout stays clean for --json) and the ingest callback that moves it."""
+    with tqdm(total=total, unit="photo", desc="ingest", file=sys.stderr, dynamic_ncols=True) as bar:
 
         def progress(current: IngestReport, _total: int) -> None:
             bar.update(current.processed - bar.n)
             bar.set_postfix(faces=current.faces, skipped=len(current.skipped), refresh=False)
 
+        yield progress
+
+
+def _run_ingest(runtime: Runtime, project: str, paths: list[Path]) -> IngestReport:
+    report = IngestReport()
+    sources = collect_sources(paths, report)
+    with _ingest_progress(len(sources) + len(report.skipped)) as progress:
         return IngestService(runtime).ingest(project, sources, progress, report=report)
 
 
@@ -224,6 +231,45 @@ def search(obj: Context, selfie: Path, project: str, limit: int | None, as_json:
     rows += [f"{m['score']:6.3f} {m['via']:<7} {m['path'] or m['photo_id']}" for m in matches]
     _emit(as_json, {"selfie": str(selfie), "project": project, "threshold": threshold, "photos": matches},
           "\n".join(rows))
+
+
+@main.command("eval")
+@click.argument("labeled_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
+@click.pass_obj
+@_fail_clearly
+def evaluate_folder(obj: Context, labeled_dir: Path, as_json: bool) -> None:
+    """Score clustering, identification and selfie search on LABELED_DIR (one subfolder per person), in a
+    throw-away data folder, and recommend a clustering threshold for these photos."""
+    from peoplegraph.services.evaluation import evaluate, labelled_photos
+
+    total = len(labelled_photos(labeled_dir))
+    with _ingest_progress(total) as progress:
+        result = evaluate(obj.settings(), labeled_dir, progress)
+    _emit(as_json, result, _evaluation_text(result))
+
+
+def _evaluation_text(r: dict) -> str:
+    def figure(value: float | None) -> str:
+        return "n/a" if value is None else f"{value:.4f}"
+
+    lines = [
+        f"{r['folder']}: {r['photos']} photos of {r['people']} people ({r['people_with_2_or_more_photos']} with 2+), "
+        f"{r['faces']} faces, {r['photos_without_face']} photos without a face, {len(r['skipped'])} skipped",
+        f"clustering at similarity {r['similarity']:.3f}: {r['clusters']} clusters for {r['people']} people; "
+        f"BCubed P/R/F {figure(r['bcubed_precision'])} / {figure(r['bcubed_recall'])} / {figure(r['bcubed_f'])}; "
+        f"pairwise P/R/F {figure(r['pairwise_precision'])} / {figure(r['pairwise_recall'])} / {figure(r['pairwise_f'])}",
+        f"identification: rank-1 {figure(r['rank1'])} over {r['identification_queries']} queries; TAR at FAR 1% "
+        f"{figure(r['tar_at_far_1e-2'])}, at FAR 0.1% {figure(r['tar_at_far_1e-3'])} ({r['impostors']} impostors)",
+        f"selfie search at {r['search_similarity']:.3f}: recall {figure(r['selfie_recall'])}, precision "
+        f"{figure(r['selfie_precision'])} over {r['selfies']} selfies",
+        "threshold sweep (similarity: BCubed F, pairwise F, clusters):",
+        *(f"  {row['similarity']:.3f}: {row['bcubed_f']:.4f} {row['pairwise_f']:.4f} {row['clusters']}"
+          for row in r["sweep"]),
+        f"recommended cluster similarity: {r['recommended']['cluster_similarity']:.3f} "
+        f"(--cluster-similarity / PEOPLEGRAPH_CLUSTER_SIMILARITY)",
+    ]
+    return "\n".join(lines)
 
 
 @main.command()

@@ -39,12 +39,9 @@ def cluster_project(
     say("reading faces")
     faces = runtime.vectors.faces(project, with_embeddings=True)
     similarity = runtime.cluster_similarity
-    clusterer = GraphClusterer(
-        similarity=similarity, min_cluster_size=min_size, neighbors=settings.cluster_neighbors
-    )
     say("clustering")
-    embeddings = np.stack([f.embedding for f in faces]).astype(np.float32) if faces else np.zeros((0, 1), np.float32)
-    labels = keep_seeded(clusterer.fit_predict(embeddings), may_seed(faces, settings))
+    embeddings = stacked_embeddings(faces)
+    labels = cluster_labels(faces, embeddings, settings, similarity, min_size)
     say("writing clusters")
     changed = {f.face_id: int(label) for f, label in zip(faces, labels) if f.cluster_id != int(label)}
     if changed:
@@ -57,6 +54,19 @@ def cluster_project(
         unclustered_faces=len(faces) - clustered, similarity=similarity,
         min_cluster_size=min_size,
     )
+
+
+def stacked_embeddings(faces: list[FaceObservation]) -> np.ndarray:
+    return np.stack([f.embedding for f in faces]).astype(np.float32) if faces else np.zeros((0, 1), np.float32)
+
+
+def cluster_labels(faces: list[FaceObservation], embeddings: np.ndarray, settings, similarity: float,
+                   min_cluster_size: int) -> np.ndarray:
+    """The clustering every run uses: GraphClusterer at `similarity`, then faces that may not seed a cluster
+    kept only in clusters that have a face that may."""
+    clusterer = GraphClusterer(similarity=similarity, min_cluster_size=min_cluster_size,
+                               neighbors=settings.cluster_neighbors)
+    return keep_seeded(clusterer.fit_predict(embeddings), may_seed(faces, settings))
 
 
 def may_seed(faces: list[FaceObservation], settings) -> np.ndarray:

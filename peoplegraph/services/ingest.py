@@ -73,7 +73,7 @@ def collect_sources(paths: Iterable[Path], report: IngestReport) -> list[PhotoSo
     sources: list[PhotoSource] = []
     for path in paths:
         if path.is_dir():
-            sources.extend(PhotoSource(name=str(p), path=p) for p in _walk_images(path))
+            sources.extend(PhotoSource(name=str(p), path=p) for p in walk_images(path))
         elif path.is_file():
             sources.append(PhotoSource(name=str(path), path=path))
         else:
@@ -81,7 +81,7 @@ def collect_sources(paths: Iterable[Path], report: IngestReport) -> list[PhotoSo
     return sources
 
 
-def _walk_images(folder: Path) -> Iterator[Path]:
+def walk_images(folder: Path) -> Iterator[Path]:
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):

@@ -1,0 +1,86 @@
+"""`peoplegraph eval` on labelled folders made of real LFW photos, and its refusals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peoplegraph.settings import Settings
+
+
+def _labelled(root: Path, lfw: Path, people: list[str], per_person: int, singletons: list[str]) -> Path:
+    for person in people + singletons:
+        (root / person).mkdir(parents=True)
+        photos = sorted((lfw / person).glob("*.jpg"))[: per_person if person in people else 1]
+        for photo in photos:
+            (root / person / photo.name).symlink_to(photo)
+    return root
+
+
+def _eval(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PEOPLEGRAPH_DATA_DIR=str(settings.data_dir), PEOPLEGRAPH_MODEL_DIR=str(settings.models_path))
+    return subprocess.run([sys.executable, "-m", "peoplegraph.cli", "eval", *args], env=env, capture_output=True,
+                          text=True, timeout=900)
+
+
+def test_eval_scores_a_labelled_folder_without_touching_the_users_stores(app_settings: Settings, shared_data: Path,
+                                                                         tmp_path: Path) -> None:
+    lfw = shared_data / "lfw-devtrain"
+    singletons = sorted(p.name for p in lfw.iterdir() if p.is_dir() and len(list(p.glob("*.jpg"))) == 1)[:12]
+    folder = _labelled(tmp_path / "people", lfw, ["Colin_Powell", "Tony_Blair", "Hugo_Chavez"], 5, singletons)
+    done = _eval(app_settings, str(folder), "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert {"bcubed_f", "pairwise_f", "clusters", "people", "rank1", "tar_at_far_1e-2", "recommended"} <= set(result)
+    assert result["photos"] == 27 and result["people"] == 15 and result["people_with_2_or_more_photos"] == 3
+    assert result["bcubed_f"] > 0.9 and result["pairwise_f"] > 0.9 and result["clusters"] == 3
+    assert result["rank1"] == 1.0 and result["identification_queries"] == 12 and result["impostors"] == 12
+    assert result["tar_at_far_1e-2"] is None  # 12 impostors cannot measure a 1% false accept rate
+    assert result["selfie_recall"] > 0.9 and result["selfie_precision"] > 0.9
+    assert len(result["sweep"]) == 9 and result["recommended"]["cluster_similarity"] in {r["similarity"] for r in result["sweep"]}
+    assert not app_settings.data_dir.exists()  # a throw-away data folder: the user's stores never opened
+    text = _eval(app_settings, str(folder))
+    assert text.returncode == 0 and "recommended cluster similarity" in text.stdout
+
+
+@pytest.mark.parametrize("layout", ["a file", "flat photos", "one person", "empty"])
+def test_eval_refuses_a_folder_that_is_not_labelled(app_settings: Settings, shared_data: Path, tmp_path: Path,
+                                                    layout: str) -> None:
+    photo = sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[0]
+    target = tmp_path / "photos"
+    target.mkdir()
+    if layout == "a file":
+        target = photo
+    elif layout == "flat photos":
+        (target / photo.name).symlink_to(photo)
+    elif layout == "one person":
+        (target / "Colin_Powell").mkdir()
+        (target / "Colin_Powell" / photo.name).symlink_to(photo)
+    done = _eval(app_settings, str(target))
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert str(target) in done.stderr and "one subfolder per person" in done.stderr
+
+
+@pytest.mark.slow
+def test_eval_on_a_larger_lfw_sample_measures_identification_and_recommends_a_threshold(
+    app_settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    """40 people with 4+ photos (6 each) and 150 people seen once: enough impostors for FAR 1%."""
+    lfw = shared_data / "lfw-devtrain"
+    counts = {p.name: len(list(p.glob("*.jpg"))) for p in sorted(lfw.iterdir()) if p.is_dir()}
+    people = [p for p, n in counts.items() if n >= 4][::10][:40]
+    singletons = [p for p, n in counts.items() if n == 1][::10][:150]
+    folder = _labelled(tmp_path / "people", lfw, people, 6, singletons)
+    done = _eval(app_settings, str(folder), "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["people"] == 190 and result["impostors"] >= 145
+    assert result["bcubed_f"] > 0.95 and result["pairwise_f"] > 0.95 and result["rank1"] > 0.95
+    assert result["tar_at_far_1e-2"] is not None and result["tar_at_far_1e-2"] > 0.9
+    assert result["selfie_recall"] > 0.9 and result["selfie_precision"] > 0.9
+    assert 0.4 <= result["recommended"]["cluster_similarity"] <= 0.6
