@@ -215,3 +215,20 @@ def test_cluster_summary_counts_faces_per_photo() -> None:
     (record,) = summarise_clusters("p", faces, np.array([0, 0, 0, -1]), embeddings)
     assert record.size == 3 and record.photo_ids == ("a", "b") and record.faces_per_photo == (1, 2)
     assert record.mean_confidence == pytest.approx(0.8)
+
+
+def test_large_libraries_use_an_approximate_graph_that_clusters_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above EXACT_LIMIT faces the k-NN graph comes from a faiss IVF index: nearly the same edges, the same
+    clusters (checked here on 6,000 faces with the limit lowered)."""
+    import peoplegraph.engine.cluster as cluster
+
+    rng = np.random.default_rng(8)
+    x, truth = _blobs(rng, list(rng.integers(1, 30, size=400)) + [1] * 1500, noise=0.7)
+    exact = knn_graph(x, 30, 0.4)
+    approximate = knn_graph(x, 30, 0.4, exact_limit=0)
+    assert (approximate != approximate.T).nnz == 0 and approximate.diagonal().max() == 0
+    shared = exact.multiply(approximate > 0).nnz
+    assert shared >= 0.97 * exact.nnz and approximate.nnz <= 1.01 * exact.nnz
+    monkeypatch.setattr(cluster, "EXACT_LIMIT", 0)
+    labels = GraphClusterer(similarity=0.5).fit_predict(x)
+    assert bcubed(truth, labels)[2] > 0.97

@@ -63,6 +63,12 @@ _BATCHES_PER_ITERATION = 16
 # Offsets from the one `similarity` threshold (module docstring): where candidate links start, how much
 # stricter the links that make pieces are, how much lower a lone face's mean link to a cluster may be.
 CANDIDATE_MARGIN = 0.10
+# Up to this many faces the k-NN graph is exact (O(n^2) BLAS, about 40 s at 100k on 2 cores); above, an
+# IVF index compares each face with a few percent of the others.
+EXACT_LIMIT = 150_000
+IVF_PROBES = 16  # lists searched per face, of about 4 sqrt(n)
+IVF_TRAINING_PER_LIST = 40  # faces sampled per list to train the k-means
+IVF_QUERY_ROWS = 65_536  # faces searched per call (bounds the result arrays)
 SPLIT_MARGIN = 0.05
 ATTACH_MARGIN = 0.10
 
@@ -141,13 +147,57 @@ def validate_embeddings(embeddings: np.ndarray) -> np.ndarray:
     return x
 
 
-def knn_graph(x: np.ndarray, neighbors: int, similarity: float, chunk_rows: int = 4096) -> sp.csr_matrix:
+def knn_graph(x: np.ndarray, neighbors: int, similarity: float, chunk_rows: int = 4096,
+              exact_limit: int | None = None) -> sp.csr_matrix:
     """Symmetric sparse graph: i-j linked (weight = cosine) when one is among the other's `neighbors` most
-    similar faces and the similarity is >= `similarity`. No self loops."""
+    similar faces and the similarity is >= `similarity`. No self loops. Exact up to `exact_limit` faces,
+    approximate (faiss IVF) above."""
     n = x.shape[0]
     k = min(neighbors, n - 1)
     if k <= 0:
         return sp.csr_matrix((n, n), dtype=np.float32)
+    if n > (EXACT_LIMIT if exact_limit is None else exact_limit):
+        rows, cols, sims = _approximate_neighbours(x, k, similarity)
+    else:
+        rows, cols, sims = _exact_neighbours(x, k, similarity, chunk_rows)
+    directed = sp.csr_matrix((sims, (rows, cols)), shape=(n, n), dtype=np.float32)
+    graph = directed.maximum(directed.T).tocsr()  # either direction; cosine is symmetric
+    graph.sum_duplicates()
+    graph.sort_indices()
+    return graph
+
+
+def _approximate_neighbours(x: np.ndarray, k: int, similarity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k nearest of every face by an inverted-file index (faiss IVF-Flat, inner product): the faces are
+    split into about 4 sqrt(n) lists by k-means, and each face is compared with the faces of the
+    `IVF_PROBES` lists nearest to it, not with all n. Pairs under `similarity` are dropped."""
+    try:
+        import faiss
+    except ImportError:
+        raise RuntimeError(f"clustering {len(x)} faces needs faiss for its k-NN graph: pip install faiss-cpu") from None
+    n, dim = x.shape
+    lists = int(4 * np.sqrt(n))
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
+    sample = np.random.default_rng(0).choice(n, min(n, lists * IVF_TRAINING_PER_LIST), replace=False)
+    index.train(x[np.sort(sample)])
+    index.add(x)
+    index.nprobe = IVF_PROBES
+    rows_out, cols_out, sims_out = [], [], []
+    for start in range(0, n, IVF_QUERY_ROWS):
+        found_sims, found = index.search(x[start:start + IVF_QUERY_ROWS], k + 1)  # +1: the face itself
+        rows = np.repeat(np.arange(start, start + len(found)), k + 1)
+        keep = (found.ravel() >= 0) & (found.ravel() != rows) & (found_sims.ravel() >= similarity)
+        rows_out.append(rows[keep])
+        cols_out.append(found.ravel()[keep])
+        sims_out.append(found_sims.ravel()[keep])
+    return np.concatenate(rows_out), np.concatenate(cols_out).astype(np.int64), np.concatenate(sims_out)
+
+
+def _exact_neighbours(x: np.ndarray, k: int, similarity: float,
+                      chunk_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k nearest of every face above `similarity`, exactly: one BLAS product per chunk of rows."""
+    n = x.shape[0]
     chunk = max(1, min(chunk_rows, _BLOCK_BYTES // (4 * n)))
     threshold = np.float32(similarity)
     # Buffers reused across chunks: fresh 100+ MB arrays per chunk cost as much in page faults as the product.
@@ -199,14 +249,8 @@ def knn_graph(x: np.ndarray, neighbors: int, similarity: float, chunk_rows: int 
             cols_out.append(top.ravel())
             sims_out.append(np.take_along_axis(sub, top, axis=1).ravel())  # all >= threshold
     del block_buf, mask_buf
-    rows = np.concatenate(rows_out).astype(np.int64)
-    cols = np.concatenate(cols_out).astype(np.int64)
-    sims = np.concatenate(sims_out).astype(np.float32)
-    directed = sp.csr_matrix((sims, (rows, cols)), shape=(n, n), dtype=np.float32)
-    graph = directed.maximum(directed.T).tocsr()  # either direction; cosine is symmetric
-    graph.sum_duplicates()
-    graph.sort_indices()
-    return graph
+    return (np.concatenate(rows_out).astype(np.int64), np.concatenate(cols_out).astype(np.int64),
+            np.concatenate(sims_out).astype(np.float32))
 
 
 def at_least(graph: sp.csr_matrix, similarity: float) -> sp.csr_matrix:
