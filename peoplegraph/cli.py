@@ -17,7 +17,7 @@ from tqdm import tqdm
 from peoplegraph.engine.pack import ModelPackError
 from peoplegraph.observations.store import StoreBusyError
 from peoplegraph.services import catalog
-from peoplegraph.services.clustering import ClusteringReport, cluster_project
+from peoplegraph.services.clustering import MODES, ClusteringReport, cluster_project
 from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.settings import Settings
@@ -136,13 +136,16 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, a
 
 @main.command("cluster")
 @click.option("--project", "-p", required=True)
+@click.option("--mode", type=click.Choice(MODES), default="reset", show_default=True,
+              help="reset: cluster every face again; missing: only faces without a cluster (existing cluster ids "
+                   "stay).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 @_fail_clearly
-def cluster_command(obj: Context, project: str, as_json: bool) -> None:
+def cluster_command(obj: Context, project: str, mode: str, as_json: bool) -> None:
     """Cluster the project's faces into people."""
     with obj.runtime() as runtime:
-        report = cluster_project(runtime, project)
+        report = cluster_project(runtime, project, mode=mode)
     _emit(as_json, report.to_dict(), _clustering_text(report))
 
 

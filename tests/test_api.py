@@ -69,6 +69,9 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
     answer = client.post("/projects/event/clustering")
     assert answer.status_code == 202
     assert _wait(client, answer.json()["jobs"][0])["state"] == "complete"
+    missing = client.post("/projects/event/clustering?mode=missing")  # nothing new: nothing changes
+    assert missing.status_code == 202 and missing.json()["mode"] == "missing"
+    assert _wait(client, missing.json()["jobs"][0])["state"] == "complete"
     data = _graphql(client, '{ clusters(project: "event") { id size photoIds representative { photoId } } '
                             'people(project: "event") { id } }')
     # both photos show the same six actors, years apart: the clusters found pair a face of one photo
@@ -91,6 +94,8 @@ def test_bad_requests_get_clear_errors(client: TestClient) -> None:
     assert answer.status_code == 404 and "no-such-job" in answer.json()["detail"]
     answer = client.post("/projects/ok/photos", data={"note": "no files"})
     assert answer.status_code == 400
+    answer = client.post("/projects/ok/clustering?mode=sideways")
+    assert answer.status_code == 400 and "mode" in answer.json()["detail"]
     data = client.post("/graphql", json={"query": '{ clusters(project: "../x") { id } }'}).json()
     assert data["errors"] and "project" in data["errors"][0]["message"]
 

@@ -152,3 +152,37 @@ def test_small_or_poor_faces_do_not_seed_clusters(app_settings: Settings, shared
         report = cluster_project(runtime, PROJECT)
         assert report.clusters == 0 and report.unclustered_faces == report.faces
         assert runtime.graph.clusters(PROJECT) == []
+
+
+def test_missing_mode_clusters_new_faces_and_changes_no_existing_cluster(app_settings: Settings,
+                                                                         shared_data: Path) -> None:
+    """After a first clustering, new photos of a known person join that person's cluster, photos of a new
+    person form a new cluster with a new id, and no face clustered before moves."""
+    lfw = shared_data / "lfw-devtrain"
+    colin = sorted((lfw / "Colin_Powell").glob("*.jpg"))
+    tony = sorted((lfw / "Tony_Blair").glob("*.jpg"))
+    hugo = sorted((lfw / "Hugo_Chavez").glob("*.jpg"))[:4]
+    with Runtime(app_settings) as runtime:
+        ingest = IngestService(runtime)
+        ingest.ingest(PROJECT, collect_sources(colin[:5] + tony[:5], IngestReport()))
+        first = cluster_project(runtime, PROJECT)
+        assert first.clusters == 2
+        before = {f.face_id: f.cluster_id for f in runtime.vectors.faces(PROJECT)}
+        ingest.ingest(PROJECT, collect_sources(colin[5:8] + hugo, IngestReport()))
+        report = cluster_project(runtime, PROJECT, mode="missing")
+        after = {f.face_id: f for f in runtime.vectors.faces(PROJECT)}
+        assert all(after[i].cluster_id == c for i, c in before.items())  # nothing clustered before moved
+        colin_cluster = {before[i] for i in before if after[i].photo_id in _ids(colin[:5])} - {-1}
+        new_colin = {f.cluster_id for f in after.values() if f.photo_id in _ids(colin[5:8])}
+        assert new_colin == colin_cluster
+        new_hugo = {f.cluster_id for f in after.values() if f.photo_id in _ids(hugo)}
+        assert len(new_hugo) == 1 and new_hugo.isdisjoint(set(before.values())) and -1 not in new_hugo
+        assert report.clusters == 3 and len(runtime.graph.clusters(PROJECT)) == 3
+        with pytest.raises(ValueError, match="mode"):
+            cluster_project(runtime, PROJECT, mode="sideways")
+
+
+def _ids(paths: list[Path]) -> set[str]:
+    import hashlib
+
+    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}

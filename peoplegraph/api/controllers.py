@@ -19,6 +19,7 @@ from litestar.params import Body
 from peoplegraph import __version__
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import catalog
+from peoplegraph.services.clustering import MODES
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.workers.progress import read_progress
 from peoplegraph.workers.tasks import cluster_photos, ingest_photos
@@ -67,11 +68,14 @@ class PhotoController(Controller):
         return {"project": project, "files": len(files), "jobs": [job.job_id]}
 
     @post("/clustering", status_code=202)
-    async def cluster(self, project: str, queue: ArqRedis) -> dict[str, Any]:
+    async def cluster(self, project: str, queue: ArqRedis, mode: str = "reset") -> dict[str, Any]:
+        """Enqueue a clustering job: `mode` reset (every face again) or missing (faces without a cluster)."""
         validate_project_name(project)
-        job = await queue.enqueue_job(cluster_photos.__name__, project)
+        if mode not in MODES:
+            raise ValidationException(f"mode: {mode!r} is not one of {', '.join(MODES)}")
+        job = await queue.enqueue_job(cluster_photos.__name__, project, mode)
         assert job is not None
-        return {"project": project, "jobs": [job.job_id]}
+        return {"project": project, "mode": mode, "jobs": [job.job_id]}
 
     @get("/clusters")
     async def clusters(self, project: str, runtime: Runtime) -> list[dict[str, Any]]:

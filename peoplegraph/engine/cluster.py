@@ -329,6 +329,31 @@ def attach_lone_faces(x: np.ndarray, labels: np.ndarray, graph: sp.csr_matrix, l
     return out
 
 
+def assign_to_clusters(new: np.ndarray, clustered: np.ndarray, labels: np.ndarray, link: float, average: float,
+                       chunk_rows: int = 4096) -> np.ndarray:
+    """For faces `new`, the label of the existing cluster each joins, or -1: a face joins the cluster of its
+    most similar clustered face when that link is >= `link` and its mean cosine to that cluster is >=
+    `average` (the lone-face rule of `attach_lone_faces`, against clusters that already exist)."""
+    labels = np.asarray(labels, np.int64)
+    out = np.full(len(new), UNCLUSTERED, np.int64)
+    if not len(new) or not len(clustered):
+        return out
+    _, group = np.unique(labels, return_inverse=True)
+    group = group.ravel()
+    sizes = np.bincount(group)
+    sums = np.zeros((sizes.size, clustered.shape[1]), np.float64)
+    np.add.at(sums, group, clustered)
+    for start in range(0, len(new), chunk_rows):
+        block = new[start:start + chunk_rows] @ clustered.T
+        nearest = np.argmax(block, axis=1)
+        best = block[np.arange(len(block)), nearest]
+        target = group[nearest]
+        mean = np.einsum("ij,ij->i", new[start:start + chunk_rows], sums[target]) / sizes[target]
+        joins = (best >= link) & (mean >= average)
+        out[start:start + len(block)][joins] = labels[nearest[joins]]
+    return out
+
+
 def _roots(parent: np.ndarray) -> np.ndarray:
     """The union-find root of every element (pointer jumping until nothing changes)."""
     roots = parent.copy()

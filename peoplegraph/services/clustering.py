@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from peoplegraph.engine.cluster import GraphClusterer, keep_seeded
+from peoplegraph.engine.cluster import ATTACH_MARGIN, GraphClusterer, assign_to_clusters, keep_seeded
 from peoplegraph.identity.records import ClusterRecord
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
@@ -27,12 +27,20 @@ class ClusteringReport:
         return asdict(self)
 
 
+MODES = ("reset", "missing")
+
+
 def cluster_project(
-    runtime: Runtime, project: str, stage: Callable[[str], None] | None = None, *, min_cluster_size: int | None = None
+    runtime: Runtime, project: str, stage: Callable[[str], None] | None = None, *, min_cluster_size: int | None = None,
+    mode: str = "reset",
 ) -> ClusteringReport:
-    """Re-cluster every face of the project (first version: the machine's clusters are replaced whole).
+    """Cluster the project's faces. `reset`: every face again (the machine's clusters are replaced whole);
+    `missing`: only faces without a cluster, which join an existing cluster by the lone-face rule or form
+    new clusters among themselves, numbered after the existing ones, so no existing cluster id changes.
     `min_cluster_size` overrides the setting for this run."""
     validate_project_name(project)
+    if mode not in MODES:
+        raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     settings = runtime.settings
     min_size = settings.min_cluster_size if min_cluster_size is None else min_cluster_size
     say = stage or (lambda _: None)
@@ -41,7 +49,10 @@ def cluster_project(
     similarity = runtime.cluster_similarity
     say("clustering")
     embeddings = stacked_embeddings(faces)
-    labels = cluster_labels(faces, embeddings, settings, similarity, min_size)
+    if mode == "reset":
+        labels = cluster_labels(faces, embeddings, settings, similarity, min_size)
+    else:
+        labels = missing_labels(faces, embeddings, settings, similarity, min_size)
     say("writing clusters")
     changed = {f.face_id: int(label) for f, label in zip(faces, labels) if f.cluster_id != int(label)}
     if changed:
@@ -54,6 +65,25 @@ def cluster_project(
         unclustered_faces=len(faces) - clustered, similarity=similarity,
         min_cluster_size=min_size,
     )
+
+
+def missing_labels(faces: list[FaceObservation], embeddings: np.ndarray, settings, similarity: float,
+                   min_cluster_size: int) -> np.ndarray:
+    """Clustered faces keep their cluster; the others join one (`assign_to_clusters`) or are clustered among
+    themselves into new clusters numbered after the highest existing id."""
+    labels = np.array([f.cluster_id for f in faces], np.int64)
+    new = np.flatnonzero(labels == UNCLUSTERED)
+    old = np.flatnonzero(labels != UNCLUSTERED)
+    if not new.size:
+        return labels
+    joined = assign_to_clusters(embeddings[new], embeddings[old], labels[old], similarity,
+                                similarity - ATTACH_MARGIN)
+    labels[new] = joined
+    rest = new[joined == UNCLUSTERED]
+    fresh = cluster_labels([faces[i] for i in rest], embeddings[rest], settings, similarity, min_cluster_size)
+    first = max(int(labels.max()) + 1, 0)
+    labels[rest] = np.where(fresh == UNCLUSTERED, UNCLUSTERED, fresh + first)
+    return labels
 
 
 def stacked_embeddings(faces: list[FaceObservation]) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import shutil
 import time
 from pathlib import Path
@@ -44,7 +45,7 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
     return report.to_dict()
 
 
-async def cluster_photos(ctx: dict[str, Any], project: str) -> dict:
+async def cluster_photos(ctx: dict[str, Any], project: str, mode: str = "reset") -> dict:
     runtime: Runtime = ctx["runtime"]
     job_id: str = ctx["job_id"]
     redis = ctx["redis"]
@@ -53,7 +54,7 @@ async def cluster_photos(ctx: dict[str, Any], project: str) -> dict:
     def on_stage(stage: str) -> None:
         asyncio.run_coroutine_threadsafe(write_progress(redis, job_id, {"stage": stage}), loop)
 
-    report = await asyncio.to_thread(cluster_project, runtime, project, on_stage)
+    report = await asyncio.to_thread(functools.partial(cluster_project, runtime, project, on_stage, mode=mode))
     await write_progress(redis, job_id, {"stage": "done"})
     return report.to_dict()
 
