@@ -186,12 +186,13 @@ def _approximate_neighbours(x: np.ndarray, k: int, similarity: float) -> tuple[n
     rows_out, cols_out, sims_out = [], [], []
     for start in range(0, n, IVF_QUERY_ROWS):
         found_sims, found = index.search(x[start:start + IVF_QUERY_ROWS], k + 1)  # +1: the face itself
-        rows = np.repeat(np.arange(start, start + len(found)), k + 1)
+        rows = np.repeat(np.arange(start, start + len(found), dtype=np.int32), k + 1)
         keep = (found.ravel() >= 0) & (found.ravel() != rows) & (found_sims.ravel() >= similarity)
         rows_out.append(rows[keep])
         cols_out.append(found.ravel()[keep])
         sims_out.append(found_sims.ravel()[keep])
-    return np.concatenate(rows_out), np.concatenate(cols_out).astype(np.int64), np.concatenate(sims_out)
+    del index, quantizer  # a copy of every embedding: gone before the graph is built
+    return np.concatenate(rows_out), np.concatenate(cols_out).astype(np.int32), np.concatenate(sims_out)
 
 
 def _exact_neighbours(x: np.ndarray, k: int, similarity: float,
@@ -268,8 +269,7 @@ def merge_by_average_linkage(x: np.ndarray, labels: np.ndarray, graph: sp.csr_ma
     _, group = np.unique(labels, return_inverse=True)
     group = group.ravel()
     count = int(group.max()) + 1 if group.size else 0
-    sums = np.zeros((count, x.shape[1]), np.float64)
-    np.add.at(sums, group, x)
+    sums = _group_sums(x, group, count)
     sizes = np.bincount(group, minlength=count).astype(np.float64)
     edges = graph.tocoo()
     a, b = group[edges.row], group[edges.col]
@@ -315,8 +315,7 @@ def attach_lone_faces(x: np.ndarray, labels: np.ndarray, graph: sp.csr_matrix, l
     _, group = np.unique(labels, return_inverse=True)
     group = group.ravel()
     sizes = np.bincount(group)
-    sums = np.zeros((sizes.size, x.shape[1]), np.float64)
-    np.add.at(sums, group, x)
+    sums = _group_sums(x, group, sizes.size)
     out = labels.copy()
     for face in np.flatnonzero(sizes[group] == 1):
         start, stop = graph.indptr[face], graph.indptr[face + 1]
@@ -341,8 +340,7 @@ def assign_to_clusters(new: np.ndarray, clustered: np.ndarray, labels: np.ndarra
     _, group = np.unique(labels, return_inverse=True)
     group = group.ravel()
     sizes = np.bincount(group)
-    sums = np.zeros((sizes.size, clustered.shape[1]), np.float64)
-    np.add.at(sums, group, clustered)
+    sums = _group_sums(clustered, group, sizes.size)
     for start in range(0, len(new), chunk_rows):
         block = new[start:start + chunk_rows] @ clustered.T
         nearest = np.argmax(block, axis=1)
@@ -352,6 +350,14 @@ def assign_to_clusters(new: np.ndarray, clustered: np.ndarray, labels: np.ndarra
         joins = (best >= link) & (mean >= average)
         out[start:start + len(block)][joins] = labels[nearest[joins]]
     return out
+
+
+def _group_sums(x: np.ndarray, group: np.ndarray, count: int) -> np.ndarray:
+    """The sum of the rows of each group, as one sparse product (no copy of x) in float32: for a million
+    faces half the memory of float64, and the mean cosines made from these sums differ by about 1e-6."""
+    members = sp.csr_matrix((np.ones(len(group), np.float32), (group, np.arange(len(group)))),
+                            shape=(count, len(group)))
+    return np.asarray(members @ x, dtype=np.float32)
 
 
 def _roots(parent: np.ndarray) -> np.ndarray:
