@@ -86,6 +86,18 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
     rest = client.get("/projects/event/clusters")
     assert rest.status_code == 200 and [c["id"] for c in rest.json()] == [c["id"] for c in clusters]
 
+    # selfie search: the largest face of t1.jpg as the selfie finds t1.jpg itself first, by its own face
+    selfie = [("selfie", ("me.jpg", (group / "insightface_t1.jpg").read_bytes(), "image/jpeg"))]
+    found = client.post("/projects/event/search", files=selfie)
+    assert found.status_code == 200, found.text
+    photos = found.json()["photos"]
+    assert photos[0]["path"] == "t1.jpg" and photos[0]["via"] == "face" and photos[0]["score"] > 0.99
+    assert {p["path"] for p in photos} <= {"t1.jpg", "multiface.jpg"}
+    for bad, word in (([("selfie", ("a.jpg", b"not a photo", "image/jpeg"))], "not an image"),
+                      (selfie + selfie, "exactly one selfie")):
+        refused = client.post("/projects/event/search", files=bad)
+        assert refused.status_code == 400 and word in refused.json()["detail"], refused.text
+
 
 def test_bad_requests_get_clear_errors(client: TestClient) -> None:
     answer = client.post("/projects/bad%22name/photos", files=[("photos", ("a.jpg", b"x", "image/jpeg"))])

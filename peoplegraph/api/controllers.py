@@ -19,6 +19,7 @@ from litestar.params import Body
 from peoplegraph import __version__
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import catalog
+from peoplegraph.services import search as search_service
 from peoplegraph.services.clustering import MODES
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.workers.progress import read_progress
@@ -76,6 +77,33 @@ class PhotoController(Controller):
         job = await queue.enqueue_job(cluster_photos.__name__, project, mode)
         assert job is not None
         return {"project": project, "mode": mode, "jobs": [job.job_id]}
+
+    @post("/search", status_code=200)
+    async def search(
+        self,
+        project: str,
+        runtime: Runtime,
+        data: Annotated[list[UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
+    ) -> dict[str, Any]:
+        """Selfie search: one photo of a person (multipart, one file) in, the project's photos that person
+        appears in out, best match first, with scores and how each was reached (face or cluster)."""
+        validate_project_name(project)
+        if len(data) != 1:
+            raise ValidationException(f"send exactly one selfie as a multipart file, not {len(data)} files")
+        content = await data[0].read()
+        name = data[0].filename or "selfie"
+
+        def run() -> dict[str, Any]:
+            query = search_service.selfie_embedding(runtime, content, name)
+            found = search_service.search_project(runtime, project, query)
+            paths = {p.photo_id: p.path for p in runtime.graph.photos_by_id(project, [m.photo_id for m in found])}
+            return {"project": project, "threshold": runtime.search_similarity,
+                    "photos": [{**m.to_dict(), "path": paths.get(m.photo_id)} for m in found]}
+
+        try:
+            return await asyncio.to_thread(run)
+        except ValueError as exc:  # not an image, no face in it
+            raise ValidationException(str(exc)) from None
 
     @get("/clusters")
     async def clusters(self, project: str, runtime: Runtime) -> list[dict[str, Any]]:

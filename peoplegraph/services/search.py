@@ -65,17 +65,19 @@ def match_photos(query: np.ndarray, embeddings: np.ndarray, photo_ids: Sequence[
     return sorted(best.values(), key=lambda m: (-m.score, m.photo_id))
 
 
-def selfie_embedding(runtime: Runtime, selfie: Path) -> np.ndarray:
-    """The embedding of the selfie's largest face (the person who took it). Raises NoFaceInSelfie."""
+def selfie_embedding(runtime: Runtime, selfie: Path | bytes, name: str | None = None) -> np.ndarray:
+    """The embedding of the selfie's largest face (the person who took it): a file, or bytes received
+    under `name`. Raises ImageRejected (not an image, too large) or NoFaceInSelfie, both ValueErrors."""
     from peoplegraph.engine.analysis import describe_faces
     from peoplegraph.engine.decode import decode_image
 
     settings = runtime.settings
-    image = decode_image(selfie, name=str(selfie), max_pixels=settings.max_image_pixels,
+    name = name or str(selfie)
+    image = decode_image(selfie, name=name, max_pixels=settings.max_image_pixels,
                          max_bytes=settings.max_file_bytes, max_side=settings.detection_max_side)
     faces = describe_faces(runtime.pack, image, settings, runtime.detection_threshold)
     if not faces:
-        raise NoFaceInSelfie(f"{selfie}: no face found in the selfie")
+        raise NoFaceInSelfie(f"{name}: no face found in the selfie")
     return max(faces, key=lambda d: d.face.width * d.face.height).face.embedding
 
 
