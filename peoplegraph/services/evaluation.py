@@ -133,11 +133,14 @@ def evaluate(settings: Settings, folder: Path, progress: Callable[[IngestReport,
 
 
 def _largest_face_per_photo(faces: list) -> list[int]:
+    """The index of the largest face of each photo (the person its folder is about), in face order."""
+    def area(index: int) -> float:
+        x1, y1, x2, y2 = faces[index].box
+        return (x2 - x1) * (y2 - y1)
+
     largest: dict[str, int] = {}
     for index, face in enumerate(faces):
-        area = (face.box[2] - face.box[0]) * (face.box[3] - face.box[1])
-        known = largest.get(face.photo_id)
-        if known is None or area > (faces[known].box[2] - faces[known].box[0]) * (faces[known].box[3] - faces[known].box[1]):
+        if face.photo_id not in largest or area(index) > area(largest[face.photo_id]):
             largest[face.photo_id] = index
     return sorted(largest.values())
 
