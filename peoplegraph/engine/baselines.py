@@ -24,7 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from peoplegraph.engine.cluster import UNCLUSTERED, chinese_whispers, knn_graph, relabel_by_size, validate_embeddings
+from peoplegraph.engine.cluster import (
+    UNCLUSTERED,
+    chinese_whispers,
+    knn_graph,
+    relabel_by_size,
+    relabel_keeping_unclustered,
+    validate_embeddings,
+)
 
 # Rows of the similarity matrix computed at once when listing neighbours.
 _CHUNK_ROWS = 2048
@@ -53,7 +60,7 @@ class PhotoPrismDBSCAN:
             self.labels_ = np.zeros(0, np.int64)
             return self.labels_
         raw = _sklearn().DBSCAN(eps=self.eps, min_samples=self.min_samples, metric="euclidean").fit_predict(x)
-        self.labels_ = _relabel_keeping_noise(raw)
+        self.labels_ = relabel_keeping_unclustered(raw)
         return self.labels_
 
 
@@ -76,7 +83,7 @@ class LibrePhotosHDBSCAN:
         raw = _sklearn().HDBSCAN(min_cluster_size=size, min_samples=self.min_samples,
                                  cluster_selection_epsilon=self.cluster_selection_epsilon,
                                  metric="euclidean", copy=True).fit_predict(x)
-        self.labels_ = _relabel_keeping_noise(raw)
+        self.labels_ = relabel_keeping_unclustered(raw)
         return self.labels_
 
 
@@ -115,7 +122,7 @@ class ImmichIncremental:
                 elif core:
                     person[face] = people
                     people += 1
-        self.labels_ = _relabel_keeping_noise(person)
+        self.labels_ = relabel_keeping_unclustered(person)
         return self.labels_
 
 
@@ -154,14 +161,4 @@ def nearest_within(x: np.ndarray, k: int, similarity: float) -> list[np.ndarray]
             order = np.argsort(-sims, kind="stable")
             keep = candidates[order][sims[order] >= similarity]
             out.append(keep)
-    return out
-
-
-def _relabel_keeping_noise(raw: np.ndarray) -> np.ndarray:
-    """relabel_by_size for algorithms with their own noise label (-1), which stays -1."""
-    raw = np.asarray(raw, np.int64)
-    out = np.full(raw.shape, UNCLUSTERED, np.int64)
-    assigned = raw != UNCLUSTERED
-    if assigned.any():
-        out[assigned] = relabel_by_size(raw[assigned], 1)
     return out

@@ -439,6 +439,16 @@ def relabel_by_size(raw: np.ndarray, min_cluster_size: int) -> np.ndarray:
     return out
 
 
+def relabel_keeping_unclustered(labels: np.ndarray) -> np.ndarray:
+    """relabel_by_size for labels that already mark faces as unclustered (-1): those stay -1."""
+    labels = np.asarray(labels, np.int64)
+    out = np.full(labels.shape, UNCLUSTERED, np.int64)
+    assigned = labels != UNCLUSTERED
+    if assigned.any():
+        out[assigned] = relabel_by_size(labels[assigned], 1)
+    return out
+
+
 def keep_seeded(labels: np.ndarray, may_seed: np.ndarray) -> np.ndarray:
     """Faces below the seeding bar (small, poor quality) may join a cluster but never start one: a cluster
     with no face that may seed is dissolved (its faces become -1). Kept clusters are renumbered by size."""

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from peoplegraph.engine.cluster import ATTACH_MARGIN, GraphClusterer, assign_to_clusters, keep_seeded
+from peoplegraph.engine.decisions import Decisions, constrained_labels
 from peoplegraph.identity.records import ClusterRecord
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
@@ -32,12 +33,13 @@ MODES = ("reset", "missing")
 
 def cluster_project(
     runtime: Runtime, project: str, stage: Callable[[str], None] | None = None, *, min_cluster_size: int | None = None,
-    mode: str = "reset",
+    mode: str = "reset", decisions: Mapping[int, FaceDecision] | None = None,
 ) -> ClusteringReport:
     """Cluster the project's faces. `reset`: every face again (the machine's clusters are replaced whole);
     `missing`: only faces without a cluster, which join an existing cluster by the lone-face rule or form
     new clusters among themselves, numbered after the existing ones, so no existing cluster id changes.
-    `min_cluster_size` overrides the setting for this run."""
+    `decisions` (face id -> FaceDecision, from the linking layer) are constraints in both modes: a run
+    never undoes them. `min_cluster_size` overrides the setting for this run."""
     validate_project_name(project)
     if mode not in MODES:
         raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
@@ -49,10 +51,11 @@ def cluster_project(
     similarity = runtime.cluster_similarity
     say("clustering")
     embeddings = stacked_embeddings(faces)
+    constraints = as_constraints(faces, decisions or {})
     if mode == "reset":
-        labels = cluster_labels(faces, embeddings, settings, similarity, min_size)
+        labels = cluster_labels(faces, embeddings, settings, similarity, min_size, constraints)
     else:
-        labels = missing_labels(faces, embeddings, settings, similarity, min_size)
+        labels = missing_labels(faces, embeddings, settings, similarity, min_size, constraints)
     say("writing clusters")
     changed = {f.face_id: int(label) for f, label in zip(faces, labels) if f.cluster_id != int(label)}
     if changed:
@@ -68,11 +71,15 @@ def cluster_project(
 
 
 def missing_labels(faces: list[FaceObservation], embeddings: np.ndarray, settings, similarity: float,
-                   min_cluster_size: int) -> np.ndarray:
+                   min_cluster_size: int, decisions: Decisions | None = None) -> np.ndarray:
     """Clustered faces keep their cluster; the others join one (`assign_to_clusters`) or are clustered among
-    themselves into new clusters numbered after the highest existing id."""
+    themselves into new clusters numbered after the highest existing id; then the decisions, renumbering
+    nothing."""
     labels = np.array([f.cluster_id for f in faces], np.int64)
-    new = np.flatnonzero(labels == UNCLUSTERED)
+    ignored = np.zeros(len(faces), bool)
+    if decisions is not None:
+        ignored[list(decisions.ignored)] = True
+    new = np.flatnonzero((labels == UNCLUSTERED) & ~ignored)
     old = np.flatnonzero(labels != UNCLUSTERED)
     if not new.size:
         return labels
@@ -83,7 +90,7 @@ def missing_labels(faces: list[FaceObservation], embeddings: np.ndarray, setting
     fresh = cluster_labels([faces[i] for i in rest], embeddings[rest], settings, similarity, min_cluster_size)
     first = max(int(labels.max()) + 1, 0)
     labels[rest] = np.where(fresh == UNCLUSTERED, UNCLUSTERED, fresh + first)
-    return labels
+    return labels if decisions is None else constrained_labels(labels, decisions, renumber=False)[0]
 
 
 def stacked_embeddings(faces: list[FaceObservation]) -> np.ndarray:
@@ -91,12 +98,42 @@ def stacked_embeddings(faces: list[FaceObservation]) -> np.ndarray:
 
 
 def cluster_labels(faces: list[FaceObservation], embeddings: np.ndarray, settings, similarity: float,
-                   min_cluster_size: int) -> np.ndarray:
-    """The clustering every run uses: GraphClusterer at `similarity`, then faces that may not seed a cluster
-    kept only in clusters that have a face that may."""
+                   min_cluster_size: int, decisions: Decisions | None = None) -> np.ndarray:
+    """The clustering every run uses: GraphClusterer at `similarity` over the faces not ignored, faces that
+    may not seed a cluster kept only in clusters that have a face that may, then the human decisions."""
     clusterer = GraphClusterer(similarity=similarity, min_cluster_size=min_cluster_size,
                                neighbors=settings.cluster_neighbors)
-    return keep_seeded(clusterer.fit_predict(embeddings), may_seed(faces, settings))
+    labels = np.full(len(faces), UNCLUSTERED, np.int64)
+    kept = np.ones(len(faces), bool)
+    if decisions is not None:
+        kept[list(decisions.ignored)] = False
+    chosen = np.flatnonzero(kept)
+    if chosen.size:
+        labels[chosen] = keep_seeded(clusterer.fit_predict(embeddings[chosen]),
+                                     may_seed([faces[i] for i in chosen], settings))
+    return labels if decisions is None else constrained_labels(labels, decisions)[0]
+
+
+@dataclass(frozen=True)
+class FaceDecision:
+    """What a person decided about one face, as the linking layer hands it to a clustering run."""
+
+    confirmed_as: str | None = None  # person id
+    removed_from: frozenset[str] = frozenset()  # person ids
+    ignored: bool = False
+
+
+def as_constraints(faces: list[FaceObservation], decisions: Mapping[int, FaceDecision]) -> Decisions | None:
+    """Decisions by face id as constraints by face index (faces no longer stored are passed over)."""
+    if not decisions:
+        return None
+    index = {f.face_id: i for i, f in enumerate(faces)}
+    known = {index[face_id]: d for face_id, d in decisions.items() if face_id in index}
+    return Decisions(
+        confirmed={i: d.confirmed_as for i, d in known.items() if d.confirmed_as is not None},
+        removed={i: d.removed_from for i, d in known.items() if d.removed_from},
+        ignored=frozenset(i for i, d in known.items() if d.ignored),
+    )
 
 
 def may_seed(faces: list[FaceObservation], settings) -> np.ndarray:
