@@ -64,7 +64,8 @@ def test_contradictory_or_out_of_range_decisions_are_refused() -> None:
 def test_reset_and_missing_runs_keep_every_decision_on_real_photos(app_settings, shared_data) -> None:
     import hashlib
 
-    from peoplegraph.services.clustering import FaceDecision, cluster_project
+    from peoplegraph.identity.records import FaceDecision
+    from peoplegraph.services.clustering import cluster_project
     from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
     from peoplegraph.services.runtime import Runtime
 
@@ -92,9 +93,12 @@ def test_reset_and_missing_runs_keep_every_decision_on_real_photos(app_settings,
         colin_faces, hugo_faces = faces_of(colin[:5]), faces_of(hugo)
         tony_before = tony_partition()
         removed = colin_faces[0].face_id
-        decisions = {f.face_id: FaceDecision(confirmed_as="colin") for f in colin_faces[1:]}
-        decisions[removed] = FaceDecision(removed_from=frozenset({"colin"}))  # the editor pulled it out
-        decisions.update({f.face_id: FaceDecision(ignored=True) for f in hugo_faces})  # background extras
+        runtime.graph.add_person("film", "colin", "Colin Powell")
+        runtime.graph.set_face_decisions("film", [
+            *(FaceDecision(f.face_id, confirmed_as="colin") for f in colin_faces[1:]),
+            FaceDecision(removed, removed_from=frozenset({"colin"})),  # the editor pulled it out
+            *(FaceDecision(f.face_id, ignored=True) for f in hugo_faces),  # background extras
+        ])
 
         def check() -> None:
             now = {f.face_id: f.cluster_id for f in runtime.vectors.faces("film")}
@@ -103,12 +107,14 @@ def test_reset_and_missing_runs_keep_every_decision_on_real_photos(app_settings,
             assert now[removed] not in colin_cluster
             assert all(now[f.face_id] == -1 for f in hugo_faces)
             assert tony_partition() == tony_before  # undecided faces grouped as before
+            named = {c.cluster_id: c.person_id for c in runtime.graph.clusters("film") if c.person_id}
+            assert named == {next(iter(colin_cluster)): "colin"}  # the name follows the faces, not an id
 
         for _ in range(2):  # a second reset undoes nothing either
-            cluster_project(runtime, "film", decisions=decisions)
+            cluster_project(runtime, "film")
             check()
         ingest.ingest("film", collect_sources(colin[5:8], IngestReport()))
-        cluster_project(runtime, "film", mode="missing", decisions=decisions)
+        cluster_project(runtime, "film", mode="missing")
         check()
         now = {f.face_id: f.cluster_id for f in runtime.vectors.faces("film")}
         assert {now[f.face_id] for f in faces_of(colin[5:8])} == {now[colin_faces[1].face_id]}

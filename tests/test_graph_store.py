@@ -164,17 +164,42 @@ def test_people_links_and_appearances(store, project: str) -> None:
     assert people["alice"].photo_count == 4
     renamed = store.add_person(project, "bob", "Robert")
     assert renamed.name == "Robert" and len(store.people(project)) == 2
-    # re-clustering: a surviving cluster id keeps its person, a vanished one loses it
-    store.replace_clusters(project, [cluster(project, 0, (0, 3)), cluster(project, 7, (4,))])
+    # re-clustering: ids are renumbered by every run, so a link is never carried by id: each cluster takes
+    # the person its record carries (the linking layer derives it from the face decisions)
+    store.replace_clusters(project, [cluster(project, 0, (0, 3), person_id="alice"), cluster(project, 7, (4,))])
     assert {c.cluster_id: c.person_id for c in store.clusters(project)} == {0: "alice", 7: None}
     people = {p.person_id: p for p in store.people(project)}
     assert people["alice"].cluster_ids == (0,) and people["alice"].photo_count == 2  # photos 0 and 3
+    store.replace_clusters(project, [cluster(project, 0, (0, 3))])
+    assert store.clusters(project)[0].person_id is None
     store.replace_clusters(project, [cluster(project, 7, (4,), person_id="bob")])
     assert {p.person_id: p.photo_count for p in store.people(project)} == {"alice": 0, "bob": 1}
     with pytest.raises(ValueError, match="cluster_id"):
         store.link_cluster(project, 99, "alice")
     with pytest.raises(ValueError, match="person_id"):
         store.link_cluster(project, 7, "nobody")
+
+
+def test_face_decisions_round_trip_and_replace(store, project: str) -> None:
+    from peoplegraph.identity.records import FaceDecision
+
+    store.add_person(project, "alice", "Alice")
+    first = [
+        FaceDecision(face_id=11, confirmed_as="alice", actor="editor", decided_at="2026-11-23T10:00:00Z"),
+        FaceDecision(face_id=12, removed_from=frozenset({"alice", "bob"}), actor="editor"),
+        FaceDecision(face_id=13, ignored=True),
+        FaceDecision(face_id=14, confirmed_as="alice", method="auto", score=0.71),
+    ]
+    store.set_face_decisions(project, first)
+    assert store.face_decisions(project) == {d.face_id: d for d in first}
+    changed = FaceDecision(face_id=11, confirmed_as="bob", removed_from=frozenset({"alice"}), actor="editor")
+    store.set_face_decisions(project, [changed])
+    assert store.face_decisions(project)[11] == changed and len(store.face_decisions(project)) == 4
+    assert store.face_decisions("other-project") == {}
+    with pytest.raises(ValueError, match="person_id"):
+        store.set_face_decisions(project, [FaceDecision(face_id=1, confirmed_as="   ")])
+    store.drop_project(project)
+    assert store.face_decisions(project) == {}
 
 
 def test_failed_replace_leaves_the_old_clusters(store, project: str) -> None:

@@ -15,11 +15,15 @@ Model (keys are `project/id`, project names cannot contain `/`):
     (:Project)-[:HAS_PERSON]->(:Person {key, project, person_id, name})
     (:Cluster)-[:IS_PERSON]->(:Person)        a named cluster
     (:Person)-[:APPEARS_IN]->(:Photo)         derived: the photos of the person's clusters
+    (:FaceDecision {key, project, face_id, confirmed_as, removed_from, ignored, method, actor, score,
+                    decided_at})           the current human decision about one face (linking layer)
 
-Rules: `replace_clusters` deletes the project's clusters and writes the new ones in one transaction; a
-cluster keeps its person link when a cluster with the same cluster id is written again (or takes the
-`person_id` its record carries). APPEARS_IN is derived data, rebuilt for the project after every
-`replace_clusters` and `link_cluster`.
+Rules: `replace_clusters` deletes the project's clusters and writes the new ones in one transaction, each
+linked to the person its record carries (cluster ids change from run to run, so links are never carried
+by id: the linking layer derives them from the face decisions). APPEARS_IN is derived data, rebuilt for
+the project after every `replace_clusters` and `link_cluster`. Decision fields are plain strings (no
+null, no empty list parameters, which the embedded dialect cannot type): `confirmed_as` "" for none,
+`removed_from` person ids joined by a unit separator.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
+from peoplegraph.identity.records import ClusterRecord, FaceDecision, PersonRecord, PhotoRecord
 from peoplegraph.observations.model import validate_project_name
 
 WRITE_BATCH = 2000  # rows per UNWIND statement
@@ -42,6 +46,9 @@ EMBEDDED_SCHEMA = (
     "mean_confidence DOUBLE)",
     "CREATE NODE TABLE IF NOT EXISTS Person(key STRING PRIMARY KEY, project STRING, person_id STRING, "
     "name STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS FaceDecision(key STRING PRIMARY KEY, project STRING, face_id INT64, "
+    "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, method STRING, actor STRING, score DOUBLE, "
+    "decided_at STRING)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PHOTO(FROM Project TO Photo)",
     "CREATE REL TABLE IF NOT EXISTS HAS_CLUSTER(FROM Project TO Cluster)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PERSON(FROM Project TO Person)",
@@ -58,6 +65,8 @@ NEO4J_SCHEMA = (
     "CREATE INDEX peoplegraph_photo_project IF NOT EXISTS FOR (n:Photo) ON (n.project)",
     "CREATE INDEX peoplegraph_cluster_project IF NOT EXISTS FOR (n:Cluster) ON (n.project)",
     "CREATE INDEX peoplegraph_person_project IF NOT EXISTS FOR (n:Person) ON (n.project)",
+    "CREATE CONSTRAINT peoplegraph_decision_key IF NOT EXISTS FOR (n:FaceDecision) REQUIRE n.key IS UNIQUE",
+    "CREATE INDEX peoplegraph_decision_project IF NOT EXISTS FOR (n:FaceDecision) ON (n.project)",
 )
 
 ENSURE_PROJECT = "MERGE (p:Project {name: $project})"
@@ -145,7 +154,24 @@ PEOPLE_PHOTOS = (
     "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)-[:APPEARS_IN]->(ph:Photo) "
     "RETURN pe.person_id AS person_id, count(ph) AS n"
 )
+SET_DECISIONS = (
+    "UNWIND $rows AS r "
+    "MERGE (d:FaceDecision {key: r.key}) "
+    "SET d.project = $project, d.face_id = r.face_id, d.confirmed_as = r.confirmed_as, "
+    "d.removed_from = r.removed_from, d.ignored = r.ignored, d.method = r.method, d.actor = r.actor, "
+    "d.score = r.score, d.decided_at = r.decided_at"
+)
+DECISIONS = (
+    "MATCH (d:FaceDecision) WHERE d.project = $project "
+    "RETURN d.face_id AS face_id, d.confirmed_as AS confirmed_as, d.removed_from AS removed_from, "
+    "d.ignored AS ignored, d.method AS method, d.actor AS actor, d.score AS score, d.decided_at AS decided_at "
+    "ORDER BY face_id"
+)
+NO_SCORE = -1.0  # stored for decisions without a score (the embedded dialect cannot type a null column)
+SEPARATOR = "\x1f"
+
 DROP_PROJECT = (
+    "MATCH (d:FaceDecision) WHERE d.project = $project DELETE d",
     "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(n:Photo) DETACH DELETE n",
     "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(n:Cluster) DETACH DELETE n",
     "MATCH (:Project {name: $project})-[:HAS_PERSON]->(n:Person) DETACH DELETE n",
@@ -278,16 +304,10 @@ class CypherGraphStore:
                 seen_in.append({"cluster": key, "photo": node_key(project, photo_id), "faces": faces})
         with self._transaction():
             self._run(ENSURE_PROJECT, {"project": project})
-            links = {int(r["cluster_id"]): r["person_id"] for r in self._run(CLUSTER_LINKS, {"project": project})}
-            for cluster in clusters:
-                if cluster.person_id is not None:
-                    links[int(cluster.cluster_id)] = cluster.person_id
+            links = {int(c.cluster_id): c.person_id for c in clusters if c.person_id is not None}
             people = {r["person_id"] for r in self._run(PERSON_KEYS, {"project": project})}
-            written = {int(c.cluster_id) for c in clusters}
             link_rows = []
             for cluster_id, person_id in links.items():
-                if cluster_id not in written:
-                    continue
                 if person_id not in people:
                     raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
                 link_rows.append({"cluster": node_key(project, cluster_id), "person": node_key(project, person_id)})
@@ -374,6 +394,39 @@ class CypherGraphStore:
             )
             for r in self._run(PEOPLE, params)
         ]
+
+    # -- decisions (linking layer) ---------------------------------------------------------------------
+
+    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision]) -> None:
+        """Record the current decision about each face (replacing an earlier one), in one transaction."""
+        validate_project_name(project)
+        rows = []
+        for d in decisions:
+            for person in ([d.confirmed_as] if d.confirmed_as else []) + sorted(d.removed_from):
+                _person_id(person)
+            rows.append({
+                "key": node_key(project, int(d.face_id)), "face_id": int(d.face_id),
+                "confirmed_as": d.confirmed_as or "", "removed_from": SEPARATOR.join(sorted(d.removed_from)),
+                "ignored": bool(d.ignored), "method": str(d.method), "actor": str(d.actor),
+                "score": NO_SCORE if d.score is None else float(d.score), "decided_at": str(d.decided_at),
+            })
+        if not rows:
+            return
+        with self._transaction():
+            for batch in _batches(rows):
+                self._run(SET_DECISIONS, {"project": project, "rows": batch})
+
+    def face_decisions(self, project: str) -> dict[int, FaceDecision]:
+        validate_project_name(project)
+        return {
+            int(r["face_id"]): FaceDecision(
+                face_id=int(r["face_id"]), confirmed_as=r["confirmed_as"] or None,
+                removed_from=frozenset(p for p in (r["removed_from"] or "").split(SEPARATOR) if p),
+                ignored=bool(r["ignored"]), method=r["method"], actor=r["actor"],
+                score=None if r["score"] == NO_SCORE else float(r["score"]), decided_at=r["decided_at"],
+            )
+            for r in self._run(DECISIONS, {"project": project})
+        }
 
     def drop_project(self, project: str) -> None:
         validate_project_name(project)

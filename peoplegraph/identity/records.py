@@ -39,3 +39,18 @@ class PersonRecord:
     name: str
     cluster_ids: tuple[int, ...] = ()
     photo_count: int = 0
+
+
+@dataclass(frozen=True)
+class FaceDecision:
+    """What a person (or the machine, with `method` auto) decided about one face: the current decision, by
+    face id, so that no clustering run can undo it (engine/decisions.py turns these into constraints)."""
+
+    face_id: int
+    confirmed_as: str | None = None  # person id: this face is that person
+    removed_from: frozenset[str] = frozenset()  # person ids: this face is not those people
+    ignored: bool = False  # a background extra: never in a cluster
+    method: str = "confirmed"  # confirmed (a person decided), auto, imported
+    actor: str = ""  # who decided
+    score: float | None = None  # the match score, for auto decisions
+    decided_at: str = ""  # ISO 8601, UTC

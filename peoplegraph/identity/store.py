@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
+from peoplegraph.identity.records import ClusterRecord, FaceDecision, PersonRecord, PhotoRecord
 
 
 class GraphStore(Protocol):
@@ -42,6 +42,12 @@ class GraphStore(Protocol):
         """Name a cluster: its photos then show the person (APPEARS_IN)."""
 
     def people(self, project: str) -> list[PersonRecord]: ...
+
+    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision]) -> None:
+        """Record the current decision about each face (replacing an earlier one), in one transaction."""
+
+    def face_decisions(self, project: str) -> dict[int, FaceDecision]:
+        """The current decision about every decided face of the project, by face id."""
 
     def drop_project(self, project: str) -> None:
         """Delete the project and everything under it (photos, clusters, people)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -10,7 +11,7 @@ import numpy as np
 
 from peoplegraph.engine.cluster import ATTACH_MARGIN, GraphClusterer, assign_to_clusters, keep_seeded
 from peoplegraph.engine.decisions import Decisions, constrained_labels
-from peoplegraph.identity.records import ClusterRecord
+from peoplegraph.identity.records import ClusterRecord, FaceDecision
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
@@ -33,13 +34,14 @@ MODES = ("reset", "missing")
 
 def cluster_project(
     runtime: Runtime, project: str, stage: Callable[[str], None] | None = None, *, min_cluster_size: int | None = None,
-    mode: str = "reset", decisions: Mapping[int, FaceDecision] | None = None,
+    mode: str = "reset",
 ) -> ClusteringReport:
     """Cluster the project's faces. `reset`: every face again (the machine's clusters are replaced whole);
     `missing`: only faces without a cluster, which join an existing cluster by the lone-face rule or form
     new clusters among themselves, numbered after the existing ones, so no existing cluster id changes.
-    `decisions` (face id -> FaceDecision, from the linking layer) are constraints in both modes: a run
-    never undoes them. `min_cluster_size` overrides the setting for this run."""
+    The human decisions recorded by the linking layer are constraints in both modes (a run never undoes
+    them), and each cluster holding confirmed faces is linked to their person. `min_cluster_size`
+    overrides the setting for this run."""
     validate_project_name(project)
     if mode not in MODES:
         raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
@@ -51,16 +53,18 @@ def cluster_project(
     similarity = runtime.cluster_similarity
     say("clustering")
     embeddings = stacked_embeddings(faces)
-    constraints = as_constraints(faces, decisions or {})
+    constraints = as_constraints(faces, runtime.graph.face_decisions(project))
     if mode == "reset":
         labels = cluster_labels(faces, embeddings, settings, similarity, min_size, constraints)
     else:
         labels = missing_labels(faces, embeddings, settings, similarity, min_size, constraints)
+    person_of = {} if constraints is None else constrained_labels(labels, constraints, renumber=False)[1]
     say("writing clusters")
     changed = {f.face_id: int(label) for f, label in zip(faces, labels) if f.cluster_id != int(label)}
     if changed:
         runtime.vectors.set_clusters(project, changed)
-    records = summarise_clusters(project, faces, labels, embeddings)
+    records = [dataclasses.replace(r, person_id=person_of.get(r.cluster_id))
+               for r in summarise_clusters(project, faces, labels, embeddings)]
     runtime.graph.replace_clusters(project, records)
     clustered = int(np.count_nonzero(labels != UNCLUSTERED))
     return ClusteringReport(
@@ -112,15 +116,6 @@ def cluster_labels(faces: list[FaceObservation], embeddings: np.ndarray, setting
         labels[chosen] = keep_seeded(clusterer.fit_predict(embeddings[chosen]),
                                      may_seed([faces[i] for i in chosen], settings))
     return labels if decisions is None else constrained_labels(labels, decisions)[0]
-
-
-@dataclass(frozen=True)
-class FaceDecision:
-    """What a person decided about one face, as the linking layer hands it to a clustering run."""
-
-    confirmed_as: str | None = None  # person id
-    removed_from: frozenset[str] = frozenset()  # person ids
-    ignored: bool = False
 
 
 def as_constraints(faces: list[FaceObservation], decisions: Mapping[int, FaceDecision]) -> Decisions | None:
