@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ from tqdm import tqdm
 
 from peoplegraph.engine.pack import ModelPackError
 from peoplegraph.observations.store import StoreBusyError
+from peoplegraph.linking import service as linking
+from peoplegraph.linking.service import LinkingResult
 from peoplegraph.services import catalog
 from peoplegraph.services.clustering import MODES, ClusteringReport, cluster_project
 from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
@@ -175,6 +178,96 @@ def clusters_list(obj: Context, project: str, as_json: bool) -> None:
     with obj.runtime() as runtime:
         found = catalog.clusters(runtime, project)
     _emit(as_json, [catalog.cluster_to_dict(c) for c in found], _clusters_table(found))
+
+
+ACTOR_OPTION = click.option("--actor", default=getpass.getuser, show_default="your user name",
+                            help="Who decides (recorded with every decision).")
+
+
+def _linking_text(result: LinkingResult) -> str:
+    person = f" as {result.person_id}" if result.person_id else ""
+    return f"{result.action}: {len(result.faces)} face(s){person}\n{_clustering_text(result.clustering)}"
+
+
+@clusters.command("confirm")
+@click.argument("cluster", type=int)
+@click.option("--project", "-p", required=True)
+@click.option("--name", help="A new person's name.")
+@click.option("--person", "person_id", help="An existing person's id (peoplegraph people list).")
+@ACTOR_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def clusters_confirm(obj: Context, cluster: int, project: str, name: str | None, person_id: str | None, actor: str,
+                     as_json: bool) -> None:
+    """Confirm a cluster as a person: every face of it is that person from now on, whatever later runs do."""
+    with obj.runtime() as runtime:
+        result = linking.confirm_cluster(runtime, project, cluster, name=name, person_id=person_id, actor=actor)
+    _emit(as_json, result.to_dict(), _linking_text(result))
+
+
+@clusters.command("ignore")
+@click.argument("cluster", type=int)
+@click.option("--project", "-p", required=True)
+@ACTOR_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def clusters_ignore(obj: Context, cluster: int, project: str, actor: str, as_json: bool) -> None:
+    """Ignore a cluster (background extras, crew): its faces never seed or join a cluster again."""
+    with obj.runtime() as runtime:
+        result = linking.ignore_cluster(runtime, project, cluster, actor=actor)
+    _emit(as_json, result.to_dict(), _linking_text(result))
+
+
+@clusters.command("reset")
+@click.option("--project", "-p", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def clusters_reset(obj: Context, project: str, as_json: bool) -> None:
+    """Cluster every face again; every confirmation, removal and ignored cluster is kept."""
+    with obj.runtime() as runtime:
+        result = linking.reset(runtime, project)
+    _emit(as_json, result.to_dict(), _linking_text(result))
+
+
+@main.group()
+def faces() -> None:
+    """Faces: take wrongly grouped faces out of a person's cluster."""
+
+
+@faces.command("remove")
+@click.argument("face_ids", nargs=-1, required=True, type=int)
+@click.option("--project", "-p", required=True)
+@ACTOR_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def faces_remove(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
+    """Take faces out of their confirmed person's cluster: they never join that person again."""
+    with obj.runtime() as runtime:
+        result = linking.remove_faces(runtime, project, face_ids, actor=actor)
+    _emit(as_json, result.to_dict(), _linking_text(result))
+
+
+@main.group()
+def people() -> None:
+    """Named people."""
+
+
+@people.command("list")
+@click.option("--project", "-p", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def people_list(obj: Context, project: str, as_json: bool) -> None:
+    """The project's people: id, name, clusters, number of photos."""
+    with obj.runtime() as runtime:
+        found = catalog.people(runtime, project)
+    rows = [f"{p.person_id:<24} {p.name:<30} {p.photo_count:>6} photos, clusters {list(p.cluster_ids)}" for p in found]
+    _emit(as_json, [{"id": p.person_id, "name": p.name, "clusters": list(p.cluster_ids), "photos": p.photo_count}
+                    for p in found], "\n".join(rows) or f"no people in {project} yet")
 
 
 def _detect_table(name: str, found: list[dict]) -> str:

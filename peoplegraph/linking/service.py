@@ -1,0 +1,133 @@
+"""Editor actions on clusters and faces: each is recorded as face decisions with provenance (who, when,
+how), then applied by a clustering run in `missing` mode, which renumbers no cluster and clusters any face
+still waiting. Decisions are kept by face id, so no later run (reset included) can undo them.
+
+- confirm: every face of the cluster is that person (a new one by name, or an existing one by id);
+- ignore: every face of the cluster is a background extra and leaves every cluster for good;
+- remove: the face is not the person its cluster was confirmed as, and leaves that cluster for good;
+- reset: every face is clustered again, under the decisions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from peoplegraph.identity.records import FaceDecision
+from peoplegraph.observations.model import validate_project_name
+from peoplegraph.services.clustering import ClusteringReport, cluster_project
+from peoplegraph.services.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class LinkingResult:
+    action: str
+    project: str
+    faces: list[int]  # the faces decided about
+    person_id: str | None
+    clustering: ClusteringReport
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: str | None = None,
+                    person_id: str | None = None, actor: str = "") -> LinkingResult:
+    validate_project_name(project)
+    if (name is None) == (person_id is None):
+        raise ValueError("confirm: give the person either as a new name or as an existing person id, not both")
+    faces = _faces_of_cluster(runtime, project, cluster_id)
+    graph = runtime.graph
+    if person_id is not None:
+        if person_id not in {p.person_id for p in graph.people(project)}:
+            raise ValueError(f"person: no person {person_id!r} in project {project!r}")
+    else:
+        person_id = _new_person_id(runtime, project, name)
+        graph.add_person(project, person_id, name)
+    known = graph.face_decisions(project)
+    stamp = _now()
+    graph.set_face_decisions(project, [
+        FaceDecision(face, confirmed_as=person_id, removed_from=_removed(known, face) - {person_id},
+                     method="confirmed", actor=actor, decided_at=stamp)
+        for face in faces
+    ])
+    return LinkingResult("confirm", project, faces, person_id, cluster_project(runtime, project, mode="missing"))
+
+
+def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: str = "") -> LinkingResult:
+    validate_project_name(project)
+    faces = _faces_of_cluster(runtime, project, cluster_id)
+    known = runtime.graph.face_decisions(project)
+    stamp = _now()
+    runtime.graph.set_face_decisions(project, [
+        FaceDecision(face, removed_from=_removed(known, face), ignored=True, method="confirmed", actor=actor,
+                     decided_at=stamp)
+        for face in faces
+    ])
+    runtime.vectors.set_clusters(project, {face: -1 for face in faces})
+    return LinkingResult("ignore", project, faces, None, cluster_project(runtime, project, mode="missing"))
+
+
+def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
+    validate_project_name(project)
+    wanted = [int(f) for f in face_ids]
+    if not wanted:
+        raise ValueError("faces: name at least one face id")
+    found = {f.face_id: f for f in runtime.vectors.faces_by_id(project, wanted)}
+    unknown = [f for f in wanted if f not in found]
+    if unknown:
+        raise ValueError(f"faces: no face {', '.join(map(str, unknown))} in project {project!r}")
+    person_of_cluster = {c.cluster_id: c.person_id for c in runtime.graph.clusters(project)}
+    decisions, people = [], set()
+    known = runtime.graph.face_decisions(project)
+    stamp = _now()
+    for face_id in wanted:
+        cluster = found[face_id].cluster_id
+        person = person_of_cluster.get(cluster)
+        if person is None:
+            where = "is in no cluster" if cluster == -1 else f"is in cluster {cluster}, which no one has confirmed"
+            raise ValueError(f"face {face_id} {where}: confirm its cluster as a person first, then remove the "
+                             "faces that are not that person")
+        people.add(person)
+        previous = known.get(face_id)
+        confirmed = previous.confirmed_as if previous and previous.confirmed_as != person else None
+        decisions.append(FaceDecision(face_id, confirmed_as=confirmed, removed_from=_removed(known, face_id) | {person},
+                                      method="confirmed", actor=actor, decided_at=stamp))
+    runtime.graph.set_face_decisions(project, decisions)
+    runtime.vectors.set_clusters(project, {face: -1 for face in wanted})
+    person_id = next(iter(people)) if len(people) == 1 else None
+    return LinkingResult("remove", project, wanted, person_id, cluster_project(runtime, project, mode="missing"))
+
+
+def reset(runtime: Runtime, project: str) -> LinkingResult:
+    validate_project_name(project)
+    return LinkingResult("reset", project, [], None, cluster_project(runtime, project, mode="reset"))
+
+
+def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[int]:
+    faces = [f.face_id for f in runtime.vectors.faces_of_clusters(project, [int(cluster_id)])]
+    if int(cluster_id) < 0 or not faces:
+        raise ValueError(f"cluster: no cluster {cluster_id} in project {project!r}")
+    return faces
+
+
+def _removed(known: dict[int, FaceDecision], face_id: int) -> frozenset[str]:
+    previous = known.get(face_id)
+    return previous.removed_from if previous else frozenset()
+
+
+def _new_person_id(runtime: Runtime, project: str, name: str | None) -> str:
+    if name is None or not name.strip():
+        raise ValueError("name: must not be empty")
+    base = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-") or "person"
+    taken = {p.person_id for p in runtime.graph.people(project)}
+    candidate, number = base, 2
+    while candidate in taken:
+        candidate, number = f"{base}-{number}", number + 1
+    return candidate
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,131 @@
+"""Editor actions (linking/service.py) on real photos: confirm, remove, ignore, reset; nothing is lost."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from peoplegraph.linking import service as linking
+from peoplegraph.services.clustering import cluster_project
+from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
+from peoplegraph.services.runtime import Runtime
+from peoplegraph.settings import Settings
+
+PROJECT = "film"
+
+
+@pytest.fixture
+def cast(shared_data: Path) -> dict[str, list[Path]]:
+    lfw = shared_data / "lfw-devtrain"
+    return {name: sorted((lfw / folder).glob("*.jpg"))[:count]
+            for name, folder, count in (("colin", "Colin_Powell", 8), ("tony", "Tony_Blair", 5),
+                                        ("hugo", "Hugo_Chavez", 4))}
+
+
+def _main_faces(runtime: Runtime, photos: list[Path]):
+    """The largest face of each photo (LFW photos show their person largest; others are bystanders)."""
+    ids = {hashlib.sha256(p.read_bytes()).hexdigest() for p in photos}
+    largest = {}
+    for face in runtime.vectors.faces(PROJECT):
+        area = (face.box[2] - face.box[0]) * (face.box[3] - face.box[1])
+        if face.photo_id in ids and (face.photo_id not in largest or area > largest[face.photo_id][0]):
+            largest[face.photo_id] = (area, face)
+    return [face for _, face in largest.values()]
+
+
+def _cluster_of(runtime: Runtime, photos: list[Path]) -> set[int]:
+    return {f.cluster_id for f in _main_faces(runtime, photos)}
+
+
+def _faces_of(runtime: Runtime, photos: list[Path]) -> list[int]:
+    return [f.face_id for f in _main_faces(runtime, photos)]
+
+
+def test_confirm_remove_ignore_and_reset_keep_every_decision(app_settings: Settings, cast) -> None:
+    with Runtime(app_settings) as runtime:
+        ingest = IngestService(runtime)
+        ingest.ingest(PROJECT, collect_sources(cast["colin"][:5] + cast["tony"] + cast["hugo"], IngestReport()))
+        cluster_project(runtime, PROJECT)
+        (colin_cluster,) = _cluster_of(runtime, cast["colin"][:5])
+        confirmed = linking.confirm_cluster(runtime, PROJECT, colin_cluster, name="Colin Powell", actor="ed")
+        assert confirmed.person_id == "colin-powell" and len(confirmed.faces) == 5
+        wrong = _faces_of(runtime, cast["colin"][:1])[0]
+        linking.remove_faces(runtime, PROJECT, [wrong], actor="ed")  # the editor says this one is not Colin
+        (hugo_cluster,) = _cluster_of(runtime, cast["hugo"])
+        linking.ignore_cluster(runtime, PROJECT, hugo_cluster, actor="ed")
+        decisions = runtime.graph.face_decisions(PROJECT)
+        assert decisions[wrong].removed_from == {"colin-powell"} and decisions[wrong].confirmed_as is None
+        assert decisions[wrong].actor == "ed" and decisions[wrong].decided_at.endswith("Z")
+
+        def check() -> None:
+            colin_now = _cluster_of(runtime, cast["colin"][1:5])
+            assert len(colin_now) == 1 and -1 not in colin_now
+            named = {c.cluster_id: c.person_id for c in runtime.graph.clusters(PROJECT) if c.person_id}
+            assert named == {next(iter(colin_now)): "colin-powell"}
+            faces_now = {f.face_id: f.cluster_id for f in runtime.vectors.faces(PROJECT)}
+            assert faces_now[wrong] not in colin_now
+            assert _cluster_of(runtime, cast["hugo"]) == {-1}
+            people = {p.person_id: p for p in runtime.graph.people(PROJECT)}
+            shown = {f.photo_id for f in runtime.vectors.faces(PROJECT) if f.cluster_id in colin_now}
+            assert people["colin-powell"].name == "Colin Powell" and people["colin-powell"].photo_count == len(shown)
+
+        check()
+        linking.reset(runtime, PROJECT)
+        check()
+        # more photos of the same people: new Colin faces join his named cluster, Hugo stays ignored
+        ingest.ingest(PROJECT, collect_sources(cast["colin"][5:], IngestReport()))
+        cluster_project(runtime, PROJECT, mode="missing")
+        check()
+        assert _cluster_of(runtime, cast["colin"][5:]) == _cluster_of(runtime, cast["colin"][1:5])
+        (tony_now,) = _cluster_of(runtime, cast["tony"])
+        again = linking.confirm_cluster(runtime, PROJECT, tony_now, person_id="colin-powell")
+        assert again.person_id == "colin-powell"  # an existing person by id: two clusters, one person
+        assert {p.person_id for p in runtime.graph.people(PROJECT)} == {"colin-powell"}
+
+
+def test_bad_linking_requests_are_refused_with_the_reason(app_settings: Settings, cast) -> None:
+    with Runtime(app_settings) as runtime:
+        IngestService(runtime).ingest(PROJECT, collect_sources(cast["tony"], IngestReport()))
+        cluster_project(runtime, PROJECT)
+        (tony_cluster,) = _cluster_of(runtime, cast["tony"])
+        with pytest.raises(ValueError, match="cluster: no cluster 99"):
+            linking.confirm_cluster(runtime, PROJECT, 99, name="Nobody")
+        with pytest.raises(ValueError, match="not both"):
+            linking.confirm_cluster(runtime, PROJECT, tony_cluster, name="Tony", person_id="tony")
+        with pytest.raises(ValueError, match="no person 'tony'"):
+            linking.confirm_cluster(runtime, PROJECT, tony_cluster, person_id="tony")
+        face = _faces_of(runtime, cast["tony"])[0]
+        with pytest.raises(ValueError, match="which no one has confirmed"):
+            linking.remove_faces(runtime, PROJECT, [face])
+        with pytest.raises(ValueError, match="no face 12345"):
+            linking.remove_faces(runtime, PROJECT, [12345])
+        assert runtime.graph.face_decisions(PROJECT) == {}  # nothing half-written
+
+
+def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Path) -> None:
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    for photo in cast["tony"]:
+        (folder / photo.name).symlink_to(photo)
+    env = dict(os.environ, PEOPLEGRAPH_DATA_DIR=str(app_settings.data_dir),
+               PEOPLEGRAPH_MODEL_DIR=str(app_settings.models_path))
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "peoplegraph.cli", *args], env=env, capture_output=True,
+                              text=True, timeout=600)
+
+    assert cli("ingest", str(folder), "--project", PROJECT, "--json").returncode == 0
+    (listed,) = json.loads(cli("clusters", "list", "--project", PROJECT, "--json").stdout)
+    done = cli("clusters", "confirm", str(listed["id"]), "--project", PROJECT, "--name", "Tony Blair", "--json")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["person_id"] == "tony-blair"
+    people = json.loads(cli("people", "list", "--project", PROJECT, "--json").stdout)
+    assert people == [{"id": "tony-blair", "name": "Tony Blair", "clusters": [listed["id"]], "photos": 5}]
+    refused = cli("faces", "remove", "1", "--project", PROJECT)
+    assert refused.returncode != 0 and "no face 1" in refused.stderr and "Traceback" not in refused.stderr
