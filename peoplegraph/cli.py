@@ -18,6 +18,7 @@ from tqdm import tqdm
 from peoplegraph.engine.pack import ModelPackError
 from peoplegraph.observations.store import StoreBusyError
 from peoplegraph.linking import service as linking
+from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.linking.service import LinkingResult
 from peoplegraph.services import catalog
 from peoplegraph.services.clustering import MODES, ClusteringReport, cluster_project
@@ -125,11 +126,17 @@ def _run_ingest(runtime: Runtime, project: str, paths: list[Path]) -> IngestRepo
 @click.pass_obj
 @_fail_clearly
 def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, as_json: bool) -> None:
-    """Ingest photos and folders (recursively): detect, embed and store every face."""
+    """Ingest photos and folders (recursively): detect, embed and store every face; match new faces against
+    confirmed people (tagged, or queued for review); then cluster the rest."""
     with obj.runtime() as runtime:
         report = _run_ingest(runtime, project, list(paths))
         payload = report.to_dict()
         text = _ingest_text(report)
+        matching = match_new_faces(runtime, project)
+        if matching.people:
+            payload["matching"] = matching.to_dict()
+            text += (f"\nmatched against {matching.people} people: {matching.auto} faces tagged, {matching.review} "
+                     f"for review, {matching.unknown} unknown")
         if cluster:
             clustering = cluster_project(runtime, project)
             payload["clustering"] = clustering.to_dict()
@@ -248,6 +255,54 @@ def faces_remove(obj: Context, face_ids: tuple[int, ...], project: str, actor: s
     """Take faces out of their confirmed person's cluster: they never join that person again."""
     with obj.runtime() as runtime:
         result = linking.remove_faces(runtime, project, face_ids, actor=actor)
+    _emit(as_json, result.to_dict(), _linking_text(result))
+
+
+@main.group()
+def review() -> None:
+    """The review queue: new faces auto-matching suggests for a person but did not tag on its own."""
+
+
+@review.command("list")
+@click.option("--project", "-p", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def review_list(obj: Context, project: str, as_json: bool) -> None:
+    """Queued faces, best score first: face, suggested person, score, the confirmed faces it was scored on."""
+    with obj.runtime() as runtime:
+        queued = linking.review_queue(runtime, project)
+    rows = [f"{d.face_id:>20} {d.suggested_as:<24} {d.score:.3f}  {list(d.references)}" for d in queued]
+    _emit(as_json, [{"face_id": d.face_id, "person_id": d.suggested_as, "score": d.score,
+                     "references": list(d.references)} for d in queued],
+          "\n".join(rows) or f"the review queue of {project} is empty")
+
+
+@review.command("accept")
+@click.argument("face_ids", nargs=-1, required=True, type=int)
+@click.option("--project", "-p", required=True)
+@ACTOR_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def review_accept(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
+    """These queued faces are the person suggested for them."""
+    with obj.runtime() as runtime:
+        result = linking.review_faces(runtime, project, face_ids, accept=True, actor=actor)
+    _emit(as_json, result.to_dict(), _linking_text(result))
+
+
+@review.command("reject")
+@click.argument("face_ids", nargs=-1, required=True, type=int)
+@click.option("--project", "-p", required=True)
+@ACTOR_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def review_reject(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
+    """These queued faces are not the person suggested for them (never suggested or matched to them again)."""
+    with obj.runtime() as runtime:
+        result = linking.review_faces(runtime, project, face_ids, accept=False, actor=actor)
     _emit(as_json, result.to_dict(), _linking_text(result))
 
 

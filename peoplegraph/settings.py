@@ -110,6 +110,16 @@ class Settings(BaseSettings):
         description="Cosine similarity, -1..1, above which two faces are linked when clustering (default: the "
         "model pack's own; thresholds are per model).",
     )
+    auto_threshold: float | None = Field(
+        default=None, ge=-1.0, le=1.0,
+        description="Auto-matching: a new face whose match score (mean cosine to its 3 nearest confirmed faces of "
+        "a person, -1..1) reaches this is tagged as that person (default: the clustering threshold + 0.05).",
+    )
+    review_threshold: float | None = Field(
+        default=None, ge=-1.0, le=1.0,
+        description="Auto-matching: a score from this up to auto_threshold puts the face in the review queue; "
+        "below it the face waits for clustering (default: the clustering threshold - 0.05).",
+    )
     search_similarity: float | None = Field(
         default=None, ge=-1.0, le=1.0,
         description="Selfie search: cosine similarity, -1..1, at which a face matches the selfie (default: the "

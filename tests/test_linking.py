@@ -129,3 +129,53 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
     assert people == [{"id": "tony-blair", "name": "Tony Blair", "clusters": [listed["id"]], "photos": 5}]
     refused = cli("faces", "remove", "1", "--project", PROJECT)
     assert refused.returncode != 0 and "no face 1" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_new_faces_of_confirmed_people_are_tagged_or_queued_and_strangers_are_not(app_settings: Settings,
+                                                                                  cast) -> None:
+    from peoplegraph.linking.matching import match_new_faces
+
+    with Runtime(app_settings) as runtime:
+        ingest = IngestService(runtime)
+        ingest.ingest(PROJECT, collect_sources(cast["colin"][:5] + cast["tony"], IngestReport()))
+        cluster_project(runtime, PROJECT)
+        (colin_cluster,) = _cluster_of(runtime, cast["colin"][:5])
+        linking.confirm_cluster(runtime, PROJECT, colin_cluster, name="Colin Powell")
+        assert match_new_faces(runtime, PROJECT).auto == 0  # nothing new yet (a lone bystander stays unknown)
+        ingest.ingest(PROJECT, collect_sources(cast["colin"][5:] + cast["hugo"], IngestReport()))
+        report = match_new_faces(runtime, PROJECT)
+        assert report.people == 1 and report.auto >= 2 and report.auto + report.review <= 4
+        decisions = runtime.graph.face_decisions(PROJECT)
+        new_colin, hugo = _faces_of(runtime, cast["colin"][5:]), _faces_of(runtime, cast["hugo"])
+        tagged = [decisions[f] for f in new_colin if f in decisions and decisions[f].method == "auto"]
+        assert len(tagged) >= 2
+        for d in tagged:
+            assert d.confirmed_as == "colin-powell" and d.score >= runtime.auto_threshold and len(d.references) == 3
+            assert set(d.references) <= {f for f, x in decisions.items() if x.method == "confirmed"}
+        assert not any(decisions.get(f) and decisions[f].confirmed_as for f in hugo)  # a stranger stays unknown
+        cluster_project(runtime, PROJECT, mode="missing")
+        (colin_now,) = _cluster_of(runtime, [cast["colin"][i] for i in range(5)] + [
+            p for p, f in zip(cast["colin"][5:], new_colin) if decisions.get(f) and decisions[f].method == "auto"])
+        assert {c.cluster_id: c.person_id for c in runtime.graph.clusters(PROJECT)}[colin_now] == "colin-powell"
+    strict = app_settings.model_copy(update={"auto_threshold": 0.99})
+    with Runtime(strict) as runtime:
+        IngestService(runtime).ingest(PROJECT, collect_sources(sorted(
+            (cast["colin"][0].parent).glob("*.jpg"))[8:11], IngestReport()))
+        report = match_new_faces(runtime, PROJECT)
+        assert report.auto == 0 and report.review >= 2  # good matches under a 0.99 bar wait for review
+        queued = linking.review_queue(runtime, PROJECT)
+        assert len(queued) == report.review and [d.score for d in queued] == sorted((d.score for d in queued),
+                                                                                     reverse=True)
+        assert all(d.suggested_as == "colin-powell" and d.confirmed_as is None for d in queued)
+        accepted, rejected = queued[0].face_id, queued[1].face_id
+        linking.review_faces(runtime, PROJECT, [accepted], accept=True, actor="ed")
+        linking.review_faces(runtime, PROJECT, [rejected], accept=False, actor="ed")
+        decisions = runtime.graph.face_decisions(PROJECT)
+        assert decisions[accepted].confirmed_as == "colin-powell" and decisions[accepted].method == "confirmed"
+        assert decisions[rejected].removed_from == {"colin-powell"} and decisions[rejected].confirmed_as is None
+        faces_now = {f.face_id: f.cluster_id for f in runtime.vectors.faces(PROJECT)}
+        named = {c.person_id: c.cluster_id for c in runtime.graph.clusters(PROJECT) if c.person_id}
+        assert faces_now[accepted] == named["colin-powell"] != faces_now[rejected]
+        assert [d.face_id for d in linking.review_queue(runtime, PROJECT)] == [d.face_id for d in queued[2:]]
+        with pytest.raises(ValueError, match="not in the review queue"):
+            linking.review_faces(runtime, PROJECT, [accepted], accept=True)

@@ -15,15 +15,17 @@ Model (keys are `project/id`, project names cannot contain `/`):
     (:Project)-[:HAS_PERSON]->(:Person {key, project, person_id, name})
     (:Cluster)-[:IS_PERSON]->(:Person)        a named cluster
     (:Person)-[:APPEARS_IN]->(:Photo)         derived: the photos of the person's clusters
-    (:FaceDecision {key, project, face_id, confirmed_as, removed_from, ignored, method, actor, score,
-                    decided_at})           the current human decision about one face (linking layer)
+    (:FaceDecision {key, project, face_id, confirmed_as, removed_from, ignored, suggested_as,
+                    reference_faces, method, actor, score, decided_at})
+                                           the current decision about one face (linking layer)
 
 Rules: `replace_clusters` deletes the project's clusters and writes the new ones in one transaction, each
 linked to the person its record carries (cluster ids change from run to run, so links are never carried
 by id: the linking layer derives them from the face decisions). APPEARS_IN is derived data, rebuilt for
 the project after every `replace_clusters` and `link_cluster`. Decision fields are plain strings (no
 null, no empty list parameters, which the embedded dialect cannot type): `confirmed_as` "" for none,
-`removed_from` person ids joined by a unit separator.
+`removed_from` person ids joined by a unit separator, `suggested_as` "" for none, `reference_faces` face
+ids joined by commas.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ EMBEDDED_SCHEMA = (
     "CREATE NODE TABLE IF NOT EXISTS Person(key STRING PRIMARY KEY, project STRING, person_id STRING, "
     "name STRING)",
     "CREATE NODE TABLE IF NOT EXISTS FaceDecision(key STRING PRIMARY KEY, project STRING, face_id INT64, "
-    "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, method STRING, actor STRING, score DOUBLE, "
-    "decided_at STRING)",
+    "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, suggested_as STRING, reference_faces STRING, "
+    "method STRING, actor STRING, score DOUBLE, decided_at STRING)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PHOTO(FROM Project TO Photo)",
     "CREATE REL TABLE IF NOT EXISTS HAS_CLUSTER(FROM Project TO Cluster)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PERSON(FROM Project TO Person)",
@@ -158,13 +160,15 @@ SET_DECISIONS = (
     "UNWIND $rows AS r "
     "MERGE (d:FaceDecision {key: r.key}) "
     "SET d.project = $project, d.face_id = r.face_id, d.confirmed_as = r.confirmed_as, "
-    "d.removed_from = r.removed_from, d.ignored = r.ignored, d.method = r.method, d.actor = r.actor, "
+    "d.removed_from = r.removed_from, d.ignored = r.ignored, d.suggested_as = r.suggested_as, "
+    "d.reference_faces = r.reference_faces, d.method = r.method, d.actor = r.actor, "
     "d.score = r.score, d.decided_at = r.decided_at"
 )
 DECISIONS = (
     "MATCH (d:FaceDecision) WHERE d.project = $project "
     "RETURN d.face_id AS face_id, d.confirmed_as AS confirmed_as, d.removed_from AS removed_from, "
-    "d.ignored AS ignored, d.method AS method, d.actor AS actor, d.score AS score, d.decided_at AS decided_at "
+    "d.ignored AS ignored, d.suggested_as AS suggested_as, d.reference_faces AS reference_faces, "
+    "d.method AS method, d.actor AS actor, d.score AS score, d.decided_at AS decided_at "
     "ORDER BY face_id"
 )
 NO_SCORE = -1.0  # stored for decisions without a score (the embedded dialect cannot type a null column)
@@ -402,12 +406,14 @@ class CypherGraphStore:
         validate_project_name(project)
         rows = []
         for d in decisions:
-            for person in ([d.confirmed_as] if d.confirmed_as else []) + sorted(d.removed_from):
+            for person in [p for p in (d.confirmed_as, d.suggested_as) if p] + sorted(d.removed_from):
                 _person_id(person)
             rows.append({
                 "key": node_key(project, int(d.face_id)), "face_id": int(d.face_id),
                 "confirmed_as": d.confirmed_as or "", "removed_from": SEPARATOR.join(sorted(d.removed_from)),
-                "ignored": bool(d.ignored), "method": str(d.method), "actor": str(d.actor),
+                "ignored": bool(d.ignored), "suggested_as": d.suggested_as or "",
+                "reference_faces": ",".join(str(int(f)) for f in d.references),
+                "method": str(d.method), "actor": str(d.actor),
                 "score": NO_SCORE if d.score is None else float(d.score), "decided_at": str(d.decided_at),
             })
         if not rows:
@@ -422,7 +428,9 @@ class CypherGraphStore:
             int(r["face_id"]): FaceDecision(
                 face_id=int(r["face_id"]), confirmed_as=r["confirmed_as"] or None,
                 removed_from=frozenset(p for p in (r["removed_from"] or "").split(SEPARATOR) if p),
-                ignored=bool(r["ignored"]), method=r["method"], actor=r["actor"],
+                ignored=bool(r["ignored"]), suggested_as=r["suggested_as"] or None,
+                references=tuple(int(f) for f in (r["reference_faces"] or "").split(",") if f),
+                method=r["method"], actor=r["actor"],
                 score=None if r["score"] == NO_SCORE else float(r["score"]), decided_at=r["decided_at"],
             )
             for r in self._run(DECISIONS, {"project": project})

@@ -50,7 +50,9 @@ class FaceDecision:
     confirmed_as: str | None = None  # person id: this face is that person
     removed_from: frozenset[str] = frozenset()  # person ids: this face is not those people
     ignored: bool = False  # a background extra: never in a cluster
-    method: str = "confirmed"  # confirmed (a person decided), auto, imported
+    suggested_as: str | None = None  # person id proposed by auto-matching, waiting in the review queue
+    references: tuple[int, ...] = ()  # the confirmed faces an automatic match was scored against
+    method: str = "confirmed"  # confirmed (a person decided), auto (matched), review (waiting), imported
     actor: str = ""  # who decided
     score: float | None = None  # the match score, for auto decisions
     decided_at: str = ""  # ISO 8601, UTC

@@ -5,6 +5,8 @@ still waiting. Decisions are kept by face id, so no later run (reset included) c
 - confirm: every face of the cluster is that person (a new one by name, or an existing one by id);
 - ignore: every face of the cluster is a background extra and leaves every cluster for good;
 - remove: the face is not the person its cluster was confirmed as, and leaves that cluster for good;
+- accept / reject: a face waiting in the review queue (linking/matching.py) is, or is not, the person
+  auto-matching suggested;
 - reset: every face is clustered again, under the decisions.
 """
 
@@ -99,6 +101,38 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
     runtime.vectors.set_clusters(project, {face: -1 for face in wanted})
     person_id = next(iter(people)) if len(people) == 1 else None
     return LinkingResult("remove", project, wanted, person_id, cluster_project(runtime, project, mode="missing"))
+
+
+def review_queue(runtime: Runtime, project: str) -> list[FaceDecision]:
+    """Faces auto-matching suggested for a person but could not tag on its own, best score first."""
+    validate_project_name(project)
+    queued = [d for d in runtime.graph.face_decisions(project).values() if d.suggested_as and d.method == "review"]
+    return sorted(queued, key=lambda d: (-(d.score or 0.0), d.face_id))
+
+
+def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, accept: bool,
+                 actor: str = "") -> LinkingResult:
+    """Accept (the face is the suggested person) or reject (it is not) queued suggestions."""
+    validate_project_name(project)
+    queued = {d.face_id: d for d in review_queue(runtime, project)}
+    wanted = [int(f) for f in face_ids]
+    missing = [f for f in wanted if f not in queued]
+    if not wanted or missing:
+        raise ValueError(f"faces: {', '.join(map(str, missing)) or 'none given'}: not in the review queue of "
+                         f"project {project!r} (peoplegraph review list)")
+    stamp = _now()
+    decisions = [
+        FaceDecision(f, confirmed_as=queued[f].suggested_as if accept else None,
+                     removed_from=queued[f].removed_from | (frozenset() if accept else {queued[f].suggested_as}),
+                     score=queued[f].score, references=queued[f].references, method="confirmed", actor=actor,
+                     decided_at=stamp)
+        for f in wanted
+    ]
+    runtime.graph.set_face_decisions(project, decisions)
+    people = {queued[f].suggested_as for f in wanted}
+    return LinkingResult("accept" if accept else "reject", project, wanted,
+                         next(iter(people)) if len(people) == 1 else None,
+                         cluster_project(runtime, project, mode="missing"))
 
 
 def reset(runtime: Runtime, project: str) -> LinkingResult:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services.clustering import cluster_project
 from peoplegraph.services.ingest import IngestReport, IngestService, PhotoSource
 from peoplegraph.services.runtime import Runtime
@@ -40,9 +41,12 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
     finally:
         if cleanup_dir:
             shutil.rmtree(cleanup_dir, ignore_errors=True)
+    await write_progress(redis, job_id, {"stage": "matching", "done": report.processed, "total": len(files),
+                                         "faces": report.faces})
+    matching = await asyncio.to_thread(match_new_faces, runtime, project)
     await write_progress(redis, job_id, {"stage": "done", "done": report.processed, "total": len(files),
                                          "faces": report.faces})
-    return report.to_dict()
+    return {**report.to_dict(), "matching": matching.to_dict()}
 
 
 async def cluster_photos(ctx: dict[str, Any], project: str, mode: str = "reset") -> dict:

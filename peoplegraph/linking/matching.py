@@ -1,0 +1,102 @@
+"""Auto-matching: new faces against the people editors confirmed, before clustering.
+
+Every face without a cluster and without a decision is scored against each person: the mean cosine to
+its `REFERENCES` most similar faces that a person confirmed as them (several references, not a centroid:
+a person seen young and old, with and without glasses, keeps all those looks). The best person decides:
+
+- score >= auto_threshold: the face is tagged as that person (a decision with method `auto`, the score
+  and the reference faces), which every clustering run keeps, and which an editor can undo;
+- review_threshold <= score < auto_threshold: the face waits in the review queue (`review`, suggested
+  person, score, references);
+- below: it stays unknown and waits for clustering.
+
+Only human confirmations are references, so an automatic tag never becomes evidence for the next one. A
+face already removed from a person is never matched to them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from peoplegraph.identity.records import FaceDecision
+from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
+from peoplegraph.services.runtime import Runtime
+
+REFERENCES = 3  # confirmed faces per person a match is scored against
+HUMAN_METHODS = ("confirmed", "imported")
+CHUNK_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class MatchReport:
+    people: int  # people with confirmed faces to match against
+    candidates: int  # faces without a cluster or a decision
+    auto: int
+    review: int
+    unknown: int
+    auto_threshold: float
+    review_threshold: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
+    validate_project_name(project)
+    auto, review = runtime.auto_threshold, runtime.review_threshold
+    decisions = runtime.graph.face_decisions(project)
+    references: dict[str, list[int]] = {}
+    for d in decisions.values():
+        if d.confirmed_as and d.method in HUMAN_METHODS:
+            references.setdefault(d.confirmed_as, []).append(d.face_id)
+    if not references:
+        return MatchReport(0, 0, 0, 0, 0, auto, review)
+    faces = runtime.vectors.faces(project, with_embeddings=True, only_unclustered=True)
+    candidates = [f for f in faces if f.cluster_id == UNCLUSTERED and f.face_id not in decisions]
+    if not candidates:
+        return MatchReport(len(references), 0, 0, 0, 0, auto, review)
+    people = sorted(references)
+    reference_faces = runtime.vectors.faces_by_id(project, [f for p in people for f in references[p]],
+                                                  with_embeddings=True)
+    embedding_of = {f.face_id: f.embedding for f in reference_faces}
+    columns = [[f for f in references[p] if f in embedding_of] for p in people]
+    matrix = np.stack([embedding_of[f] for cols in columns for f in cols]).astype(np.float32)
+    spans = np.cumsum([0] + [len(c) for c in columns])
+    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    new_decisions = []
+    for start in range(0, len(candidates), CHUNK_ROWS):
+        chunk = candidates[start:start + CHUNK_ROWS]
+        similarity = np.stack([f.embedding for f in chunk]).astype(np.float32) @ matrix.T
+        scores = np.full((len(chunk), len(people)), -np.inf, np.float32)
+        best_refs: list[np.ndarray] = []
+        for j in range(len(people)):
+            block = similarity[:, spans[j]:spans[j + 1]]
+            if not block.shape[1]:
+                best_refs.append(np.zeros((len(chunk), 0), int))
+                continue
+            top = np.argsort(-block, axis=1)[:, :REFERENCES]
+            scores[:, j] = np.take_along_axis(block, top, axis=1).mean(axis=1)
+            best_refs.append(top + spans[j])
+        flat_ids = [f for cols in columns for f in cols]
+        for row, face in enumerate(chunk):
+            j = int(np.argmax(scores[row]))
+            score = float(scores[row, j])
+            if score < review:
+                continue
+            used = tuple(int(flat_ids[c]) for c in best_refs[j][row])
+            person = people[j]
+            if score >= auto:
+                new_decisions.append(FaceDecision(face.face_id, confirmed_as=person, method="auto",
+                                                  actor="peoplegraph", score=score, references=used,
+                                                  decided_at=stamp))
+            else:
+                new_decisions.append(FaceDecision(face.face_id, suggested_as=person, method="review",
+                                                  actor="peoplegraph", score=score, references=used,
+                                                  decided_at=stamp))
+    runtime.graph.set_face_decisions(project, new_decisions)
+    tagged = sum(d.method == "auto" for d in new_decisions)
+    queued = len(new_decisions) - tagged
+    return MatchReport(len(people), len(candidates), tagged, queued, len(candidates) - tagged - queued, auto, review)
