@@ -311,6 +311,30 @@ def people() -> None:
     """Named people."""
 
 
+@people.command("edit")
+@click.argument("person_id")
+@click.option("--project", "-p", required=True)
+@click.option("--name", help="The person's name.")
+@click.option("--born", help="Birth date, YYYY-MM-DD ('' clears it): photos taken before it are never auto-matched "
+                             "to this person.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def people_edit(obj: Context, person_id: str, project: str, name: str | None, born: str | None, as_json: bool) -> None:
+    """Edit a person: name, birth date."""
+    with obj.runtime() as runtime:
+        known = {p.person_id: p for p in catalog.people(runtime, project)}
+        if person_id not in known:
+            raise ValueError(f"person: no person {person_id!r} in project {project!r}")
+        if born is not None:
+            runtime.graph.set_born(project, person_id, born)
+        if name is not None:
+            runtime.graph.add_person(project, person_id, name)
+        person = next(p for p in catalog.people(runtime, project) if p.person_id == person_id)
+    _emit(as_json, {"id": person.person_id, "name": person.name, "born": person.born or None},
+          f"{person.person_id}: {person.name}, born {person.born or 'unknown'}")
+
+
 @people.command("list")
 @click.option("--project", "-p", required=True)
 @click.option("--json", "as_json", is_flag=True)
@@ -321,8 +345,8 @@ def people_list(obj: Context, project: str, as_json: bool) -> None:
     with obj.runtime() as runtime:
         found = catalog.people(runtime, project)
     rows = [f"{p.person_id:<24} {p.name:<30} {p.photo_count:>6} photos, clusters {list(p.cluster_ids)}" for p in found]
-    _emit(as_json, [{"id": p.person_id, "name": p.name, "clusters": list(p.cluster_ids), "photos": p.photo_count}
-                    for p in found], "\n".join(rows) or f"no people in {project} yet")
+    _emit(as_json, [{"id": p.person_id, "name": p.name, "born": p.born or None, "clusters": list(p.cluster_ids),
+                     "photos": p.photo_count} for p in found], "\n".join(rows) or f"no people in {project} yet")
 
 
 def _detect_table(name: str, found: list[dict]) -> str:

@@ -89,3 +89,16 @@ def test_heic_photos_decode(tmp_path: Path) -> None:
     image = _decode(path)
     assert (image.width, image.height) == (96, 64)
     assert np.abs(image.pixels[32, 48].astype(int) - [50, 100, 200]).max() < 12  # BGR of the RGB colour
+
+
+def test_the_capture_time_comes_from_exif(tmp_path: Path) -> None:
+    dated, plain, zeroed = tmp_path / "dated.jpg", tmp_path / "plain.jpg", tmp_path / "zeroed.jpg"
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2004:05:06 07:08:09"  # DateTimeOriginal
+    Image.new("RGB", (64, 64)).save(dated, exif=exif)
+    Image.new("RGB", (64, 64)).save(plain)
+    broken = Image.Exif()
+    broken[0x0132] = "0000:00:00 00:00:00"  # cameras without a clock write this
+    Image.new("RGB", (64, 64)).save(zeroed, exif=broken)
+    assert _decode(dated).taken_at == "2004-05-06T07:08:09"
+    assert _decode(plain).taken_at == "" and _decode(zeroed).taken_at == ""

@@ -123,6 +123,9 @@ def test_add_photos_creates_the_project_and_pages(store, project: str) -> None:
     assert store.photos(project, limit=5, offset=10) == photos[10:15]
     assert store.photos(project, offset=2498) == photos[2498:]
     assert store.photos(project, limit=0) == []
+    dated = PhotoRecord(project, f"{77777:064x}", "/dated.jpg", 10, 10, 1, taken_at="2004-05-06T07:08:09")
+    store.add_photo(dated)
+    assert store.photos_by_id(project, [dated.photo_id]) == [dated]
     wanted = [photos[2400].photo_id, photos[3].photo_id, f"{99999:064x}", photos[3].photo_id]
     assert store.photos_by_id(project, wanted) == [photos[3], photos[2400]]  # by path; unknown ids left out
     assert store.photos_by_id("other-project", wanted) == []
@@ -162,8 +165,13 @@ def test_people_links_and_appearances(store, project: str) -> None:
     people = {p.person_id: p for p in store.people(project)}
     assert people["bob"].cluster_ids == () and people["bob"].photo_count == 0
     assert people["alice"].photo_count == 4
+    store.set_born(project, "bob", "1961-08-04")
     renamed = store.add_person(project, "bob", "Robert")
-    assert renamed.name == "Robert" and len(store.people(project)) == 2
+    assert renamed.name == "Robert" and renamed.born == "1961-08-04" and len(store.people(project)) == 2
+    with pytest.raises(ValueError, match="born"):
+        store.set_born(project, "bob", "4 August 1961")
+    with pytest.raises(ValueError, match="no person 'nobody'"):
+        store.set_born(project, "nobody", "1961-08-04")
     # re-clustering: ids are renumbered by every run, so a link is never carried by id: each cluster takes
     # the person its record carries (the linking layer derives it from the face decisions)
     store.replace_clusters(project, [cluster(project, 0, (0, 3), person_id="alice"), cluster(project, 7, (4,))])

@@ -126,7 +126,11 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout)["person_id"] == "tony-blair"
     people = json.loads(cli("people", "list", "--project", PROJECT, "--json").stdout)
-    assert people == [{"id": "tony-blair", "name": "Tony Blair", "clusters": [listed["id"]], "photos": 5}]
+    assert people == [{"id": "tony-blair", "name": "Tony Blair", "born": None, "clusters": [listed["id"]], "photos": 5}]
+    edited = cli("people", "edit", "tony-blair", "--project", PROJECT, "--born", "1953-05-06", "--json")
+    assert json.loads(edited.stdout) == {"id": "tony-blair", "name": "Tony Blair", "born": "1953-05-06"}
+    bad = cli("people", "edit", "tony-blair", "--project", PROJECT, "--born", "May 1953")
+    assert bad.returncode != 0 and "born" in bad.stderr and "Traceback" not in bad.stderr
     refused = cli("faces", "remove", "1", "--project", PROJECT)
     assert refused.returncode != 0 and "no face 1" in refused.stderr and "Traceback" not in refused.stderr
 
@@ -179,3 +183,32 @@ def test_new_faces_of_confirmed_people_are_tagged_or_queued_and_strangers_are_no
         assert [d.face_id for d in linking.review_queue(runtime, PROJECT)] == [d.face_id for d in queued[2:]]
         with pytest.raises(ValueError, match="not in the review queue"):
             linking.review_faces(runtime, PROJECT, [accepted], accept=True)
+
+
+def test_photos_taken_before_a_persons_birth_are_never_matched_to_them(app_settings: Settings, cast,
+                                                                       tmp_path: Path) -> None:
+    from PIL import Image
+
+    from peoplegraph.linking.matching import match_new_faces
+
+    dated = []
+    for photo in cast["colin"][5:]:  # the same photos, now saying they were taken in 1980
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = "1980:06:01 12:00:00"
+        target = tmp_path / f"dated_{photo.name}"
+        Image.open(photo).save(target, exif=exif, quality=95)
+        dated.append(target)
+    with Runtime(app_settings) as runtime:
+        ingest = IngestService(runtime)
+        ingest.ingest(PROJECT, collect_sources(cast["colin"][:5], IngestReport()))
+        cluster_project(runtime, PROJECT)
+        (colin_cluster,) = _cluster_of(runtime, cast["colin"][:5])
+        linking.confirm_cluster(runtime, PROJECT, colin_cluster, name="Colin Powell")
+        runtime.graph.set_born(PROJECT, "colin-powell", "1990-01-01")  # a deliberately wrong birth date
+        ingest.ingest(PROJECT, collect_sources(dated, IngestReport()))
+        assert {p.taken_at for p in runtime.graph.photos(PROJECT) if "dated_" in p.path} == {"1980-06-01T12:00:00"}
+        report = match_new_faces(runtime, PROJECT)
+        assert report.auto == 0 and report.review == 0  # taken before the birth date: never him
+        runtime.graph.set_born(PROJECT, "colin-powell", "1937-04-05")
+        # the faces stayed undecided, so the next ingest's matching sees them again
+        assert match_new_faces(runtime, PROJECT).auto >= 2

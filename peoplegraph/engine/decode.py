@@ -5,6 +5,7 @@ Every refusal is an `ImageRejected` naming the file and the reason, so a batch c
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", "
 # Orientation values 5-8 swap width and height (EXIF 2.3, tag 0x0112).
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 _EXIF_ORIENTATION = 0x0112
+_EXIF_IFD, _DATETIME_ORIGINAL, _DATETIME = 0x8769, 0x9003, 0x0132
 
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 Image.MAX_IMAGE_PIXELS = None  # decode_image checks the header against the `max_image_pixels` setting
@@ -42,6 +44,7 @@ class DecodedImage:
     width: int
     height: int
     scale: float
+    taken_at: str = ""  # EXIF DateTimeOriginal (else DateTime) as ISO 8601, "" when the photo does not say
 
 
 def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes: int, max_side: int) -> DecodedImage:
@@ -54,6 +57,7 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
                 name, f"image too large: {width}x{height} pixels exceeds the limit of {max_pixels} pixels"
             )
         orientation = _orientation(image)
+        taken_at = _taken_at(image)
         if orientation in _TRANSPOSING_ORIENTATIONS:
             width, height = height, width
         if image.format == "JPEG" and max(width, height) > 2 * max_side:
@@ -74,7 +78,7 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(name, f"truncated or corrupt image data ({exc})") from None
     pixels = np.asarray(rgb)[:, :, ::-1].copy()  # RGB -> BGR, what OpenCV-style models take
-    return DecodedImage(pixels=pixels, width=width, height=height, scale=width / pixels.shape[1])
+    return DecodedImage(pixels=pixels, width=width, height=height, scale=width / pixels.shape[1], taken_at=taken_at)
 
 
 def sha256_of(data: bytes) -> str:
@@ -104,6 +108,16 @@ def _png_claimed_size(data: bytes) -> tuple[int, int] | None:
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR" and len(data) >= 24:
         return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     return None
+
+
+def _taken_at(image: Image.Image) -> str:
+    """When the photo was taken, from EXIF (DateTimeOriginal in the Exif IFD, else DateTime), as ISO 8601."""
+    try:
+        exif = image.getexif()
+        raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+        return dt.datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S").isoformat() if raw else ""
+    except Exception:  # absent, malformed or zeroed ("0000:00:00 00:00:00") dates: unknown, not an error
+        return ""
 
 
 def _orientation(image: Image.Image) -> int:

@@ -8,11 +8,12 @@ list parameters (Kuzu cannot infer their type), every node found by its primary 
 
 Model (keys are `project/id`, project names cannot contain `/`):
 
-    (:Project {name})-[:HAS_PHOTO]->(:Photo {key, project, photo_id, path, width, height, face_count})
+    (:Project {name})-[:HAS_PHOTO]->(:Photo {key, project, photo_id, path, width, height, face_count,
+                                        taken_at})
     (:Project)-[:HAS_CLUSTER]->(:Cluster {key, project, cluster_id, size, representative_face_id,
                                           representative_photo_id, representative_box, mean_confidence})
     (:Cluster)-[:SEEN_IN {faces}]->(:Photo)
-    (:Project)-[:HAS_PERSON]->(:Person {key, project, person_id, name})
+    (:Project)-[:HAS_PERSON]->(:Person {key, project, person_id, name, born})
     (:Cluster)-[:IS_PERSON]->(:Person)        a named cluster
     (:Person)-[:APPEARS_IN]->(:Photo)         derived: the photos of the person's clusters
     (:FaceDecision {key, project, face_id, confirmed_as, removed_from, ignored, suggested_as,
@@ -30,6 +31,7 @@ ids joined by commas.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -38,16 +40,17 @@ from peoplegraph.identity.records import ClusterRecord, FaceDecision, PersonReco
 from peoplegraph.observations.model import validate_project_name
 
 WRITE_BATCH = 2000  # rows per UNWIND statement
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 EMBEDDED_SCHEMA = (
     "CREATE NODE TABLE IF NOT EXISTS Project(name STRING PRIMARY KEY)",
     "CREATE NODE TABLE IF NOT EXISTS Photo(key STRING PRIMARY KEY, project STRING, photo_id STRING, "
-    "path STRING, width INT64, height INT64, face_count INT64)",
+    "path STRING, width INT64, height INT64, face_count INT64, taken_at STRING)",
     "CREATE NODE TABLE IF NOT EXISTS Cluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
     "size INT64, representative_face_id INT64, representative_photo_id STRING, representative_box DOUBLE[], "
     "mean_confidence DOUBLE)",
     "CREATE NODE TABLE IF NOT EXISTS Person(key STRING PRIMARY KEY, project STRING, person_id STRING, "
-    "name STRING)",
+    "name STRING, born STRING)",
     "CREATE NODE TABLE IF NOT EXISTS FaceDecision(key STRING PRIMARY KEY, project STRING, face_id INT64, "
     "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, suggested_as STRING, reference_faces STRING, "
     "method STRING, actor STRING, score DOUBLE, decided_at STRING)",
@@ -79,12 +82,12 @@ ADD_PHOTOS = (
     "UNWIND $rows AS r "
     "MERGE (ph:Photo {key: r.key}) "
     "ON CREATE SET ph.project = $project, ph.photo_id = r.photo_id, ph.path = r.path, ph.width = r.width, "
-    "ph.height = r.height, ph.face_count = r.face_count "
+    "ph.height = r.height, ph.face_count = r.face_count, ph.taken_at = r.taken_at "
     "MERGE (pr)-[:HAS_PHOTO]->(ph)"
 )
 _PHOTO_FIELDS = (
     "RETURN ph.photo_id AS photo_id, ph.path AS path, ph.width AS width, ph.height AS height, "
-    "ph.face_count AS face_count ORDER BY path, photo_id"
+    "ph.face_count AS face_count, ph.taken_at AS taken_at ORDER BY path, photo_id"
 )
 PHOTOS = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) " + _PHOTO_FIELDS
 PHOTOS_PAGE = PHOTOS + " SKIP $offset LIMIT $limit"
@@ -141,12 +144,14 @@ DERIVE_APPEARS_IN = (
 ADD_PERSON = (
     "MATCH (pr:Project {name: $project}) "
     "MERGE (pe:Person {key: $key}) "
+    "ON CREATE SET pe.born = '' "
     "SET pe.project = $project, pe.person_id = $person_id, pe.name = $name "
     "MERGE (pr)-[:HAS_PERSON]->(pe)"
 )
+SET_BORN = "MATCH (pe:Person {key: $key}) SET pe.born = $born RETURN count(pe) AS n"
 PEOPLE = (
     "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person) "
-    "RETURN pe.person_id AS person_id, pe.name AS name ORDER BY name, person_id"
+    "RETURN pe.person_id AS person_id, pe.name AS name, pe.born AS born ORDER BY name, person_id"
 )
 PEOPLE_CLUSTERS = (
     "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)<-[:IS_PERSON]-(c:Cluster) "
@@ -190,6 +195,11 @@ def node_key(project: str, item: object) -> str:
 def _batches(rows: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(rows), WRITE_BATCH):
         yield rows[start : start + WRITE_BATCH]
+
+
+def _photo(project: str, r: dict[str, Any]) -> PhotoRecord:
+    return PhotoRecord(project, r["photo_id"], r["path"], int(r["width"]), int(r["height"]), int(r["face_count"]),
+                       r["taken_at"] or "")
 
 
 def _person_id(person_id: object) -> str:
@@ -243,6 +253,7 @@ class CypherGraphStore:
                     "width": int(photo.width),
                     "height": int(photo.height),
                     "face_count": int(photo.face_count),
+                    "taken_at": str(photo.taken_at),
                 }
             )
         if not by_project:
@@ -263,7 +274,7 @@ class CypherGraphStore:
         else:
             rows = self._run(PHOTOS_PAGE, {"project": project, "offset": int(offset), "limit": int(limit)})
         return [
-            PhotoRecord(project, r["photo_id"], r["path"], int(r["width"]), int(r["height"]), int(r["face_count"]))
+            _photo(project, r)
             for r in rows
         ]
 
@@ -272,8 +283,7 @@ class CypherGraphStore:
         validate_project_name(project)
         keys = sorted({node_key(project, str(p)) for p in photo_ids})
         rows = [row for batch in _batches(keys) for row in self._run(PHOTOS_BY_KEY, {"keys": batch})]
-        return sorted((PhotoRecord(project, r["photo_id"], r["path"], int(r["width"]), int(r["height"]),
-                                   int(r["face_count"])) for r in rows), key=lambda p: (p.path, p.photo_id))
+        return sorted((_photo(project, r) for r in rows), key=lambda p: (p.path, p.photo_id))
 
     def photo_count(self, project: str) -> int:
         return self._scalar(PHOTO_COUNT, {"project": validate_project_name(project)})
@@ -367,6 +377,15 @@ class CypherGraphStore:
             )
         return next(p for p in self.people(project) if p.person_id == person_id)
 
+    def set_born(self, project: str, person_id: str, born: str) -> None:
+        """Set (or, with "", clear) a person's birth date, YYYY-MM-DD."""
+        validate_project_name(project)
+        _person_id(person_id)
+        if born and not _DATE.fullmatch(born):
+            raise ValueError(f"born: {born!r} is not a date YYYY-MM-DD")
+        if not self._scalar(SET_BORN, {"key": node_key(project, person_id), "born": born}):
+            raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
+
     def link_cluster(self, project: str, cluster_id: int, person_id: str) -> None:
         """Name a cluster (replacing an earlier name); its photos then show the person (APPEARS_IN)."""
         validate_project_name(project)
@@ -395,6 +414,7 @@ class CypherGraphStore:
                 name=r["name"],
                 cluster_ids=tuple(sorted(clusters.get(r["person_id"], ()))),
                 photo_count=counts.get(r["person_id"], 0),
+                born=r["born"] or "",
             )
             for r in self._run(PEOPLE, params)
         ]

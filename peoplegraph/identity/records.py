@@ -13,6 +13,7 @@ class PhotoRecord:
     width: int
     height: int
     face_count: int
+    taken_at: str = ""  # when the photo was taken (EXIF DateTimeOriginal, ISO 8601), "" unknown
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class PersonRecord:
     name: str
     cluster_ids: tuple[int, ...] = ()
     photo_count: int = 0
+    born: str = ""  # birth date YYYY-MM-DD, "" unknown
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,9 @@ class GraphStore(Protocol):
 
     def add_person(self, project: str, person_id: str, name: str) -> PersonRecord: ...
 
+    def set_born(self, project: str, person_id: str, born: str) -> None:
+        """Set (or, with "", clear) a person's birth date, YYYY-MM-DD."""
+
     def link_cluster(self, project: str, cluster_id: int, person_id: str) -> None:
         """Name a cluster: its photos then show the person (APPEARS_IN)."""
 

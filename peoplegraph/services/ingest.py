@@ -149,7 +149,7 @@ class IngestService:
                     pending_faces.extend(faces)
                     pending_photos.append(
                         PhotoRecord(project, prepared.photo_id, name, prepared.image.width,
-                                    prepared.image.height, len(faces))
+                                    prepared.image.height, len(faces), prepared.image.taken_at)
                     )
                     if len(pending_photos) >= self.write_batch:
                         flush()
