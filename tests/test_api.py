@@ -86,6 +86,18 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
     rest = client.get("/projects/event/clusters")
     assert rest.status_code == 200 and [c["id"] for c in rest.json()] == [c["id"] for c in clusters]
 
+    # an editor names the largest cluster through GraphQL; the name holds through a reset
+    first = clusters[0]["id"]
+    named = _graphql(client, 'mutation { confirmCluster(project: "event", clusterId: %d, name: "Lead Actor", '
+                             'actor: "ed") { action personId faceIds } }' % first)["confirmCluster"]
+    assert named["personId"] == "lead-actor" and len(named["faceIds"]) == 2
+    assert _graphql(client, 'mutation { resetClusters(project: "event") { clusters } }')["resetClusters"]["clusters"] >= 2
+    people = _graphql(client, '{ people(project: "event") { id name photoCount } }')["people"]
+    assert people == [{"id": "lead-actor", "name": "Lead Actor", "photoCount": 2}]
+    wrong = client.post("/graphql", json={"query": 'mutation { ignoreCluster(project: "event", clusterId: 999) '
+                                                   '{ action } }'}).json()
+    assert wrong["errors"] and "no cluster 999" in wrong["errors"][0]["message"]
+
     # selfie search: the largest face of t1.jpg as the selfie finds t1.jpg itself first, by its own face
     selfie = [("selfie", ("me.jpg", (group / "insightface_t1.jpg").read_bytes(), "image/jpeg"))]
     found = client.post("/projects/event/search", files=selfie)

@@ -9,6 +9,8 @@ from strawberry.types import Info
 
 from peoplegraph.engine.quality import flags_from_bits
 from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
+from peoplegraph.linking import service as linking
+from peoplegraph.linking.service import LinkingResult
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
@@ -132,12 +134,14 @@ class Cluster:
 class Person:
     id: str
     name: str
+    born: str | None
     cluster_ids: list[int]
     photo_count: int
 
     @classmethod
     def of(cls, p: PersonRecord) -> Person:
-        return cls(id=p.person_id, name=p.name, cluster_ids=list(p.cluster_ids), photo_count=p.photo_count)
+        return cls(id=p.person_id, name=p.name, born=p.born or None, cluster_ids=list(p.cluster_ids),
+                   photo_count=p.photo_count)
 
 
 @strawberry.type
@@ -163,4 +167,53 @@ class Query:
         return [Face.of(f, runtime.settings.child_age) for f in await asyncio.to_thread(catalog.faces, runtime, project)]
 
 
-schema = strawberry.Schema(query=Query)
+@strawberry.type(description="What an editor action did: the faces decided about, the person, and the "
+                             "clustering run that applied it.")
+class LinkingOutcome:
+    action: str
+    face_ids: list[strawberry.ID]
+    person_id: str | None
+    clusters: int
+    unclustered_faces: int
+
+    @classmethod
+    def of(cls, result: LinkingResult) -> LinkingOutcome:
+        return cls(action=result.action, face_ids=[strawberry.ID(str(f)) for f in result.faces],
+                   person_id=result.person_id, clusters=result.clustering.clusters,
+                   unclustered_faces=result.clustering.unclustered_faces)
+
+
+async def _act(info: Info, action, *args, **kwargs) -> LinkingOutcome:
+    return LinkingOutcome.of(await asyncio.to_thread(action, _runtime(info), *args, **kwargs))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Confirm a cluster as a person: a new one by `name` or an existing one by "
+                                     "`personId`. Every face of it is that person from now on.")
+    async def confirm_cluster(self, info: Info, project: str, cluster_id: int, name: str | None = None,
+                              person_id: str | None = None, actor: str = "") -> LinkingOutcome:
+        return await _act(info, linking.confirm_cluster, project, cluster_id, name=name, person_id=person_id,
+                          actor=actor)
+
+    @strawberry.mutation(description="Ignore a cluster (background extras): its faces never join a cluster again.")
+    async def ignore_cluster(self, info: Info, project: str, cluster_id: int, actor: str = "") -> LinkingOutcome:
+        return await _act(info, linking.ignore_cluster, project, cluster_id, actor=actor)
+
+    @strawberry.mutation(description="Take faces out of their confirmed person's cluster, for good.")
+    async def remove_faces(self, info: Info, project: str, face_ids: list[strawberry.ID],
+                           actor: str = "") -> LinkingOutcome:
+        return await _act(info, linking.remove_faces, project, [int(f) for f in face_ids], actor=actor)
+
+    @strawberry.mutation(description="Accept (the suggested person) or reject queued auto-matching suggestions.")
+    async def review_faces(self, info: Info, project: str, face_ids: list[strawberry.ID], accept: bool,
+                           actor: str = "") -> LinkingOutcome:
+        return await _act(info, linking.review_faces, project, [int(f) for f in face_ids], accept=accept,
+                          actor=actor)
+
+    @strawberry.mutation(description="Cluster every face again; every human decision is kept.")
+    async def reset_clusters(self, info: Info, project: str) -> LinkingOutcome:
+        return await _act(info, linking.reset, project)
+
+
+schema = strawberry.Schema(query=Query, mutation=Mutation)
