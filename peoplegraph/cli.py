@@ -239,6 +239,18 @@ def clusters_reset(obj: Context, project: str, as_json: bool) -> None:
     _emit(as_json, result.to_dict(), _linking_text(result))
 
 
+@main.command("undo")
+@click.option("--project", "-p", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def undo_command(obj: Context, project: str, as_json: bool) -> None:
+    """Undo the latest confirm, ignore, remove, review or auto-matching run (again for the one before)."""
+    with obj.runtime() as runtime:
+        result = linking.undo(runtime, project)
+    _emit(as_json, result.to_dict(), _linking_text(result))
+
+
 @main.group()
 def faces() -> None:
     """Faces: take wrongly grouped faces out of a person's cluster."""

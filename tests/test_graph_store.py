@@ -210,6 +210,26 @@ def test_face_decisions_round_trip_and_replace(store, project: str) -> None:
     assert store.face_decisions(project) == {}
 
 
+def test_actions_are_undone_last_first_and_restore_what_they_replaced(store, project: str) -> None:
+    from peoplegraph.identity.records import FaceDecision
+
+    store.add_person(project, "alice", "Alice")
+    original = FaceDecision(face_id=21, removed_from=frozenset({"alice"}), actor="ed", decided_at="t0")
+    store.set_face_decisions(project, [original])  # no action named: not undoable
+    first = [FaceDecision(face_id=21, confirmed_as="alice", actor="ed", decided_at="t1"),
+             FaceDecision(face_id=22, confirmed_as="alice", actor="ed", decided_at="t1")]
+    store.set_face_decisions(project, first, action="confirm")
+    store.set_face_decisions(project, [FaceDecision(face_id=22, ignored=True, actor="al", decided_at="t2")],
+                             action="ignore")
+    undone = store.undo_last_action(project)
+    assert (undone.action, undone.actor, undone.face_ids, undone.seq) == ("ignore", "al", (22,), 2)
+    assert store.face_decisions(project) == {21: first[0], 22: first[1]}
+    undone = store.undo_last_action(project)
+    assert undone.action == "confirm" and undone.face_ids == (21, 22)
+    assert store.face_decisions(project) == {21: original}  # 22 had no decision before: it has none again
+    assert store.undo_last_action(project) is None
+
+
 def test_failed_replace_leaves_the_old_clusters(store, project: str) -> None:
     store.add_photos([photo(project, i) for i in range(4)])
     old = [cluster(project, 0, (0, 1)), cluster(project, 1, (2,))]

@@ -78,6 +78,17 @@ def test_confirm_remove_ignore_and_reset_keep_every_decision(app_settings: Setti
         check()
         linking.reset(runtime, PROJECT)
         check()
+        # undo, last first: the ignore, then the removal; each time the clusters follow
+        assert linking.undo(runtime, PROJECT).action == "undo ignore"
+        assert -1 not in _cluster_of(runtime, cast["hugo"])  # Hugo's faces are clustered again
+        assert linking.undo(runtime, PROJECT).action == "undo remove"
+        back = runtime.graph.face_decisions(PROJECT)[wrong]  # confirmed with its cluster before the removal
+        assert back.confirmed_as == "colin-powell" and not back.removed_from
+        # and done again, so the rest of the scenario runs on the same decisions
+        linking.remove_faces(runtime, PROJECT, [wrong], actor="ed")
+        (hugo_cluster,) = _cluster_of(runtime, cast["hugo"])
+        linking.ignore_cluster(runtime, PROJECT, hugo_cluster, actor="ed")
+        check()
         # more photos of the same people: new Colin faces join his named cluster, Hugo stays ignored
         ingest.ingest(PROJECT, collect_sources(cast["colin"][5:], IngestReport()))
         cluster_project(runtime, PROJECT, mode="missing")
@@ -106,6 +117,8 @@ def test_bad_linking_requests_are_refused_with_the_reason(app_settings: Settings
         with pytest.raises(ValueError, match="no face 12345"):
             linking.remove_faces(runtime, PROJECT, [12345])
         assert runtime.graph.face_decisions(PROJECT) == {}  # nothing half-written
+        with pytest.raises(ValueError, match="nothing to undo"):
+            linking.undo(runtime, PROJECT)
 
 
 def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Path) -> None:

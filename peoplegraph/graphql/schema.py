@@ -211,6 +211,10 @@ class Mutation:
         return await _act(info, linking.review_faces, project, [int(f) for f in face_ids], accept=accept,
                           actor=actor)
 
+    @strawberry.mutation(description="Undo the latest editor action or auto-matching run.")
+    async def undo(self, info: Info, project: str) -> LinkingOutcome:
+        return await _act(info, linking.undo, project)
+
     @strawberry.mutation(description="Cluster every face again; every human decision is kept.")
     async def reset_clusters(self, info: Info, project: str) -> LinkingOutcome:
         return await _act(info, linking.reset, project)

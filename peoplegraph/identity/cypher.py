@@ -19,6 +19,8 @@ Model (keys are `project/id`, project names cannot contain `/`):
     (:FaceDecision {key, project, face_id, confirmed_as, removed_from, ignored, suggested_as,
                     reference_faces, method, actor, score, decided_at})
                                            the current decision about one face (linking layer)
+    (:LinkAction {key, project, seq, action, actor, decided_at, before})
+                                           an undoable action: the decisions it replaced, as JSON
 
 Rules: `replace_clusters` deletes the project's clusters and writes the new ones in one transaction, each
 linked to the person its record carries (cluster ids change from run to run, so links are never carried
@@ -31,12 +33,13 @@ ids joined by commas.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from peoplegraph.identity.records import ClusterRecord, FaceDecision, PersonRecord, PhotoRecord
+from peoplegraph.identity.records import ActionRecord, ClusterRecord, FaceDecision, PersonRecord, PhotoRecord
 from peoplegraph.observations.model import validate_project_name
 
 WRITE_BATCH = 2000  # rows per UNWIND statement
@@ -54,6 +57,8 @@ EMBEDDED_SCHEMA = (
     "CREATE NODE TABLE IF NOT EXISTS FaceDecision(key STRING PRIMARY KEY, project STRING, face_id INT64, "
     "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, suggested_as STRING, reference_faces STRING, "
     "method STRING, actor STRING, score DOUBLE, decided_at STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS LinkAction(key STRING PRIMARY KEY, project STRING, seq INT64, "
+    "action STRING, actor STRING, decided_at STRING, before STRING)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PHOTO(FROM Project TO Photo)",
     "CREATE REL TABLE IF NOT EXISTS HAS_CLUSTER(FROM Project TO Cluster)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PERSON(FROM Project TO Person)",
@@ -72,6 +77,8 @@ NEO4J_SCHEMA = (
     "CREATE INDEX peoplegraph_person_project IF NOT EXISTS FOR (n:Person) ON (n.project)",
     "CREATE CONSTRAINT peoplegraph_decision_key IF NOT EXISTS FOR (n:FaceDecision) REQUIRE n.key IS UNIQUE",
     "CREATE INDEX peoplegraph_decision_project IF NOT EXISTS FOR (n:FaceDecision) ON (n.project)",
+    "CREATE CONSTRAINT peoplegraph_action_key IF NOT EXISTS FOR (n:LinkAction) REQUIRE n.key IS UNIQUE",
+    "CREATE INDEX peoplegraph_action_project IF NOT EXISTS FOR (n:LinkAction) ON (n.project)",
 )
 
 ENSURE_PROJECT = "MERGE (p:Project {name: $project})"
@@ -176,11 +183,23 @@ DECISIONS = (
     "d.method AS method, d.actor AS actor, d.score AS score, d.decided_at AS decided_at "
     "ORDER BY face_id"
 )
+DELETE_DECISIONS = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) DELETE d"
+LAST_ACTION = "MATCH (a:LinkAction) WHERE a.project = $project RETURN coalesce(max(a.seq), 0) AS n"
+ADD_ACTION = (
+    "CREATE (a:LinkAction {key: $key, project: $project, seq: $seq, action: $action, actor: $actor, "
+    "decided_at: $decided_at, before: $before})"
+)
+LATEST_ACTION = (
+    "MATCH (a:LinkAction) WHERE a.project = $project RETURN a.key AS key, a.seq AS seq, a.action AS action, "
+    "a.actor AS actor, a.decided_at AS decided_at, a.before AS before ORDER BY seq DESC LIMIT 1"
+)
+DELETE_ACTION = "MATCH (a:LinkAction {key: $key}) DELETE a"
 NO_SCORE = -1.0  # stored for decisions without a score (the embedded dialect cannot type a null column)
 SEPARATOR = "\x1f"
 
 DROP_PROJECT = (
     "MATCH (d:FaceDecision) WHERE d.project = $project DELETE d",
+    "MATCH (a:LinkAction) WHERE a.project = $project DELETE a",
     "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(n:Photo) DETACH DELETE n",
     "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(n:Cluster) DETACH DELETE n",
     "MATCH (:Project {name: $project})-[:HAS_PERSON]->(n:Person) DETACH DELETE n",
@@ -195,6 +214,30 @@ def node_key(project: str, item: object) -> str:
 def _batches(rows: list[Any]) -> Iterator[list[Any]]:
     for start in range(0, len(rows), WRITE_BATCH):
         yield rows[start : start + WRITE_BATCH]
+
+
+def _decision_row(project: str, d: FaceDecision) -> dict[str, Any]:
+    for person in [p for p in (d.confirmed_as, d.suggested_as) if p] + sorted(d.removed_from):
+        _person_id(person)
+    return {
+        "key": node_key(project, int(d.face_id)), "face_id": int(d.face_id),
+        "confirmed_as": d.confirmed_as or "", "removed_from": SEPARATOR.join(sorted(d.removed_from)),
+        "ignored": bool(d.ignored), "suggested_as": d.suggested_as or "",
+        "reference_faces": ",".join(str(int(f)) for f in d.references),
+        "method": str(d.method), "actor": str(d.actor),
+        "score": NO_SCORE if d.score is None else float(d.score), "decided_at": str(d.decided_at),
+    }
+
+
+def _decision(r: dict[str, Any]) -> FaceDecision:
+    return FaceDecision(
+        face_id=int(r["face_id"]), confirmed_as=r["confirmed_as"] or None,
+        removed_from=frozenset(p for p in (r["removed_from"] or "").split(SEPARATOR) if p),
+        ignored=bool(r["ignored"]), suggested_as=r["suggested_as"] or None,
+        references=tuple(int(f) for f in (r["reference_faces"] or "").split(",") if f),
+        method=r["method"], actor=r["actor"],
+        score=None if r["score"] == NO_SCORE else float(r["score"]), decided_at=r["decided_at"],
+    )
 
 
 def _photo(project: str, r: dict[str, Any]) -> PhotoRecord:
@@ -421,40 +464,51 @@ class CypherGraphStore:
 
     # -- decisions (linking layer) ---------------------------------------------------------------------
 
-    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision]) -> None:
-        """Record the current decision about each face (replacing an earlier one), in one transaction."""
+    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision], *, action: str = "") -> None:
+        """Record the current decision about each face (replacing an earlier one), in one transaction. With
+        `action` named, the faces' previous decisions are kept with it, so that `undo_last_action` can
+        put them back."""
         validate_project_name(project)
-        rows = []
-        for d in decisions:
-            for person in [p for p in (d.confirmed_as, d.suggested_as) if p] + sorted(d.removed_from):
-                _person_id(person)
-            rows.append({
-                "key": node_key(project, int(d.face_id)), "face_id": int(d.face_id),
-                "confirmed_as": d.confirmed_as or "", "removed_from": SEPARATOR.join(sorted(d.removed_from)),
-                "ignored": bool(d.ignored), "suggested_as": d.suggested_as or "",
-                "reference_faces": ",".join(str(int(f)) for f in d.references),
-                "method": str(d.method), "actor": str(d.actor),
-                "score": NO_SCORE if d.score is None else float(d.score), "decided_at": str(d.decided_at),
-            })
+        rows = [_decision_row(project, d) for d in decisions]
         if not rows:
             return
         with self._transaction():
+            if action:
+                wanted = {row["face_id"] for row in rows}
+                before = {int(r["face_id"]): r for r in self._run(DECISIONS, {"project": project})
+                          if int(r["face_id"]) in wanted}
+                snapshot = [before.get(face, {"face_id": face}) for face in sorted(wanted)]
+                seq = self._scalar(LAST_ACTION, {"project": project}) + 1
+                self._run(ADD_ACTION, {"key": node_key(project, f"action-{seq}"), "project": project, "seq": seq,
+                                       "action": action, "actor": rows[0]["actor"],
+                                       "decided_at": rows[0]["decided_at"], "before": json.dumps(snapshot)})
             for batch in _batches(rows):
                 self._run(SET_DECISIONS, {"project": project, "rows": batch})
 
     def face_decisions(self, project: str) -> dict[int, FaceDecision]:
         validate_project_name(project)
-        return {
-            int(r["face_id"]): FaceDecision(
-                face_id=int(r["face_id"]), confirmed_as=r["confirmed_as"] or None,
-                removed_from=frozenset(p for p in (r["removed_from"] or "").split(SEPARATOR) if p),
-                ignored=bool(r["ignored"]), suggested_as=r["suggested_as"] or None,
-                references=tuple(int(f) for f in (r["reference_faces"] or "").split(",") if f),
-                method=r["method"], actor=r["actor"],
-                score=None if r["score"] == NO_SCORE else float(r["score"]), decided_at=r["decided_at"],
-            )
-            for r in self._run(DECISIONS, {"project": project})
-        }
+        return {int(r["face_id"]): _decision(r) for r in self._run(DECISIONS, {"project": project})}
+
+    def undo_last_action(self, project: str) -> ActionRecord | None:
+        """Put back the decisions the project's latest recorded action replaced (faces that had none lose
+        theirs) and forget that action; None when there is nothing to undo."""
+        validate_project_name(project)
+        with self._transaction():
+            found = self._run(LATEST_ACTION, {"project": project})
+            if not found:
+                return None
+            latest = found[0]
+            before = json.loads(latest["before"])
+            restore = [row for row in before if "method" in row]
+            drop = [node_key(project, int(row["face_id"])) for row in before if "method" not in row]
+            for batch in _batches(restore):
+                self._run(SET_DECISIONS, {"project": project, "rows": [
+                    {**row, "key": node_key(project, int(row["face_id"]))} for row in batch]})
+            for batch in _batches(drop):
+                self._run(DELETE_DECISIONS, {"keys": batch})
+            self._run(DELETE_ACTION, {"key": latest["key"]})
+        return ActionRecord(project, int(latest["seq"]), latest["action"], latest["actor"], latest["decided_at"],
+                            tuple(int(row["face_id"]) for row in before))
 
     def drop_project(self, project: str) -> None:
         validate_project_name(project)

@@ -44,6 +44,18 @@ class PersonRecord:
 
 
 @dataclass(frozen=True)
+class ActionRecord:
+    """An editor action (or an auto-matching run) as recorded for undo."""
+
+    project: str
+    seq: int  # 1, 2, ... in the order the actions were taken
+    action: str
+    actor: str
+    decided_at: str
+    face_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class FaceDecision:
     """What a person (or the machine, with `method` auto) decided about one face: the current decision, by
     face id, so that no clustering run can undo it (engine/decisions.py turns these into constraints)."""

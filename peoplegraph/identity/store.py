@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from peoplegraph.identity.records import ClusterRecord, FaceDecision, PersonRecord, PhotoRecord
+from peoplegraph.identity.records import ActionRecord, ClusterRecord, FaceDecision, PersonRecord, PhotoRecord
 
 
 class GraphStore(Protocol):
@@ -46,8 +46,12 @@ class GraphStore(Protocol):
 
     def people(self, project: str) -> list[PersonRecord]: ...
 
-    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision]) -> None:
-        """Record the current decision about each face (replacing an earlier one), in one transaction."""
+    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision], *, action: str = "") -> None:
+        """Record the current decision about each face (replacing an earlier one), in one transaction; with
+        `action` named, keep the decisions it replaces for `undo_last_action`."""
+
+    def undo_last_action(self, project: str) -> ActionRecord | None:
+        """Put back what the latest recorded action replaced; None when there is nothing to undo."""
 
     def face_decisions(self, project: str) -> dict[int, FaceDecision]:
         """The current decision about every decided face of the project, by face id."""

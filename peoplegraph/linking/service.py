@@ -7,6 +7,7 @@ still waiting. Decisions are kept by face id, so no later run (reset included) c
 - remove: the face is not the person its cluster was confirmed as, and leaves that cluster for good;
 - accept / reject: a face waiting in the review queue (linking/matching.py) is, or is not, the person
   auto-matching suggested;
+- undo: the latest action (auto-matching runs included) is taken back, last first;
 - reset: every face is clustered again, under the decisions.
 """
 
@@ -50,7 +51,7 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
         graph.add_person(project, person_id, name)
     known = graph.face_decisions(project)
     stamp = _now()
-    graph.set_face_decisions(project, [
+    graph.set_face_decisions(project, action="confirm", decisions=[
         FaceDecision(face, confirmed_as=person_id, removed_from=_removed(known, face) - {person_id},
                      method="confirmed", actor=actor, decided_at=stamp)
         for face in faces
@@ -63,7 +64,7 @@ def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: st
     faces = _faces_of_cluster(runtime, project, cluster_id)
     known = runtime.graph.face_decisions(project)
     stamp = _now()
-    runtime.graph.set_face_decisions(project, [
+    runtime.graph.set_face_decisions(project, action="ignore", decisions=[
         FaceDecision(face, removed_from=_removed(known, face), ignored=True, method="confirmed", actor=actor,
                      decided_at=stamp)
         for face in faces
@@ -97,7 +98,7 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
         confirmed = previous.confirmed_as if previous and previous.confirmed_as != person else None
         decisions.append(FaceDecision(face_id, confirmed_as=confirmed, removed_from=_removed(known, face_id) | {person},
                                       method="confirmed", actor=actor, decided_at=stamp))
-    runtime.graph.set_face_decisions(project, decisions)
+    runtime.graph.set_face_decisions(project, decisions, action="remove")
     runtime.vectors.set_clusters(project, {face: -1 for face in wanted})
     person_id = next(iter(people)) if len(people) == 1 else None
     return LinkingResult("remove", project, wanted, person_id, cluster_project(runtime, project, mode="missing"))
@@ -128,10 +129,21 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
                      decided_at=stamp)
         for f in wanted
     ]
-    runtime.graph.set_face_decisions(project, decisions)
+    runtime.graph.set_face_decisions(project, decisions, action="accept" if accept else "reject")
     people = {queued[f].suggested_as for f in wanted}
     return LinkingResult("accept" if accept else "reject", project, wanted,
                          next(iter(people)) if len(people) == 1 else None,
+                         cluster_project(runtime, project, mode="missing"))
+
+
+def undo(runtime: Runtime, project: str) -> LinkingResult:
+    """Undo the latest action (an editor's or an auto-matching run's): the faces get back the decisions they
+    had before it, and a `missing` run puts faces it had taken out of clusters back into one."""
+    validate_project_name(project)
+    undone = runtime.graph.undo_last_action(project)
+    if undone is None:
+        raise ValueError(f"undo: nothing to undo in project {project!r}")
+    return LinkingResult(f"undo {undone.action}", project, list(undone.face_ids), None,
                          cluster_project(runtime, project, mode="missing"))
 
 
