@@ -191,6 +191,13 @@ ACTOR_OPTION = click.option("--actor", default=getpass.getuser, show_default="yo
                             help="Who decides (recorded with every decision).")
 
 
+def _link(obj: Context, as_json: bool, action: Callable[..., LinkingResult], *args: Any, **kwargs: Any) -> None:
+    """Run one linking action on the project's stores and print what it did."""
+    with obj.runtime() as runtime:
+        result = action(runtime, *args, **kwargs)
+    _emit(as_json, result.to_dict(), _linking_text(result))
+
+
 def _linking_text(result: LinkingResult) -> str:
     person = f" as {result.person_id}" if result.person_id else ""
     return f"{result.action}: {len(result.faces)} face(s){person}\n{_clustering_text(result.clustering)}"
@@ -208,9 +215,7 @@ def _linking_text(result: LinkingResult) -> str:
 def clusters_confirm(obj: Context, cluster: int, project: str, name: str | None, person_id: str | None, actor: str,
                      as_json: bool) -> None:
     """Confirm a cluster as a person: every face of it is that person from now on, whatever later runs do."""
-    with obj.runtime() as runtime:
-        result = linking.confirm_cluster(runtime, project, cluster, name=name, person_id=person_id, actor=actor)
-    _emit(as_json, result.to_dict(), _linking_text(result))
+    _link(obj, as_json, linking.confirm_cluster, project, cluster, name=name, person_id=person_id, actor=actor)
 
 
 @clusters.command("ignore")
@@ -222,9 +227,7 @@ def clusters_confirm(obj: Context, cluster: int, project: str, name: str | None,
 @_fail_clearly
 def clusters_ignore(obj: Context, cluster: int, project: str, actor: str, as_json: bool) -> None:
     """Ignore a cluster (background extras, crew): its faces never seed or join a cluster again."""
-    with obj.runtime() as runtime:
-        result = linking.ignore_cluster(runtime, project, cluster, actor=actor)
-    _emit(as_json, result.to_dict(), _linking_text(result))
+    _link(obj, as_json, linking.ignore_cluster, project, cluster, actor=actor)
 
 
 @clusters.command("reset")
@@ -234,9 +237,7 @@ def clusters_ignore(obj: Context, cluster: int, project: str, actor: str, as_jso
 @_fail_clearly
 def clusters_reset(obj: Context, project: str, as_json: bool) -> None:
     """Cluster every face again; every confirmation, removal and ignored cluster is kept."""
-    with obj.runtime() as runtime:
-        result = linking.reset(runtime, project)
-    _emit(as_json, result.to_dict(), _linking_text(result))
+    _link(obj, as_json, linking.reset, project)
 
 
 @main.command("undo")
@@ -246,9 +247,7 @@ def clusters_reset(obj: Context, project: str, as_json: bool) -> None:
 @_fail_clearly
 def undo_command(obj: Context, project: str, as_json: bool) -> None:
     """Undo the latest confirm, ignore, remove, review or auto-matching run (again for the one before)."""
-    with obj.runtime() as runtime:
-        result = linking.undo(runtime, project)
-    _emit(as_json, result.to_dict(), _linking_text(result))
+    _link(obj, as_json, linking.undo, project)
 
 
 @main.group()
@@ -265,9 +264,7 @@ def faces() -> None:
 @_fail_clearly
 def faces_remove(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """Take faces out of their confirmed person's cluster: they never join that person again."""
-    with obj.runtime() as runtime:
-        result = linking.remove_faces(runtime, project, face_ids, actor=actor)
-    _emit(as_json, result.to_dict(), _linking_text(result))
+    _link(obj, as_json, linking.remove_faces, project, face_ids, actor=actor)
 
 
 @main.group()
@@ -299,9 +296,7 @@ def review_list(obj: Context, project: str, as_json: bool) -> None:
 @_fail_clearly
 def review_accept(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """These queued faces are the person suggested for them."""
-    with obj.runtime() as runtime:
-        result = linking.review_faces(runtime, project, face_ids, accept=True, actor=actor)
-    _emit(as_json, result.to_dict(), _linking_text(result))
+    _link(obj, as_json, linking.review_faces, project, face_ids, accept=True, actor=actor)
 
 
 @review.command("reject")
@@ -313,9 +308,7 @@ def review_accept(obj: Context, face_ids: tuple[int, ...], project: str, actor: 
 @_fail_clearly
 def review_reject(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """These queued faces are not the person suggested for them (never suggested or matched to them again)."""
-    with obj.runtime() as runtime:
-        result = linking.review_faces(runtime, project, face_ids, accept=False, actor=actor)
-    _emit(as_json, result.to_dict(), _linking_text(result))
+    _link(obj, as_json, linking.review_faces, project, face_ids, accept=False, actor=actor)
 
 
 @main.group()
