@@ -340,6 +340,29 @@ def people_edit(obj: Context, person_id: str, project: str, name: str | None, bo
           f"{person.person_id}: {person.name}, born {person.born or 'unknown'}")
 
 
+@people.command("show")
+@click.argument("person_id")
+@click.option("--project", "-p", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+@_fail_clearly
+def people_show(obj: Context, person_id: str, project: str, as_json: bool) -> None:
+    """A person: name, birth date, clusters, the photos they appear in and who appears with them."""
+    with obj.runtime() as runtime:
+        person = next((p for p in catalog.people(runtime, project) if p.person_id == person_id), None)
+        if person is None:
+            raise ValueError(f"person: no person {person_id!r} in project {project!r}")
+        photos = runtime.graph.photos_with_all(project, [person_id])
+        together = runtime.graph.co_appearances(project, person_id)
+    payload = {"id": person.person_id, "name": person.name, "born": person.born or None,
+               "clusters": list(person.cluster_ids), "photos": [p.path for p in photos],
+               "appears_with": [{"id": p, "name": n, "photos": k} for p, n, k in together]}
+    text = "\n".join([f"{person.name} ({person.person_id}), born {person.born or 'unknown'}, clusters "
+                      f"{list(person.cluster_ids)}", f"{len(photos)} photos:", *(f"  {p.path}" for p in photos),
+                      "appears with:", *(f"  {n} ({p}): {k} photos" for p, n, k in together)])
+    _emit(as_json, payload, text)
+
+
 @people.command("list")
 @click.option("--project", "-p", required=True)
 @click.option("--json", "as_json", is_flag=True)

@@ -92,8 +92,12 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
                              'actor: "ed") { action personId faceIds } }' % first)["confirmCluster"]
     assert named["personId"] == "lead-actor" and len(named["faceIds"]) == 2
     assert _graphql(client, 'mutation { resetClusters(project: "event") { clusters } }')["resetClusters"]["clusters"] >= 2
-    people = _graphql(client, '{ people(project: "event") { id name photoCount } }')["people"]
-    assert people == [{"id": "lead-actor", "name": "Lead Actor", "photoCount": 2}]
+    people = _graphql(client, '{ people(project: "event") { id name photoCount photos { path } coAppearances '
+                              '{ personId } } }')["people"]
+    assert people == [{"id": "lead-actor", "name": "Lead Actor", "photoCount": 2, "coAppearances": [],
+                       "photos": [{"path": "multiface.jpg"}, {"path": "t1.jpg"}]}]
+    both = _graphql(client, '{ photosWithAll(project: "event", personIds: ["lead-actor"]) { path } }')
+    assert [p["path"] for p in both["photosWithAll"]] == ["multiface.jpg", "t1.jpg"]
     wrong = client.post("/graphql", json={"query": 'mutation { ignoreCluster(project: "event", clusterId: 999) '
                                                    '{ action } }'}).json()
     assert wrong["errors"] and "no cluster 999" in wrong["errors"][0]["message"]

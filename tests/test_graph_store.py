@@ -230,6 +230,26 @@ def test_actions_are_undone_last_first_and_restore_what_they_replaced(store, pro
     assert store.undo_last_action(project) is None
 
 
+def test_co_appearances_and_photos_with_everyone(store, project: str) -> None:
+    store.add_photos([photo(project, i) for i in range(5)])
+    for person in ("ann", "bob", "cat"):
+        store.add_person(project, person, person.title())
+    store.replace_clusters(project, [
+        cluster(project, 0, (0, 1, 2), person_id="ann"),  # ann in photos 0, 1, 2
+        cluster(project, 1, (1, 2, 3), person_id="bob"),  # bob in 1, 2, 3
+        cluster(project, 2, (2, 4), person_id="cat"),  # cat in 2, 4
+    ])
+    assert store.co_appearances(project, "ann") == [("bob", "Bob", 2), ("cat", "Cat", 1)]
+    assert store.co_appearances(project, "cat") == [("ann", "Ann", 1), ("bob", "Bob", 1)]
+    assert [p.photo_id for p in store.photos_with_all(project, ["ann", "bob"])] == [f"{1:064x}", f"{2:064x}"]
+    assert [p.photo_id for p in store.photos_with_all(project, ["ann", "bob", "cat"])] == [f"{2:064x}"]
+    assert len(store.photos_with_all(project, ["cat"])) == 2
+    with pytest.raises(ValueError, match="no person 'dan'"):
+        store.photos_with_all(project, ["ann", "dan"])
+    with pytest.raises(ValueError, match="no person 'dan'"):
+        store.co_appearances(project, "dan")
+
+
 def test_failed_replace_leaves_the_old_clusters(store, project: str) -> None:
     store.add_photos([photo(project, i) for i in range(4)])
     old = [cluster(project, 0, (0, 1)), cluster(project, 1, (2,))]

@@ -140,6 +140,8 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
     assert json.loads(done.stdout)["person_id"] == "tony-blair"
     people = json.loads(cli("people", "list", "--project", PROJECT, "--json").stdout)
     assert people == [{"id": "tony-blair", "name": "Tony Blair", "born": None, "clusters": [listed["id"]], "photos": 5}]
+    shown = json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json").stdout)
+    assert shown["name"] == "Tony Blair" and len(shown["photos"]) == 5 and shown["appears_with"] == []
     edited = cli("people", "edit", "tony-blair", "--project", PROJECT, "--born", "1953-05-06", "--json")
     assert json.loads(edited.stdout) == {"id": "tony-blair", "name": "Tony Blair", "born": "1953-05-06"}
     bad = cli("people", "edit", "tony-blair", "--project", PROJECT, "--born", "May 1953")

@@ -22,6 +22,11 @@ def _runtime(info: Info) -> Runtime:
     return info.context["request"].app.state.runtime
 
 
+def _check_page(limit: int, offset: int) -> None:
+    if not 0 < limit <= MAX_PAGE or offset < 0:
+        raise ValueError(f"limit must be 1..{MAX_PAGE} and offset >= 0")
+
+
 @strawberry.type
 class Box:
     x1: float
@@ -132,6 +137,7 @@ class Cluster:
 
 @strawberry.type
 class Person:
+    project: strawberry.Private[str]
     id: str
     name: str
     born: str | None
@@ -140,8 +146,26 @@ class Person:
 
     @classmethod
     def of(cls, p: PersonRecord) -> Person:
-        return cls(id=p.person_id, name=p.name, born=p.born or None, cluster_ids=list(p.cluster_ids),
-                   photo_count=p.photo_count)
+        return cls(project=p.project, id=p.person_id, name=p.name, born=p.born or None,
+                   cluster_ids=list(p.cluster_ids), photo_count=p.photo_count)
+
+    @strawberry.field(description="The people who appear in photos with this person, most photos together first.")
+    async def co_appearances(self, info: Info) -> list[CoAppearance]:
+        found = await asyncio.to_thread(_runtime(info).graph.co_appearances, self.project, self.id)
+        return [CoAppearance(person_id=p, name=n, photos=k) for p, n, k in found]
+
+    @strawberry.field(description="The photos this person appears in (paginated, limit at most 1000).")
+    async def photos(self, info: Info, limit: int = 100, offset: int = 0) -> list[Photo]:
+        _check_page(limit, offset)
+        found = await asyncio.to_thread(_runtime(info).graph.photos_with_all, self.project, [self.id])
+        return [Photo.of(p) for p in found[offset:offset + limit]]
+
+
+@strawberry.type
+class CoAppearance:
+    person_id: str
+    name: str
+    photos: int
 
 
 @strawberry.type
@@ -154,10 +178,13 @@ class Query:
     async def people(self, info: Info, project: str) -> list[Person]:
         return [Person.of(p) for p in await asyncio.to_thread(catalog.people, _runtime(info), project)]
 
+    @strawberry.field(description="The photos in which every one of these people appears.")
+    async def photos_with_all(self, info: Info, project: str, person_ids: list[str]) -> list[Photo]:
+        return [Photo.of(p) for p in await asyncio.to_thread(_runtime(info).graph.photos_with_all, project, person_ids)]
+
     @strawberry.field(description="The project's photos, paginated (limit at most 1000).")
     async def photos(self, info: Info, project: str, limit: int = 100, offset: int = 0) -> list[Photo]:
-        if not 0 < limit <= MAX_PAGE or offset < 0:
-            raise ValueError(f"limit must be 1..{MAX_PAGE} and offset >= 0")
+        _check_page(limit, offset)
         found = await asyncio.to_thread(catalog.photos, _runtime(info), project, limit, offset)
         return [Photo.of(p) for p in found]
 

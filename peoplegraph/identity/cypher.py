@@ -148,6 +148,16 @@ DERIVE_APPEARS_IN = (
     "WITH DISTINCT pe, ph "
     "MERGE (pe)-[:APPEARS_IN]->(ph)"
 )
+CO_APPEARANCES = (
+    "MATCH (a:Person {key: $key})-[:APPEARS_IN]->(ph:Photo)<-[:APPEARS_IN]-(b:Person) "
+    "WHERE b.key <> a.key "
+    "RETURN b.person_id AS person_id, b.name AS name, count(DISTINCT ph) AS photos "
+    "ORDER BY photos DESC, name, person_id"
+)
+PHOTOS_WITH_ALL = (
+    "MATCH (pe:Person)-[:APPEARS_IN]->(ph:Photo) WHERE pe.key IN $keys "
+    "WITH ph, count(DISTINCT pe) AS present WHERE present = $wanted " + _PHOTO_FIELDS
+)
 ADD_PERSON = (
     "MATCH (pr:Project {name: $project}) "
     "MERGE (pe:Person {key: $key}) "
@@ -509,6 +519,30 @@ class CypherGraphStore:
             self._run(DELETE_ACTION, {"key": latest["key"]})
         return ActionRecord(project, int(latest["seq"]), latest["action"], latest["actor"], latest["decided_at"],
                             tuple(int(row["face_id"]) for row in before))
+
+    # -- archivist queries -------------------------------------------------------------------------------
+
+    def co_appearances(self, project: str, person_id: str) -> list[tuple[str, str, int]]:
+        """The people who appear in photos with this person: (person id, name, photos together), most first."""
+        validate_project_name(project)
+        _person_id(person_id)
+        if not self._scalar(PERSON_EXISTS, {"key": node_key(project, person_id)}):
+            raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
+        return [(r["person_id"], r["name"], int(r["photos"]))
+                for r in self._run(CO_APPEARANCES, {"key": node_key(project, person_id)})]
+
+    def photos_with_all(self, project: str, person_ids: Sequence[str]) -> list[PhotoRecord]:
+        """The photos in which every one of these people appears, ordered by path."""
+        validate_project_name(project)
+        wanted = sorted({_person_id(p) for p in person_ids})
+        if not wanted:
+            raise ValueError("person_ids: name at least one person")
+        known = {p.person_id for p in self.people(project)}
+        unknown = [p for p in wanted if p not in known]
+        if unknown:
+            raise ValueError(f"person_ids: no person {', '.join(map(repr, unknown))} in project {project!r}")
+        keys = [node_key(project, p) for p in wanted]
+        return [_photo(project, r) for r in self._run(PHOTOS_WITH_ALL, {"keys": keys, "wanted": len(keys)})]
 
     def drop_project(self, project: str) -> None:
         validate_project_name(project)

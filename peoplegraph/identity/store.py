@@ -56,6 +56,12 @@ class GraphStore(Protocol):
     def face_decisions(self, project: str) -> dict[int, FaceDecision]:
         """The current decision about every decided face of the project, by face id."""
 
+    def co_appearances(self, project: str, person_id: str) -> list[tuple[str, str, int]]:
+        """The people who appear in photos with this person: (person id, name, photos together), most first."""
+
+    def photos_with_all(self, project: str, person_ids: Sequence[str]) -> list[PhotoRecord]:
+        """The photos in which every one of these people appears, ordered by path."""
+
     def drop_project(self, project: str) -> None:
         """Delete the project and everything under it (photos, clusters, people)."""
 
