@@ -96,6 +96,9 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
                               '{ personId } } }')["people"]
     assert people == [{"id": "lead-actor", "name": "Lead Actor", "photoCount": 2, "coAppearances": [],
                        "photos": [{"path": "multiface.jpg"}, {"path": "t1.jpg"}]}]
+    chain = _graphql(client, '{ coAppearanceChain(project: "event", first: "lead-actor", last: "lead-actor") '
+                             '{ personIds photoIds } }')["coAppearanceChain"]
+    assert chain == {"personIds": ["lead-actor"], "photoIds": []}
     both = _graphql(client, '{ photosWithAll(project: "event", personIds: ["lead-actor"]) { path } }')
     assert [p["path"] for p in both["photosWithAll"]] == ["multiface.jpg", "t1.jpg"]
     wrong = client.post("/graphql", json={"query": 'mutation { ignoreCluster(project: "event", clusterId: 999) '

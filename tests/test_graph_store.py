@@ -248,6 +248,24 @@ def test_co_appearances_and_photos_with_everyone(store, project: str) -> None:
         store.photos_with_all(project, ["ann", "dan"])
     with pytest.raises(ValueError, match="no person 'dan'"):
         store.co_appearances(project, "dan")
+    store.add_person(project, "dan", "Dan")  # in no photo
+    assert store.co_appearance_chain(project, "ann", "cat") == (["ann", "cat"], [f"{2:064x}"])
+    assert store.co_appearance_chain(project, "ann", "dan") is None
+    assert store.co_appearance_chain(project, "ann", "ann") == (["ann"], [])
+    with pytest.raises(ValueError, match="max_steps"):
+        store.co_appearance_chain(project, "ann", "cat", max_steps=99)
+
+
+def test_the_shortest_chain_of_co_appearances_is_found_within_its_bound(store, project: str) -> None:
+    store.add_photos([photo(project, i) for i in range(4)])
+    names = ["p0", "p1", "p2", "p3", "p4"]
+    photos_of = [(0,), (0, 1), (1, 2), (2, 3), (3,)]  # p(i) and p(i+1) share photo i: a chain of four steps
+    for name in names:
+        store.add_person(project, name, name.upper())
+    store.replace_clusters(project, [cluster(project, i, photos_of[i], person_id=name) for i, name in enumerate(names)])
+    people, photos = store.co_appearance_chain(project, "p0", "p4")
+    assert people == names and photos == [f"{i:064x}" for i in range(4)]
+    assert store.co_appearance_chain(project, "p0", "p4", max_steps=3) is None
 
 
 def test_failed_replace_leaves_the_old_clusters(store, project: str) -> None:

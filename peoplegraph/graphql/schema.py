@@ -161,6 +161,12 @@ class Person:
         return [Photo.of(p) for p in found[offset:offset + limit]]
 
 
+@strawberry.type(description="People from first to last; photoIds[i] shows personIds[i] with personIds[i + 1].")
+class CoAppearanceChain:
+    person_ids: list[str]
+    photo_ids: list[str]
+
+
 @strawberry.type
 class CoAppearance:
     person_id: str
@@ -177,6 +183,13 @@ class Query:
     @strawberry.field(description="The named people of a project.")
     async def people(self, info: Info, project: str) -> list[Person]:
         return [Person.of(p) for p in await asyncio.to_thread(catalog.people, _runtime(info), project)]
+
+    @strawberry.field(description="The shortest chain of co-appearances from one person to another (at most "
+                                  "`maxSteps` photos), or null when there is none.")
+    async def co_appearance_chain(self, info: Info, project: str, first: str, last: str,
+                                  max_steps: int = 6) -> CoAppearanceChain | None:
+        found = await asyncio.to_thread(_runtime(info).graph.co_appearance_chain, project, first, last, max_steps)
+        return None if found is None else CoAppearanceChain(person_ids=found[0], photo_ids=found[1])
 
     @strawberry.field(description="The photos in which every one of these people appears.")
     async def photos_with_all(self, info: Info, project: str, person_ids: list[str]) -> list[Photo]:

@@ -158,6 +158,15 @@ PHOTOS_WITH_ALL = (
     "MATCH (pe:Person)-[:APPEARS_IN]->(ph:Photo) WHERE pe.key IN $keys "
     "WITH ph, count(DISTINCT pe) AS present WHERE present = $wanted " + _PHOTO_FIELDS
 )
+# The one statement whose dialects differ: Kuzu/LadybugDB's `* SHORTEST` against Neo4j's shortestPath().
+# The hop bound must be a literal in both; it is formatted in from a checked int.
+SHORTEST_CHAIN = {
+    "embedded": "MATCH p = (a:Person {{key: $a}})-[:APPEARS_IN* SHORTEST 1..{hops}]-(b:Person {{key: $b}}) "
+                "RETURN properties(nodes(p), 'key') AS keys",
+    "neo4j": "MATCH p = shortestPath((a:Person {{key: $a}})-[:APPEARS_IN*..{hops}]-(b:Person {{key: $b}})) "
+             "RETURN [n IN nodes(p) | n.key] AS keys",
+}
+MAX_CHAIN_STEPS = 15  # co-appearances; two hops each, and the embedded engine allows at most 30 hops
 ADD_PERSON = (
     "MATCH (pr:Project {name: $project}) "
     "MERGE (pe:Person {key: $key}) "
@@ -266,8 +275,10 @@ class CypherGraphStore:
 
     `_run(query, params)` returns the rows as dicts keyed by the RETURN aliases; inside
     `with self._transaction():` it runs in that transaction, which commits at the end of the block and
-    rolls back (nothing written) on any exception.
+    rolls back (nothing written) on any exception. `dialect` picks the statements that differ.
     """
+
+    dialect = "embedded"
 
     def _run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         raise NotImplementedError
@@ -530,6 +541,26 @@ class CypherGraphStore:
             raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
         return [(r["person_id"], r["name"], int(r["photos"]))
                 for r in self._run(CO_APPEARANCES, {"key": node_key(project, person_id)})]
+
+    def co_appearance_chain(self, project: str, first: str, last: str,
+                            max_steps: int = 6) -> tuple[list[str], list[str]] | None:
+        """The shortest chain of co-appearances from one person to another, at most `max_steps` photos long:
+        (person ids from first to last, the photo ids linking each pair), or None when there is none."""
+        validate_project_name(project)
+        if not 1 <= int(max_steps) <= MAX_CHAIN_STEPS:
+            raise ValueError(f"max_steps: must be 1..{MAX_CHAIN_STEPS}, got {max_steps}")
+        for person in (first, last):
+            _person_id(person)
+            if not self._scalar(PERSON_EXISTS, {"key": node_key(project, person)}):
+                raise ValueError(f"person_id: no person {person!r} in project {project!r}")
+        if first == last:
+            return [first], []
+        query = SHORTEST_CHAIN[self.dialect].format(hops=2 * int(max_steps))
+        rows = self._run(query, {"a": node_key(project, first), "b": node_key(project, last)})
+        if not rows:
+            return None
+        ids = [key.split("/", 1)[1] for key in rows[0]["keys"]]  # person, photo, person, ... person
+        return ids[0::2], ids[1::2]
 
     def photos_with_all(self, project: str, person_ids: Sequence[str]) -> list[PhotoRecord]:
         """The photos in which every one of these people appears, ordered by path."""

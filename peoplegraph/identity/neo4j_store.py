@@ -17,6 +17,8 @@ from peoplegraph.identity import cypher
 
 
 class Neo4jGraphStore(cypher.CypherGraphStore):
+    dialect = "neo4j"
+
     def __init__(self, uri: str, user: str = "neo4j", password: str = "", *, database: str | None = None) -> None:
         try:
             import neo4j

@@ -59,6 +59,10 @@ class GraphStore(Protocol):
     def co_appearances(self, project: str, person_id: str) -> list[tuple[str, str, int]]:
         """The people who appear in photos with this person: (person id, name, photos together), most first."""
 
+    def co_appearance_chain(self, project: str, first: str, last: str,
+                            max_steps: int = 6) -> tuple[list[str], list[str]] | None:
+        """The shortest chain of co-appearances between two people (person ids, linking photo ids), or None."""
+
     def photos_with_all(self, project: str, person_ids: Sequence[str]) -> list[PhotoRecord]:
         """The photos in which every one of these people appears, ordered by path."""
 
