@@ -522,7 +522,7 @@ def demo(obj: Context, project: str, as_json: bool) -> None:
     payload = {"photo": str(sample), "ingest": report.to_dict(), "faces": [catalog.face_to_dict(f) for f in faces],
                "clustering": clustering.to_dict(), "clusters": [catalog.cluster_to_dict(c) for c in found]}
     face_lines = [
-        f"  face {f.face_id}: box [{', '.join(f'{v:.0f}' for v in f.box)}] confidence {f.det_score:.2f}"
+        f"  face {f.face_id}: box [{', '.join(f'{v:.0f}' for v in f.box)}] confidence {f.det_score * 100:.1f}"
         for f in faces
     ]
     text = "\n".join([f"sample photo: {sample}", _ingest_text(report), f"faces ({len(faces)}):", *face_lines,
