@@ -55,6 +55,10 @@ class Context:
         return Runtime(self.settings())
 
 
+PROJECT_OPTION = click.option("--project", "-p", required=True, help="The project (library).")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
 def _fail_clearly(func):
     """Known failures (bad project name, model pack missing, store busy) print one line, not a traceback."""
 
@@ -145,11 +149,11 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, a
 
 
 @main.command("cluster")
-@click.option("--project", "-p", required=True)
+@PROJECT_OPTION
 @click.option("--mode", type=click.Choice(MODES), default="reset", show_default=True,
               help="reset: cluster every face again; missing: only faces without a cluster (existing cluster ids "
                    "stay).")
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def cluster_command(obj: Context, project: str, mode: str, as_json: bool) -> None:
@@ -176,8 +180,8 @@ def _clusters_table(found: list) -> str:
 
 
 @clusters.command("list")
-@click.option("--project", "-p", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@PROJECT_OPTION
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def clusters_list(obj: Context, project: str, as_json: bool) -> None:
@@ -205,11 +209,11 @@ def _linking_text(result: LinkingResult) -> str:
 
 @clusters.command("confirm")
 @click.argument("cluster", type=int)
-@click.option("--project", "-p", required=True)
+@PROJECT_OPTION
 @click.option("--name", help="A new person's name.")
 @click.option("--person", "person_id", help="An existing person's id (peoplegraph people list).")
 @ACTOR_OPTION
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def clusters_confirm(obj: Context, cluster: int, project: str, name: str | None, person_id: str | None, actor: str,
@@ -220,9 +224,9 @@ def clusters_confirm(obj: Context, cluster: int, project: str, name: str | None,
 
 @clusters.command("ignore")
 @click.argument("cluster", type=int)
-@click.option("--project", "-p", required=True)
+@PROJECT_OPTION
 @ACTOR_OPTION
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def clusters_ignore(obj: Context, cluster: int, project: str, actor: str, as_json: bool) -> None:
@@ -231,8 +235,8 @@ def clusters_ignore(obj: Context, cluster: int, project: str, actor: str, as_jso
 
 
 @clusters.command("reset")
-@click.option("--project", "-p", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@PROJECT_OPTION
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def clusters_reset(obj: Context, project: str, as_json: bool) -> None:
@@ -241,8 +245,8 @@ def clusters_reset(obj: Context, project: str, as_json: bool) -> None:
 
 
 @main.command("undo")
-@click.option("--project", "-p", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@PROJECT_OPTION
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def undo_command(obj: Context, project: str, as_json: bool) -> None:
@@ -257,9 +261,9 @@ def faces() -> None:
 
 @faces.command("remove")
 @click.argument("face_ids", nargs=-1, required=True, type=int)
-@click.option("--project", "-p", required=True)
+@PROJECT_OPTION
 @ACTOR_OPTION
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def faces_remove(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
@@ -273,8 +277,8 @@ def review() -> None:
 
 
 @review.command("list")
-@click.option("--project", "-p", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@PROJECT_OPTION
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def review_list(obj: Context, project: str, as_json: bool) -> None:
@@ -289,9 +293,9 @@ def review_list(obj: Context, project: str, as_json: bool) -> None:
 
 @review.command("accept")
 @click.argument("face_ids", nargs=-1, required=True, type=int)
-@click.option("--project", "-p", required=True)
+@PROJECT_OPTION
 @ACTOR_OPTION
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def review_accept(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
@@ -301,9 +305,9 @@ def review_accept(obj: Context, face_ids: tuple[int, ...], project: str, actor: 
 
 @review.command("reject")
 @click.argument("face_ids", nargs=-1, required=True, type=int)
-@click.option("--project", "-p", required=True)
+@PROJECT_OPTION
 @ACTOR_OPTION
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def review_reject(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
@@ -318,11 +322,11 @@ def people() -> None:
 
 @people.command("edit")
 @click.argument("person_id")
-@click.option("--project", "-p", required=True)
+@PROJECT_OPTION
 @click.option("--name", help="The person's name.")
 @click.option("--born", help="Birth date, YYYY-MM-DD ('' clears it): photos taken before it are never auto-matched "
                              "to this person.")
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def people_edit(obj: Context, person_id: str, project: str, name: str | None, born: str | None, as_json: bool) -> None:
@@ -342,8 +346,8 @@ def people_edit(obj: Context, person_id: str, project: str, name: str | None, bo
 
 @people.command("show")
 @click.argument("person_id")
-@click.option("--project", "-p", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@PROJECT_OPTION
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def people_show(obj: Context, person_id: str, project: str, as_json: bool) -> None:
@@ -364,8 +368,8 @@ def people_show(obj: Context, person_id: str, project: str, as_json: bool) -> No
 
 
 @people.command("list")
-@click.option("--project", "-p", required=True)
-@click.option("--json", "as_json", is_flag=True)
+@PROJECT_OPTION
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def people_list(obj: Context, project: str, as_json: bool) -> None:
@@ -416,7 +420,7 @@ def detect(obj: Context, image: Path, as_json: bool) -> None:
 
 @main.command()
 @click.argument("selfie", type=click.Path(path_type=Path))
-@click.option("--project", "-p", required=True)
+@PROJECT_OPTION
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most this many photos.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the threshold and the photos.")
 @click.pass_obj
@@ -506,7 +510,7 @@ def worker(obj: Context) -> None:
 
 @main.command()
 @click.option("--project", "-p", default="demo", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
+@JSON_OPTION
 @click.pass_obj
 @_fail_clearly
 def demo(obj: Context, project: str, as_json: bool) -> None:

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from peoplegraph.identity.records import FaceDecision
-from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
+from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.runtime import Runtime
 
 REFERENCES = 3  # confirmed faces per person a match is scored against
@@ -56,7 +56,7 @@ def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
     if not references:
         return MatchReport(0, 0, 0, 0, 0, auto, review)
     faces = runtime.vectors.faces(project, with_embeddings=True, only_unclustered=True)
-    candidates = [f for f in faces if f.cluster_id == UNCLUSTERED and f.face_id not in decisions]
+    candidates = [f for f in faces if f.face_id not in decisions]
     if not candidates:
         return MatchReport(len(references), 0, 0, 0, 0, auto, review)
     people = sorted(references)
