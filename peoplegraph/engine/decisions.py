@@ -68,9 +68,12 @@ def constrained_labels(labels: np.ndarray, decisions: Decisions,
             out[face] = UNCLUSTERED
     if decisions.ignored:
         out[list(decisions.ignored)] = UNCLUSTERED
-    if not renumber:
-        present = set(out.tolist())
-        return out, {label: person for label, person in taken.items() if label in present}
-    renumbered = relabel_keeping_unclustered(out)
-    new_of_old = {int(o): int(n) for o, n in zip(out, renumbered) if o != UNCLUSTERED}
-    return renumbered, {new_of_old[label]: person for label, person in taken.items() if label in new_of_old}
+    if renumber:
+        out = relabel_keeping_unclustered(out)
+    return out, people_of_clusters(out, decisions)
+
+
+def people_of_clusters(labels: np.ndarray, decisions: Decisions) -> dict[int, str]:
+    """The person of each cluster holding confirmed faces, for labels the decisions were applied to (all
+    faces confirmed for one person then share one cluster)."""
+    return {int(labels[face]): person for face, person in decisions.confirmed.items() if labels[face] != UNCLUSTERED}

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from peoplegraph.engine.cluster import ATTACH_MARGIN, GraphClusterer, assign_to_clusters, keep_seeded
-from peoplegraph.engine.decisions import Decisions, constrained_labels
+from peoplegraph.engine.decisions import Decisions, constrained_labels, people_of_clusters
 from peoplegraph.identity.records import ClusterRecord, FaceDecision
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
@@ -58,7 +58,7 @@ def cluster_project(
         labels = cluster_labels(faces, embeddings, settings, similarity, min_size, constraints)
     else:
         labels = missing_labels(faces, embeddings, settings, similarity, min_size, constraints)
-    person_of = {} if constraints is None else constrained_labels(labels, constraints, renumber=False)[1]
+    person_of = {} if constraints is None else people_of_clusters(labels, constraints)
     say("writing clusters")
     changed = {f.face_id: int(label) for f, label in zip(faces, labels) if f.cluster_id != int(label)}
     if changed:
