@@ -14,10 +14,13 @@ from pathlib import Path
 import pytest
 
 from processes import held_by_another_process, run_python
-from peoplegraph.identity import cypher
+from peoplegraph.identity import cypher, rows, statements
 from peoplegraph.identity.embedded import EmbeddedGraphStore
 from peoplegraph.identity.factory import open_graph_store
-from peoplegraph.identity.records import ClusterRecord, PhotoRecord
+from peoplegraph.identity.records import (
+    Appearance, ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
+    RelationRecord,
+)
 from peoplegraph.observations.store import StoreBusyError
 from peoplegraph.settings import Settings
 
@@ -98,6 +101,16 @@ def cluster(project: str, cluster_id: int, photos: tuple[int, ...], person_id: s
     )
 
 
+def appearances(clusters: list[ClusterRecord]) -> list[Appearance]:
+    """One face of each named cluster's person in each of the cluster's photos."""
+    return [Appearance(c.person_id, photo_id, 100 * c.cluster_id + i, (1.0, 2.0, 3.0, 4.0), c.cluster_id, "cluster")
+            for c in clusters if c.person_id for i, photo_id in enumerate(c.photo_ids)]
+
+
+def write_clusters(store, project: str, clusters: list[ClusterRecord]) -> None:
+    store.replace_clusters(project, clusters, appearances(clusters))
+
+
 def test_projects_and_idempotent_add_photo(store, project: str) -> None:
     store.ensure_project(project)
     store.ensure_project(project)
@@ -150,42 +163,150 @@ def test_clusters_round_trip_and_replace_replaces(store, project: str) -> None:
 
 def test_people_links_and_appearances(store, project: str) -> None:
     store.add_photos([photo(project, i) for i in range(6)])
-    store.replace_clusters(project, [cluster(project, 0, (0, 1)), cluster(project, 1, (1, 2)), cluster(project, 2, (5,))])
     alice = store.add_person(project, "alice", "Alice")
     assert (alice.person_id, alice.name, alice.cluster_ids, alice.photo_count) == ("alice", "Alice", (), 0)
     store.add_person(project, "bob", "Bob")
-    store.link_cluster(project, 0, "alice")
-    store.link_cluster(project, 1, "alice")
-    store.link_cluster(project, 2, "bob")
+    named = [cluster(project, 0, (0, 1), "alice"), cluster(project, 1, (1, 2), "alice"), cluster(project, 2, (5,), "bob")]
+    write_clusters(store, project, named)
     people = {p.person_id: p for p in store.people(project)}
     assert people["alice"].cluster_ids == (0, 1) and people["alice"].photo_count == 3  # photos 0, 1, 2
     assert people["bob"].cluster_ids == (2,) and people["bob"].photo_count == 1
     assert {c.cluster_id: c.person_id for c in store.clusters(project)} == {0: "alice", 1: "alice", 2: "bob"}
-    store.link_cluster(project, 2, "alice")  # renaming a cluster moves it
-    people = {p.person_id: p for p in store.people(project)}
-    assert people["bob"].cluster_ids == () and people["bob"].photo_count == 0
-    assert people["alice"].photo_count == 4
-    store.set_born(project, "bob", "1961-08-04")
+    page = store.person_photos(project, "alice", limit=2, offset=0)
+    assert [p.photo_id for p, _ in page] == [f"{0:064x}", f"{1:064x}"]
+    faces = page[1][1]  # photo 1: alice's face of cluster 0 and her face of cluster 1
+    assert sorted((a.face_id, a.cluster_id, a.method, a.box) for a in faces) == [
+        (1, 0, "cluster", (1.0, 2.0, 3.0, 4.0)), (100, 1, "cluster", (1.0, 2.0, 3.0, 4.0))]
+    assert [p.photo_id for p, _ in store.person_photos(project, "alice", limit=2, offset=2)] == [f"{2:064x}"]
+    store.update_person(replace(store.person(project, "bob"), born="1961-08-04"))
     renamed = store.add_person(project, "bob", "Robert")
     assert renamed.name == "Robert" and renamed.born == "1961-08-04" and len(store.people(project)) == 2
-    with pytest.raises(ValueError, match="born"):
-        store.set_born(project, "bob", "4 August 1961")
-    with pytest.raises(ValueError, match="no person 'nobody'"):
-        store.set_born(project, "nobody", "1961-08-04")
     # re-clustering: ids are renumbered by every run, so a link is never carried by id: each cluster takes
     # the person its record carries (the linking layer derives it from the face decisions)
-    store.replace_clusters(project, [cluster(project, 0, (0, 3), person_id="alice"), cluster(project, 7, (4,))])
+    write_clusters(store, project, [cluster(project, 0, (0, 3), person_id="alice"), cluster(project, 7, (4,))])
     assert {c.cluster_id: c.person_id for c in store.clusters(project)} == {0: "alice", 7: None}
     people = {p.person_id: p for p in store.people(project)}
     assert people["alice"].cluster_ids == (0,) and people["alice"].photo_count == 2  # photos 0 and 3
-    store.replace_clusters(project, [cluster(project, 0, (0, 3))])
-    assert store.clusters(project)[0].person_id is None
-    store.replace_clusters(project, [cluster(project, 7, (4,), person_id="bob")])
+    write_clusters(store, project, [cluster(project, 0, (0, 3))])
+    assert store.clusters(project)[0].person_id is None and store.person(project, "alice").photo_count == 0
+    write_clusters(store, project, [cluster(project, 7, (4,), person_id="bob")])
     assert {p.person_id: p.photo_count for p in store.people(project)} == {"alice": 0, "bob": 1}
-    with pytest.raises(ValueError, match="cluster_id"):
-        store.link_cluster(project, 99, "alice")
     with pytest.raises(ValueError, match="person_id"):
-        store.link_cluster(project, 7, "nobody")
+        write_clusters(store, project, [cluster(project, 7, (4,), person_id="nobody")])
+    with pytest.raises(ValueError, match="appearances"):  # a face must be in a cluster of its person
+        store.replace_clusters(project, [cluster(project, 7, (4,), person_id="bob")],
+                               [Appearance("alice", f"{4:064x}", 1, (0, 0, 1, 1), 7, "cluster")])
+
+
+def test_person_fields_are_checked_and_round_trip(store, project: str) -> None:
+    full = PersonRecord(project, "obama", "Barack Obama", born="1961-08-04", died="", aliases=("Barry", "POTUS 44"),
+                        biography="# Barack Obama\n\n44th *president*.", notes="check the 2008 photos",
+                        external_ids=(("wikidata", "Q76"),), visibility="hidden")
+    assert store.update_person(full) == full
+    assert store.person(project, "obama") == full and store.person(project, "nobody") is None
+    for field, bad, message in (("born", "4 Aug 1961", "born"), ("died", "1950-01-01", "died"),
+                                ("born", "1961-02-30", "born"), ("visibility", "secret", "visibility"),
+                                ("name", "  ", "name"), ("external_ids", (("wikidata", "Q1"), ("wikidata", "Q2")),
+                                                         "external_ids")):
+        with pytest.raises(ValueError, match=message):
+            store.update_person(replace(full, **{field: bad}))
+    assert store.person(project, "obama") == full  # nothing half-written
+
+
+def test_organisations_memberships_in_a_period_relations_and_events(store, project: str) -> None:
+    store.add_photos([photo(project, i) for i in range(4)])
+    for person in ("ann", "bob", "cat"):
+        store.add_person(project, person, person.title())
+    store.add_organisation(OrganisationRecord(project, "lions", "Lions FC", "team"))
+    store.add_membership(MembershipRecord(project, "ann", "lions", "No. 9, forward", "2015", "2018-06"))
+    store.add_membership(MembershipRecord(project, "bob", "lions", "goalkeeper", "2019-01-15"))
+    store.add_membership(MembershipRecord(project, "cat", "lions", "coach"))  # dates unknown
+    assert store.organisations(project) == [OrganisationRecord(project, "lions", "Lions FC", "team")]
+
+    def members(since: str = "", until: str = "") -> list[str]:
+        return [m.person_id for m in store.memberships(project, organisation_id="lions", since=since, until=until)]
+
+    assert sorted(members()) == ["ann", "bob", "cat"]
+    assert sorted(members("2016", "2016")) == ["ann", "cat"]
+    assert sorted(members("2018-06-30", "2018-12")) == ["ann", "cat"]  # ann's last month counts whole
+    assert sorted(members("2018-07", "2019-01-14")) == ["cat"]
+    assert sorted(members("2030")) == ["bob", "cat"]  # bob is still a member
+    assert store.memberships(project, person_id="ann")[0].role == "No. 9, forward"
+    with pytest.raises(ValueError, match="until"):
+        store.add_membership(MembershipRecord(project, "ann", "lions", "", "2019", "2018"))
+    with pytest.raises(ValueError, match="organisation_id"):
+        store.add_membership(MembershipRecord(project, "ann", "tigers"))
+    with pytest.raises(ValueError, match="since"):
+        store.memberships(project, organisation_id="lions", since="last year")
+    store.add_relation(RelationRecord(project, "bob", "ann", "child"))  # stored as ann parent of bob
+    store.add_relation(RelationRecord(project, "ann", "bob", "parent"))  # the same again: no duplicate
+    store.add_relation(RelationRecord(project, "bob", "cat", "sibling"))
+    assert store.relations(project, "bob") == [RelationRecord(project, "ann", "bob", "parent"),
+                                               RelationRecord(project, "bob", "cat", "sibling")]
+    with pytest.raises(ValueError, match="kind"):
+        store.add_relation(RelationRecord(project, "ann", "cat", "nemesis"))
+    store.remove_relation(RelationRecord(project, "bob", "cat", "sibling"))
+    assert len(store.relations(project, "cat")) == 0
+    season = store.add_event(EventRecord(project, "cup-2019", "Cup 2019", "2019", "Lisbon"))
+    final = store.add_event(EventRecord(project, "final", "Cup final", "2019-06-30", "Lisbon", part_of="cup-2019"))
+    assert store.events(project) == [season, final]
+    with pytest.raises(ValueError, match="part_of"):  # no cycles
+        store.add_event(replace(season, part_of="final"))
+    assert store.set_photo_event(project, [f"{i:064x}" for i in (0, 1)] + ["unknown"], "final") == 2
+    assert [p.photo_id for p in store.event_photos(project, "final")] == [f"{0:064x}", f"{1:064x}"]
+    store.set_photo_event(project, [f"{1:064x}"], "cup-2019")  # one event per photo: moved
+    write_clusters(store, project, [cluster(project, 0, (0, 1, 2), "ann")])
+    assert store.person_events(project, "ann") == [(season, 1), (final, 1)]
+
+
+def test_people_are_merged_and_the_merge_undone(store, project: str) -> None:
+    from peoplegraph.identity.records import FaceDecision
+
+    for person in ("ann", "bob", "cat"):
+        store.add_person(project, person, person.title())
+    store.add_organisation(OrganisationRecord(project, "lions", "Lions FC"))
+    store.add_membership(MembershipRecord(project, "bob", "lions", "forward", "2019"))
+    store.add_relation(RelationRecord(project, "bob", "cat", "spouse"))
+    store.add_relation(RelationRecord(project, "ann", "bob", "colleague"))  # ann and bob become one: dropped
+    store.set_face_decisions(project, [FaceDecision(5, confirmed_as="bob", actor="ed", decided_at="t0")])
+    kept = replace(store.person(project, "ann"), aliases=("Bob",))
+    store.merge_people(kept, "bob", [FaceDecision(5, confirmed_as="ann", actor="ed", decided_at="t1")], actor="ed",
+                       decided_at="t1")
+    assert [p.person_id for p in store.people(project)] == ["ann", "cat"]
+    assert store.person(project, "ann").aliases == ("Bob",)
+    assert [m.person_id for m in store.memberships(project, organisation_id="lions")] == ["ann"]
+    assert store.relations(project, "ann") == [RelationRecord(project, "ann", "cat", "spouse")]
+    assert store.face_decisions(project)[5].confirmed_as == "ann"
+    undone = store.undo_last_action(project)
+    assert undone.action == "merge" and undone.person_ids == ("ann", "bob")
+    assert [p.person_id for p in store.people(project)] == ["ann", "bob", "cat"]
+    assert store.person(project, "ann").aliases == ()
+    assert [m.person_id for m in store.memberships(project, organisation_id="lions")] == ["bob"]
+    assert sorted((r.person_id, r.other_id, r.kind) for r in store.relations(project, "bob")) == [
+        ("ann", "bob", "colleague"), ("bob", "cat", "spouse")]
+    assert store.face_decisions(project)[5].confirmed_as == "bob"
+    with pytest.raises(ValueError, match="itself"):
+        store.merge_people(kept, "ann", [])
+
+
+def test_a_person_created_with_decisions_goes_when_they_are_undone(store, project: str) -> None:
+    from peoplegraph.identity.records import FaceDecision
+
+    store.set_face_decisions(project, [FaceDecision(1, confirmed_as="dan", decided_at="t1")], action="confirm",
+                             people=[PersonRecord(project, "dan", "Dan")])
+    assert store.person(project, "dan").name == "Dan"
+    store.update_person(replace(store.person(project, "dan"), biography="A *new* life."), action="edit")
+    store.undo_last_action(project)
+    assert store.person(project, "dan").biography == ""
+    store.undo_last_action(project)
+    assert store.person(project, "dan") is None and store.face_decisions(project) == {}
+
+
+def test_clustering_marks_a_run_until_the_graph_is_written(store, project: str) -> None:
+    store.mark_clustering(project, "reset")
+    assert store.pending_clustering(project) == "reset"
+    store.replace_clusters(project, [])
+    assert store.pending_clustering(project) == ""
 
 
 def test_face_decisions_round_trip_and_replace(store, project: str) -> None:
@@ -234,12 +355,14 @@ def test_co_appearances_and_photos_with_everyone(store, project: str) -> None:
     store.add_photos([photo(project, i) for i in range(5)])
     for person in ("ann", "bob", "cat"):
         store.add_person(project, person, person.title())
-    store.replace_clusters(project, [
+    write_clusters(store, project, [
         cluster(project, 0, (0, 1, 2), person_id="ann"),  # ann in photos 0, 1, 2
         cluster(project, 1, (1, 2, 3), person_id="bob"),  # bob in 1, 2, 3
         cluster(project, 2, (2, 4), person_id="cat"),  # cat in 2, 4
     ])
-    assert store.co_appearances(project, "ann") == [("bob", "Bob", 2), ("cat", "Cat", 1)]
+    store.update_person(replace(store.person(project, "cat"), visibility="hidden"))
+    assert store.co_appearances(project, "ann") == [("bob", "Bob", 2)]
+    assert store.co_appearances(project, "ann", everyone=True) == [("bob", "Bob", 2), ("cat", "Cat", 1)]
     assert store.co_appearances(project, "cat") == [("ann", "Ann", 1), ("bob", "Bob", 1)]
     assert [p.photo_id for p in store.photos_with_all(project, ["ann", "bob"])] == [f"{1:064x}", f"{2:064x}"]
     assert [p.photo_id for p in store.photos_with_all(project, ["ann", "bob", "cat"])] == [f"{2:064x}"]
@@ -262,7 +385,7 @@ def test_the_shortest_chain_of_co_appearances_is_found_within_its_bound(store, p
     photos_of = [(0,), (0, 1), (1, 2), (2, 3), (3,)]  # p(i) and p(i+1) share photo i: a chain of four steps
     for name in names:
         store.add_person(project, name, name.upper())
-    store.replace_clusters(project, [cluster(project, i, photos_of[i], person_id=name) for i, name in enumerate(names)])
+    write_clusters(store, project, [cluster(project, i, photos_of[i], person_id=name) for i, name in enumerate(names)])
     people, photos = store.co_appearance_chain(project, "p0", "p4")
     assert people == names and photos == [f"{i:064x}" for i in range(4)]
     assert store.co_appearance_chain(project, "p0", "p4", max_steps=3) is None
@@ -273,10 +396,11 @@ def test_failed_replace_leaves_the_old_clusters(store, project: str) -> None:
     old = [cluster(project, 0, (0, 1)), cluster(project, 1, (2,))]
     store.replace_clusters(project, old)
     store.add_person(project, "alice", "Alice")
-    store.link_cluster(project, 0, "alice")
+    old[0] = replace(old[0], person_id="alice")
+    write_clusters(store, project, old)
     with pytest.raises(Exception):  # the second cluster 3 breaks the key constraint mid-transaction
         store.replace_clusters(project, [cluster(project, 3, (3,)), cluster(project, 3, (0,))])
-    assert store.clusters(project) == [replace(old[0], person_id="alice"), old[1]]
+    assert store.clusters(project) == old
     assert [c.photo_ids for c in store.clusters(project)] == [old[0].photo_ids, old[1].photo_ids]
     assert store.people(project)[0].photo_count == 2
 
@@ -288,7 +412,7 @@ def test_failure_after_the_delete_rolls_everything_back(store, project: str, mon
     real_run = store._run
 
     def failing_run(query, params=None):
-        if query == cypher.CREATE_SEEN_IN:  # after the old clusters are deleted and the new ones created
+        if query == statements.CREATE_SEEN_IN:  # after the old clusters are deleted and the new ones created
             raise RuntimeError("injected failure")
         return real_run(query, params)
 
@@ -301,11 +425,11 @@ def test_failure_after_the_delete_rolls_everything_back(store, project: str, mon
 
 def test_failed_photo_batch_writes_nothing(store, project: str, monkeypatch: pytest.MonkeyPatch) -> None:
     store.ensure_project(project)
-    monkeypatch.setattr(cypher, "WRITE_BATCH", 10)
+    monkeypatch.setattr(rows, "WRITE_BATCH", 10)
     real_run, calls = store._run, []
 
     def failing_run(query, params=None):
-        if query == cypher.ADD_PHOTOS:
+        if query == statements.ADD_PHOTOS:
             calls.append(1)
             if len(calls) == 3:  # the third batch of ten fails after two were written
                 raise RuntimeError("injected failure")
@@ -335,12 +459,12 @@ def test_persists_across_processes(backend: Backend, project: str) -> None:
     written = run_python(
         backend.open_code()
         + textwrap.dedent(f"""
-        from peoplegraph.identity.records import ClusterRecord, PhotoRecord
+        from peoplegraph.identity.records import Appearance, ClusterRecord, PhotoRecord
         store.add_photos([PhotoRecord({project!r}, "ph1", "/a.jpg", 10, 20, 1)])
-        store.replace_clusters({project!r}, [ClusterRecord({project!r}, 4, 2, 9, "ph1", (1, 2, 3, 4), 0.5,
-                                                           photo_ids=("ph1",))])
         store.add_person({project!r}, "alice", "Alice")
-        store.link_cluster({project!r}, 4, "alice")
+        store.replace_clusters({project!r}, [ClusterRecord({project!r}, 4, 2, 9, "ph1", (1, 2, 3, 4), 0.5,
+                                                           photo_ids=("ph1",), person_id="alice")],
+                               [Appearance("alice", "ph1", 9, (1, 2, 3, 4), 4, "confirmed")])
         store.close()
         """)
     )

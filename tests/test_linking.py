@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from peoplegraph.linking import service as linking
+from peoplegraph.linking.people import edit_person
 from peoplegraph.services.clustering import cluster_project
 from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
 from peoplegraph.services.runtime import Runtime
@@ -111,9 +112,15 @@ def test_bad_linking_requests_are_refused_with_the_reason(app_settings: Settings
             linking.confirm_cluster(runtime, PROJECT, tony_cluster, name="Tony", person_id="tony")
         with pytest.raises(ValueError, match="no person 'tony'"):
             linking.confirm_cluster(runtime, PROJECT, tony_cluster, person_id="tony")
-        face = _faces_of(runtime, cast["tony"])[0]
-        with pytest.raises(ValueError, match="which no one has confirmed"):
-            linking.remove_faces(runtime, PROJECT, [face])
+        faces = _faces_of(runtime, cast["tony"])
+        with pytest.raises(ValueError, match="at least two different clusters"):
+            linking.merge_clusters(runtime, PROJECT, [tony_cluster, tony_cluster])
+        with pytest.raises(ValueError, match="no cluster 98"):
+            linking.merge_clusters(runtime, PROJECT, [tony_cluster, 98])
+        with pytest.raises(ValueError, match="some but not all"):
+            linking.split_cluster(runtime, PROJECT, tony_cluster, faces)
+        with pytest.raises(ValueError, match="12345 not in cluster"):
+            linking.split_cluster(runtime, PROJECT, tony_cluster, [faces[0], 12345])
         with pytest.raises(ValueError, match="no face 12345"):
             linking.remove_faces(runtime, PROJECT, [12345])
         assert runtime.graph.face_decisions(PROJECT) == {}  # nothing half-written
@@ -139,13 +146,27 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout)["person_id"] == "tony-blair"
     people = json.loads(cli("people", "list", "--project", PROJECT, "--json").stdout)
-    assert people == [{"id": "tony-blair", "name": "Tony Blair", "born": None, "clusters": [listed["id"]], "photos": 5}]
-    shown = json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json").stdout)
-    assert shown["name"] == "Tony Blair" and len(shown["photos"]) == 5 and shown["appears_with"] == []
-    edited = cli("people", "edit", "tony-blair", "--project", PROJECT, "--born", "1953-05-06", "--json")
-    assert json.loads(edited.stdout) == {"id": "tony-blair", "name": "Tony Blair", "born": "1953-05-06"}
+    assert people == [{"id": "tony-blair", "name": "Tony Blair", "born": None, "clusters": [listed["id"]], "photos": 5,
+                       "visibility": "normal"}]
+    shown = json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json", "--limit", "3").stdout)
+    assert shown["name"] == "Tony Blair" and len(shown["photos"]) == 3 and shown["appears_with"] == []
+    assert all(face["method"] == "confirmed" for photo in shown["photos"] for face in photo["faces"])
+    bio = tmp_path / "bio.md"
+    bio.write_text("# Tony Blair\n\nPrime Minister, *1997-2007*.\n", encoding="utf-8")
+    edited = cli("people", "edit", "tony-blair", "--project", PROJECT, "--born", "1953-05-06", "--bio-file", str(bio),
+                 "--alias", "Anthony Blair", "--external-id", "wikidata=Q9545", "--json")
+    assert edited.returncode == 0, edited.stderr[-2000:]
+    assert {k: v for k, v in json.loads(edited.stdout).items() if k in ("born", "aliases", "external_ids", "biography")} \
+        == {"born": "1953-05-06", "aliases": ["Anthony Blair"], "external_ids": {"wikidata": "Q9545"},
+            "biography": bio.read_text(encoding="utf-8")}
     bad = cli("people", "edit", "tony-blair", "--project", PROJECT, "--born", "May 1953")
     assert bad.returncode != 0 and "born" in bad.stderr and "Traceback" not in bad.stderr
+    bio.write_bytes(b"\xff\xfe not text")
+    bad = cli("people", "edit", "tony-blair", "--project", PROJECT, "--bio-file", str(bio))
+    assert bad.returncode != 0 and "bio-file" in bad.stderr and "Traceback" not in bad.stderr
+    undone = cli("undo", "--project", PROJECT, "--json")  # the edit
+    assert json.loads(undone.stdout)["action"] == "undo edit"
+    assert json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json").stdout)["aliases"] == []
     refused = cli("faces", "remove", "1", "--project", PROJECT)
     assert refused.returncode != 0 and "no face 1" in refused.stderr and "Traceback" not in refused.stderr
 
@@ -219,11 +240,11 @@ def test_photos_taken_before_a_persons_birth_are_never_matched_to_them(app_setti
         cluster_project(runtime, PROJECT)
         (colin_cluster,) = _cluster_of(runtime, cast["colin"][:5])
         linking.confirm_cluster(runtime, PROJECT, colin_cluster, name="Colin Powell")
-        runtime.graph.set_born(PROJECT, "colin-powell", "1990-01-01")  # a deliberately wrong birth date
+        edit_person(runtime, PROJECT, "colin-powell", born="1990-01-01")  # a deliberately wrong birth date
         ingest.ingest(PROJECT, collect_sources(dated, IngestReport()))
         assert {p.taken_at for p in runtime.graph.photos(PROJECT) if "dated_" in p.path} == {"1980-06-01T12:00:00"}
         report = match_new_faces(runtime, PROJECT)
         assert report.auto == 0 and report.review == 0  # taken before the birth date: never him
-        runtime.graph.set_born(PROJECT, "colin-powell", "1937-04-05")
+        edit_person(runtime, PROJECT, "colin-powell", born="1937-04-05")
         # the faces stayed undecided, so the next ingest's matching sees them again
         assert match_new_faces(runtime, PROJECT).auto >= 2

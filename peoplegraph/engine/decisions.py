@@ -8,6 +8,9 @@ hands them here as indices into the faces being clustered:
 - removed: the face is not this person (cannot-link: it never ends in that person's cluster);
 - ignored: the face is a background extra, crew: it never seeds or joins a cluster.
 
+A confirmed identity is a person id or an unnamed group ("group:N", `is_group`): faces an editor merged or
+split apart before naming them are must-linked (and cannot-linked) the same way.
+
 `constrained_labels` takes the machine's labels (engine/cluster.py) and applies them: each person takes
 the machine cluster that holds most of their confirmed faces (people with more confirmed faces choose
 first), a person whose cluster another already took gets a new one, confirmed faces elsewhere move to
@@ -25,11 +28,13 @@ import numpy as np
 
 from peoplegraph.engine.cluster import UNCLUSTERED, relabel_keeping_unclustered
 
+GROUP_PREFIX = "group:"
+
 
 @dataclass(frozen=True)
 class Decisions:
-    confirmed: Mapping[int, str] = field(default_factory=dict)  # face index -> person id
-    removed: Mapping[int, frozenset[str]] = field(default_factory=dict)  # face index -> people it is not
+    confirmed: Mapping[int, str] = field(default_factory=dict)  # face index -> person id (or group)
+    removed: Mapping[int, frozenset[str]] = field(default_factory=dict)  # face index -> people (groups) it is not
     ignored: frozenset[int] = frozenset()  # face indices
 
     def validate(self, faces: int) -> None:
@@ -75,5 +80,12 @@ def constrained_labels(labels: np.ndarray, decisions: Decisions,
 
 def people_of_clusters(labels: np.ndarray, decisions: Decisions) -> dict[int, str]:
     """The person of each cluster holding confirmed faces, for labels the decisions were applied to (all
-    faces confirmed for one person then share one cluster)."""
-    return {int(labels[face]): person for face, person in decisions.confirmed.items() if labels[face] != UNCLUSTERED}
+    faces confirmed for one person then share one cluster); unnamed groups are no one yet."""
+    return {int(labels[face]): person for face, person in decisions.confirmed.items()
+            if labels[face] != UNCLUSTERED and not is_group(person)}
+
+
+def is_group(identity: str) -> bool:
+    """Whether a must-link identity is an unnamed group of faces (an editor's merge or split) and not a
+    person."""
+    return identity.startswith(GROUP_PREFIX)

@@ -1,273 +1,55 @@
-"""Every Cypher statement of the graph stores, and the `GraphStore` logic both adapters share.
-
-The data statements below run unchanged on the embedded engine (LadybugDB, Kuzu's dialect) and on Neo4j;
-only the schema differs (node/rel tables there, constraints and indexes here) and lives in
-`EMBEDDED_SCHEMA` / `NEO4J_SCHEMA`. Written to the common subset of the two dialects: labels fixed in the
-text (Kuzu cannot set them at run time), properties set one by one (Kuzu has no `SET n += map`), no empty
-list parameters (Kuzu cannot infer their type), every node found by its primary key `key`.
+"""The `GraphStore` logic both adapters share, written once in Cypher (the statements live in
+`peoplegraph.identity.statements`, the record conversions and checks in `peoplegraph.identity.rows`).
 
 Model (keys are `project/id`, project names cannot contain `/`):
 
-    (:Project {name})-[:HAS_PHOTO]->(:Photo {key, project, photo_id, path, width, height, face_count,
-                                        taken_at})
+    (:Project {name, pending_run})-[:HAS_PHOTO]->(:Photo {key, project, photo_id, path, width, height,
+                                                         face_count, taken_at})
     (:Project)-[:HAS_CLUSTER]->(:Cluster {key, project, cluster_id, size, representative_face_id,
                                           representative_photo_id, representative_box, mean_confidence})
     (:Cluster)-[:SEEN_IN {faces}]->(:Photo)
-    (:Project)-[:HAS_PERSON]->(:Person {key, project, person_id, name, born})
+    (:Project)-[:HAS_PERSON]->(:Person {key, project, person_id, name, born, died, aliases, biography,
+                                        notes, external_ids, visibility})
     (:Cluster)-[:IS_PERSON]->(:Person)        a named cluster
-    (:Person)-[:APPEARS_IN]->(:Photo)         derived: the photos of the person's clusters
+    (:Person)-[:APPEARS_IN {face_id, box, cluster_id, method, score}]->(:Photo)
+                                           one per face of the person in the photo, and how it was named
+    (:Person)-[:MEMBER_OF {role, since, until}]->(:Organisation {key, project, organisation_id, name, kind})
+    (:Person)-[:RELATED_TO {kind}]->(:Person)
+    (:Photo)-[:TOOK_PLACE_AT]->(:Event {key, project, event_id, name, date, place})
+    (:Event)-[:PART_OF]->(:Event)          a match of a tournament, a scene of a shoot
     (:FaceDecision {key, project, face_id, confirmed_as, removed_from, ignored, suggested_as,
-                    reference_faces, method, actor, score, decided_at})
+                    reference_faces, method, actor, score, decided_at, grouped_as})
                                            the current decision about one face (linking layer)
     (:LinkAction {key, project, seq, action, actor, decided_at, before})
-                                           an undoable action: the decisions it replaced, as JSON
+                                           an undoable action: the decisions and people it replaced, JSON
 
-Rules: `replace_clusters` deletes the project's clusters and writes the new ones in one transaction, each
-linked to the person its record carries (cluster ids change from run to run, so links are never carried
-by id: the linking layer derives them from the face decisions). APPEARS_IN is derived data, rebuilt for
-the project after every `replace_clusters` and `link_cluster`. Decision fields are plain strings (no
-null, no empty list parameters, which the embedded dialect cannot type): `confirmed_as` "" for none,
-`removed_from` person ids joined by a unit separator, `suggested_as` "" for none, `reference_faces` face
-ids joined by commas.
+Co-appearance (two people in one photo) is a query over APPEARS_IN, never stored.
+
+Rules: `replace_clusters` deletes the project's clusters and APPEARS_IN edges and writes the new ones in
+one transaction, each cluster linked to the person its record carries (cluster ids change from run to
+run, so links are never carried by id: the linking layer derives them from the face decisions).
+`Project.pending_run` marks a clustering run between its vector-store and graph writes. Fields the
+embedded dialect cannot type as null or empty lists are plain strings: decisions' `confirmed_as`,
+`suggested_as` and `grouped_as` "" for none, `removed_from` person ids joined by a unit separator,
+`reference_faces` face ids joined by commas; a person's `aliases` joined by the same separator and
+`external_ids` a JSON list of [source, id] pairs.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import asdict, replace
 from typing import Any
 
-from peoplegraph.identity.records import ActionRecord, ClusterRecord, FaceDecision, PersonRecord, PhotoRecord
+from peoplegraph.identity import rows as codec
+from peoplegraph.identity import statements as q
+from peoplegraph.identity.records import (
+    RELATION_KINDS, ActionRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord,
+    OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord,
+)
 from peoplegraph.observations.model import validate_project_name
-
-WRITE_BATCH = 2000  # rows per UNWIND statement
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-EMBEDDED_SCHEMA = (
-    "CREATE NODE TABLE IF NOT EXISTS Project(name STRING PRIMARY KEY)",
-    "CREATE NODE TABLE IF NOT EXISTS Photo(key STRING PRIMARY KEY, project STRING, photo_id STRING, "
-    "path STRING, width INT64, height INT64, face_count INT64, taken_at STRING)",
-    "CREATE NODE TABLE IF NOT EXISTS Cluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
-    "size INT64, representative_face_id INT64, representative_photo_id STRING, representative_box DOUBLE[], "
-    "mean_confidence DOUBLE)",
-    "CREATE NODE TABLE IF NOT EXISTS Person(key STRING PRIMARY KEY, project STRING, person_id STRING, "
-    "name STRING, born STRING)",
-    "CREATE NODE TABLE IF NOT EXISTS FaceDecision(key STRING PRIMARY KEY, project STRING, face_id INT64, "
-    "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, suggested_as STRING, reference_faces STRING, "
-    "method STRING, actor STRING, score DOUBLE, decided_at STRING)",
-    "CREATE NODE TABLE IF NOT EXISTS LinkAction(key STRING PRIMARY KEY, project STRING, seq INT64, "
-    "action STRING, actor STRING, decided_at STRING, before STRING)",
-    "CREATE REL TABLE IF NOT EXISTS HAS_PHOTO(FROM Project TO Photo)",
-    "CREATE REL TABLE IF NOT EXISTS HAS_CLUSTER(FROM Project TO Cluster)",
-    "CREATE REL TABLE IF NOT EXISTS HAS_PERSON(FROM Project TO Person)",
-    "CREATE REL TABLE IF NOT EXISTS SEEN_IN(FROM Cluster TO Photo, faces INT64)",
-    "CREATE REL TABLE IF NOT EXISTS IS_PERSON(FROM Cluster TO Person)",
-    "CREATE REL TABLE IF NOT EXISTS APPEARS_IN(FROM Person TO Photo)",
-)
-
-NEO4J_SCHEMA = (
-    "CREATE CONSTRAINT peoplegraph_project_name IF NOT EXISTS FOR (n:Project) REQUIRE n.name IS UNIQUE",
-    "CREATE CONSTRAINT peoplegraph_photo_key IF NOT EXISTS FOR (n:Photo) REQUIRE n.key IS UNIQUE",
-    "CREATE CONSTRAINT peoplegraph_cluster_key IF NOT EXISTS FOR (n:Cluster) REQUIRE n.key IS UNIQUE",
-    "CREATE CONSTRAINT peoplegraph_person_key IF NOT EXISTS FOR (n:Person) REQUIRE n.key IS UNIQUE",
-    "CREATE INDEX peoplegraph_photo_project IF NOT EXISTS FOR (n:Photo) ON (n.project)",
-    "CREATE INDEX peoplegraph_cluster_project IF NOT EXISTS FOR (n:Cluster) ON (n.project)",
-    "CREATE INDEX peoplegraph_person_project IF NOT EXISTS FOR (n:Person) ON (n.project)",
-    "CREATE CONSTRAINT peoplegraph_decision_key IF NOT EXISTS FOR (n:FaceDecision) REQUIRE n.key IS UNIQUE",
-    "CREATE INDEX peoplegraph_decision_project IF NOT EXISTS FOR (n:FaceDecision) ON (n.project)",
-    "CREATE CONSTRAINT peoplegraph_action_key IF NOT EXISTS FOR (n:LinkAction) REQUIRE n.key IS UNIQUE",
-    "CREATE INDEX peoplegraph_action_project IF NOT EXISTS FOR (n:LinkAction) ON (n.project)",
-)
-
-ENSURE_PROJECT = "MERGE (p:Project {name: $project})"
-PROJECTS = "MATCH (p:Project) RETURN p.name AS name ORDER BY name"
-HAS_PHOTO = "MATCH (ph:Photo {key: $key}) RETURN count(ph) AS n"
-ADD_PHOTOS = (
-    "MATCH (pr:Project {name: $project}) "
-    "UNWIND $rows AS r "
-    "MERGE (ph:Photo {key: r.key}) "
-    "ON CREATE SET ph.project = $project, ph.photo_id = r.photo_id, ph.path = r.path, ph.width = r.width, "
-    "ph.height = r.height, ph.face_count = r.face_count, ph.taken_at = r.taken_at "
-    "MERGE (pr)-[:HAS_PHOTO]->(ph)"
-)
-_PHOTO_FIELDS = (
-    "RETURN ph.photo_id AS photo_id, ph.path AS path, ph.width AS width, ph.height AS height, "
-    "ph.face_count AS face_count, ph.taken_at AS taken_at ORDER BY path, photo_id"
-)
-PHOTOS = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) " + _PHOTO_FIELDS
-PHOTOS_PAGE = PHOTOS + " SKIP $offset LIMIT $limit"
-PHOTOS_FROM = PHOTOS + " SKIP $offset"
-PHOTOS_BY_KEY = "UNWIND $keys AS k MATCH (ph:Photo {key: k}) " + _PHOTO_FIELDS
-PHOTO_COUNT = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) RETURN count(ph) AS n"
-
-CLUSTER_LINKS = (
-    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[:IS_PERSON]->(pe:Person) "
-    "RETURN c.cluster_id AS cluster_id, pe.person_id AS person_id"
-)
-PERSON_KEYS = "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person) RETURN pe.person_id AS person_id"
-DELETE_CLUSTERS = "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster) DETACH DELETE c"
-CREATE_CLUSTERS = (
-    "MATCH (pr:Project {name: $project}) "
-    "UNWIND $rows AS r "
-    "CREATE (c:Cluster {key: r.key, project: $project, cluster_id: r.cluster_id, size: r.size, "
-    "representative_face_id: r.representative_face_id, representative_photo_id: r.representative_photo_id, "
-    "representative_box: r.representative_box, mean_confidence: r.mean_confidence}) "
-    "CREATE (pr)-[:HAS_CLUSTER]->(c)"
-)
-CREATE_SEEN_IN = (
-    "UNWIND $rows AS r "
-    "MATCH (c:Cluster {key: r.cluster}), (ph:Photo {key: r.photo}) "
-    "CREATE (c)-[:SEEN_IN {faces: r.faces}]->(ph)"
-)
-CREATE_IS_PERSON = (
-    "UNWIND $rows AS r "
-    "MATCH (c:Cluster {key: r.cluster}), (pe:Person {key: r.person}) "
-    "CREATE (c)-[:IS_PERSON]->(pe)"
-)
-CLUSTERS = (
-    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster) "
-    "RETURN c.cluster_id AS cluster_id, c.size AS size, c.representative_face_id AS representative_face_id, "
-    "c.representative_photo_id AS representative_photo_id, c.representative_box AS representative_box, "
-    "c.mean_confidence AS mean_confidence ORDER BY cluster_id"
-)
-CLUSTER_PHOTOS = (
-    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[s:SEEN_IN]->(ph:Photo) "
-    "RETURN c.cluster_id AS cluster_id, ph.photo_id AS photo_id, s.faces AS faces ORDER BY photo_id"
-)
-CLUSTER_EXISTS = "MATCH (c:Cluster {key: $key}) RETURN count(c) AS n"
-PERSON_EXISTS = "MATCH (pe:Person {key: $key}) RETURN count(pe) AS n"
-UNLINK_CLUSTER = "MATCH (c:Cluster {key: $key})-[l:IS_PERSON]->(:Person) DELETE l"
-LINK_CLUSTER = "MATCH (c:Cluster {key: $cluster}), (pe:Person {key: $person}) CREATE (c)-[:IS_PERSON]->(pe)"
-DELETE_APPEARS_IN = (
-    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)-[a:APPEARS_IN]->(:Photo) DELETE a"
-)
-DERIVE_APPEARS_IN = (
-    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)<-[:IS_PERSON]-(:Cluster)-[:SEEN_IN]->(ph:Photo) "
-    "WITH DISTINCT pe, ph "
-    "MERGE (pe)-[:APPEARS_IN]->(ph)"
-)
-CO_APPEARANCES = (
-    "MATCH (a:Person {key: $key})-[:APPEARS_IN]->(ph:Photo)<-[:APPEARS_IN]-(b:Person) "
-    "WHERE b.key <> a.key "
-    "RETURN b.person_id AS person_id, b.name AS name, count(DISTINCT ph) AS photos "
-    "ORDER BY photos DESC, name, person_id"
-)
-PHOTOS_WITH_ALL = (
-    "MATCH (pe:Person)-[:APPEARS_IN]->(ph:Photo) WHERE pe.key IN $keys "
-    "WITH ph, count(DISTINCT pe) AS present WHERE present = $wanted " + _PHOTO_FIELDS
-)
-# The one statement whose dialects differ: Kuzu/LadybugDB's `* SHORTEST` against Neo4j's shortestPath().
-# The hop bound must be a literal in both; it is formatted in from a checked int.
-SHORTEST_CHAIN = {
-    "embedded": "MATCH p = (a:Person {{key: $a}})-[:APPEARS_IN* SHORTEST 1..{hops}]-(b:Person {{key: $b}}) "
-                "RETURN properties(nodes(p), 'key') AS keys",
-    "neo4j": "MATCH p = shortestPath((a:Person {{key: $a}})-[:APPEARS_IN*..{hops}]-(b:Person {{key: $b}})) "
-             "RETURN [n IN nodes(p) | n.key] AS keys",
-}
-MAX_CHAIN_STEPS = 15  # co-appearances; two hops each, and the embedded engine allows at most 30 hops
-ADD_PERSON = (
-    "MATCH (pr:Project {name: $project}) "
-    "MERGE (pe:Person {key: $key}) "
-    "ON CREATE SET pe.born = '' "
-    "SET pe.project = $project, pe.person_id = $person_id, pe.name = $name "
-    "MERGE (pr)-[:HAS_PERSON]->(pe)"
-)
-SET_BORN = "MATCH (pe:Person {key: $key}) SET pe.born = $born RETURN count(pe) AS n"
-PEOPLE = (
-    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person) "
-    "RETURN pe.person_id AS person_id, pe.name AS name, pe.born AS born ORDER BY name, person_id"
-)
-PEOPLE_CLUSTERS = (
-    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)<-[:IS_PERSON]-(c:Cluster) "
-    "RETURN pe.person_id AS person_id, c.cluster_id AS cluster_id"
-)
-PEOPLE_PHOTOS = (
-    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)-[:APPEARS_IN]->(ph:Photo) "
-    "RETURN pe.person_id AS person_id, count(ph) AS n"
-)
-SET_DECISIONS = (
-    "UNWIND $rows AS r "
-    "MERGE (d:FaceDecision {key: r.key}) "
-    "SET d.project = $project, d.face_id = r.face_id, d.confirmed_as = r.confirmed_as, "
-    "d.removed_from = r.removed_from, d.ignored = r.ignored, d.suggested_as = r.suggested_as, "
-    "d.reference_faces = r.reference_faces, d.method = r.method, d.actor = r.actor, "
-    "d.score = r.score, d.decided_at = r.decided_at"
-)
-DECISIONS = (
-    "MATCH (d:FaceDecision) WHERE d.project = $project "
-    "RETURN d.face_id AS face_id, d.confirmed_as AS confirmed_as, d.removed_from AS removed_from, "
-    "d.ignored AS ignored, d.suggested_as AS suggested_as, d.reference_faces AS reference_faces, "
-    "d.method AS method, d.actor AS actor, d.score AS score, d.decided_at AS decided_at "
-    "ORDER BY face_id"
-)
-DELETE_DECISIONS = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) DELETE d"
-LAST_ACTION = "MATCH (a:LinkAction) WHERE a.project = $project RETURN coalesce(max(a.seq), 0) AS n"
-ADD_ACTION = (
-    "CREATE (a:LinkAction {key: $key, project: $project, seq: $seq, action: $action, actor: $actor, "
-    "decided_at: $decided_at, before: $before})"
-)
-LATEST_ACTION = (
-    "MATCH (a:LinkAction) WHERE a.project = $project RETURN a.key AS key, a.seq AS seq, a.action AS action, "
-    "a.actor AS actor, a.decided_at AS decided_at, a.before AS before ORDER BY seq DESC LIMIT 1"
-)
-DELETE_ACTION = "MATCH (a:LinkAction {key: $key}) DELETE a"
-NO_SCORE = -1.0  # stored for decisions without a score (the embedded dialect cannot type a null column)
-SEPARATOR = "\x1f"
-
-DROP_PROJECT = (
-    "MATCH (d:FaceDecision) WHERE d.project = $project DELETE d",
-    "MATCH (a:LinkAction) WHERE a.project = $project DELETE a",
-    "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(n:Photo) DETACH DELETE n",
-    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(n:Cluster) DETACH DELETE n",
-    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(n:Person) DETACH DELETE n",
-    "MATCH (p:Project {name: $project}) DETACH DELETE p",
-)
-
-
-def node_key(project: str, item: object) -> str:
-    return f"{project}/{item}"
-
-
-def _batches(rows: list[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(rows), WRITE_BATCH):
-        yield rows[start : start + WRITE_BATCH]
-
-
-def _decision_row(project: str, d: FaceDecision) -> dict[str, Any]:
-    for person in [p for p in (d.confirmed_as, d.suggested_as) if p] + sorted(d.removed_from):
-        _person_id(person)
-    return {
-        "key": node_key(project, int(d.face_id)), "face_id": int(d.face_id),
-        "confirmed_as": d.confirmed_as or "", "removed_from": SEPARATOR.join(sorted(d.removed_from)),
-        "ignored": bool(d.ignored), "suggested_as": d.suggested_as or "",
-        "reference_faces": ",".join(str(int(f)) for f in d.references),
-        "method": str(d.method), "actor": str(d.actor),
-        "score": NO_SCORE if d.score is None else float(d.score), "decided_at": str(d.decided_at),
-    }
-
-
-def _decision(r: dict[str, Any]) -> FaceDecision:
-    return FaceDecision(
-        face_id=int(r["face_id"]), confirmed_as=r["confirmed_as"] or None,
-        removed_from=frozenset(p for p in (r["removed_from"] or "").split(SEPARATOR) if p),
-        ignored=bool(r["ignored"]), suggested_as=r["suggested_as"] or None,
-        references=tuple(int(f) for f in (r["reference_faces"] or "").split(",") if f),
-        method=r["method"], actor=r["actor"],
-        score=None if r["score"] == NO_SCORE else float(r["score"]), decided_at=r["decided_at"],
-    )
-
-
-def _photo(project: str, r: dict[str, Any]) -> PhotoRecord:
-    return PhotoRecord(project, r["photo_id"], r["path"], int(r["width"]), int(r["height"]), int(r["face_count"]),
-                       r["taken_at"] or "")
-
-
-def _person_id(person_id: object) -> str:
-    if not isinstance(person_id, str) or not person_id.strip() or len(person_id) > 256:
-        raise ValueError(f"person_id: must be a non-empty string of at most 256 characters, got {person_id!r}")
-    return person_id
 
 
 class CypherGraphStore:
@@ -293,13 +75,13 @@ class CypherGraphStore:
     # -- projects and photos ---------------------------------------------------------------------------
 
     def ensure_project(self, project: str) -> None:
-        self._run(ENSURE_PROJECT, {"project": validate_project_name(project)})
+        self._run(q.ENSURE_PROJECT, {"project": validate_project_name(project)})
 
     def projects(self) -> list[str]:
-        return [row["name"] for row in self._run(PROJECTS)]
+        return [row["name"] for row in self._run(q.PROJECTS)]
 
     def has_photo(self, project: str, photo_id: str) -> bool:
-        return self._scalar(HAS_PHOTO, {"key": node_key(validate_project_name(project), photo_id)}) > 0
+        return self._scalar(q.HAS_PHOTO, {"key": codec.node_key(validate_project_name(project), photo_id)}) > 0
 
     def add_photo(self, photo: PhotoRecord) -> None:
         self.add_photos([photo])
@@ -311,7 +93,7 @@ class CypherGraphStore:
             project = validate_project_name(photo.project)
             by_project.setdefault(project, []).append(
                 {
-                    "key": node_key(project, photo.photo_id),
+                    "key": codec.node_key(project, photo.photo_id),
                     "photo_id": str(photo.photo_id),
                     "path": str(photo.path),
                     "width": int(photo.width),
@@ -324,9 +106,9 @@ class CypherGraphStore:
             return
         with self._transaction():
             for project, rows in by_project.items():
-                self._run(ENSURE_PROJECT, {"project": project})
-                for batch in _batches(rows):
-                    self._run(ADD_PHOTOS, {"project": project, "rows": batch})
+                self._run(q.ENSURE_PROJECT, {"project": project})
+                for batch in codec.batches(rows):
+                    self._run(q.ADD_PHOTOS, {"project": project, "rows": batch})
 
     def photos(self, project: str, *, limit: int | None = None, offset: int = 0) -> list[PhotoRecord]:
         """The project's photos ordered by path then photo id (a stable order for paging)."""
@@ -334,39 +116,38 @@ class CypherGraphStore:
         if offset < 0 or (limit is not None and limit < 0):
             raise ValueError("limit/offset: must not be negative")
         if limit is None:
-            rows = self._run(PHOTOS_FROM, {"project": project, "offset": int(offset)})
+            rows = self._run(q.PHOTOS_FROM, {"project": project, "offset": int(offset)})
         else:
-            rows = self._run(PHOTOS_PAGE, {"project": project, "offset": int(offset), "limit": int(limit)})
+            rows = self._run(q.PHOTOS_PAGE, {"project": project, "offset": int(offset), "limit": int(limit)})
         return [
-            _photo(project, r)
+            codec.photo_record(project, r)
             for r in rows
         ]
 
     def photos_by_id(self, project: str, photo_ids: Sequence[str]) -> list[PhotoRecord]:
         """The project's photos among `photo_ids` (unknown ids are left out), ordered by path."""
         validate_project_name(project)
-        keys = sorted({node_key(project, str(p)) for p in photo_ids})
-        rows = [row for batch in _batches(keys) for row in self._run(PHOTOS_BY_KEY, {"keys": batch})]
-        return sorted((_photo(project, r) for r in rows), key=lambda p: (p.path, p.photo_id))
+        keys = sorted({codec.node_key(project, str(p)) for p in photo_ids})
+        rows = [row for batch in codec.batches(keys) for row in self._run(q.PHOTOS_BY_KEY, {"keys": batch})]
+        return sorted((codec.photo_record(project, r) for r in rows), key=lambda p: (p.path, p.photo_id))
 
     def photo_count(self, project: str) -> int:
-        return self._scalar(PHOTO_COUNT, {"project": validate_project_name(project)})
+        return self._scalar(q.PHOTO_COUNT, {"project": validate_project_name(project)})
 
     # -- clusters --------------------------------------------------------------------------------------
 
-    def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord]) -> None:
-        """Replace the project's machine clusters, their SEEN_IN edges and the derived APPEARS_IN edges in
-        one transaction. Person links survive for cluster ids written again (a record's own `person_id`
-        wins); SEEN_IN edges to photos the graph does not know are left out."""
+    def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord],
+                         appearances: Sequence[Appearance] = ()) -> None:
+        """Replace the project's machine clusters, their SEEN_IN edges, each cluster's person (the one its
+        record carries: cluster ids change from run to run, so no link is carried by id) and the APPEARS_IN
+        edges, in one transaction; clears the mark of a clustering run in progress. SEEN_IN and APPEARS_IN
+        edges to photos the graph does not know are left out."""
         validate_project_name(project)
         rows, seen_in = [], []
         for cluster in clusters:
             if cluster.project != project:
                 raise ValueError(f"project: cluster {cluster.cluster_id} belongs to {cluster.project!r}, not {project!r}")
-            key = node_key(project, int(cluster.cluster_id))
-            box = [float(v) for v in cluster.representative_box]
-            if len(box) != 4:
-                raise ValueError(f"representative_box: cluster {cluster.cluster_id} needs 4 numbers")
+            key = codec.node_key(project, int(cluster.cluster_id))
             rows.append(
                 {
                     "key": key,
@@ -374,41 +155,62 @@ class CypherGraphStore:
                     "size": int(cluster.size),
                     "representative_face_id": int(cluster.representative_face_id),
                     "representative_photo_id": str(cluster.representative_photo_id),
-                    "representative_box": box,
+                    "representative_box": codec.checked_box(cluster.representative_box, f"cluster {cluster.cluster_id}"),
                     "mean_confidence": float(cluster.mean_confidence),
                 }
             )
             for photo_id, faces in zip(cluster.photo_ids, cluster.faces_per_photo or [1] * len(cluster.photo_ids)):
-                seen_in.append({"cluster": key, "photo": node_key(project, photo_id), "faces": faces})
+                seen_in.append({"cluster": key, "photo": codec.node_key(project, photo_id), "faces": faces})
+        person_of = {int(c.cluster_id): c.person_id for c in clusters if c.person_id is not None}
+        appearance_rows = []
+        for a in appearances:
+            if person_of.get(int(a.cluster_id)) != a.person_id:
+                raise ValueError(f"appearances: face {a.face_id} is in cluster {a.cluster_id}, which is not "
+                                 f"person {a.person_id!r}")
+            appearance_rows.append({
+                "person": codec.node_key(project, a.person_id), "photo": codec.node_key(project, a.photo_id),
+                "face_id": int(a.face_id), "box": codec.checked_box(a.box, f"face {a.face_id}"), "cluster_id": int(a.cluster_id),
+                "method": str(a.method), "score": codec.NO_SCORE if a.score is None else float(a.score)})
         with self._transaction():
-            self._run(ENSURE_PROJECT, {"project": project})
-            links = {int(c.cluster_id): c.person_id for c in clusters if c.person_id is not None}
-            people = {r["person_id"] for r in self._run(PERSON_KEYS, {"project": project})}
+            self._run(q.ENSURE_PROJECT, {"project": project})
+            people = {r["person_id"] for r in self._run(q.PERSON_KEYS, {"project": project})}
             link_rows = []
-            for cluster_id, person_id in links.items():
+            for cluster_id, person_id in person_of.items():
                 if person_id not in people:
                     raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
-                link_rows.append({"cluster": node_key(project, cluster_id), "person": node_key(project, person_id)})
-            self._run(DELETE_CLUSTERS, {"project": project})
-            for batch in _batches(rows):
-                self._run(CREATE_CLUSTERS, {"project": project, "rows": batch})
-            for batch in _batches(seen_in):
-                self._run(CREATE_SEEN_IN, {"rows": batch})
-            for batch in _batches(link_rows):
-                self._run(CREATE_IS_PERSON, {"rows": batch})
-            self._derive_appearances(project)
+                link_rows.append({"cluster": codec.node_key(project, cluster_id), "person": codec.node_key(project, person_id)})
+            self._run(q.DELETE_CLUSTERS, {"project": project})
+            self._run(q.DELETE_APPEARS_IN, {"project": project})
+            for batch in codec.batches(rows):
+                self._run(q.CREATE_CLUSTERS, {"project": project, "rows": batch})
+            for batch in codec.batches(seen_in):
+                self._run(q.CREATE_SEEN_IN, {"rows": batch})
+            for batch in codec.batches(link_rows):
+                self._run(q.CREATE_IS_PERSON, {"rows": batch})
+            for batch in codec.batches(appearance_rows):
+                self._run(q.CREATE_APPEARS_IN, {"rows": batch})
+            self._run(q.SET_PENDING_RUN, {"project": project, "run": ""})
 
-    def _derive_appearances(self, project: str) -> None:
-        self._run(DELETE_APPEARS_IN, {"project": project})
-        self._run(DERIVE_APPEARS_IN, {"project": project})
+    def mark_clustering(self, project: str, mode: str) -> None:
+        """Mark a clustering run as started (before its vector-store writes); `replace_clusters` clears the
+        mark, so a mark still there tells that a run died between the two stores' writes."""
+        validate_project_name(project)
+        with self._transaction():
+            self._run(q.ENSURE_PROJECT, {"project": project})
+            self._run(q.SET_PENDING_RUN, {"project": project, "run": str(mode)})
+
+    def pending_clustering(self, project: str) -> str:
+        """The mode of a clustering run that started and never finished, "" when none."""
+        rows = self._run(q.PENDING_RUN, {"project": validate_project_name(project)})
+        return (rows[0]["run"] or "") if rows else ""
 
     def clusters(self, project: str) -> list[ClusterRecord]:
         validate_project_name(project)
         params = {"project": project}
         photos: dict[int, dict[str, int]] = {}
-        for row in self._run(CLUSTER_PHOTOS, params):
+        for row in self._run(q.CLUSTER_PHOTOS, params):
             photos.setdefault(int(row["cluster_id"]), {})[row["photo_id"]] = int(row["faces"])
-        links = {int(r["cluster_id"]): r["person_id"] for r in self._run(CLUSTER_LINKS, params)}
+        links = {int(r["cluster_id"]): r["person_id"] for r in self._run(q.CLUSTER_LINKS, params)}
         return [
             ClusterRecord(
                 project=project,
@@ -422,141 +224,367 @@ class CypherGraphStore:
                 faces_per_photo=tuple(photos.get(int(r["cluster_id"]), {}).values()),
                 person_id=links.get(int(r["cluster_id"])),
             )
-            for r in self._run(CLUSTERS, params)
+            for r in self._run(q.CLUSTERS, params)
         ]
 
     # -- people ----------------------------------------------------------------------------------------
 
     def add_person(self, project: str, person_id: str, name: str) -> PersonRecord:
         """Create the person, or rename it when the id exists."""
-        validate_project_name(project)
-        _person_id(person_id)
-        if not isinstance(name, str) or not name.strip():
-            raise ValueError("name: must be a non-empty string")
-        with self._transaction():
-            self._run(ENSURE_PROJECT, {"project": project})
-            self._run(
-                ADD_PERSON,
-                {"project": project, "key": node_key(project, person_id), "person_id": person_id, "name": name},
-            )
-        return next(p for p in self.people(project) if p.person_id == person_id)
+        known = self.person(project, person_id)
+        self.update_person(replace(known, name=name) if known else PersonRecord(project, person_id, name))
+        return self.person(project, person_id)  # type: ignore[return-value]
 
-    def set_born(self, project: str, person_id: str, born: str) -> None:
-        """Set (or, with "", clear) a person's birth date, YYYY-MM-DD."""
-        validate_project_name(project)
-        _person_id(person_id)
-        if born and not _DATE.fullmatch(born):
-            raise ValueError(f"born: {born!r} is not a date YYYY-MM-DD")
-        if not self._scalar(SET_BORN, {"key": node_key(project, person_id), "born": born}):
-            raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
-
-    def link_cluster(self, project: str, cluster_id: int, person_id: str) -> None:
-        """Name a cluster (replacing an earlier name); its photos then show the person (APPEARS_IN)."""
-        validate_project_name(project)
-        _person_id(person_id)
-        cluster_key, person_key = node_key(project, int(cluster_id)), node_key(project, person_id)
+    def update_person(self, person: PersonRecord, *, action: str = "", actor: str = "",
+                      decided_at: str = "") -> PersonRecord:
+        """Create the person or replace its editable fields (`PERSON_FIELDS`); with `action` named, the person
+        as it was is kept for `undo_last_action`."""
         with self._transaction():
-            if not self._scalar(CLUSTER_EXISTS, {"key": cluster_key}):
-                raise ValueError(f"cluster_id: no cluster {cluster_id} in project {project!r}")
-            if not self._scalar(PERSON_EXISTS, {"key": person_key}):
-                raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
-            self._run(UNLINK_CLUSTER, {"key": cluster_key})
-            self._run(LINK_CLUSTER, {"cluster": cluster_key, "person": person_key})
-            self._derive_appearances(project)
+            if action:
+                self._record_action(person.project, action, actor, decided_at, [], [person.person_id])
+            self._write_person(person)
+        return self.person(person.project, person.person_id)  # type: ignore[return-value]
+
+    def _write_person(self, person: PersonRecord) -> None:
+        project = validate_project_name(person.project)
+        self._run(q.ENSURE_PROJECT, {"project": project})
+        self._run(q.WRITE_PERSON, {"project": project, "key": codec.node_key(project, person.person_id),
+                                 **codec.person_row(person)})
+
+    def person(self, project: str, person_id: str) -> PersonRecord | None:
+        """One person with its clusters and photo count, or None."""
+        validate_project_name(project)
+        return next((p for p in self.people(project) if p.person_id == codec.checked_id(person_id)), None)
 
     def people(self, project: str) -> list[PersonRecord]:
         validate_project_name(project)
         params = {"project": project}
         clusters: dict[str, list[int]] = {}
-        for row in self._run(PEOPLE_CLUSTERS, params):
+        for row in self._run(q.PEOPLE_CLUSTERS, params):
             clusters.setdefault(row["person_id"], []).append(int(row["cluster_id"]))
-        counts = {row["person_id"]: int(row["n"]) for row in self._run(PEOPLE_PHOTOS, params)}
-        return [
-            PersonRecord(
-                project=project,
-                person_id=r["person_id"],
-                name=r["name"],
-                cluster_ids=tuple(sorted(clusters.get(r["person_id"], ()))),
-                photo_count=counts.get(r["person_id"], 0),
-                born=r["born"] or "",
-            )
-            for r in self._run(PEOPLE, params)
-        ]
+        counts = {row["person_id"]: int(row["n"]) for row in self._run(q.PEOPLE_PHOTOS, params)}
+        return [codec.person_record(project, r, tuple(sorted(clusters.get(r["person_id"], ()))), counts.get(r["person_id"], 0))
+                for r in self._run(q.PEOPLE, params)]
+
+    def merge_people(self, kept: PersonRecord, merged_id: str, decisions: Sequence[FaceDecision], *,
+                     action: str = "merge", actor: str = "", decided_at: str = "") -> None:
+        """Fold person `merged_id` into `kept` in one transaction: `kept`'s fields written (the caller has
+        combined them), the merged person's memberships and relations moved over, the merged person deleted,
+        `decisions` (the faces that named the merged person, renamed) recorded; undoable."""
+        project = validate_project_name(kept.project)
+        if merged_id == kept.person_id:
+            raise ValueError("merge: a person cannot be merged into itself")
+        with self._transaction():
+            for person in (kept.person_id, merged_id):
+                if not self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, person)}):
+                    raise ValueError(f"person_id: no person {person!r} in project {project!r}")
+            self._record_action(project, action, actor, decided_at, [d.face_id for d in decisions],
+                                [kept.person_id, merged_id])
+            memberships = self.memberships(project, person_id=merged_id)
+            relations = self.relations(project, merged_id)
+            self._run(q.DELETE_PERSON, {"key": codec.node_key(project, merged_id)})
+            self._write_person(kept)
+            for m in memberships:
+                self.add_membership(replace(m, person_id=kept.person_id))
+            for r in relations:
+                ends = [kept.person_id if p == merged_id else p for p in (r.person_id, r.other_id)]
+                if ends[0] != ends[1]:
+                    self.add_relation(replace(r, person_id=ends[0], other_id=ends[1]))
+            self._write_decisions(project, decisions)
 
     # -- decisions (linking layer) ---------------------------------------------------------------------
 
-    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision], *, action: str = "") -> None:
-        """Record the current decision about each face (replacing an earlier one), in one transaction. With
-        `action` named, the faces' previous decisions are kept with it, so that `undo_last_action` can
-        put them back."""
+    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision], *, action: str = "",
+                           people: Sequence[PersonRecord] = (), cleared: Sequence[int] = (), actor: str = "",
+                           decided_at: str = "") -> None:
+        """Record the current decision about each face (replacing an earlier one), forget the decisions of
+        the `cleared` faces, and write `people` (new ones a decision names), in one transaction. With
+        `action` named, the faces' previous decisions and the people as they were are kept with it, so that
+        `undo_last_action` can put them back (`actor` and `decided_at` default to the first decision's)."""
         validate_project_name(project)
-        rows = [_decision_row(project, d) for d in decisions]
-        if not rows:
+        rows = [codec.decision_row(project, d) for d in decisions]
+        gone = sorted({int(f) for f in cleared})
+        if not rows and not people and not gone:
             return
         with self._transaction():
             if action:
-                wanted = {row["face_id"] for row in rows}
-                before = {int(r["face_id"]): r for r in self._run(DECISIONS, {"project": project})
-                          if int(r["face_id"]) in wanted}
-                snapshot = [before.get(face, {"face_id": face}) for face in sorted(wanted)]
-                seq = self._scalar(LAST_ACTION, {"project": project}) + 1
-                self._run(ADD_ACTION, {"key": node_key(project, f"action-{seq}"), "project": project, "seq": seq,
-                                       "action": action, "actor": rows[0]["actor"],
-                                       "decided_at": rows[0]["decided_at"], "before": json.dumps(snapshot)})
-            for batch in _batches(rows):
-                self._run(SET_DECISIONS, {"project": project, "rows": batch})
+                self._record_action(project, action, actor or (str(rows[0]["actor"]) if rows else ""),
+                                    decided_at or (str(rows[0]["decided_at"]) if rows else ""),
+                                    [r["face_id"] for r in rows] + gone, [p.person_id for p in people])
+            for person in people:
+                self._write_person(person)
+            for batch in codec.batches([codec.node_key(project, f) for f in gone]):
+                self._run(q.DELETE_DECISIONS, {"keys": batch})
+            for batch in codec.batches(rows):
+                self._run(q.SET_DECISIONS, {"project": project, "rows": batch})
+
+    def _write_decisions(self, project: str, decisions: Sequence[FaceDecision]) -> None:
+        for batch in codec.batches([codec.decision_row(project, d) for d in decisions]):
+            self._run(q.SET_DECISIONS, {"project": project, "rows": batch})
+
+    def _record_action(self, project: str, action: str, actor: str, decided_at: str, face_ids: Sequence[int],
+                       person_ids: Sequence[str]) -> None:
+        """Keep what an action is about to replace: the faces' decisions and the people (fields, memberships,
+        relations; None for a person it creates)."""
+        wanted = {int(f) for f in face_ids}
+        before = {int(r["face_id"]): r for r in self._run(q.DECISIONS, {"project": project})
+                  if int(r["face_id"]) in wanted}
+        people = [self._person_snapshot(project, person) for person in dict.fromkeys(person_ids)]
+        snapshot = {"faces": [before.get(face, {"face_id": face}) for face in sorted(wanted)], "people": people}
+        seq = self._scalar(q.LAST_ACTION, {"project": project}) + 1
+        self._run(q.ADD_ACTION, {"key": codec.node_key(project, f"action-{seq}"), "project": project, "seq": seq,
+                               "action": action, "actor": actor, "decided_at": decided_at,
+                               "before": json.dumps(snapshot)})
+
+    def _person_snapshot(self, project: str, person_id: str) -> dict[str, Any]:
+        rows = self._run(q.PERSON, {"key": codec.node_key(project, codec.checked_id(person_id))})
+        if not rows:
+            return {"person_id": person_id, "row": None}
+        return {"person_id": person_id, "row": rows[0],
+                "memberships": [asdict(m) for m in self.memberships(project, person_id=person_id)],
+                "relations": [asdict(r) for r in self.relations(project, person_id)]}
 
     def face_decisions(self, project: str) -> dict[int, FaceDecision]:
         validate_project_name(project)
-        return {int(r["face_id"]): _decision(r) for r in self._run(DECISIONS, {"project": project})}
+        return {int(r["face_id"]): codec.decision_record(r) for r in self._run(q.DECISIONS, {"project": project})}
 
     def undo_last_action(self, project: str) -> ActionRecord | None:
-        """Put back the decisions the project's latest recorded action replaced (faces that had none lose
-        theirs) and forget that action; None when there is nothing to undo."""
+        """Put back what the project's latest recorded action replaced (faces that had no decision lose
+        theirs, people it created go, people it changed or merged away come back with their memberships and
+        relations) and forget that action; None when there is nothing to undo."""
         validate_project_name(project)
         with self._transaction():
-            found = self._run(LATEST_ACTION, {"project": project})
+            found = self._run(q.LATEST_ACTION, {"project": project})
             if not found:
                 return None
             latest = found[0]
             before = json.loads(latest["before"])
-            restore = [row for row in before if "method" in row]
-            drop = [node_key(project, int(row["face_id"])) for row in before if "method" not in row]
-            for batch in _batches(restore):
-                self._run(SET_DECISIONS, {"project": project, "rows": [
-                    {**row, "key": node_key(project, int(row["face_id"]))} for row in batch]})
-            for batch in _batches(drop):
-                self._run(DELETE_DECISIONS, {"keys": batch})
-            self._run(DELETE_ACTION, {"key": latest["key"]})
+            if isinstance(before, list):  # written before actions could change people
+                before = {"faces": before, "people": []}
+            faces, people = before["faces"], before["people"]
+            for snapshot in people:
+                key = codec.node_key(project, snapshot["person_id"])
+                if snapshot["row"] is None:
+                    self._run(q.DELETE_PERSON, {"key": key})
+                else:
+                    self._write_person(codec.person_record(project, snapshot["row"]))
+                    self._run(q.DELETE_MEMBERSHIPS_OF, {"key": key})
+                    self._run(q.DELETE_RELATIONS_OF, {"key": key})
+            for snapshot in people:
+                if snapshot["row"] is not None:
+                    for m in snapshot["memberships"]:
+                        self.add_membership(MembershipRecord(**m))
+                    for r in snapshot["relations"]:
+                        if self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, r["other_id"])}) and \
+                                self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, r["person_id"])}):
+                            self.add_relation(RelationRecord(**r))
+            restore = [{"grouped_as": "", **row, "key": codec.node_key(project, int(row["face_id"]))}
+                       for row in faces if "method" in row]
+            drop = [codec.node_key(project, int(row["face_id"])) for row in faces if "method" not in row]
+            for batch in codec.batches(restore):
+                self._run(q.SET_DECISIONS, {"project": project, "rows": batch})
+            for batch in codec.batches(drop):
+                self._run(q.DELETE_DECISIONS, {"keys": batch})
+            self._run(q.DELETE_ACTION, {"key": latest["key"]})
         return ActionRecord(project, int(latest["seq"]), latest["action"], latest["actor"], latest["decided_at"],
-                            tuple(int(row["face_id"]) for row in before))
+                            tuple(int(row["face_id"]) for row in faces),
+                            tuple(s["person_id"] for s in people))
+
+    # -- organisations, memberships, relations, events -------------------------------------------------
+
+    def add_organisation(self, organisation: OrganisationRecord) -> OrganisationRecord:
+        """Create the organisation (a team, a club...) or replace its name and kind."""
+        project = validate_project_name(organisation.project)
+        with self._transaction():
+            self._run(q.ENSURE_PROJECT, {"project": project})
+            self._run(q.WRITE_ORGANISATION, {
+                "key": codec.node_key(project, codec.checked_id(organisation.organisation_id, "organisation_id")),
+                "project": project, "organisation_id": organisation.organisation_id,
+                "name": codec.checked_text(organisation.name, "name", limit=1000, empty=False).strip(),
+                "kind": codec.checked_text(organisation.kind, "kind", limit=100)})
+        return organisation
+
+    def organisations(self, project: str) -> list[OrganisationRecord]:
+        validate_project_name(project)
+        return [OrganisationRecord(project, r["organisation_id"], r["name"], r["kind"] or "")
+                for r in self._run(q.ORGANISATIONS, {"project": project})]
+
+    def add_membership(self, membership: MembershipRecord) -> None:
+        """(Person)-[:MEMBER_OF {role, since, until}]->(Organisation); the same person, organisation, role and
+        start again replaces the end of the period."""
+        project = validate_project_name(membership.project)
+        person = codec.node_key(project, codec.checked_id(membership.person_id))
+        organisation = codec.node_key(project, codec.checked_id(membership.organisation_id, "organisation_id"))
+        since, until = codec.checked_date(membership.since, "since", partial=True), codec.checked_date(membership.until, "until", partial=True)
+        if since and until and codec.date_bound(until, upper=True) < codec.date_bound(since, upper=False):
+            raise ValueError(f"until: {until} is before since {since}")
+        params = {"person": person, "organisation": organisation, "role": codec.checked_text(membership.role, "role", limit=200),
+                  "since": since, "until": until}
+        with self._transaction():
+            if not self._scalar(q.PERSON_EXISTS, {"key": person}):
+                raise ValueError(f"person_id: no person {membership.person_id!r} in project {project!r}")
+            if not self._scalar(q.ORGANISATION_EXISTS, {"key": organisation}):
+                raise ValueError(f"organisation_id: no organisation {membership.organisation_id!r} in project "
+                                 f"{project!r}")
+            self._run(q.DELETE_MEMBERSHIP, params)
+            self._run(q.ADD_MEMBERSHIP, params)
+
+    def remove_membership(self, membership: MembershipRecord) -> None:
+        project = validate_project_name(membership.project)
+        self._run(q.DELETE_MEMBERSHIP, {
+            "person": codec.node_key(project, membership.person_id),
+            "organisation": codec.node_key(project, membership.organisation_id),
+            "role": membership.role, "since": membership.since})
+
+    def memberships(self, project: str, *, person_id: str = "", organisation_id: str = "", since: str = "",
+                    until: str = "") -> list[MembershipRecord]:
+        """Memberships of a person, or of an organisation's members, whose period overlaps since..until
+        (partial dates; open ends and unknown dates count as overlapping)."""
+        validate_project_name(project)
+        lower = codec.date_bound(codec.checked_date(since, "since", partial=True), upper=False)
+        upper = codec.date_bound(codec.checked_date(until, "until", partial=True), upper=True)
+        rows = self._run(q.MEMBERSHIPS, {
+            "project": project, "person": codec.node_key(project, person_id) if person_id else "",
+            "organisation": codec.node_key(project, organisation_id) if organisation_id else ""})
+        return [MembershipRecord(project, r["person_id"], r["organisation_id"], r["role"] or "", r["since"] or "",
+                                 r["until"] or "")
+                for r in rows
+                if codec.date_bound(r["since"] or "", upper=False) <= upper and codec.date_bound(r["until"] or "", upper=True) >= lower]
+
+    def add_relation(self, relation: RelationRecord) -> None:
+        """(Person)-[:RELATED_TO {kind}]->(Person): `person_id` is `kind` of `other_id`; given again, nothing
+        changes."""
+        project = validate_project_name(relation.project)
+        if relation.kind not in RELATION_KINDS:
+            raise ValueError(f"kind: {relation.kind!r} is not one of {', '.join(RELATION_KINDS)}")
+        if relation.person_id == relation.other_id:
+            raise ValueError("relation: a person cannot be related to themself")
+        relation = codec.stored_way(relation)
+        params = {"a": codec.node_key(project, codec.checked_id(relation.person_id)),
+                  "b": codec.node_key(project, codec.checked_id(relation.other_id, "other_id")), "kind": relation.kind}
+        with self._transaction():
+            for person, key in ((relation.person_id, params["a"]), (relation.other_id, params["b"])):
+                if not self._scalar(q.PERSON_EXISTS, {"key": key}):
+                    raise ValueError(f"person_id: no person {person!r} in project {project!r}")
+            self._run(q.DELETE_RELATION, params)
+            self._run(q.ADD_RELATION, params)
+
+    def remove_relation(self, relation: RelationRecord) -> None:
+        project = validate_project_name(relation.project)
+        relation = codec.stored_way(relation)
+        self._run(q.DELETE_RELATION, {"a": codec.node_key(project, relation.person_id),
+                                    "b": codec.node_key(project, relation.other_id), "kind": relation.kind})
+
+    def relations(self, project: str, person_id: str) -> list[RelationRecord]:
+        """Every relation this person is at either end of."""
+        validate_project_name(project)
+        return [RelationRecord(project, r["person_id"], r["other_id"], r["kind"])
+                for r in self._run(q.RELATIONS, {"key": codec.node_key(project, codec.checked_id(person_id))})]
+
+    def add_event(self, event: EventRecord) -> EventRecord:
+        """Create the event or replace its fields; `part_of` names a larger event (never the event itself or
+        one inside it)."""
+        project = validate_project_name(event.project)
+        key = codec.node_key(project, codec.checked_id(event.event_id, "event_id"))
+        params = {"key": key, "project": project, "event_id": event.event_id,
+                  "name": codec.checked_text(event.name, "name", limit=1000, empty=False).strip(),
+                  "date": codec.checked_date(event.date, "date", partial=True), "place": codec.checked_text(event.place, "place", limit=1000)}
+        with self._transaction():
+            if event.part_of:
+                whole = event.part_of
+                parents = {e.event_id: e.part_of for e in self.events(project)}
+                if whole not in parents:
+                    raise ValueError(f"part_of: no event {whole!r} in project {project!r}")
+                while whole:
+                    if whole == event.event_id:
+                        raise ValueError(f"part_of: {event.part_of!r} is {event.event_id!r} or inside it")
+                    whole = parents.get(whole, "")
+            self._run(q.ENSURE_PROJECT, {"project": project})
+            self._run(q.WRITE_EVENT, params)
+            self._run(q.DELETE_PART_OF, {"key": key})
+            if event.part_of:
+                self._run(q.ADD_PART_OF, {"key": key, "whole": codec.node_key(project, event.part_of)})
+        return event
+
+    def events(self, project: str) -> list[EventRecord]:
+        validate_project_name(project)
+        return [EventRecord(project, r["event_id"], r["name"], r["date"] or "", r["place"] or "", r["part_of"] or "")
+                for r in self._run(q.EVENTS, {"project": project})]
+
+    def set_photo_event(self, project: str, photo_ids: Sequence[str], event_id: str) -> int:
+        """Say these photos TOOK_PLACE_AT the event (each photo at one event: an earlier one is replaced);
+        `event_id` "" takes them out of any. Returns how many of the photos the project has."""
+        validate_project_name(project)
+        keys = sorted({codec.node_key(project, str(p)) for p in photo_ids})
+        event = codec.node_key(project, codec.checked_id(event_id, "event_id")) if event_id else ""
+        with self._transaction():
+            if event and not self._scalar(q.EVENT_EXISTS, {"key": event}):
+                raise ValueError(f"event_id: no event {event_id!r} in project {project!r}")
+            known = len(self.photos_by_id(project, photo_ids))
+            for batch in codec.batches(keys):
+                self._run(q.UNSET_PHOTO_EVENTS, {"keys": batch})
+                if event:
+                    self._run(q.SET_PHOTO_EVENTS, {"keys": batch, "event": event})
+        return known
+
+    def event_photos(self, project: str, event_id: str) -> list[PhotoRecord]:
+        validate_project_name(project)
+        return [codec.photo_record(project, r) for r in self._run(q.EVENT_PHOTOS, {"key": codec.node_key(project, event_id)})]
 
     # -- archivist queries -------------------------------------------------------------------------------
 
-    def co_appearances(self, project: str, person_id: str) -> list[tuple[str, str, int]]:
-        """The people who appear in photos with this person: (person id, name, photos together), most first."""
+    def person_photos(self, project: str, person_id: str, *, limit: int = 50,
+                      offset: int = 0) -> list[tuple[PhotoRecord, list[Appearance]]]:
+        """A page of the photos a person appears in (ordered by path), each with the person's faces there:
+        box, cluster and how each was named."""
         validate_project_name(project)
-        _person_id(person_id)
-        if not self._scalar(PERSON_EXISTS, {"key": node_key(project, person_id)}):
+        if offset < 0 or limit < 0:
+            raise ValueError("limit/offset: must not be negative")
+        key = codec.node_key(project, codec.checked_id(person_id))
+        page = [codec.photo_record(project, r) for r in self._run(q.PERSON_PHOTOS_PAGE, {"key": key, "offset": int(offset),
+                                                                          "limit": int(limit)})]
+        if not page:
+            return []
+        faces: dict[str, list[Appearance]] = {}
+        for r in self._run(q.PERSON_APPEARANCES, {"key": key, "photos": [codec.node_key(project, p.photo_id) for p in page]}):
+            faces.setdefault(r["photo_id"], []).append(Appearance(
+                person_id, r["photo_id"], int(r["face_id"]), tuple(float(v) for v in r["box"]),  # type: ignore[arg-type]
+                int(r["cluster_id"]), r["method"], None if r["score"] == codec.NO_SCORE else float(r["score"])))
+        return [(photo, faces.get(photo.photo_id, [])) for photo in page]
+
+    def person_events(self, project: str, person_id: str) -> list[tuple[EventRecord, int]]:
+        """The events of the photos a person appears in, with how many such photos, by date."""
+        validate_project_name(project)
+        counts = {r["event_id"]: int(r["photos"])
+                  for r in self._run(q.PERSON_EVENTS, {"key": codec.node_key(project, codec.checked_id(person_id))})}
+        return [(e, counts[e.event_id]) for e in self.events(project) if e.event_id in counts]
+
+
+    def co_appearances(self, project: str, person_id: str, *, everyone: bool = False) -> list[tuple[str, str, int]]:
+        """The people who appear in photos with this person: (person id, name, photos together), most first;
+        hidden and private people only with `everyone`."""
+        validate_project_name(project)
+        codec.checked_id(person_id)
+        if not self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, person_id)}):
             raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
         return [(r["person_id"], r["name"], int(r["photos"]))
-                for r in self._run(CO_APPEARANCES, {"key": node_key(project, person_id)})]
+                for r in self._run(q.CO_APPEARANCES, {"key": codec.node_key(project, person_id), "everyone": bool(everyone)})]
 
     def co_appearance_chain(self, project: str, first: str, last: str,
                             max_steps: int = 6) -> tuple[list[str], list[str]] | None:
         """The shortest chain of co-appearances from one person to another, at most `max_steps` photos long:
         (person ids from first to last, the photo ids linking each pair), or None when there is none."""
         validate_project_name(project)
-        if not 1 <= int(max_steps) <= MAX_CHAIN_STEPS:
-            raise ValueError(f"max_steps: must be 1..{MAX_CHAIN_STEPS}, got {max_steps}")
+        if not 1 <= int(max_steps) <= q.MAX_CHAIN_STEPS:
+            raise ValueError(f"max_steps: must be 1..{q.MAX_CHAIN_STEPS}, got {max_steps}")
         for person in (first, last):
-            _person_id(person)
-            if not self._scalar(PERSON_EXISTS, {"key": node_key(project, person)}):
+            codec.checked_id(person)
+            if not self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, person)}):
                 raise ValueError(f"person_id: no person {person!r} in project {project!r}")
         if first == last:
             return [first], []
-        query = SHORTEST_CHAIN[self.dialect].format(hops=2 * int(max_steps))
-        rows = self._run(query, {"a": node_key(project, first), "b": node_key(project, last)})
+        query = q.SHORTEST_CHAIN[self.dialect].format(hops=2 * int(max_steps))
+        rows = self._run(query, {"a": codec.node_key(project, first), "b": codec.node_key(project, last)})
         if not rows:
             return None
         ids = [key.split("/", 1)[1] for key in rows[0]["keys"]]  # person, photo, person, ... person
@@ -565,18 +593,18 @@ class CypherGraphStore:
     def photos_with_all(self, project: str, person_ids: Sequence[str]) -> list[PhotoRecord]:
         """The photos in which every one of these people appears, ordered by path."""
         validate_project_name(project)
-        wanted = sorted({_person_id(p) for p in person_ids})
+        wanted = sorted({codec.checked_id(p) for p in person_ids})
         if not wanted:
             raise ValueError("person_ids: name at least one person")
         known = {p.person_id for p in self.people(project)}
         unknown = [p for p in wanted if p not in known]
         if unknown:
             raise ValueError(f"person_ids: no person {', '.join(map(repr, unknown))} in project {project!r}")
-        keys = [node_key(project, p) for p in wanted]
-        return [_photo(project, r) for r in self._run(PHOTOS_WITH_ALL, {"keys": keys, "wanted": len(keys)})]
+        keys = [codec.node_key(project, p) for p in wanted]
+        return [codec.photo_record(project, r) for r in self._run(q.PHOTOS_WITH_ALL, {"keys": keys, "wanted": len(keys)})]
 
     def drop_project(self, project: str) -> None:
         validate_project_name(project)
         with self._transaction():
-            for query in DROP_PROJECT:
+            for query in q.DROP_PROJECT:
                 self._run(query, {"project": project})

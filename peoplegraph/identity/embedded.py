@@ -24,7 +24,7 @@ from typing import Any
 
 import ladybug
 
-from peoplegraph.identity import cypher
+from peoplegraph.identity import cypher, statements
 from peoplegraph.observations.store import StoreBusyError
 
 LOCK_MESSAGES = ("Could not set lock on file", "Lock is held by")
@@ -51,7 +51,7 @@ class EmbeddedGraphStore(cypher.CypherGraphStore):
         self._conn = ladybug.Connection(self._db)
         self._in_transaction = False
         try:
-            for statement in cypher.EMBEDDED_SCHEMA:
+            for statement in statements.EMBEDDED_SCHEMA:
                 self._conn.execute(statement)
         except BaseException:
             self.close()

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from peoplegraph.identity import cypher
+from peoplegraph.identity import cypher, statements
 
 
 class Neo4jGraphStore(cypher.CypherGraphStore):
@@ -32,7 +32,7 @@ class Neo4jGraphStore(cypher.CypherGraphStore):
         self._tx: Any = None
         try:
             self._driver.verify_connectivity()
-            for statement in cypher.NEO4J_SCHEMA:
+            for statement in statements.NEO4J_SCHEMA:
                 self._driver.execute_query(statement, database_=database)
         except BaseException:
             self.close()

@@ -33,14 +33,92 @@ class ClusterRecord:
     person_id: str | None = None
 
 
+VISIBILITIES = ("normal", "hidden", "private")
+
+
 @dataclass(frozen=True)
 class PersonRecord:
+    """A named person. `hidden` people are left out of lists and co-appearances unless asked for; `private`
+    ones also keep their biography, notes, aliases, external ids and relations out of the API."""
+
     project: str
     person_id: str
     name: str
     cluster_ids: tuple[int, ...] = ()
     photo_count: int = 0
     born: str = ""  # birth date YYYY-MM-DD, "" unknown
+    died: str = ""  # death date YYYY-MM-DD, "" unknown or alive
+    aliases: tuple[str, ...] = ()
+    biography: str = ""  # Markdown
+    notes: str = ""  # the editors' own notes (merges record here what they set aside)
+    external_ids: tuple[tuple[str, str], ...] = ()  # (source, id), e.g. ("wikidata", "Q76"), sorted
+    visibility: str = "normal"  # one of VISIBILITIES
+
+
+# The person fields an editor sets (`GraphStore.update_person`); the others are derived.
+PERSON_FIELDS = ("name", "born", "died", "aliases", "biography", "notes", "external_ids", "visibility")
+
+
+@dataclass(frozen=True)
+class OrganisationRecord:
+    """A team, club, company, band...: what people are MEMBER_OF."""
+
+    project: str
+    organisation_id: str
+    name: str
+    kind: str = ""  # free text: team, club, company...
+
+
+@dataclass(frozen=True)
+class MembershipRecord:
+    """(Person)-[:MEMBER_OF]->(Organisation) for a period, in a role (a player's number, a position)."""
+
+    project: str
+    person_id: str
+    organisation_id: str
+    role: str = ""
+    since: str = ""  # YYYY, YYYY-MM or YYYY-MM-DD; "" unknown
+    until: str = ""  # same; "" still a member (or unknown)
+
+
+RELATION_KINDS = ("parent", "child", "sibling", "spouse", "partner", "relative", "colleague", "teammate",
+                  "friend", "other")
+INVERSE_RELATION = {"parent": "child", "child": "parent"}  # the others read the same both ways
+
+
+@dataclass(frozen=True)
+class RelationRecord:
+    """(Person)-[:RELATED_TO {kind}]->(Person): `person_id` is `kind` of `other_id` (a parent of...)."""
+
+    project: str
+    person_id: str
+    other_id: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A match, a premiere, a wedding: photos TOOK_PLACE_AT it; it may be PART_OF a larger one."""
+
+    project: str
+    event_id: str
+    name: str
+    date: str = ""  # YYYY, YYYY-MM or YYYY-MM-DD; "" unknown
+    place: str = ""
+    part_of: str = ""  # the id of the larger event, "" none
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """(Person)-[:APPEARS_IN]->(Photo): one face of the person in the photo, and how it came to be named."""
+
+    person_id: str
+    photo_id: str
+    face_id: int
+    box: tuple[float, float, float, float]
+    cluster_id: int
+    method: str  # confirmed / auto / imported: the face's own decision; cluster: it joined a named cluster
+    score: float | None = None  # the auto-matching score, for auto
 
 
 @dataclass(frozen=True)
@@ -53,6 +131,7 @@ class ActionRecord:
     actor: str
     decided_at: str
     face_ids: tuple[int, ...]
+    person_ids: tuple[str, ...] = ()  # the people it created, changed or merged away
 
 
 @dataclass(frozen=True)
@@ -70,3 +149,6 @@ class FaceDecision:
     actor: str = ""  # who decided
     score: float | None = None  # the match score, for auto decisions
     decided_at: str = ""  # ISO 8601, UTC
+    # an unnamed individual ("group:N"): faces an editor put together (merge, split, remove) before anyone
+    # named them; must-link like `confirmed_as`, and `removed_from` may name groups too
+    grouped_as: str | None = None

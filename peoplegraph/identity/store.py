@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from peoplegraph.identity.records import ActionRecord, ClusterRecord, FaceDecision, PersonRecord, PhotoRecord
+from peoplegraph.identity.records import (
+    ActionRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord, OrganisationRecord,
+    PersonRecord, PhotoRecord, RelationRecord,
+)
 
 
 class GraphStore(Protocol):
@@ -31,24 +34,41 @@ class GraphStore(Protocol):
 
     def photo_count(self, project: str) -> int: ...
 
-    def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord]) -> None:
-        """Replace the project's machine clusters (and their SEEN_IN photo edges) in one transaction."""
+    def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord],
+                         appearances: Sequence[Appearance] = ()) -> None:
+        """Replace the project's machine clusters (SEEN_IN edges, each record's person) and the APPEARS_IN
+        edges, in one transaction; clears the mark `mark_clustering` set."""
+
+    def mark_clustering(self, project: str, mode: str) -> None:
+        """Mark a clustering run as started, before it writes the vector store."""
+
+    def pending_clustering(self, project: str) -> str:
+        """The mode of a clustering run that started and never wrote the graph, "" when none."""
 
     def clusters(self, project: str) -> list[ClusterRecord]: ...
 
-    def add_person(self, project: str, person_id: str, name: str) -> PersonRecord: ...
+    def add_person(self, project: str, person_id: str, name: str) -> PersonRecord:
+        """Create the person, or rename it when the id exists."""
 
-    def set_born(self, project: str, person_id: str, born: str) -> None:
-        """Set (or, with "", clear) a person's birth date, YYYY-MM-DD."""
+    def update_person(self, person: PersonRecord, *, action: str = "", actor: str = "",
+                      decided_at: str = "") -> PersonRecord:
+        """Create the person or replace its editable fields (checked: the field is named in any error);
+        undoable with `action` named."""
 
-    def link_cluster(self, project: str, cluster_id: int, person_id: str) -> None:
-        """Name a cluster: its photos then show the person (APPEARS_IN)."""
+    def person(self, project: str, person_id: str) -> PersonRecord | None: ...
 
     def people(self, project: str) -> list[PersonRecord]: ...
 
-    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision], *, action: str = "") -> None:
-        """Record the current decision about each face (replacing an earlier one), in one transaction; with
-        `action` named, keep the decisions it replaces for `undo_last_action`."""
+    def merge_people(self, kept: PersonRecord, merged_id: str, decisions: Sequence[FaceDecision], *,
+                     action: str = "merge", actor: str = "", decided_at: str = "") -> None:
+        """Fold one person into another in one undoable transaction (memberships and relations move)."""
+
+    def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision], *, action: str = "",
+                           people: Sequence[PersonRecord] = (), cleared: Sequence[int] = (), actor: str = "",
+                           decided_at: str = "") -> None:
+        """Record the current decision about each face (replacing an earlier one), forget those of the
+        `cleared` faces and write `people`, in one transaction; with `action` named, keep what they replace
+        for `undo_last_action`."""
 
     def undo_last_action(self, project: str) -> ActionRecord | None:
         """Put back what the latest recorded action replaced; None when there is nothing to undo."""
@@ -56,8 +76,42 @@ class GraphStore(Protocol):
     def face_decisions(self, project: str) -> dict[int, FaceDecision]:
         """The current decision about every decided face of the project, by face id."""
 
-    def co_appearances(self, project: str, person_id: str) -> list[tuple[str, str, int]]:
-        """The people who appear in photos with this person: (person id, name, photos together), most first."""
+    def add_organisation(self, organisation: OrganisationRecord) -> OrganisationRecord: ...
+
+    def organisations(self, project: str) -> list[OrganisationRecord]: ...
+
+    def add_membership(self, membership: MembershipRecord) -> None: ...
+
+    def remove_membership(self, membership: MembershipRecord) -> None: ...
+
+    def memberships(self, project: str, *, person_id: str = "", organisation_id: str = "", since: str = "",
+                    until: str = "") -> list[MembershipRecord]:
+        """A person's memberships, or an organisation's, overlapping the period since..until."""
+
+    def add_relation(self, relation: RelationRecord) -> None: ...
+
+    def remove_relation(self, relation: RelationRecord) -> None: ...
+
+    def relations(self, project: str, person_id: str) -> list[RelationRecord]: ...
+
+    def add_event(self, event: EventRecord) -> EventRecord: ...
+
+    def events(self, project: str) -> list[EventRecord]: ...
+
+    def set_photo_event(self, project: str, photo_ids: Sequence[str], event_id: str) -> int:
+        """Photos TOOK_PLACE_AT an event ("" for none); returns how many of them the project has."""
+
+    def event_photos(self, project: str, event_id: str) -> list[PhotoRecord]: ...
+
+    def person_photos(self, project: str, person_id: str, *, limit: int = 50,
+                      offset: int = 0) -> list[tuple[PhotoRecord, list[Appearance]]]:
+        """A page of a person's photos, each with the person's faces in it."""
+
+    def person_events(self, project: str, person_id: str) -> list[tuple[EventRecord, int]]: ...
+
+    def co_appearances(self, project: str, person_id: str, *, everyone: bool = False) -> list[tuple[str, str, int]]:
+        """The people who appear in photos with this person: (person id, name, photos together), most first;
+        hidden and private people only with `everyone`."""
 
     def co_appearance_chain(self, project: str, first: str, last: str,
                             max_steps: int = 6) -> tuple[list[str], list[str]] | None:

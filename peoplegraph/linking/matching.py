@@ -12,7 +12,7 @@ a person seen young and old, with and without glasses, keeps all those looks). T
 
 Only human confirmations are references, so an automatic tag never becomes evidence for the next one. A
 face already removed from a person is never matched to them, nor a face whose photo was taken (EXIF)
-before the person's birth date.
+before the person's birth date or after their death.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
     reference_faces = runtime.vectors.faces_by_id(project, [f for p in people for f in references[p]],
                                                   with_embeddings=True)
     embedding_of = {f.face_id: f.embedding for f in reference_faces}
-    born = {p.person_id: p.born for p in runtime.graph.people(project)}
+    lifetime = {p.person_id: (p.born, p.died) for p in runtime.graph.people(project)}
     taken_at = {p.photo_id: p.taken_at
                 for p in runtime.graph.photos_by_id(project, sorted({f.photo_id for f in candidates}))}
     columns = [[f for f in references[p] if f in embedding_of] for p in people]
@@ -84,10 +84,12 @@ def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
             top = np.argsort(-block, axis=1)[:, :REFERENCES]
             scores[:, j] = np.take_along_axis(block, top, axis=1).mean(axis=1)
             best_refs.append(top + spans[j])
-            if born.get(people[j]):  # a photo taken before the person was born is never theirs
-                before = [bool(taken_at.get(f.photo_id)) and taken_at[f.photo_id][:10] < born[people[j]]
-                          for f in chunk]
-                scores[np.array(before, bool), j] = -np.inf
+            born, died = lifetime.get(people[j], ("", ""))
+            if born or died:  # a photo taken before the person was born, or after they died, is never theirs
+                outside = [bool(taken_at.get(f.photo_id)) and (taken_at[f.photo_id][:10] < (born or "0000")
+                                                               or taken_at[f.photo_id][:10] > (died or "9999"))
+                           for f in chunk]
+                scores[np.array(outside, bool), j] = -np.inf
         flat_ids = [f for cols in columns for f in cols]
         for row, face in enumerate(chunk):
             j = int(np.argmax(scores[row]))

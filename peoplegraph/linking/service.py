@@ -4,22 +4,33 @@ still waiting. Decisions are kept by face id, so no later run (reset included) c
 
 - confirm: every face of the cluster is that person (a new one by name, or an existing one by id);
 - ignore: every face of the cluster is a background extra and leaves every cluster for good;
-- remove: the face is not the person its cluster was confirmed as, and leaves that cluster for good;
+- remove: the face is not the person its cluster was confirmed as (or, in a cluster no one named yet, not
+  the individual the rest of the cluster is: those faces become an unnamed group), and leaves it for good;
+- merge: two clusters are one individual (the person either is confirmed as, or an unnamed group);
+- split: chosen faces of a cluster are another individual than the rest (two groups, or the person and a
+  group cannot-linked with them);
 - accept / reject: a face waiting in the review queue (linking/matching.py) is, or is not, the person
   auto-matching suggested;
 - undo: the latest action (auto-matching runs included) is taken back, last first;
 - reset: every face is clustered again, under the decisions.
+
+Unnamed groups ("group:N", engine/decisions.py) keep an editor's merge or split of clusters no one has
+named; confirming such a cluster later names the group, and what was removed from it is removed from the
+person.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
-from peoplegraph.identity.records import FaceDecision
-from peoplegraph.observations.model import validate_project_name
+from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
+from peoplegraph.identity.records import FaceDecision, PersonRecord
+from peoplegraph.linking.matching import match_new_faces
+from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.clustering import ClusteringReport, cluster_project
 from peoplegraph.services.runtime import Runtime
 
@@ -31,6 +42,8 @@ class LinkingResult:
     faces: list[int]  # the faces decided about
     person_id: str | None
     clustering: ClusteringReport
+    # merges: what the two sides disagreed on and how it was settled (field, kept value, merged value)
+    conflicts: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,17 +56,17 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
         raise ValueError("confirm: give the person either as a new name or as an existing person id, not both")
     faces = _faces_of_cluster(runtime, project, cluster_id)
     graph = runtime.graph
+    new_people = []
     if person_id is not None:
-        if person_id not in {p.person_id for p in graph.people(project)}:
-            raise ValueError(f"person: no person {person_id!r} in project {project!r}")
+        existing_person(runtime, project, person_id)
     else:
         person_id = _new_person_id(runtime, project, name)
-        graph.add_person(project, person_id, name)
+        new_people.append(PersonRecord(project, person_id, name.strip()))  # type: ignore[union-attr]
     known = graph.face_decisions(project)
-    stamp = _now()
-    graph.set_face_decisions(project, action="confirm", decisions=[
-        FaceDecision(face, confirmed_as=person_id, removed_from=_removed(known, face) - {person_id},
-                     method="confirmed", actor=actor, decided_at=stamp)
+    stamp = now()
+    graph.set_face_decisions(project, action="confirm", people=new_people, decisions=[
+        _decided(known, face, confirmed_as=person_id, removed_from=_removed(known, face) - {person_id},
+                 actor=actor, decided_at=stamp)
         for face in faces
     ])
     return LinkingResult("confirm", project, faces, person_id, cluster_project(runtime, project, mode="missing"))
@@ -63,7 +76,7 @@ def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: st
     validate_project_name(project)
     faces = _faces_of_cluster(runtime, project, cluster_id)
     known = runtime.graph.face_decisions(project)
-    stamp = _now()
+    stamp = now()
     runtime.graph.set_face_decisions(project, action="ignore", decisions=[
         FaceDecision(face, removed_from=_removed(known, face), ignored=True, method="confirmed", actor=actor,
                      decided_at=stamp)
@@ -74,34 +87,100 @@ def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: st
 
 
 def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
+    """The faces are not the individual of their cluster: not its person, or, in a cluster no one has named,
+    not the unnamed group its other faces then form (the editor has looked at the cluster)."""
     validate_project_name(project)
-    wanted = [int(f) for f in face_ids]
+    wanted = list(dict.fromkeys(int(f) for f in face_ids))
     if not wanted:
         raise ValueError("faces: name at least one face id")
     found = {f.face_id: f for f in runtime.vectors.faces_by_id(project, wanted)}
     unknown = [f for f in wanted if f not in found]
     if unknown:
         raise ValueError(f"faces: no face {', '.join(map(str, unknown))} in project {project!r}")
-    person_of_cluster = {c.cluster_id: c.person_id for c in runtime.graph.clusters(project)}
-    decisions, people = [], set()
+    lone = [f for f in wanted if found[f].cluster_id == UNCLUSTERED]
+    if lone:
+        raise ValueError(f"faces: {', '.join(map(str, lone))} in no cluster in project {project!r}: nothing to "
+                         "remove them from")
     known = runtime.graph.face_decisions(project)
-    stamp = _now()
-    for face_id in wanted:
-        cluster = found[face_id].cluster_id
-        person = person_of_cluster.get(cluster)
-        if person is None:
-            where = "is in no cluster" if cluster == -1 else f"is in cluster {cluster}, which no one has confirmed"
-            raise ValueError(f"face {face_id} {where}: confirm its cluster as a person first, then remove the "
-                             "faces that are not that person")
-        people.add(person)
-        previous = known.get(face_id)
-        confirmed = previous.confirmed_as if previous and previous.confirmed_as != person else None
-        decisions.append(FaceDecision(face_id, confirmed_as=confirmed, removed_from=_removed(known, face_id) | {person},
-                                      method="confirmed", actor=actor, decided_at=stamp))
+    stamp = now()
+    decisions, identities = [], set()
+    for cluster_id in sorted({found[f].cluster_id for f in wanted}):
+        removed = [f for f in wanted if found[f].cluster_id == cluster_id]
+        person, group, kept = _identity(runtime, project, cluster_id, known, set(removed))
+        identity = person or group
+        identities.add(identity)
+        if group:  # the faces left form the unnamed group the removed ones are not
+            decisions += [_decided(known, f, grouped_as=group, actor=actor, decided_at=stamp) for f in kept]
+        for face in removed:
+            previous = known.get(face)
+            decisions.append(_decided(
+                known, face, confirmed_as=previous.confirmed_as if previous and previous.confirmed_as != identity else None,
+                grouped_as=None, removed_from=_removed(known, face) | {identity}, actor=actor, decided_at=stamp))
     runtime.graph.set_face_decisions(project, decisions, action="remove")
-    runtime.vectors.set_clusters(project, {face: -1 for face in wanted})
-    person_id = next(iter(people)) if len(people) == 1 else None
+    runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in wanted})
+    person_id = next(iter(identities)) if len(identities) == 1 and not is_group(next(iter(identities))) else None
     return LinkingResult("remove", project, wanted, person_id, cluster_project(runtime, project, mode="missing"))
+
+
+def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
+    """The clusters are one individual: the person one of them is confirmed as, or else an unnamed group
+    (kept by every later run). Clusters confirmed as two different people are refused: merge the people."""
+    validate_project_name(project)
+    wanted = list(dict.fromkeys(int(c) for c in cluster_ids))
+    if len(wanted) < 2:
+        raise ValueError("clusters: name at least two different clusters to merge")
+    faces = {c: _faces_of_cluster(runtime, project, c) for c in wanted}
+    person_of = {c.cluster_id: c.person_id for c in runtime.graph.clusters(project)}
+    people = {person_of[c] for c in wanted if person_of.get(c)}
+    if len(people) > 1:
+        named = ", ".join(f"{c} is {person_of[c]!r}" for c in wanted if person_of.get(c))
+        raise ValueError(f"clusters: {named}: two people, not one cluster; merge the people instead "
+                         f"(peoplegraph people merge {' '.join(sorted(people))})")
+    known = runtime.graph.face_decisions(project)
+    every = [f for c in wanted for f in faces[c]]
+    stamp = now()
+    if people:
+        (person,) = people
+        decisions = [_decided(known, f, confirmed_as=person, removed_from=_removed(known, f) - {person},
+                              actor=actor, decided_at=stamp) for f in every]
+    else:
+        groups = Counter(known[f].grouped_as for f in every if f in known and known[f].grouped_as)
+        group = groups.most_common(1)[0][0] if groups else _new_group(known)
+        person = None
+        decisions = [_decided(known, f, grouped_as=group, removed_from=_removed(known, f) - {group},
+                              actor=actor, decided_at=stamp) for f in every]
+    runtime.graph.set_face_decisions(project, decisions, action="merge clusters")
+    return LinkingResult("merge clusters", project, every, person, cluster_project(runtime, project, mode="missing"))
+
+
+def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Sequence[int], *,
+                  actor: str = "") -> LinkingResult:
+    """The chosen faces are another individual than the rest of the cluster: they form a cluster of their
+    own (an unnamed group), cannot-linked with the rest (its person, or an unnamed group too)."""
+    validate_project_name(project)
+    members = _faces_of_cluster(runtime, project, cluster_id)
+    chosen = list(dict.fromkeys(int(f) for f in face_ids))
+    outside = [f for f in chosen if f not in set(members)]
+    if outside:
+        raise ValueError(f"faces: {', '.join(map(str, outside))} not in cluster {cluster_id}")
+    if not chosen or len(chosen) == len(members):
+        raise ValueError(f"faces: choose some but not all of the {len(members)} faces of cluster {cluster_id}")
+    known = runtime.graph.face_decisions(project)
+    person, group, kept = _identity(runtime, project, cluster_id, known, set(chosen))
+    identity = person or group
+    other = _new_group(known, taken={group})
+    stamp = now()
+    # the editor chose which faces leave: the others are the cluster's individual, by name or as a group
+    decisions = [_decided(known, f, confirmed_as=person, removed_from=_removed(known, f) - {person}, actor=actor,
+                          decided_at=stamp) if person else _decided(known, f, grouped_as=group, actor=actor,
+                                                                    decided_at=stamp)
+                 for f in kept]
+    decisions += [_decided(known, f, confirmed_as=None, grouped_as=other,
+                           removed_from=(_removed(known, f) - {other}) | {identity}, actor=actor, decided_at=stamp)
+                  for f in chosen]
+    runtime.graph.set_face_decisions(project, decisions, action="split")
+    runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in chosen})
+    return LinkingResult("split", project, chosen, person, cluster_project(runtime, project, mode="missing"))
 
 
 def review_queue(runtime: Runtime, project: str) -> list[FaceDecision]:
@@ -121,7 +200,7 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
     if not wanted or missing:
         raise ValueError(f"faces: {', '.join(map(str, missing)) or 'none given'}: not in the review queue of "
                          f"project {project!r} (peoplegraph review list)")
-    stamp = _now()
+    stamp = now()
     decisions = [
         FaceDecision(f, confirmed_as=queued[f].suggested_as if accept else None,
                      removed_from=queued[f].removed_from | (frozenset() if accept else {queued[f].suggested_as}),
@@ -147,9 +226,26 @@ def undo(runtime: Runtime, project: str) -> LinkingResult:
                          cluster_project(runtime, project, mode="missing"))
 
 
-def reset(runtime: Runtime, project: str) -> LinkingResult:
+MACHINE_METHODS = ("auto", "review")  # decisions auto-matching took, which a reset recomputes
+
+
+def reset(runtime: Runtime, project: str, cluster_id: int | None = None, *, actor: str = "") -> LinkingResult:
+    """Recompute the machine's decisions and keep every human one: auto-matching's tags and suggestions
+    for the faces in scope (the cluster's, or the project's) are dropped (undoable), those faces are matched
+    again against the people editors confirmed, then clustered again: the project whole (`reset` run), or
+    the cluster's faces among the other clusters (`missing` run)."""
     validate_project_name(project)
-    return LinkingResult("reset", project, [], None, cluster_project(runtime, project, mode="reset"))
+    if cluster_id is None:
+        faces = [f.face_id for f in runtime.vectors.faces(project)]
+    else:
+        faces = _faces_of_cluster(runtime, project, cluster_id)
+    known = runtime.graph.face_decisions(project)
+    machine = [f for f in faces if f in known and known[f].method in MACHINE_METHODS]
+    runtime.graph.set_face_decisions(project, [], action="reset", cleared=machine, actor=actor, decided_at=now())
+    runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in (faces if cluster_id is not None else machine)})
+    match_new_faces(runtime, project)
+    return LinkingResult("reset", project, faces if cluster_id is not None else [], None,
+                         cluster_project(runtime, project, mode="reset" if cluster_id is None else "missing"))
 
 
 def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[int]:
@@ -159,9 +255,51 @@ def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[i
     return faces
 
 
+def _identity(runtime: Runtime, project: str, cluster_id: int, known: dict[int, FaceDecision],
+              leaving: set[int]) -> tuple[str | None, str | None, list[int]]:
+    """Who a cluster is, for faces about to leave it: its person, or else the unnamed group its other faces
+    form (the one most of them already have, or a new one); and those other faces."""
+    kept = [f for f in _faces_of_cluster(runtime, project, cluster_id) if f not in leaving]
+    person = next((c.person_id for c in runtime.graph.clusters(project) if c.cluster_id == int(cluster_id)), None)
+    if person:
+        return person, None, kept
+    groups = Counter(known[f].grouped_as for f in kept if f in known and known[f].grouped_as)
+    return None, groups.most_common(1)[0][0] if groups else _new_group(known), kept
+
+
+def _new_group(known: dict[int, FaceDecision], taken: set[str | None] = frozenset()) -> str:  # type: ignore[assignment]
+    numbers = [int(g[len(GROUP_PREFIX):]) for g in {d.grouped_as for d in known.values()} | set(taken)
+               if g and g[len(GROUP_PREFIX):].isdigit()]
+    return f"{GROUP_PREFIX}{max(numbers, default=0) + 1}"
+
+
+_KEEP = object()
+
+
+def _decided(known: dict[int, FaceDecision], face: int, *, confirmed_as=_KEEP, grouped_as=_KEEP,
+             removed_from=_KEEP, actor: str, decided_at: str) -> FaceDecision:
+    """A human decision about a face: what is named changes, the rest of its earlier decision stays (an
+    ignored face stays ignored unless it is confirmed or grouped)."""
+    previous = known.get(face) or FaceDecision(face)
+    confirmed = previous.confirmed_as if confirmed_as is _KEEP else confirmed_as
+    grouped = previous.grouped_as if grouped_as is _KEEP else grouped_as
+    return FaceDecision(
+        face, confirmed_as=confirmed, grouped_as=grouped,
+        removed_from=previous.removed_from if removed_from is _KEEP else removed_from,
+        ignored=previous.ignored and not (confirmed or grouped),
+        method="confirmed", actor=actor, decided_at=decided_at)
+
+
 def _removed(known: dict[int, FaceDecision], face_id: int) -> frozenset[str]:
     previous = known.get(face_id)
     return previous.removed_from if previous else frozenset()
+
+
+def existing_person(runtime: Runtime, project: str, person_id: str) -> PersonRecord:
+    person = runtime.graph.person(project, person_id)
+    if person is None:
+        raise ValueError(f"person: no person {person_id!r} in project {project!r} (peoplegraph people list)")
+    return person
 
 
 def _new_person_id(runtime: Runtime, project: str, name: str | None) -> str:
@@ -175,5 +313,5 @@ def _new_person_id(runtime: Runtime, project: str, name: str | None) -> str:
     return candidate
 
 
-def _now() -> str:
+def now() -> str:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

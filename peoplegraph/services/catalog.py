@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from peoplegraph.engine.quality import flags_from_bits
-from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
+from peoplegraph.identity.records import ClusterRecord, EventRecord, MembershipRecord, PersonRecord, PhotoRecord
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
@@ -60,3 +60,89 @@ def face_to_dict(face: FaceObservation) -> dict:
         "quality": {"score": round(face.quality_score, 1), **flags_from_bits(face.quality_flags)},
         "age": None if face.age == UNKNOWN_AGE else round(face.age, 1),
     }
+
+
+def person_summary(person: PersonRecord) -> dict:
+    return {"id": person.person_id, "name": person.name, "born": person.born or None,
+            "clusters": list(person.cluster_ids), "photos": person.photo_count, "visibility": person.visibility}
+
+
+def person_details(person: PersonRecord) -> dict:
+    return {**person_summary(person), "died": person.died or None, "aliases": list(person.aliases),
+            "biography": person.biography, "notes": person.notes, "external_ids": dict(person.external_ids)}
+
+
+def person_text(person: PersonRecord) -> str:
+    life = f"{person.born or '?'}..{person.died or ''}" if person.born or person.died else "dates unknown"
+    lines = [f"{person.name} ({person.person_id}), {life}, {person.visibility}"]
+    if person.aliases:
+        lines.append("also known as: " + ", ".join(person.aliases))
+    if person.external_ids:
+        lines.append("ids: " + ", ".join(f"{s}={i}" for s, i in person.external_ids))
+    if person.biography:
+        lines += ["", person.biography.rstrip()]
+    if person.notes:
+        lines += ["", "notes: " + person.notes.rstrip()]
+    return "\n".join(lines)
+
+
+def membership_to_dict(m: MembershipRecord) -> dict:
+    return {"person_id": m.person_id, "organisation_id": m.organisation_id, "role": m.role, "since": m.since,
+            "until": m.until}
+
+
+def event_to_dict(e: EventRecord) -> dict:
+    return {"id": e.event_id, "name": e.name, "date": e.date, "place": e.place, "part_of": e.part_of or None}
+
+
+def members(runtime: Runtime, project: str, organisation_id: str, *, since: str = "", until: str = "") -> list[dict]:
+    """The members of an organisation whose membership overlaps since..until, with their names."""
+    validate_project_name(project)
+    if organisation_id not in {o.organisation_id for o in runtime.graph.organisations(project)}:
+        raise ValueError(f"organisation: no organisation {organisation_id!r} in project {project!r}")
+    names = {p.person_id: p.name for p in runtime.graph.people(project)}
+    return [{**membership_to_dict(m), "name": names.get(m.person_id, "")}
+            for m in runtime.graph.memberships(project, organisation_id=organisation_id, since=since, until=until)]
+
+
+def person_page(runtime: Runtime, project: str, person_id: str, *, limit: int = 50, offset: int = 0) -> dict:
+    """Everything known about a person, with one page of their photos: what `people show` prints."""
+    validate_project_name(project)
+    graph = runtime.graph
+    person = graph.person(project, person_id)
+    if person is None:
+        raise ValueError(f"person: no person {person_id!r} in project {project!r}")
+    organisations = {o.organisation_id: o for o in graph.organisations(project)}
+    return {
+        **person_details(person),
+        "memberships": [{**membership_to_dict(m), "organisation": organisations[m.organisation_id].name}
+                        for m in graph.memberships(project, person_id=person_id)],
+        "relations": [{"person_id": r.person_id, "kind": r.kind, "other_id": r.other_id}
+                      for r in graph.relations(project, person_id)],
+        "events": [{**event_to_dict(e), "photos": n} for e, n in graph.person_events(project, person_id)],
+        "photos": [{"photo_id": p.photo_id, "path": p.path, "taken_at": p.taken_at or None,
+                    "faces": [{"face_id": a.face_id, "box": list(a.box), "cluster_id": a.cluster_id,
+                               "method": a.method, "score": a.score} for a in faces]}
+                   for p, faces in graph.person_photos(project, person_id, limit=limit, offset=offset)],
+        "photos_offset": offset,
+        "appears_with": [{"id": p, "name": n, "photos": k}
+                         for p, n, k in graph.co_appearances(project, person_id, everyone=True)],
+    }
+
+
+def person_page_text(page: dict) -> str:
+    person = PersonRecord("", page["id"], page["name"], tuple(page["clusters"]), page["photos"], page["born"] or "",
+                          page["died"] or "", tuple(page["aliases"]), page["biography"], page["notes"],
+                          tuple(page["external_ids"].items()), page["visibility"])
+    lines = [person_text(person), f"clusters {page['clusters']}, {page['photos']} photos"]
+    lines += [f"member of {m['organisation']} ({m['organisation_id']}) {m['role']} {m['since'] or '?'}.."
+              f"{m['until'] or 'now'}" for m in page["memberships"]]
+    lines += [f"{r['person_id']} is {r['kind']} of {r['other_id']}" for r in page["relations"]]
+    lines += [f"at {e['name']} ({e['id']}) {e['date']}: {e['photos']} photos" for e in page["events"]]
+    first = page["photos_offset"] + 1
+    lines.append(f"photos {first}..{first + len(page['photos']) - 1}:" if page["photos"] else "no photos on this page")
+    lines += [f"  {p['path']}  faces " + ", ".join(f"{f['face_id']} ({f['method']})" for f in p["faces"])
+              for p in page["photos"]]
+    lines.append("appears with:")
+    lines += [f"  {a['name']} ({a['id']}): {a['photos']} photos" for a in page["appears_with"]]
+    return "\n".join(lines)

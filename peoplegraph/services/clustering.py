@@ -11,7 +11,7 @@ import numpy as np
 
 from peoplegraph.engine.cluster import ATTACH_MARGIN, GraphClusterer, assign_to_clusters, keep_seeded
 from peoplegraph.engine.decisions import Decisions, constrained_labels, people_of_clusters
-from peoplegraph.identity.records import ClusterRecord, FaceDecision
+from peoplegraph.identity.records import Appearance, ClusterRecord, FaceDecision
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
@@ -24,6 +24,9 @@ class ClusteringReport:
     unclustered_faces: int
     similarity: float
     min_cluster_size: int
+    mode: str = "reset"
+    # a run that died between its vector-store and graph writes, finished by this one ("" none)
+    recovered: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -41,37 +44,63 @@ def cluster_project(
     new clusters among themselves, numbered after the existing ones, so no existing cluster id changes.
     The human decisions recorded by the linking layer are constraints in both modes (a run never undoes
     them), and each cluster holding confirmed faces is linked to their person. `min_cluster_size`
-    overrides the setting for this run."""
+    overrides the setting for this run.
+
+    The vector store is written first, the graph last, in one transaction that also clears the mark
+    set before the first write: a run that dies in between leaves the mark, and the next run (or
+    `peoplegraph repair`) finishes its work, as a reset when the dead run was one (its cluster ids were
+    half renumbered)."""
     validate_project_name(project)
     if mode not in MODES:
         raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     settings = runtime.settings
     min_size = settings.min_cluster_size if min_cluster_size is None else min_cluster_size
     say = stage or (lambda _: None)
+    recovered = runtime.graph.pending_clustering(project)
+    if recovered == "reset":
+        mode = "reset"
     say("reading faces")
     faces = runtime.vectors.faces(project, with_embeddings=True)
     similarity = runtime.cluster_similarity
     say("clustering")
     embeddings = stacked_embeddings(faces)
-    constraints = as_constraints(faces, runtime.graph.face_decisions(project))
+    decisions = runtime.graph.face_decisions(project)
+    constraints = as_constraints(faces, decisions)
     if mode == "reset":
         labels = cluster_labels(faces, embeddings, settings, similarity, min_size, constraints)
     else:
         labels = missing_labels(faces, embeddings, settings, similarity, min_size, constraints)
     person_of = {} if constraints is None else people_of_clusters(labels, constraints)
     say("writing clusters")
+    runtime.graph.mark_clustering(project, mode)
     changed = {f.face_id: int(label) for f, label in zip(faces, labels) if f.cluster_id != int(label)}
     if changed:
         runtime.vectors.set_clusters(project, changed)
     records = [dataclasses.replace(r, person_id=person_of.get(r.cluster_id))
                for r in summarise_clusters(project, faces, labels, embeddings)]
-    runtime.graph.replace_clusters(project, records)
+    runtime.graph.replace_clusters(project, records, appearances(faces, labels, person_of, decisions))
     clustered = int(np.count_nonzero(labels != UNCLUSTERED))
     return ClusteringReport(
         faces=len(faces), clusters=len(records), clustered_faces=clustered,
         unclustered_faces=len(faces) - clustered, similarity=similarity,
-        min_cluster_size=min_size,
+        min_cluster_size=min_size, mode=mode, recovered=recovered,
     )
+
+
+def appearances(faces: list[FaceObservation], labels: np.ndarray, person_of: Mapping[int, str],
+                decisions: Mapping[int, FaceDecision]) -> list[Appearance]:
+    """Each face in a named cluster as an appearance of its person, with how it was named: its own decision
+    when that names the person (confirmed, auto...), else `cluster` (it joined the person's cluster)."""
+    out = []
+    for face, label in zip(faces, labels.tolist()):
+        person = person_of.get(label)
+        if person is None:
+            continue
+        decision = decisions.get(face.face_id)
+        own = decision is not None and decision.confirmed_as == person
+        out.append(Appearance(person, face.photo_id, face.face_id, tuple(face.box), label,  # type: ignore[arg-type]
+                              decision.method if own else "cluster", decision.score if own else None))
+    return out
 
 
 def missing_labels(faces: list[FaceObservation], embeddings: np.ndarray, settings, similarity: float,
@@ -119,14 +148,18 @@ def cluster_labels(faces: list[FaceObservation], embeddings: np.ndarray, setting
 
 
 def as_constraints(faces: list[FaceObservation], decisions: Mapping[int, FaceDecision]) -> Decisions | None:
-    """Decisions by face id as constraints by face index (faces no longer stored are passed over)."""
+    """Decisions by face id as constraints by face index (faces no longer stored are passed over). A group
+    whose faces were later confirmed as a person is that person: its other faces must-link with the
+    person, and faces removed from the group are removed from the person."""
     if not decisions:
         return None
+    named = {d.grouped_as: d.confirmed_as for d in decisions.values() if d.grouped_as and d.confirmed_as}
     index = {f.face_id: i for i, f in enumerate(faces)}
     known = {index[face_id]: d for face_id, d in decisions.items() if face_id in index}
     return Decisions(
-        confirmed={i: d.confirmed_as for i, d in known.items() if d.confirmed_as is not None},
-        removed={i: d.removed_from for i, d in known.items() if d.removed_from},
+        confirmed={i: d.confirmed_as or named.get(d.grouped_as, d.grouped_as)  # type: ignore[misc]
+                   for i, d in known.items() if d.confirmed_as or d.grouped_as},
+        removed={i: frozenset(named.get(p, p) for p in d.removed_from) for i, d in known.items() if d.removed_from},
         ignored=frozenset(i for i, d in known.items() if d.ignored),
     )
 

@@ -1,0 +1,103 @@
+"""What every `peoplegraph` command shares: the settings context, the common options, output and errors."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+from pydantic import ValidationError
+
+from peoplegraph.engine.pack import ModelPackError
+from peoplegraph.linking.service import LinkingResult
+from peoplegraph.observations.store import StoreBusyError
+from peoplegraph.services.clustering import ClusteringReport
+from peoplegraph.services.runtime import Runtime
+from peoplegraph.settings import Settings
+
+FRIENDLY_ERRORS = (ModelPackError, StoreBusyError, ValueError, OSError)
+
+
+def settings_options(command: click.Command) -> click.Command:
+    """One global flag per settings field, typed and documented from the settings object itself."""
+    for name, field in reversed(Settings.model_fields.items()):
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{field.description} [env: PEOPLEGRAPH_{name.upper()}]"
+        command = click.option(flag, name, default=None, help=help_text, show_default=False)(command)
+    return command
+
+
+class Context:
+    def __init__(self, overrides: dict[str, Any]) -> None:
+        self.overrides = {k: v for k, v in overrides.items() if v is not None}
+
+    def settings(self) -> Settings:
+        try:
+            return Settings(**self.overrides)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'/'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise click.UsageError(f"invalid setting: {problems}") from None
+
+    def runtime(self) -> Runtime:
+        return Runtime(self.settings())
+
+
+PROJECT_OPTION = click.option("--project", "-p", required=True, help="The project (library).")
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+def fail_clearly(func):
+    """Known failures (bad project name, model pack missing, store busy) print one line, not a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except FRIENDLY_ERRORS as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def emit(as_json: bool, payload: Any, text: str) -> None:
+    click.echo(json.dumps(payload, indent=2) if as_json else text)
+
+
+def clustering_text(report: ClusteringReport) -> str:
+    return (
+        f"clusters: {report.clusters} ({report.clustered_faces} of {report.faces} faces clustered, "
+        f"{report.unclustered_faces} unclustered; similarity >= {report.similarity:.3f}, "
+        f"min size {report.min_cluster_size})"
+    )
+
+
+ACTOR_OPTION = click.option("--actor", default=getpass.getuser, show_default="your user name",
+                            help="Who decides (recorded with every decision).")
+
+
+def link(obj: Context, as_json: bool, action: Callable[..., LinkingResult], *args: Any, **kwargs: Any) -> None:
+    """Run one linking action on the project's stores and print what it did."""
+    with obj.runtime() as runtime:
+        result = action(runtime, *args, **kwargs)
+    emit(as_json, result.to_dict(), linking_text(result))
+
+
+def linking_text(result: LinkingResult) -> str:
+    person = f" as {result.person_id}" if result.person_id else ""
+    return f"{result.action}: {len(result.faces)} face(s){person}\n{clustering_text(result.clustering)}"
+
+
+def clusters_table(found: list) -> str:
+    if not found:
+        return "no clusters (run `peoplegraph cluster`)"
+    rows = [f"{'id':>5} {'faces':>6} {'photos':>6} {'conf':>5}  representative (photo, box)"]
+    for c in found:
+        box = ",".join(f"{v:.0f}" for v in c.representative_box)
+        rows.append(f"{c.cluster_id:>5} {c.size:>6} {len(c.photo_ids):>6} {c.mean_confidence:>5.2f}  "
+                    f"{c.representative_photo_id[:12]} [{box}]")
+    return "\n".join(rows)

@@ -1,0 +1,267 @@
+"""Every Cypher statement of the graph stores (see `peoplegraph.identity.cypher` for the model).
+
+Written to the common subset of the embedded engine's dialect (LadybugDB, Kuzu's) and Neo4j's: labels
+fixed in the text (Kuzu cannot set them at run time), properties set one by one (Kuzu has no `SET n +=
+map`), no empty list parameters (Kuzu cannot infer their type), every node found by its primary key
+`key`. What differs lives here and only here: the schema (`EMBEDDED_SCHEMA` node and rel tables against
+`NEO4J_SCHEMA` constraints and indexes) and `SHORTEST_CHAIN`.
+"""
+
+from __future__ import annotations
+
+_PERSON_COLUMNS = ("born", "died", "aliases", "biography", "notes", "external_ids", "visibility")
+_APPEARANCE_COLUMNS = "face_id INT64, box DOUBLE[], cluster_id INT64, method STRING, score DOUBLE"
+EMBEDDED_SCHEMA = (
+    "CREATE NODE TABLE IF NOT EXISTS Project(name STRING PRIMARY KEY, pending_run STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS Photo(key STRING PRIMARY KEY, project STRING, photo_id STRING, "
+    "path STRING, width INT64, height INT64, face_count INT64, taken_at STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS Cluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
+    "size INT64, representative_face_id INT64, representative_photo_id STRING, representative_box DOUBLE[], "
+    "mean_confidence DOUBLE)",
+    "CREATE NODE TABLE IF NOT EXISTS Person(key STRING PRIMARY KEY, project STRING, person_id STRING, "
+    "name STRING, " + ", ".join(f"{c} STRING" for c in _PERSON_COLUMNS) + ")",
+    "CREATE NODE TABLE IF NOT EXISTS Organisation(key STRING PRIMARY KEY, project STRING, "
+    "organisation_id STRING, name STRING, kind STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS Event(key STRING PRIMARY KEY, project STRING, event_id STRING, "
+    "name STRING, date STRING, place STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS FaceDecision(key STRING PRIMARY KEY, project STRING, face_id INT64, "
+    "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, suggested_as STRING, reference_faces STRING, "
+    "method STRING, actor STRING, score DOUBLE, decided_at STRING, grouped_as STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS LinkAction(key STRING PRIMARY KEY, project STRING, seq INT64, "
+    "action STRING, actor STRING, decided_at STRING, before STRING)",
+    "CREATE REL TABLE IF NOT EXISTS HAS_PHOTO(FROM Project TO Photo)",
+    "CREATE REL TABLE IF NOT EXISTS HAS_CLUSTER(FROM Project TO Cluster)",
+    "CREATE REL TABLE IF NOT EXISTS HAS_PERSON(FROM Project TO Person)",
+    "CREATE REL TABLE IF NOT EXISTS SEEN_IN(FROM Cluster TO Photo, faces INT64)",
+    "CREATE REL TABLE IF NOT EXISTS IS_PERSON(FROM Cluster TO Person)",
+    f"CREATE REL TABLE IF NOT EXISTS APPEARS_IN(FROM Person TO Photo, {_APPEARANCE_COLUMNS})",
+    "CREATE REL TABLE IF NOT EXISTS MEMBER_OF(FROM Person TO Organisation, role STRING, since STRING, "
+    "until STRING)",
+    "CREATE REL TABLE IF NOT EXISTS RELATED_TO(FROM Person TO Person, kind STRING)",
+    "CREATE REL TABLE IF NOT EXISTS TOOK_PLACE_AT(FROM Photo TO Event)",
+    "CREATE REL TABLE IF NOT EXISTS PART_OF(FROM Event TO Event)",
+    # graph files written before these columns existed get them (no-ops on a fresh file)
+    "ALTER TABLE Project ADD IF NOT EXISTS pending_run STRING DEFAULT ''",
+    *(f"ALTER TABLE Person ADD IF NOT EXISTS {c} STRING DEFAULT '{'normal' if c == 'visibility' else ''}'"
+      for c in _PERSON_COLUMNS),
+    "ALTER TABLE FaceDecision ADD IF NOT EXISTS grouped_as STRING DEFAULT ''",
+    *(f"ALTER TABLE APPEARS_IN ADD IF NOT EXISTS {column} DEFAULT {default}" for column, default in (
+        ("face_id INT64", "-1"), ("box DOUBLE[]", "[]"), ("cluster_id INT64", "-1"), ("method STRING", "'cluster'"),
+        ("score DOUBLE", "-1.0"))),
+)
+
+NEO4J_SCHEMA = (
+    "CREATE CONSTRAINT peoplegraph_project_name IF NOT EXISTS FOR (n:Project) REQUIRE n.name IS UNIQUE",
+    *(f"CREATE CONSTRAINT peoplegraph_{label.lower()}_key IF NOT EXISTS FOR (n:{label}) REQUIRE n.key IS UNIQUE"
+      for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction")),
+    *(f"CREATE INDEX peoplegraph_{label.lower()}_project IF NOT EXISTS FOR (n:{label}) ON (n.project)"
+      for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction")),
+)
+
+ENSURE_PROJECT = "MERGE (p:Project {name: $project})"
+PROJECTS = "MATCH (p:Project) RETURN p.name AS name ORDER BY name"
+HAS_PHOTO = "MATCH (ph:Photo {key: $key}) RETURN count(ph) AS n"
+ADD_PHOTOS = (
+    "MATCH (pr:Project {name: $project}) "
+    "UNWIND $rows AS r "
+    "MERGE (ph:Photo {key: r.key}) "
+    "ON CREATE SET ph.project = $project, ph.photo_id = r.photo_id, ph.path = r.path, ph.width = r.width, "
+    "ph.height = r.height, ph.face_count = r.face_count, ph.taken_at = r.taken_at "
+    "MERGE (pr)-[:HAS_PHOTO]->(ph)"
+)
+_PHOTO_FIELDS = (
+    "RETURN ph.photo_id AS photo_id, ph.path AS path, ph.width AS width, ph.height AS height, "
+    "ph.face_count AS face_count, ph.taken_at AS taken_at ORDER BY path, photo_id"
+)
+PHOTOS = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) " + _PHOTO_FIELDS
+PHOTOS_PAGE = PHOTOS + " SKIP $offset LIMIT $limit"
+PHOTOS_FROM = PHOTOS + " SKIP $offset"
+PHOTOS_BY_KEY = "UNWIND $keys AS k MATCH (ph:Photo {key: k}) " + _PHOTO_FIELDS
+PHOTO_COUNT = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) RETURN count(ph) AS n"
+
+CLUSTER_LINKS = (
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[:IS_PERSON]->(pe:Person) "
+    "RETURN c.cluster_id AS cluster_id, pe.person_id AS person_id"
+)
+PERSON_KEYS = "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person) RETURN pe.person_id AS person_id"
+DELETE_CLUSTERS = "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster) DETACH DELETE c"
+CREATE_CLUSTERS = (
+    "MATCH (pr:Project {name: $project}) "
+    "UNWIND $rows AS r "
+    "CREATE (c:Cluster {key: r.key, project: $project, cluster_id: r.cluster_id, size: r.size, "
+    "representative_face_id: r.representative_face_id, representative_photo_id: r.representative_photo_id, "
+    "representative_box: r.representative_box, mean_confidence: r.mean_confidence}) "
+    "CREATE (pr)-[:HAS_CLUSTER]->(c)"
+)
+CREATE_SEEN_IN = (
+    "UNWIND $rows AS r "
+    "MATCH (c:Cluster {key: r.cluster}), (ph:Photo {key: r.photo}) "
+    "CREATE (c)-[:SEEN_IN {faces: r.faces}]->(ph)"
+)
+CREATE_IS_PERSON = (
+    "UNWIND $rows AS r "
+    "MATCH (c:Cluster {key: r.cluster}), (pe:Person {key: r.person}) "
+    "CREATE (c)-[:IS_PERSON]->(pe)"
+)
+CLUSTERS = (
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster) "
+    "RETURN c.cluster_id AS cluster_id, c.size AS size, c.representative_face_id AS representative_face_id, "
+    "c.representative_photo_id AS representative_photo_id, c.representative_box AS representative_box, "
+    "c.mean_confidence AS mean_confidence ORDER BY cluster_id"
+)
+CLUSTER_PHOTOS = (
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[s:SEEN_IN]->(ph:Photo) "
+    "RETURN c.cluster_id AS cluster_id, ph.photo_id AS photo_id, s.faces AS faces ORDER BY photo_id"
+)
+PERSON_EXISTS = "MATCH (pe:Person {key: $key}) RETURN count(pe) AS n"
+DELETE_APPEARS_IN = (
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)-[a:APPEARS_IN]->(:Photo) DELETE a"
+)
+CREATE_APPEARS_IN = (
+    "UNWIND $rows AS r "
+    "MATCH (pe:Person {key: r.person}), (ph:Photo {key: r.photo}) "
+    "CREATE (pe)-[:APPEARS_IN {face_id: r.face_id, box: r.box, cluster_id: r.cluster_id, method: r.method, "
+    "score: r.score}]->(ph)"
+)
+SET_PENDING_RUN = "MATCH (p:Project {name: $project}) SET p.pending_run = $run"
+PENDING_RUN = "MATCH (p:Project {name: $project}) RETURN p.pending_run AS run"
+CO_APPEARANCES = (
+    "MATCH (a:Person {key: $key})-[:APPEARS_IN]->(ph:Photo)<-[:APPEARS_IN]-(b:Person) "
+    "WHERE b.key <> a.key AND ($everyone OR b.visibility = 'normal') "
+    "RETURN b.person_id AS person_id, b.name AS name, count(DISTINCT ph) AS photos "
+    "ORDER BY photos DESC, name, person_id"
+)
+PHOTOS_WITH_ALL = (
+    "MATCH (pe:Person)-[:APPEARS_IN]->(ph:Photo) WHERE pe.key IN $keys "
+    "WITH ph, count(DISTINCT pe) AS present WHERE present = $wanted " + _PHOTO_FIELDS
+)
+# The one statement whose dialects differ: Kuzu/LadybugDB's `* SHORTEST` against Neo4j's shortestPath().
+# The hop bound must be a literal in both; it is formatted in from a checked int.
+SHORTEST_CHAIN = {
+    "embedded": "MATCH p = (a:Person {{key: $a}})-[:APPEARS_IN* SHORTEST 1..{hops}]-(b:Person {{key: $b}}) "
+                "RETURN properties(nodes(p), 'key') AS keys",
+    "neo4j": "MATCH p = shortestPath((a:Person {{key: $a}})-[:APPEARS_IN*..{hops}]-(b:Person {{key: $b}})) "
+             "RETURN [n IN nodes(p) | n.key] AS keys",
+}
+MAX_CHAIN_STEPS = 15  # co-appearances; two hops each, and the embedded engine allows at most 30 hops
+WRITE_PERSON = (
+    "MATCH (pr:Project {name: $project}) "
+    "MERGE (pe:Person {key: $key}) "
+    "SET pe.project = $project, pe.person_id = $person_id, pe.name = $name, "
+    + ", ".join(f"pe.{c} = ${c}" for c in _PERSON_COLUMNS) + " "
+    "MERGE (pr)-[:HAS_PERSON]->(pe)"
+)
+_PERSON_FIELDS = "RETURN pe.person_id AS person_id, pe.name AS name, " + ", ".join(
+    f"pe.{c} AS {c}" for c in _PERSON_COLUMNS)
+PEOPLE = "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person) " + _PERSON_FIELDS + " ORDER BY name, person_id"
+PERSON = "MATCH (pe:Person {key: $key}) " + _PERSON_FIELDS
+DELETE_PERSON = "MATCH (pe:Person {key: $key}) DETACH DELETE pe"
+PEOPLE_CLUSTERS = (
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)<-[:IS_PERSON]-(c:Cluster) "
+    "RETURN pe.person_id AS person_id, c.cluster_id AS cluster_id"
+)
+PEOPLE_PHOTOS = (
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)-[:APPEARS_IN]->(ph:Photo) "
+    "RETURN pe.person_id AS person_id, count(DISTINCT ph) AS n"
+)
+WRITE_ORGANISATION = (
+    "MERGE (o:Organisation {key: $key}) "
+    "SET o.project = $project, o.organisation_id = $organisation_id, o.name = $name, o.kind = $kind"
+)
+ORGANISATIONS = (
+    "MATCH (o:Organisation) WHERE o.project = $project "
+    "RETURN o.organisation_id AS organisation_id, o.name AS name, o.kind AS kind ORDER BY name, organisation_id"
+)
+ORGANISATION_EXISTS = "MATCH (o:Organisation {key: $key}) RETURN count(o) AS n"
+ADD_MEMBERSHIP = (
+    "MATCH (pe:Person {key: $person}), (o:Organisation {key: $organisation}) "
+    "CREATE (pe)-[:MEMBER_OF {role: $role, since: $since, until: $until}]->(o)"
+)
+DELETE_MEMBERSHIP = (
+    "MATCH (pe:Person {key: $person})-[m:MEMBER_OF]->(o:Organisation {key: $organisation}) "
+    "WHERE m.role = $role AND m.since = $since DELETE m"
+)
+DELETE_MEMBERSHIPS_OF = "MATCH (pe:Person {key: $key})-[m:MEMBER_OF]->(:Organisation) DELETE m"
+MEMBERSHIPS = (
+    "MATCH (pe:Person)-[m:MEMBER_OF]->(o:Organisation) "
+    "WHERE o.project = $project AND ($person = '' OR pe.key = $person) AND ($organisation = '' OR o.key = $organisation) "
+    "RETURN pe.person_id AS person_id, o.organisation_id AS organisation_id, m.role AS role, m.since AS since, "
+    "m.until AS until ORDER BY since, until, person_id, organisation_id, role"
+)
+ADD_RELATION = "MATCH (a:Person {key: $a}), (b:Person {key: $b}) CREATE (a)-[:RELATED_TO {kind: $kind}]->(b)"
+DELETE_RELATION = "MATCH (a:Person {key: $a})-[r:RELATED_TO]->(b:Person {key: $b}) WHERE r.kind = $kind DELETE r"
+DELETE_RELATIONS_OF = (
+    "MATCH (a:Person)-[r:RELATED_TO]->(b:Person) WHERE a.key = $key OR b.key = $key DELETE r"
+)
+RELATIONS = (
+    "MATCH (a:Person)-[r:RELATED_TO]->(b:Person) WHERE a.key = $key OR b.key = $key "
+    "RETURN a.person_id AS person_id, b.person_id AS other_id, r.kind AS kind ORDER BY kind, person_id, other_id"
+)
+WRITE_EVENT = (
+    "MERGE (e:Event {key: $key}) "
+    "SET e.project = $project, e.event_id = $event_id, e.name = $name, e.date = $date, e.place = $place"
+)
+DELETE_PART_OF = "MATCH (e:Event {key: $key})-[p:PART_OF]->(:Event) DELETE p"
+ADD_PART_OF = "MATCH (e:Event {key: $key}), (w:Event {key: $whole}) CREATE (e)-[:PART_OF]->(w)"
+EVENTS = (
+    "MATCH (e:Event) WHERE e.project = $project "
+    "OPTIONAL MATCH (e)-[:PART_OF]->(w:Event) "
+    "RETURN e.event_id AS event_id, e.name AS name, e.date AS date, e.place AS place, w.event_id AS part_of "
+    "ORDER BY date, name, event_id"
+)
+EVENT_EXISTS = "MATCH (e:Event {key: $key}) RETURN count(e) AS n"
+UNSET_PHOTO_EVENTS = "UNWIND $keys AS k MATCH (ph:Photo {key: k})-[t:TOOK_PLACE_AT]->(:Event) DELETE t"
+SET_PHOTO_EVENTS = (
+    "UNWIND $keys AS k MATCH (ph:Photo {key: k}), (e:Event {key: $event}) CREATE (ph)-[:TOOK_PLACE_AT]->(e)"
+)
+EVENT_PHOTOS = "MATCH (ph:Photo)-[:TOOK_PLACE_AT]->(:Event {key: $key}) " + _PHOTO_FIELDS
+PERSON_EVENTS = (
+    "MATCH (:Person {key: $key})-[:APPEARS_IN]->(ph:Photo)-[:TOOK_PLACE_AT]->(e:Event) "
+    "RETURN e.event_id AS event_id, count(DISTINCT ph) AS photos ORDER BY event_id"
+)
+PERSON_PHOTOS_PAGE = (
+    "MATCH (:Person {key: $key})-[:APPEARS_IN]->(ph:Photo) WITH DISTINCT ph " + _PHOTO_FIELDS
+    + " SKIP $offset LIMIT $limit"
+)
+PERSON_APPEARANCES = (
+    "MATCH (pe:Person {key: $key})-[a:APPEARS_IN]->(ph:Photo) WHERE ph.key IN $photos "
+    "RETURN ph.photo_id AS photo_id, a.face_id AS face_id, a.box AS box, a.cluster_id AS cluster_id, "
+    "a.method AS method, a.score AS score ORDER BY face_id"
+)
+SET_DECISIONS = (
+    "UNWIND $rows AS r "
+    "MERGE (d:FaceDecision {key: r.key}) "
+    "SET d.project = $project, d.face_id = r.face_id, d.confirmed_as = r.confirmed_as, "
+    "d.removed_from = r.removed_from, d.ignored = r.ignored, d.suggested_as = r.suggested_as, "
+    "d.reference_faces = r.reference_faces, d.method = r.method, d.actor = r.actor, "
+    "d.score = r.score, d.decided_at = r.decided_at, d.grouped_as = r.grouped_as"
+)
+DECISIONS = (
+    "MATCH (d:FaceDecision) WHERE d.project = $project "
+    "RETURN d.face_id AS face_id, d.confirmed_as AS confirmed_as, d.removed_from AS removed_from, "
+    "d.ignored AS ignored, d.suggested_as AS suggested_as, d.reference_faces AS reference_faces, "
+    "d.method AS method, d.actor AS actor, d.score AS score, d.decided_at AS decided_at, "
+    "d.grouped_as AS grouped_as ORDER BY face_id"
+)
+DELETE_DECISIONS = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) DELETE d"
+LAST_ACTION = "MATCH (a:LinkAction) WHERE a.project = $project RETURN coalesce(max(a.seq), 0) AS n"
+ADD_ACTION = (
+    "CREATE (a:LinkAction {key: $key, project: $project, seq: $seq, action: $action, actor: $actor, "
+    "decided_at: $decided_at, before: $before})"
+)
+LATEST_ACTION = (
+    "MATCH (a:LinkAction) WHERE a.project = $project RETURN a.key AS key, a.seq AS seq, a.action AS action, "
+    "a.actor AS actor, a.decided_at AS decided_at, a.before AS before ORDER BY seq DESC LIMIT 1"
+)
+DELETE_ACTION = "MATCH (a:LinkAction {key: $key}) DELETE a"
+
+DROP_PROJECT = (
+    "MATCH (o:Organisation) WHERE o.project = $project DETACH DELETE o",
+    "MATCH (e:Event) WHERE e.project = $project DETACH DELETE e",
+    "MATCH (d:FaceDecision) WHERE d.project = $project DELETE d",
+    "MATCH (a:LinkAction) WHERE a.project = $project DELETE a",
+    "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(n:Photo) DETACH DELETE n",
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(n:Cluster) DETACH DELETE n",
+    "MATCH (:Project {name: $project})-[:HAS_PERSON]->(n:Person) DETACH DELETE n",
+    "MATCH (p:Project {name: $project}) DETACH DELETE p",
+)

@@ -1,0 +1,76 @@
+"""Agreement between the two stores: the vector store holds each face's cluster id, the graph the clusters,
+their people and the decisions. Every operation writes the decisions (graph), then the faces' cluster ids
+(vector store), then the clusters (graph, one transaction, clearing the mark of the run). A process killed
+between two of those writes leaves a disagreement that `check` finds and `repair` fixes by finishing the
+work: the clustering run that was cut short (a reset when it was one), or a `missing` run, which applies
+every decision and writes the graph from the vector store's cluster ids. The next linking operation or
+ingest does the same on its own, since each ends with such a run.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from peoplegraph.engine.decisions import constrained_labels, people_of_clusters
+from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
+from peoplegraph.services.clustering import ClusteringReport, as_constraints, cluster_project
+from peoplegraph.services.runtime import Runtime
+
+SHOWN = 5  # examples named in a problem
+
+
+@dataclass
+class RepairReport:
+    project: str
+    problems: list[str]  # what `check` found
+    repaired: bool
+    clustering: ClusteringReport | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check(runtime: Runtime, project: str) -> list[str]:
+    """Where the two stores disagree with each other or with a human decision; [] when they agree."""
+    validate_project_name(project)
+    problems = []
+    pending = runtime.graph.pending_clustering(project)
+    if pending:
+        problems.append(f"a {pending} clustering run stopped between its vector-store and graph writes")
+    faces = runtime.vectors.faces(project)
+    labels = np.array([f.cluster_id for f in faces], np.int64)
+    in_vectors = Counter(labels[labels != UNCLUSTERED].tolist())
+    clusters = runtime.graph.clusters(project)
+    in_graph = {c.cluster_id: c.size for c in clusters}
+    differ = sorted(c for c in set(in_vectors) | set(in_graph) if in_vectors.get(c) != in_graph.get(c))
+    if differ:
+        problems.append(f"{len(differ)} clusters differ between the vector store and the graph (e.g. "
+                        + ", ".join(f"{c}: {in_vectors.get(c, 0)} faces against {in_graph.get(c, 0)}"
+                                    for c in differ[:SHOWN]) + ")")
+    constraints = as_constraints(faces, runtime.graph.face_decisions(project))
+    if constraints is not None:
+        applied, _ = constrained_labels(labels, constraints, renumber=False)
+        broken = [faces[i].face_id for i in np.flatnonzero(applied != labels)]
+        if broken:
+            problems.append(f"{len(broken)} faces sit where a human decision says they do not (e.g. faces "
+                            + ", ".join(map(str, broken[:SHOWN])) + ")")
+        named = {c.cluster_id: c.person_id for c in clusters if c.person_id}
+        if named != people_of_clusters(labels, constraints):
+            problems.append("the people of the clusters in the graph are not the ones the decisions name")
+    return problems
+
+
+def repair(runtime: Runtime, project: str) -> RepairReport:
+    """Find the disagreements and, if any, finish the interrupted work; checks again afterwards."""
+    problems = check(runtime, project)
+    if not problems:
+        return RepairReport(project, [], False, None)
+    mode = runtime.graph.pending_clustering(project) or "missing"
+    report = cluster_project(runtime, project, mode=mode)
+    left = check(runtime, project)
+    if left:
+        raise RuntimeError(f"repair: project {project!r} still disagrees after a {mode} run: {'; '.join(left)}")
+    return RepairReport(project, problems, True, report)
