@@ -248,3 +248,88 @@ def test_photos_taken_before_a_persons_birth_are_never_matched_to_them(app_setti
         edit_person(runtime, PROJECT, "colin-powell", born="1937-04-05")
         # the faces stayed undecided, so the next ingest's matching sees them again
         assert match_new_faces(runtime, PROJECT).auto >= 2
+
+
+def test_merge_split_and_remove_before_anyone_names_the_cluster(app_settings: Settings, cast) -> None:
+    with Runtime(app_settings) as runtime:
+        IngestService(runtime).ingest(PROJECT, collect_sources(cast["colin"][:5] + cast["tony"], IngestReport()))
+        cluster_project(runtime, PROJECT)
+        (colin,), (tony,) = _cluster_of(runtime, cast["colin"][:5]), _cluster_of(runtime, cast["tony"])
+        colin_faces, tony_faces = _faces_of(runtime, cast["colin"][:5]), _faces_of(runtime, cast["tony"])
+        stray = tony_faces[0]
+        linking.remove_faces(runtime, PROJECT, [stray], actor="ed")  # no one has named Tony's cluster yet
+        decisions = runtime.graph.face_decisions(PROJECT)
+        group = decisions[tony_faces[1]].grouped_as
+        assert group and decisions[stray].removed_from == {group} and decisions[stray].grouped_as is None
+
+        def where() -> dict[int, int]:
+            return {f.face_id: f.cluster_id for f in runtime.vectors.faces(PROJECT)}
+
+        merged = linking.merge_clusters(runtime, PROJECT, [colin, tony], actor="ed")
+        assert merged.person_id is None and set(merged.faces) >= set(colin_faces + tony_faces[1:])
+        for _ in range(2):  # the merge holds through a reset
+            now = where()
+            assert len({now[f] for f in colin_faces + tony_faces[1:]}) == 1 and now[stray] != now[colin_faces[0]]
+            linking.reset(runtime, PROJECT)
+        (together,) = {where()[f] for f in colin_faces}
+        linking.split_cluster(runtime, PROJECT, together, colin_faces, actor="ed")
+        for _ in range(2):  # and so does the split
+            now = where()
+            assert len({now[f] for f in colin_faces}) == 1 and len({now[f] for f in tony_faces[1:]}) == 1
+            assert now[colin_faces[0]] != now[tony_faces[1]] and -1 not in {now[colin_faces[0]], now[tony_faces[1]]}
+            linking.reset(runtime, PROJECT)
+        confirmed = linking.confirm_cluster(runtime, PROJECT, where()[tony_faces[1]], name="Tony Blair", actor="ed")
+        linking.reset(runtime, PROJECT)
+        now = where()
+        tony_cluster = {c.person_id: c.cluster_id for c in runtime.graph.clusters(PROJECT) if c.person_id}["tony-blair"]
+        assert {now[f] for f in tony_faces[1:]} == {tony_cluster} and now[stray] != tony_cluster  # the group's removal
+        assert confirmed.person_id == "tony-blair"  # now holds against the person it was named as
+        assert linking.undo(runtime, PROJECT).action == "undo confirm"
+        assert runtime.graph.person(PROJECT, "tony-blair") is None  # the person the confirmation created goes too
+
+
+def test_people_merge_shows_conflicts_combines_everything_and_undoes(app_settings: Settings, cast) -> None:
+    from dataclasses import replace
+
+    from peoplegraph.identity.records import MembershipRecord, OrganisationRecord
+    from peoplegraph.linking.people import MergeConflictError, merge_people
+
+    with Runtime(app_settings) as runtime:
+        IngestService(runtime).ingest(PROJECT, collect_sources(cast["colin"][:8], IngestReport()))
+        cluster_project(runtime, PROJECT)
+        colin_faces = _faces_of(runtime, cast["colin"][:8])
+        (whole,) = {f.cluster_id for f in runtime.vectors.faces_by_id(PROJECT, colin_faces)}
+        linking.split_cluster(runtime, PROJECT, whole, colin_faces[:3])  # as if the machine had made two clusters
+        cluster_of = {f.face_id: f.cluster_id for f in runtime.vectors.faces(PROJECT)}
+        first = linking.confirm_cluster(runtime, PROJECT, cluster_of[colin_faces[3]], name="Colin Powell")
+        second = linking.confirm_cluster(runtime, PROJECT, cluster_of[colin_faces[0]], name="General Powell")
+        assert (first.person_id, second.person_id) == ("colin-powell", "general-powell")
+        edit_person(runtime, PROJECT, "colin-powell", born="1937-04-05", biography="Secretary of State.",
+                    external_ids={"wikidata": "Q150851"})
+        edit_person(runtime, PROJECT, "general-powell", born="1937-05-04", biography="Chairman of the Joint Chiefs.",
+                    add_aliases=["C. L. Powell"], visibility="hidden")
+        runtime.graph.add_organisation(OrganisationRecord(PROJECT, "army", "US Army"))
+        runtime.graph.add_membership(MembershipRecord(PROJECT, "general-powell", "army", "general", "1958", "1993"))
+        with pytest.raises(MergeConflictError) as refused:
+            merge_people(runtime, PROJECT, "colin-powell", "general-powell")
+        conflicts = refused.value.conflicts  # the dates, and the faces the split said are not the others
+        assert conflicts[0] == {"field": "born", "kept": "1937-04-05", "merged": "1937-05-04"}
+        assert sorted(c["field"] for c in conflicts[1:]) == sorted(f"face {f}" for f in colin_faces[:3])
+        assert "--prefer" in str(refused.value) and len(runtime.graph.people(PROJECT)) == 2  # nothing written
+        result = merge_people(runtime, PROJECT, "colin-powell", "general-powell", prefer="colin-powell", actor="ed")
+        (person,) = runtime.graph.people(PROJECT)
+        assert person.person_id == "colin-powell" and person.born == "1937-04-05"
+        assert person.aliases == ("General Powell", "C. L. Powell") and person.visibility == "hidden"
+        assert "Secretary of State." in person.biography and "Chairman of the Joint Chiefs." in person.biography
+        assert "born 1937-05-04" in person.notes and person.external_ids == (("wikidata", "Q150851"),)
+        assert [m.person_id for m in runtime.graph.memberships(PROJECT, organisation_id="army")] == ["colin-powell"]
+        assert result.conflicts and len(_cluster_of(runtime, cast["colin"][:8])) == 1  # one person, one cluster
+        assert all(d.confirmed_as == "colin-powell" for d in runtime.graph.face_decisions(PROJECT).values()
+                   if d.confirmed_as)
+        linking.undo(runtime, PROJECT)
+        people = {p.person_id: p for p in runtime.graph.people(PROJECT)}
+        assert set(people) == {"colin-powell", "general-powell"}
+        assert people["general-powell"] == replace(people["general-powell"], born="1937-05-04",
+                                                   aliases=("C. L. Powell",), visibility="hidden")
+        assert people["colin-powell"].aliases == () and people["colin-powell"].cluster_ids != ()
+        assert [m.person_id for m in runtime.graph.memberships(PROJECT, organisation_id="army")] == ["general-powell"]

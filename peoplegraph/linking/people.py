@@ -80,10 +80,17 @@ def merge_people(runtime: Runtime, project: str, kept_id: str, merged_id: str, *
         raise MergeConflictError(kept, merged, conflicts)
     stamp = now()
     combined = _combined(kept, merged, conflicts, winner=merged if prefer == merged_id else kept, stamp=stamp)
-    renamed = [_renamed(d, merged_id, kept_id) for d in decisions.values() if _names(d, merged_id)]
+    named = _named_groups(decisions)
+    renamed = [d for d in (_renamed(d, merged_id, kept_id, named) for d in decisions.values())
+               if d != decisions[d.face_id]]
     runtime.graph.merge_people(combined, merged_id, renamed, actor=actor, decided_at=stamp)
     return LinkingResult("merge people", project, [d.face_id for d in renamed], kept_id,
                          cluster_project(runtime, project, mode="missing"), conflicts)
+
+
+def _named_groups(decisions: Mapping[int, FaceDecision]) -> dict[str, str]:
+    """The person each unnamed group was later confirmed as (its faces say both)."""
+    return {d.grouped_as: d.confirmed_as for d in decisions.values() if d.grouped_as and d.confirmed_as}
 
 
 def _conflicts(kept: PersonRecord, merged: PersonRecord, decisions: Mapping[int, FaceDecision]) -> list[dict[str, str]]:
@@ -92,9 +99,11 @@ def _conflicts(kept: PersonRecord, merged: PersonRecord, decisions: Mapping[int,
     theirs = dict(merged.external_ids)
     out += [{"field": f"external_ids.{source}", "kept": value, "merged": theirs[source]}
             for source, value in kept.external_ids if theirs.get(source, value) != value]
+    named = _named_groups(decisions)
     for d in decisions.values():
+        not_them = {named.get(p, p) for p in d.removed_from}  # removed from a group named as them: not them
         for a, b in ((kept, merged), (merged, kept)):
-            if d.confirmed_as == a.person_id and b.person_id in d.removed_from:
+            if d.confirmed_as == a.person_id and b.person_id in not_them:
                 out.append({"field": f"face {d.face_id}", "kept": "confirmed" if a is kept else "removed",
                             "merged": "confirmed" if a is merged else "removed"})
     return out
@@ -136,14 +145,15 @@ def _joined(mine: str, theirs: str, merged: PersonRecord) -> str:
     return f"{mine.rstrip()}\n\n---\n\n*From {merged.name} ({merged.person_id}):*\n\n{theirs.strip()}\n"
 
 
-def _names(d: FaceDecision, person_id: str) -> bool:
-    return person_id in (d.confirmed_as, d.suggested_as) or person_id in d.removed_from
-
-
-def _renamed(d: FaceDecision, old: str, new: str) -> FaceDecision:
+def _renamed(d: FaceDecision, old: str, new: str, named: Mapping[str, str]) -> FaceDecision:
     """The decision with `old` read as `new` (its provenance kept); a face confirmed as one of the two and
-    removed from the other stays confirmed."""
+    removed from the other (or from a group named as it) stays confirmed and loses the removal."""
+
+    def person(identity: str) -> str:
+        resolved = named.get(identity, identity)
+        return new if resolved == old else resolved
+
     confirmed = new if d.confirmed_as == old else d.confirmed_as
-    removed = frozenset(new if p == old else p for p in d.removed_from)
+    removed = frozenset(new if p == old else p for p in d.removed_from if confirmed is None or person(p) != confirmed)
     return replace(d, confirmed_as=confirmed, suggested_as=new if d.suggested_as == old else d.suggested_as,
-                   removed_from=removed - {confirmed} if confirmed else removed)
+                   removed_from=removed)

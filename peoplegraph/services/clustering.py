@@ -114,8 +114,8 @@ def missing_labels(faces: list[FaceObservation], embeddings: np.ndarray, setting
         ignored[list(decisions.ignored)] = True
     new = np.flatnonzero((labels == UNCLUSTERED) & ~ignored)
     old = np.flatnonzero(labels != UNCLUSTERED)
-    if not new.size:
-        return labels
+    if not new.size:  # nothing to place; a merge or a split still moves faces
+        return labels if decisions is None else constrained_labels(labels, decisions, renumber=False)[0]
     joined = assign_to_clusters(embeddings[new], embeddings[old], labels[old], similarity,
                                 similarity - ATTACH_MARGIN)
     labels[new] = joined
