@@ -164,6 +164,21 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
     bio.write_bytes(b"\xff\xfe not text")
     bad = cli("people", "edit", "tony-blair", "--project", PROJECT, "--bio-file", str(bio))
     assert bad.returncode != 0 and "bio-file" in bad.stderr and "Traceback" not in bad.stderr
+    for command in (("organisations", "add", "labour", "--name", "Labour Party", "--kind", "party"),
+                    ("people", "join", "tony-blair", "labour", "--role", "leader", "--since", "1994-07",
+                     "--until", "2007-06"),
+                    ("events", "add", "pmqs", "--name", "Questions", "--date", "2003"),
+                    ("events", "tag", "pmqs", shown["photos"][0]["photo_id"])):
+        done = cli(*command, "--project", PROJECT, "--json")
+        assert done.returncode == 0, done.stderr[-2000:]
+    members = json.loads(cli("organisations", "members", "labour", "--since", "2000", "--until", "2000", "--project",
+                             PROJECT, "--json").stdout)
+    assert [(m["person_id"], m["role"]) for m in members] == [("tony-blair", "leader")]
+    assert json.loads(cli("organisations", "members", "labour", "--since", "2008", "--project", PROJECT,
+                          "--json").stdout) == []
+    page = json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json").stdout)
+    assert [m["organisation"] for m in page["memberships"]] == ["Labour Party"]
+    assert [(e["id"], e["photos"]) for e in page["events"]] == [("pmqs", 1)]
     undone = cli("undo", "--project", PROJECT, "--json")  # the edit
     assert json.loads(undone.stdout)["action"] == "undo edit"
     assert json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json").stdout)["aliases"] == []
