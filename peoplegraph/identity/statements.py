@@ -56,6 +56,11 @@ NEO4J_SCHEMA = (
       for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction")),
     *(f"CREATE INDEX peoplegraph_{label.lower()}_project IF NOT EXISTS FOR (n:{label}) ON (n.project)"
       for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction")),
+    # graphs written before these properties existed get the embedded schema's defaults
+    "MATCH (pe:Person) WHERE pe.visibility IS NULL SET "
+    + ", ".join(f"pe.{c} = coalesce(pe.{c}, '{'normal' if c == 'visibility' else ''}')" for c in _PERSON_COLUMNS),
+    "MATCH (:Person)-[a:APPEARS_IN]->(:Photo) WHERE a.face_id IS NULL "
+    "SET a.face_id = -1, a.box = [], a.cluster_id = -1, a.method = 'cluster', a.score = -1.0",
 )
 
 ENSURE_PROJECT = "MERGE (p:Project {name: $project})"
