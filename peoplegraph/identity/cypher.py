@@ -254,7 +254,12 @@ class CypherGraphStore:
     def person(self, project: str, person_id: str) -> PersonRecord | None:
         """One person with its clusters and photo count, or None."""
         validate_project_name(project)
-        return next((p for p in self.people(project) if p.person_id == codec.checked_id(person_id)), None)
+        params = {"key": codec.node_key(project, codec.checked_id(person_id))}
+        found = self._run(q.PERSON, params)
+        if not found:
+            return None
+        clusters = tuple(sorted(int(r["cluster_id"]) for r in self._run(q.PERSON_CLUSTERS, params)))
+        return codec.person_record(project, found[0], clusters, self._scalar(q.PERSON_PHOTO_COUNT, params))
 
     def people(self, project: str) -> list[PersonRecord]:
         validate_project_name(project)

@@ -169,6 +169,8 @@ PEOPLE_PHOTOS = (
     "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)-[:APPEARS_IN]->(ph:Photo) "
     "RETURN pe.person_id AS person_id, count(DISTINCT ph) AS n"
 )
+PERSON_CLUSTERS = "MATCH (pe:Person {key: $key})<-[:IS_PERSON]-(c:Cluster) RETURN c.cluster_id AS cluster_id"
+PERSON_PHOTO_COUNT = "MATCH (pe:Person {key: $key})-[:APPEARS_IN]->(ph:Photo) RETURN count(DISTINCT ph) AS n"
 WRITE_ORGANISATION = (
     "MERGE (o:Organisation {key: $key}) "
     "SET o.project = $project, o.organisation_id = $organisation_id, o.name = $name, o.kind = $kind"
