@@ -1,177 +1,40 @@
-"""GraphQL types and queries over the catalog. Face ids are 63-bit, so they travel as ID strings."""
+"""GraphQL queries and mutations over the catalog and the identity graph. Face ids are 63-bit, so they travel
+as ID strings. Resolvers stay thin: the work is done in `services` and `linking`, in a thread (the stores
+block); a ValueError there becomes a GraphQL error with its message, which names the field at fault."""
 
 from __future__ import annotations
 
 import asyncio
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
-from peoplegraph.engine.quality import flags_from_bits
-from peoplegraph.identity.records import ClusterRecord, PersonRecord, PhotoRecord
+from peoplegraph.graphql.identity import (
+    Event, EventTagging, ExternalIdInput, Membership, Organisation, Person, Relation, RepairOutcome, shown,
+)
+from peoplegraph.graphql.types import (
+    MAX_PAGE, Box, Cluster, CoAppearance, CoAppearanceChain, Face, LinkingOutcome, MergeConflict, Photo, Pose,
+    Quality, RepresentativeFace, check_page, runtime_of,
+)
+from peoplegraph.graphql.types import face_ids as _face_ids
+from peoplegraph.identity.records import EventRecord, MembershipRecord, OrganisationRecord, RelationRecord
+from peoplegraph.linking import people as people_service
+from peoplegraph.linking import repair as repair_service
 from peoplegraph.linking import service as linking
-from peoplegraph.linking.service import LinkingResult
-from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation
+from peoplegraph.linking.people import MergeConflictError
+from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
 
-MAX_PAGE = 1000
+__all__ = [  # the types, for code that imports them from here
+    "MAX_PAGE", "Box", "Cluster", "CoAppearance", "CoAppearanceChain", "Event", "Face", "LinkingOutcome",
+    "Membership", "MergeConflict", "Organisation", "Person", "Photo", "Pose", "Quality", "Relation",
+    "RepresentativeFace", "schema",
+]
 
-
-def _runtime(info: Info) -> Runtime:
-    return info.context["request"].app.state.runtime
-
-
-def _check_page(limit: int, offset: int) -> None:
-    if not 0 < limit <= MAX_PAGE or offset < 0:
-        raise ValueError(f"limit must be 1..{MAX_PAGE} and offset >= 0")
-
-
-@strawberry.type
-class Box:
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-
-    @classmethod
-    def of(cls, box: tuple[float, float, float, float]) -> Box:
-        return cls(x1=box[0], y1=box[1], x2=box[2], y2=box[3])
-
-
-@strawberry.type(description="Head pose in degrees: yaw > 0 turned to the person's left (nose to the image's "
-                             "right), pitch > 0 chin up, roll > 0 tilted counter-clockwise as seen.")
-class Pose:
-    yaw: float
-    pitch: float
-    roll: float
-
-
-@strawberry.type(description="Quality indicators (flags) and an overall score 0-100.")
-class Quality:
-    score: float
-    small_face: bool
-    blurry: bool
-    poor_lighting: bool
-    profile: bool
-    sunglasses: bool
-    occlusion: bool
-
-
-@strawberry.type
-class Face:
-    id: strawberry.ID
-    photo_id: str
-    box: Box
-    landmarks: list[float]
-    confidence: float = strawberry.field(description="Detection confidence, 0-100.")
-    cluster_id: int | None
-    pose: Pose
-    quality: Quality
-    age: float | None = strawberry.field(description="Estimated age in years; null where the model pack has no "
-                                                     "age model.")
-    child: bool | None = strawberry.field(description="Estimated age under the `child_age` setting; null where "
-                                                      "unknown.")
-
-    @classmethod
-    def of(cls, face: FaceObservation, child_age: float) -> Face:
-        age = None if face.age == UNKNOWN_AGE else face.age
-        return cls(
-            id=strawberry.ID(str(face.face_id)), photo_id=face.photo_id, box=Box.of(face.box),
-            landmarks=list(face.landmarks), confidence=face.det_score * 100,
-            cluster_id=face.cluster_id if face.cluster_id >= 0 else None,
-            pose=Pose(yaw=face.yaw, pitch=face.pitch, roll=face.roll),
-            quality=Quality(score=face.quality_score, **flags_from_bits(face.quality_flags)),
-            age=age, child=None if age is None else age < child_age,
-        )
-
-
-@strawberry.type
-class Photo:
-    id: str
-    project: str
-    path: str
-    width: int
-    height: int
-    face_count: int
-
-    @classmethod
-    def of(cls, photo: PhotoRecord) -> Photo:
-        return cls(id=photo.photo_id, project=photo.project, path=photo.path, width=photo.width,
-                   height=photo.height, face_count=photo.face_count)
-
-    @strawberry.field
-    async def faces(self, info: Info) -> list[Face]:
-        runtime = _runtime(info)
-        found = await asyncio.to_thread(catalog.faces_of_photo, runtime, self.project, self.id)
-        return [Face.of(f, runtime.settings.child_age) for f in found]
-
-
-@strawberry.type
-class RepresentativeFace:
-    face_id: strawberry.ID
-    photo_id: str
-    box: Box
-
-
-@strawberry.type
-class Cluster:
-    id: int
-    size: int
-    average_confidence: float
-    representative: RepresentativeFace
-    photo_ids: list[str]
-    person_id: str | None
-
-    @classmethod
-    def of(cls, c: ClusterRecord) -> Cluster:
-        return cls(
-            id=c.cluster_id, size=c.size, average_confidence=c.mean_confidence,
-            representative=RepresentativeFace(
-                face_id=strawberry.ID(str(c.representative_face_id)), photo_id=c.representative_photo_id,
-                box=Box.of(c.representative_box),
-            ),
-            photo_ids=list(c.photo_ids), person_id=c.person_id,
-        )
-
-
-@strawberry.type
-class Person:
-    project: strawberry.Private[str]
-    id: str
-    name: str
-    born: str | None
-    cluster_ids: list[int]
-    photo_count: int
-
-    @classmethod
-    def of(cls, p: PersonRecord) -> Person:
-        return cls(project=p.project, id=p.person_id, name=p.name, born=p.born or None,
-                   cluster_ids=list(p.cluster_ids), photo_count=p.photo_count)
-
-    @strawberry.field(description="The people who appear in photos with this person, most photos together first.")
-    async def co_appearances(self, info: Info) -> list[CoAppearance]:
-        found = await asyncio.to_thread(_runtime(info).graph.co_appearances, self.project, self.id)
-        return [CoAppearance(person_id=p, name=n, photos=k) for p, n, k in found]
-
-    @strawberry.field(description="The photos this person appears in (paginated, limit at most 1000).")
-    async def photos(self, info: Info, limit: int = 100, offset: int = 0) -> list[Photo]:
-        _check_page(limit, offset)
-        found = await asyncio.to_thread(_runtime(info).graph.photos_with_all, self.project, [self.id])
-        return [Photo.of(p) for p in found[offset:offset + limit]]
-
-
-@strawberry.type(description="People from first to last; photoIds[i] shows personIds[i] with personIds[i + 1].")
-class CoAppearanceChain:
-    person_ids: list[str]
-    photo_ids: list[str]
-
-
-@strawberry.type
-class CoAppearance:
-    person_id: str
-    name: str
-    photos: int
+_runtime = runtime_of
+_check_page = check_page
 
 
 @strawberry.type
@@ -180,9 +43,34 @@ class Query:
     async def clusters(self, info: Info, project: str) -> list[Cluster]:
         return [Cluster.of(c) for c in await asyncio.to_thread(catalog.clusters, _runtime(info), project)]
 
-    @strawberry.field(description="The named people of a project.")
-    async def people(self, info: Info, project: str) -> list[Person]:
-        return [Person.of(p) for p in await asyncio.to_thread(catalog.people, _runtime(info), project)]
+    @strawberry.field(description="The named people of a project (hidden and private ones only with "
+                                  "`includeHidden`).")
+    async def people(self, info: Info, project: str, include_hidden: bool = False) -> list[Person]:
+        found = await asyncio.to_thread(catalog.people, _runtime(info), project)
+        return [Person.of(p) for p in found if shown(p, include_hidden)]
+
+    @strawberry.field(description="One person, hidden and private ones included (a private person's personal "
+                                  "fields withheld); an error when there is no such person.")
+    async def person(self, info: Info, project: str, id: str) -> Person | None:
+        return Person.of(await asyncio.to_thread(_person, _runtime(info), project, id))
+
+    @strawberry.field(description="The project's organisations (teams, clubs, companies...).")
+    async def organisations(self, info: Info, project: str) -> list[Organisation]:
+        return [Organisation.of(o) for o in await asyncio.to_thread(_runtime(info).graph.organisations, project)]
+
+    @strawberry.field(description="The members of an organisation whose membership overlaps since..until (YYYY, "
+                                  "YYYY-MM or YYYY-MM-DD; \"\" open), with their roles; hidden and private people "
+                                  "only with `includeHidden`.")
+    async def members(self, info: Info, project: str, organisation_id: str, since: str = "", until: str = "",
+                      include_hidden: bool = False) -> list[Membership]:
+        organisation, found = await asyncio.to_thread(_members, _runtime(info), project, organisation_id, since,
+                                                      until)
+        team = Organisation.of(organisation)
+        return [Membership.of(m, Person.of(p), team) for m, p in found if shown(p, include_hidden)]
+
+    @strawberry.field(description="The project's events, by date.")
+    async def events(self, info: Info, project: str) -> list[Event]:
+        return [Event.of(e) for e in await asyncio.to_thread(_runtime(info).graph.events, project)]
 
     @strawberry.field(description="The shortest chain of co-appearances from one person to another (at most "
                                   "`maxSteps` photos), or null when there is none.")
@@ -207,24 +95,28 @@ class Query:
         return [Face.of(f, runtime.settings.child_age) for f in await asyncio.to_thread(catalog.faces, runtime, project)]
 
 
-@strawberry.type(description="What an editor action did: the faces decided about, the person, and the "
-                             "clustering run that applied it.")
-class LinkingOutcome:
-    action: str
-    face_ids: list[strawberry.ID]
-    person_id: str | None
-    clusters: int
-    unclustered_faces: int
+def _person(runtime: Runtime, project: str, person_id: str):
+    validate_project_name(project)
+    return linking.existing_person(runtime, project, person_id)
 
-    @classmethod
-    def of(cls, result: LinkingResult) -> LinkingOutcome:
-        return cls(action=result.action, face_ids=[strawberry.ID(str(f)) for f in result.faces],
-                   person_id=result.person_id, clusters=result.clustering.clusters,
-                   unclustered_faces=result.clustering.unclustered_faces)
+
+def _members(runtime: Runtime, project: str, organisation_id: str, since: str, until: str):
+    found = catalog.members(runtime, project, organisation_id, since=since, until=until)  # checks the organisation
+    people = {p.person_id: p for p in runtime.graph.people(project)}
+    organisation = next(o for o in runtime.graph.organisations(project) if o.organisation_id == organisation_id)
+    return organisation, [(MembershipRecord(project, m["person_id"], organisation_id, m["role"], m["since"],
+                                            m["until"]), people[m["person_id"]])
+                          for m in found if m["person_id"] in people]
 
 
 async def _act(info: Info, action, *args, **kwargs) -> LinkingOutcome:
     return LinkingOutcome.of(await asyncio.to_thread(action, _runtime(info), *args, **kwargs))
+
+
+async def _graph(info: Info, method: str, *args):
+    return await asyncio.to_thread(getattr(_runtime(info).graph, method), *args)
+
+
 
 
 @strawberry.type
@@ -243,21 +135,114 @@ class Mutation:
     @strawberry.mutation(description="Take faces out of their confirmed person's cluster, for good.")
     async def remove_faces(self, info: Info, project: str, face_ids: list[strawberry.ID],
                            actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.remove_faces, project, [int(f) for f in face_ids], actor=actor)
+        return await _act(info, linking.remove_faces, project, _face_ids(face_ids), actor=actor)
+
+    @strawberry.mutation(description="The clusters are one individual: the person one of them is confirmed as, or "
+                                     "an unnamed group kept by every later run. Clusters of two different people "
+                                     "are refused (merge the people).")
+    async def merge_clusters(self, info: Info, project: str, cluster_ids: list[int],
+                             actor: str = "") -> LinkingOutcome:
+        return await _act(info, linking.merge_clusters, project, cluster_ids, actor=actor)
+
+    @strawberry.mutation(description="The chosen faces of a cluster are another individual than the rest: they "
+                                     "form a cluster of their own, never again with the rest.")
+    async def split_cluster(self, info: Info, project: str, cluster_id: int, face_ids: list[strawberry.ID],
+                            actor: str = "") -> LinkingOutcome:
+        return await _act(info, linking.split_cluster, project, cluster_id, _face_ids(face_ids), actor=actor)
 
     @strawberry.mutation(description="Accept (the suggested person) or reject queued auto-matching suggestions.")
     async def review_faces(self, info: Info, project: str, face_ids: list[strawberry.ID], accept: bool,
                            actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.review_faces, project, [int(f) for f in face_ids], accept=accept,
-                          actor=actor)
+        return await _act(info, linking.review_faces, project, _face_ids(face_ids), accept=accept, actor=actor)
 
-    @strawberry.mutation(description="Undo the latest editor action or auto-matching run.")
+    @strawberry.mutation(description="Undo the latest editor action (person edits and merges included) or "
+                                     "auto-matching run.")
     async def undo(self, info: Info, project: str) -> LinkingOutcome:
         return await _act(info, linking.undo, project)
 
-    @strawberry.mutation(description="Cluster every face again; every human decision is kept.")
-    async def reset_clusters(self, info: Info, project: str) -> LinkingOutcome:
-        return await _act(info, linking.reset, project)
+    @strawberry.mutation(description="Recompute the machine's work on one cluster (or, without `clusterId`, "
+                                     "cluster every face again); every human decision is kept.")
+    async def reset_clusters(self, info: Info, project: str, cluster_id: int | None = None,
+                             actor: str = "") -> LinkingOutcome:
+        return await _act(info, linking.reset, project, cluster_id, actor=actor)
+
+    @strawberry.mutation(description="Change the given fields of a person (others stay; \"\" clears a date, the "
+                                     "biography or the notes; an external id \"\" removes that source). Undoable.")
+    async def edit_person(self, info: Info, project: str, id: str, name: str | None = None,
+                          born: str | None = None, died: str | None = None, biography: str | None = None,
+                          notes: str | None = None, add_aliases: list[str] | None = None,
+                          remove_aliases: list[str] | None = None, external_ids: list[ExternalIdInput] | None = None,
+                          visibility: str | None = None, actor: str = "") -> Person:
+        ids = None if external_ids is None else {e.source: e.id for e in external_ids}
+        edited = await asyncio.to_thread(
+            people_service.edit_person, _runtime(info), project, id, name=name, born=born, died=died,
+            biography=biography, notes=notes, add_aliases=add_aliases or (), remove_aliases=remove_aliases or (),
+            external_ids=ids, visibility=visibility, actor=actor)
+        return Person.of(edited)
+
+    @strawberry.mutation(description="Fold `mergedId` into `keptId` (names, aliases, biographies, notes, ids, "
+                                     "memberships, relations and faces combined). Refused, with the conflicts "
+                                     "listed (message, and `conflicts` in the error's extensions), until `prefer` "
+                                     "(keptId or mergedId) says whose values win. Undoable.")
+    async def merge_people(self, info: Info, project: str, kept_id: str, merged_id: str, prefer: str | None = None,
+                           actor: str = "") -> LinkingOutcome:
+        try:
+            return await _act(info, people_service.merge_people, project, kept_id, merged_id, prefer=prefer,
+                              actor=actor)
+        except MergeConflictError as exc:
+            raise GraphQLError(str(exc), extensions={"conflicts": exc.conflicts}) from exc
+
+    @strawberry.mutation(description="Create an organisation (a team, a club...) or rename it. ")
+    async def add_organisation(self, info: Info, project: str, id: str, name: str, kind: str = "") -> Organisation:
+        return Organisation.of(await _graph(info, "add_organisation", OrganisationRecord(project, id, name, kind)))
+
+    @strawberry.mutation(description="Record that a person is (or was) a member of an organisation, in a role, "
+                                     "since..until (YYYY, YYYY-MM or YYYY-MM-DD; until \"\": still a member). "
+                                    )
+    async def add_membership(self, info: Info, project: str, person_id: str, organisation_id: str, role: str = "",
+                             since: str = "", until: str = "") -> Membership:
+        membership = MembershipRecord(project, person_id, organisation_id, role, since, until)
+        person, organisation = await asyncio.to_thread(_add_membership, _runtime(info), membership)
+        return Membership.of(membership, Person.of(person), Organisation.of(organisation))
+
+    @strawberry.mutation(description="Record that `personId` is `kind` of `otherId` (parent, child, sibling, "
+                                     "spouse, partner, relative, colleague, teammate, friend, other). "
+                                    )
+    async def add_relation(self, info: Info, project: str, person_id: str, kind: str, other_id: str) -> Relation:
+        relation = RelationRecord(project, person_id, other_id, kind)
+        names = await asyncio.to_thread(_add_relation, _runtime(info), relation)
+        return Relation.of(relation, names)
+
+    @strawberry.mutation(description="Create an event (or change it); `partOf` names a larger event. "
+                                    )
+    async def add_event(self, info: Info, project: str, id: str, name: str, date: str = "", place: str = "",
+                        part_of: str = "") -> Event:
+        return Event.of(await _graph(info, "add_event", EventRecord(project, id, name, date, place, part_of)))
+
+    @strawberry.mutation(description="Say these photos (ids) were taken at the event (each photo at one event; "
+                                     "eventId \"\" takes them out of any).")
+    async def tag_photos_with_event(self, info: Info, project: str, event_id: str, photo_ids: list[str]) -> EventTagging:
+        if not photo_ids:
+            raise ValueError("photoIds: name at least one photo")
+        known = await _graph(info, "set_photo_event", project, photo_ids, event_id)
+        return EventTagging(event_id=event_id, photos=known)
+
+    @strawberry.mutation(description="Check that the vector store, the graph and the decisions agree (after a "
+                                     "crash, say) and, where they do not, finish the interrupted work.")
+    async def repair(self, info: Info, project: str) -> RepairOutcome:
+        return RepairOutcome.of(await asyncio.to_thread(repair_service.repair, _runtime(info), project))
+
+
+def _add_membership(runtime: Runtime, membership: MembershipRecord):
+    runtime.graph.add_membership(membership)
+    organisation = next(o for o in runtime.graph.organisations(membership.project)
+                        if o.organisation_id == membership.organisation_id)
+    return runtime.graph.person(membership.project, membership.person_id), organisation
+
+
+def _add_relation(runtime: Runtime, relation: RelationRecord) -> dict[str, str]:
+    runtime.graph.add_relation(relation)
+    return {p.person_id: p.name for p in runtime.graph.people(relation.project)}
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)

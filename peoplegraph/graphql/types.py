@@ -1,0 +1,189 @@
+"""GraphQL types over the catalog: photos, faces, clusters, and what an editor action did. Face ids are 63-bit,
+so they travel as ID strings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+import strawberry
+from strawberry.types import Info
+
+from peoplegraph.engine.quality import flags_from_bits
+from peoplegraph.identity.records import ClusterRecord, PhotoRecord
+from peoplegraph.linking.service import LinkingResult
+from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation
+from peoplegraph.services import catalog
+from peoplegraph.services.runtime import Runtime
+
+MAX_PAGE = 1000
+
+
+def runtime_of(info: Info) -> Runtime:
+    return info.context["request"].app.state.runtime
+
+
+def check_page(limit: int, offset: int) -> None:
+    if not 0 < limit <= MAX_PAGE or offset < 0:
+        raise ValueError(f"limit must be 1..{MAX_PAGE} and offset >= 0")
+
+
+def face_ids(ids: Iterable[str], field: str = "faceIds") -> list[int]:
+    """Face ids as the API takes them (ID strings of 63-bit integers), checked."""
+    out = []
+    for given in ids:
+        try:
+            out.append(int(str(given).strip()))
+        except ValueError:
+            raise ValueError(f"{field}: {given!r} is not a face id") from None
+    return out
+
+
+@strawberry.type
+class Box:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @classmethod
+    def of(cls, box: tuple[float, float, float, float]) -> Box:
+        return cls(x1=box[0], y1=box[1], x2=box[2], y2=box[3])
+
+
+@strawberry.type(description="Head pose in degrees: yaw > 0 turned to the person's left (nose to the image's "
+                             "right), pitch > 0 chin up, roll > 0 tilted counter-clockwise as seen.")
+class Pose:
+    yaw: float
+    pitch: float
+    roll: float
+
+
+@strawberry.type(description="Quality indicators (flags) and an overall score 0-100.")
+class Quality:
+    score: float
+    small_face: bool
+    blurry: bool
+    poor_lighting: bool
+    profile: bool
+    sunglasses: bool
+    occlusion: bool
+
+
+@strawberry.type
+class Face:
+    id: strawberry.ID
+    photo_id: str
+    box: Box
+    landmarks: list[float]
+    confidence: float = strawberry.field(description="Detection confidence, 0-100.")
+    cluster_id: int | None
+    pose: Pose
+    quality: Quality
+    age: float | None = strawberry.field(description="Estimated age in years; null where the model pack has no "
+                                                     "age model.")
+    child: bool | None = strawberry.field(description="Estimated age under the `child_age` setting; null where "
+                                                      "unknown.")
+
+    @classmethod
+    def of(cls, face: FaceObservation, child_age: float) -> Face:
+        age = None if face.age == UNKNOWN_AGE else face.age
+        return cls(
+            id=strawberry.ID(str(face.face_id)), photo_id=face.photo_id, box=Box.of(face.box),
+            landmarks=list(face.landmarks), confidence=face.det_score * 100,
+            cluster_id=face.cluster_id if face.cluster_id >= 0 else None,
+            pose=Pose(yaw=face.yaw, pitch=face.pitch, roll=face.roll),
+            quality=Quality(score=face.quality_score, **flags_from_bits(face.quality_flags)),
+            age=age, child=None if age is None else age < child_age,
+        )
+
+
+@strawberry.type
+class Photo:
+    id: str
+    project: str
+    path: str
+    width: int
+    height: int
+    face_count: int
+    taken_at: str | None = strawberry.field(description="When the photo was taken (ISO 8601), null unknown.")
+
+    @classmethod
+    def of(cls, photo: PhotoRecord, **more: object) -> Photo:
+        """The photo's fields; `more` fills a subclass's own."""
+        return cls(id=photo.photo_id, project=photo.project, path=photo.path, width=photo.width,
+                   height=photo.height, face_count=photo.face_count, taken_at=photo.taken_at or None, **more)
+
+    @strawberry.field(description="Every face detected in the photo.")
+    async def faces(self, info: Info) -> list[Face]:
+        runtime = runtime_of(info)
+        found = await asyncio.to_thread(catalog.faces_of_photo, runtime, self.project, self.id)
+        return [Face.of(f, runtime.settings.child_age) for f in found]
+
+
+@strawberry.type
+class RepresentativeFace:
+    face_id: strawberry.ID
+    photo_id: str
+    box: Box
+
+
+@strawberry.type
+class Cluster:
+    id: int
+    size: int
+    average_confidence: float
+    representative: RepresentativeFace
+    photo_ids: list[str]
+    person_id: str | None
+
+    @classmethod
+    def of(cls, c: ClusterRecord) -> Cluster:
+        return cls(
+            id=c.cluster_id, size=c.size, average_confidence=c.mean_confidence,
+            representative=RepresentativeFace(
+                face_id=strawberry.ID(str(c.representative_face_id)), photo_id=c.representative_photo_id,
+                box=Box.of(c.representative_box),
+            ),
+            photo_ids=list(c.photo_ids), person_id=c.person_id,
+        )
+
+
+@strawberry.type(description="People from first to last; photoIds[i] shows personIds[i] with personIds[i + 1].")
+class CoAppearanceChain:
+    person_ids: list[str]
+    photo_ids: list[str]
+
+
+@strawberry.type
+class CoAppearance:
+    person_id: str
+    name: str
+    photos: int
+
+
+@strawberry.type(description="Where two merged people disagreed: the field and each side's value.")
+class MergeConflict:
+    field: str
+    kept: str
+    merged: str
+
+
+@strawberry.type(description="What an editor action did: the faces decided about, the person, and the "
+                             "clustering run that applied it.")
+class LinkingOutcome:
+    action: str
+    face_ids: list[strawberry.ID]
+    person_id: str | None
+    clusters: int
+    unclustered_faces: int
+    conflicts: list[MergeConflict] = strawberry.field(description="Merging people: where the two disagreed and "
+                                                                  "were settled by `prefer`.")
+
+    @classmethod
+    def of(cls, result: LinkingResult) -> LinkingOutcome:
+        return cls(action=result.action, face_ids=[strawberry.ID(str(f)) for f in result.faces],
+                   person_id=result.person_id, clusters=result.clustering.clusters,
+                   unclustered_faces=result.clustering.unclustered_faces,
+                   conflicts=[MergeConflict(field=c["field"], kept=str(c["kept"]), merged=str(c["merged"]))
+                              for c in result.conflicts])
