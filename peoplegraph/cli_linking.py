@@ -132,7 +132,7 @@ def repair_command(obj: Context, project: str, as_json: bool) -> None:
 
 @click.group()
 def faces() -> None:
-    """Faces: take wrongly grouped faces out of their cluster."""
+    """Faces: take wrongly grouped faces out of their cluster; ignored faces."""
 
 
 @faces.command("remove")
@@ -145,6 +145,34 @@ def faces() -> None:
 def faces_remove(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """Take faces out of their cluster: they never join its person (or, unnamed, its other faces) again."""
     link(obj, as_json, linking.remove_faces, project, face_ids, actor=actor)
+
+
+@faces.command("ignored")
+@PROJECT_OPTION
+@JSON_OPTION
+@click.pass_obj
+@fail_clearly
+def faces_ignored(obj: Context, project: str, as_json: bool) -> None:
+    """The faces editors ignored (background extras), most recently ignored first."""
+    with obj.runtime() as runtime:
+        found = linking.ignored_faces(runtime, project)
+        photo_of = {f.face_id: f.photo_id for f in runtime.vectors.faces_by_id(project, [d.face_id for d in found])}
+    rows = [{"face_id": d.face_id, "photo_id": photo_of.get(d.face_id), "actor": d.actor, "decided_at": d.decided_at}
+            for d in found]
+    emit(as_json, rows, "\n".join(f"{r['face_id']:>20} {str(r['photo_id'])[:12]} {r['actor']} {r['decided_at']}"
+                                  for r in rows) or f"no ignored faces in {project}")
+
+
+@faces.command("unignore")
+@FACES_ARGUMENT
+@PROJECT_OPTION
+@ACTOR_OPTION
+@JSON_OPTION
+@click.pass_obj
+@fail_clearly
+def faces_unignore(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
+    """Ignored faces may seed and join clusters again."""
+    link(obj, as_json, linking.unignore_faces, project, face_ids, actor=actor)
 
 
 @click.group()

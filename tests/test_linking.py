@@ -85,6 +85,15 @@ def test_confirm_remove_ignore_and_reset_keep_every_decision(app_settings: Setti
         assert linking.undo(runtime, PROJECT).action == "undo remove"
         back = runtime.graph.face_decisions(PROJECT)[wrong]  # confirmed with its cluster before the removal
         assert back.confirmed_as == "colin-powell" and not back.removed_from
+        hugo_faces = _faces_of(runtime, cast["hugo"])
+        linking.ignore_cluster(runtime, PROJECT, _cluster_of(runtime, cast["hugo"]).pop(), actor="ed")
+        assert {d.face_id for d in linking.ignored_faces(runtime, PROJECT)} >= set(hugo_faces)
+        linking.unignore_faces(runtime, PROJECT, hugo_faces, actor="ed")  # un-ignored: clustered again
+        assert -1 not in _cluster_of(runtime, cast["hugo"]) and not linking.ignored_faces(runtime, PROJECT)
+        with pytest.raises(ValueError, match="not ignored"):
+            linking.unignore_faces(runtime, PROJECT, hugo_faces)
+        linking.undo(runtime, PROJECT)
+        linking.undo(runtime, PROJECT)  # the un-ignore and the ignore
         # and done again, so the rest of the scenario runs on the same decisions
         linking.remove_faces(runtime, PROJECT, [wrong], actor="ed")
         (hugo_cluster,) = _cluster_of(runtime, cast["hugo"])

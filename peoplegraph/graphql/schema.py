@@ -132,10 +132,16 @@ class Mutation:
     async def ignore_cluster(self, info: Info, project: str, cluster_id: int, actor: str = "") -> LinkingOutcome:
         return await _act(info, linking.ignore_cluster, project, cluster_id, actor=actor)
 
-    @strawberry.mutation(description="Take faces out of their confirmed person's cluster, for good.")
+    @strawberry.mutation(description="Take faces out of their cluster for good: they are not its person (or, in "
+                                     "a cluster no one has named, not the individual its other faces are).")
     async def remove_faces(self, info: Info, project: str, face_ids: list[strawberry.ID],
                            actor: str = "") -> LinkingOutcome:
         return await _act(info, linking.remove_faces, project, _face_ids(face_ids), actor=actor)
+
+    @strawberry.mutation(description="Ignored faces may seed and join clusters again.")
+    async def unignore_faces(self, info: Info, project: str, face_ids: list[strawberry.ID],
+                             actor: str = "") -> LinkingOutcome:
+        return await _act(info, linking.unignore_faces, project, _face_ids(face_ids), actor=actor)
 
     @strawberry.mutation(description="The clusters are one individual: the person one of them is confirmed as, or "
                                      "an unnamed group kept by every later run. Clusters of two different people "

@@ -3,7 +3,8 @@ how), then applied by a clustering run in `missing` mode, which renumbers no clu
 still waiting. Decisions are kept by face id, so no later run (reset included) can undo them.
 
 - confirm: every face of the cluster is that person (a new one by name, or an existing one by id);
-- ignore: every face of the cluster is a background extra and leaves every cluster for good;
+- ignore: every face of the cluster is a background extra and leaves every cluster for good (unless
+  un-ignored);
 - remove: the face is not the person its cluster was confirmed as (or, in a cluster no one named yet, not
   the individual the rest of the cluster is: those faces become an unnamed group), and leaves it for good;
 - merge: two clusters are one individual (the person either is confirmed as, or an unnamed group);
@@ -25,7 +26,7 @@ import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
 from peoplegraph.identity.records import FaceDecision, PersonRecord
@@ -84,6 +85,28 @@ def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: st
     ])
     runtime.vectors.set_clusters(project, {face: -1 for face in faces})
     return LinkingResult("ignore", project, faces, None, cluster_project(runtime, project, mode="missing"))
+
+
+def ignored_faces(runtime: Runtime, project: str) -> list[FaceDecision]:
+    """The faces editors ignored (background extras), most recently ignored first."""
+    validate_project_name(project)
+    found = [d for d in runtime.graph.face_decisions(project).values() if d.ignored]
+    return sorted(found, key=lambda d: (d.decided_at, d.face_id), reverse=True)
+
+
+def unignore_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
+    """Ignored faces may seed and join clusters again (what else was decided about them stays)."""
+    validate_project_name(project)
+    wanted = list(dict.fromkeys(int(f) for f in face_ids))
+    known = runtime.graph.face_decisions(project)
+    not_ignored = [f for f in wanted if not (f in known and known[f].ignored)]
+    if not wanted or not_ignored:
+        raise ValueError(f"faces: {', '.join(map(str, not_ignored)) or 'none given'}: not ignored in project "
+                         f"{project!r} (peoplegraph faces ignored)")
+    stamp = now()
+    runtime.graph.set_face_decisions(project, action="unignore", decisions=[
+        replace(known[f], ignored=False, method="confirmed", actor=actor, decided_at=stamp) for f in wanted])
+    return LinkingResult("unignore", project, wanted, None, cluster_project(runtime, project, mode="missing"))
 
 
 def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
