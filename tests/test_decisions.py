@@ -21,6 +21,10 @@ def test_a_person_the_machine_split_is_one_cluster() -> None:
     labels, people = constrained_labels(machine, Decisions(confirmed={0: "ann", 3: "ann", 5: "ann"}))
     assert labels[0] == labels[3] == labels[5] and people == {labels[0]: "ann"}
     assert labels[1] == labels[2] == labels[0] and labels[4] != labels[0]  # cluster 1's other face stays
+    # a cluster most of whose faces are the person goes with them whole: its other faces joined it as them
+    labels, _ = constrained_labels(np.array([0, 0, 0, 1, 1, 1]),
+                                   Decisions(confirmed={0: "ann", 1: "ann", 2: "ann", 3: "ann", 4: "ann"}))
+    assert len(set(labels.tolist())) == 1
 
 
 def test_removed_and_ignored_faces_leave_the_cluster_and_everything_else_is_kept() -> None:

@@ -79,7 +79,9 @@ def test_confirm_remove_ignore_and_reset_keep_every_decision(app_settings: Setti
         check()
         linking.reset(runtime, PROJECT)
         check()
-        # undo, last first: the ignore, then the removal; each time the clusters follow
+        # undo, last first: the reset (an action too, so that undo never skips past it), the ignore, then the
+        # removal; each time the clusters follow
+        assert linking.undo(runtime, PROJECT).action == "undo reset"
         assert linking.undo(runtime, PROJECT).action == "undo ignore"
         assert -1 not in _cluster_of(runtime, cast["hugo"])  # Hugo's faces are clustered again
         assert linking.undo(runtime, PROJECT).action == "undo remove"
@@ -308,7 +310,7 @@ def test_merge_split_and_remove_before_anyone_names_the_cluster(app_settings: Se
         tony_cluster = {c.person_id: c.cluster_id for c in runtime.graph.clusters(PROJECT) if c.person_id}["tony-blair"]
         assert {now[f] for f in tony_faces[1:]} == {tony_cluster} and now[stray] != tony_cluster  # the group's removal
         assert confirmed.person_id == "tony-blair"  # now holds against the person it was named as
-        assert linking.undo(runtime, PROJECT).action == "undo confirm"
+        assert [linking.undo(runtime, PROJECT).action for _ in range(2)] == ["undo reset", "undo confirm"]
         assert runtime.graph.person(PROJECT, "tony-blair") is None  # the person the confirmation created goes too
 
 

@@ -68,6 +68,7 @@ def constrained_labels(labels: np.ndarray, decisions: Decisions,
         taken[label] = person
         out[faces_of[person]] = label
     label_of = {person: label for label, person in taken.items()}
+    _follow_their_person(labels, out, decisions, label_of)
     for face, people in decisions.removed.items():
         if any(out[face] == label_of.get(person) for person in people):
             out[face] = UNCLUSTERED
@@ -76,6 +77,28 @@ def constrained_labels(labels: np.ndarray, decisions: Decisions,
     if renumber:
         out = relabel_keeping_unclustered(out)
     return out, people_of_clusters(out, decisions)
+
+
+def _follow_their_person(labels: np.ndarray, out: np.ndarray, decisions: Decisions, label_of: dict[str, int]) -> None:
+    """A machine cluster that lost its confirmed faces to their person's cluster, and that they made most
+    of, goes with them whole: the faces that only joined it are that person too (two clusters confirmed
+    as one person, or two people merged). Fewer confirmed faces (one auto-matched face in a crowd of
+    strangers) move alone."""
+    original = np.asarray(labels, np.int64)
+    identities: dict[int, set[str]] = {}
+    confirmed = Counter()
+    for face, person in decisions.confirmed.items():
+        label = int(original[face])
+        if label != UNCLUSTERED:
+            identities.setdefault(label, set()).add(person)
+            confirmed[label] += 1
+    for label, people in identities.items():
+        (person,) = people if len(people) == 1 else (None,)
+        if person is None or label_of.get(person, label) == label:
+            continue
+        members = original == label
+        if 2 * confirmed[label] > int(members.sum()):
+            out[members] = label_of[person]
 
 
 def people_of_clusters(labels: np.ndarray, decisions: Decisions) -> dict[int, str]:

@@ -271,11 +271,13 @@ class CypherGraphStore:
         return [codec.person_record(project, r, tuple(sorted(clusters.get(r["person_id"], ()))), counts.get(r["person_id"], 0))
                 for r in self._run(q.PEOPLE, params)]
 
-    def merge_people(self, kept: PersonRecord, merged_id: str, decisions: Sequence[FaceDecision], *,
-                     action: str = "merge", actor: str = "", decided_at: str = "") -> None:
+    def merge_people(self, kept: PersonRecord, merged_id: str, decisions: Sequence[FaceDecision],
+                     memberships: Sequence[MembershipRecord] | None = None, *, action: str = "merge",
+                     actor: str = "", decided_at: str = "") -> None:
         """Fold person `merged_id` into `kept` in one transaction: `kept`'s fields written (the caller has
-        combined them), the merged person's memberships and relations moved over, the merged person deleted,
-        `decisions` (the faces that named the merged person, renamed) recorded; undoable."""
+        combined them), the merged person's relations moved over and its memberships too (or `memberships`,
+        the caller's choice of them, already naming `kept`), the merged person deleted, `decisions` (the
+        faces that named the merged person, renamed) recorded; undoable."""
         project = validate_project_name(kept.project)
         if merged_id == kept.person_id:
             raise ValueError("merge: a person cannot be merged into itself")
@@ -283,18 +285,29 @@ class CypherGraphStore:
             for person in (kept.person_id, merged_id):
                 if not self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, person)}):
                     raise ValueError(f"person_id: no person {person!r} in project {project!r}")
+            if memberships is None:
+                memberships = [replace(m, person_id=kept.person_id)
+                               for m in self.memberships(project, person_id=merged_id)]
+            relations = []
+            for r in self.relations(project, merged_id):
+                ends = [kept.person_id if p == merged_id else p for p in (r.person_id, r.other_id)]
+                if ends[0] != ends[1]:
+                    relations.append(replace(r, person_id=ends[0], other_id=ends[1]))
+            had = {(m.organisation_id, m.role, m.since): m for m in self.memberships(project, person_id=kept.person_id)}
+            had_relations = set(self.relations(project, kept.person_id))
+            moved = {(m.organisation_id, m.role, m.since) for m in memberships}
+            added = {"memberships": [asdict(m) for m in memberships
+                                     if (m.organisation_id, m.role, m.since) not in had],
+                     "replaced_memberships": [asdict(m) for key, m in had.items() if key in moved],
+                     "relations": [asdict(r) for r in relations if codec.stored_way(r) not in had_relations]}
             self._record_action(project, action, actor, decided_at, [d.face_id for d in decisions],
-                                [kept.person_id, merged_id])
-            memberships = self.memberships(project, person_id=merged_id)
-            relations = self.relations(project, merged_id)
+                                [kept.person_id, merged_id], links_of=[merged_id], added=added)
             self._run(q.DELETE_PERSON, {"key": codec.node_key(project, merged_id)})
             self._write_person(kept)
             for m in memberships:
-                self.add_membership(replace(m, person_id=kept.person_id))
+                self.add_membership(m)
             for r in relations:
-                ends = [kept.person_id if p == merged_id else p for p in (r.person_id, r.other_id)]
-                if ends[0] != ends[1]:
-                    self.add_relation(replace(r, person_id=ends[0], other_id=ends[1]))
+                self.add_relation(r)
             self._write_decisions(project, decisions)
 
     # -- decisions (linking layer) ---------------------------------------------------------------------
@@ -309,7 +322,7 @@ class CypherGraphStore:
         validate_project_name(project)
         rows = [codec.decision_row(project, d) for d in decisions]
         gone = sorted({int(f) for f in cleared})
-        if not rows and not people and not gone:
+        if not rows and not people and not gone and not action:
             return
         with self._transaction():
             if action:
@@ -328,23 +341,28 @@ class CypherGraphStore:
             self._run(q.SET_DECISIONS, {"project": project, "rows": batch})
 
     def _record_action(self, project: str, action: str, actor: str, decided_at: str, face_ids: Sequence[int],
-                       person_ids: Sequence[str]) -> None:
-        """Keep what an action is about to replace: the faces' decisions and the people (fields, memberships,
-        relations; None for a person it creates)."""
+                       person_ids: Sequence[str], *, links_of: Sequence[str] = (),
+                       added: dict[str, list[dict[str, Any]]] | None = None) -> None:
+        """Keep what an action is about to replace: the faces' decisions, the people's fields (None for a
+        person it creates), the memberships and relations of the people in `links_of` (people it deletes),
+        and the memberships and relations it `added`, which its undo takes away again."""
         wanted = {int(f) for f in face_ids}
         before = {int(r["face_id"]): r for r in self._run(q.DECISIONS, {"project": project})
                   if int(r["face_id"]) in wanted}
-        people = [self._person_snapshot(project, person) for person in dict.fromkeys(person_ids)]
-        snapshot = {"faces": [before.get(face, {"face_id": face}) for face in sorted(wanted)], "people": people}
+        people = [self._person_snapshot(project, person, person in links_of) for person in dict.fromkeys(person_ids)]
+        snapshot = {"faces": [before.get(face, {"face_id": face}) for face in sorted(wanted)], "people": people,
+                    "added": added or {}}
         seq = self._scalar(q.LAST_ACTION, {"project": project}) + 1
         self._run(q.ADD_ACTION, {"key": codec.node_key(project, f"action-{seq}"), "project": project, "seq": seq,
                                "action": action, "actor": actor, "decided_at": decided_at,
                                "before": json.dumps(snapshot)})
 
-    def _person_snapshot(self, project: str, person_id: str) -> dict[str, Any]:
+    def _person_snapshot(self, project: str, person_id: str, links: bool) -> dict[str, Any]:
         rows = self._run(q.PERSON, {"key": codec.node_key(project, codec.checked_id(person_id))})
         if not rows:
             return {"person_id": person_id, "row": None}
+        if not links:
+            return {"person_id": person_id, "row": rows[0]}
         return {"person_id": person_id, "row": rows[0],
                 "memberships": [asdict(m) for m in self.memberships(project, person_id=person_id)],
                 "relations": [asdict(r) for r in self.relations(project, person_id)]}
@@ -367,22 +385,25 @@ class CypherGraphStore:
             if isinstance(before, list):  # written before actions could change people
                 before = {"faces": before, "people": []}
             faces, people = before["faces"], before["people"]
+            added = before.get("added", {})
+            for m in added.get("memberships", []):
+                self.remove_membership(MembershipRecord(**m))
+            for r in added.get("relations", []):
+                self.remove_relation(RelationRecord(**r))
+            for m in added.get("replaced_memberships", []):
+                self.add_membership(MembershipRecord(**m))
             for snapshot in people:
-                key = codec.node_key(project, snapshot["person_id"])
                 if snapshot["row"] is None:
-                    self._run(q.DELETE_PERSON, {"key": key})
+                    self._run(q.DELETE_PERSON, {"key": codec.node_key(project, snapshot["person_id"])})
                 else:
                     self._write_person(codec.person_record(project, snapshot["row"]))
-                    self._run(q.DELETE_MEMBERSHIPS_OF, {"key": key})
-                    self._run(q.DELETE_RELATIONS_OF, {"key": key})
             for snapshot in people:
-                if snapshot["row"] is not None:
-                    for m in snapshot["memberships"]:
-                        self.add_membership(MembershipRecord(**m))
-                    for r in snapshot["relations"]:
-                        if self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, r["other_id"])}) and \
-                                self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, r["person_id"])}):
-                            self.add_relation(RelationRecord(**r))
+                for m in snapshot.get("memberships", []):
+                    self.add_membership(MembershipRecord(**m))
+                for r in snapshot.get("relations", []):
+                    if all(self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, r[end])})
+                           for end in ("person_id", "other_id")):
+                        self.add_relation(RelationRecord(**r))
             restore = [{"grouped_as": "", **row, "key": codec.node_key(project, int(row["face_id"]))}
                        for row in faces if "method" in row]
             drop = [codec.node_key(project, int(row["face_id"])) for row in faces if "method" not in row]

@@ -188,7 +188,6 @@ DELETE_MEMBERSHIP = (
     "MATCH (pe:Person {key: $person})-[m:MEMBER_OF]->(o:Organisation {key: $organisation}) "
     "WHERE m.role = $role AND m.since = $since DELETE m"
 )
-DELETE_MEMBERSHIPS_OF = "MATCH (pe:Person {key: $key})-[m:MEMBER_OF]->(:Organisation) DELETE m"
 MEMBERSHIPS = (
     "MATCH (pe:Person)-[m:MEMBER_OF]->(o:Organisation) "
     "WHERE o.project = $project AND ($person = '' OR pe.key = $person) AND ($organisation = '' OR o.key = $organisation) "
@@ -197,9 +196,6 @@ MEMBERSHIPS = (
 )
 ADD_RELATION = "MATCH (a:Person {key: $a}), (b:Person {key: $b}) CREATE (a)-[:RELATED_TO {kind: $kind}]->(b)"
 DELETE_RELATION = "MATCH (a:Person {key: $a})-[r:RELATED_TO]->(b:Person {key: $b}) WHERE r.kind = $kind DELETE r"
-DELETE_RELATIONS_OF = (
-    "MATCH (a:Person)-[r:RELATED_TO]->(b:Person) WHERE a.key = $key OR b.key = $key DELETE r"
-)
 RELATIONS = (
     "MATCH (a:Person)-[r:RELATED_TO]->(b:Person) WHERE a.key = $key OR b.key = $key "
     "RETURN a.person_id AS person_id, b.person_id AS other_id, r.kind AS kind ORDER BY kind, person_id, other_id"

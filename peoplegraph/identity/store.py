@@ -59,8 +59,9 @@ class GraphStore(Protocol):
 
     def people(self, project: str) -> list[PersonRecord]: ...
 
-    def merge_people(self, kept: PersonRecord, merged_id: str, decisions: Sequence[FaceDecision], *,
-                     action: str = "merge", actor: str = "", decided_at: str = "") -> None:
+    def merge_people(self, kept: PersonRecord, merged_id: str, decisions: Sequence[FaceDecision],
+                     memberships: Sequence[MembershipRecord] | None = None, *, action: str = "merge",
+                     actor: str = "", decided_at: str = "") -> None:
         """Fold one person into another in one undoable transaction (memberships and relations move)."""
 
     def set_face_decisions(self, project: str, decisions: Sequence[FaceDecision], *, action: str = "",

@@ -106,7 +106,8 @@ def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
                 new_decisions.append(FaceDecision(face.face_id, suggested_as=person, method="review",
                                                   actor="peoplegraph", score=score, references=used,
                                                   decided_at=stamp))
-    runtime.graph.set_face_decisions(project, new_decisions, action="auto-match")
+    if new_decisions:
+        runtime.graph.set_face_decisions(project, new_decisions, action="auto-match")
     tagged = sum(d.method == "auto" for d in new_decisions)
     queued = len(new_decisions) - tagged
     return MatchReport(len(people), len(candidates), tagged, queued, len(candidates) - tagged - queued, auto, review)

@@ -5,7 +5,8 @@ becomes an alias, aliases and external ids are combined, biographies and notes a
 other, memberships and relations move over, and every face decision naming the merged person names the
 kept one. Where the two disagree (birth or death dates, an id from the same source, a face confirmed as
 one and removed from the other) the merge is refused with the conflicts listed, until the editor says
-whose values win (`prefer`); the values set aside are written into the kept person's notes. Visibility
+whose values win (`prefer`); the values set aside are written into the kept person's notes. Two
+memberships of the same organisation, role and start that end differently are a conflict too. Visibility
 takes the more restrictive of the two (a person who asked to be private stays private).
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from peoplegraph.identity.records import VISIBILITIES, FaceDecision, PersonRecord
+from peoplegraph.identity.records import VISIBILITIES, FaceDecision, MembershipRecord, PersonRecord
 from peoplegraph.linking.service import LinkingResult, existing_person, now
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.clustering import cluster_project
@@ -75,17 +76,29 @@ def merge_people(runtime: Runtime, project: str, kept_id: str, merged_id: str, *
     if prefer not in (None, kept_id, merged_id):
         raise ValueError(f"prefer: must be {kept_id!r} or {merged_id!r}, got {prefer!r}")
     decisions = runtime.graph.face_decisions(project)
-    conflicts = _conflicts(kept, merged, decisions)
+    theirs = [replace(m, person_id=kept_id) for m in runtime.graph.memberships(project, person_id=merged_id)]
+    mine = {_period_key(m): m for m in runtime.graph.memberships(project, person_id=kept_id)}
+    clashes = [m for m in theirs if _period_key(m) in mine and mine[_period_key(m)].until != m.until]
+    conflicts = _conflicts(kept, merged, decisions) + [
+        {"field": f"membership {m.organisation_id} {m.role!r} since {m.since or '?'}: until",
+         "kept": mine[_period_key(m)].until, "merged": m.until} for m in clashes]
     if conflicts and prefer is None:
         raise MergeConflictError(kept, merged, conflicts)
     stamp = now()
-    combined = _combined(kept, merged, conflicts, winner=merged if prefer == merged_id else kept, stamp=stamp)
+    winner = merged if prefer == merged_id else kept
+    combined = _combined(kept, merged, conflicts, winner=winner, stamp=stamp)
+    moved = [m for m in theirs if winner is merged or m not in clashes]
     named = _named_groups(decisions)
     renamed = [d for d in (_renamed(d, merged_id, kept_id, named) for d in decisions.values())
                if d != decisions[d.face_id]]
-    runtime.graph.merge_people(combined, merged_id, renamed, actor=actor, decided_at=stamp)
+    runtime.graph.merge_people(combined, merged_id, renamed, moved, actor=actor, decided_at=stamp)
     return LinkingResult("merge people", project, [d.face_id for d in renamed], kept_id,
                          cluster_project(runtime, project, mode="missing"), conflicts)
+
+
+def _period_key(m: MembershipRecord) -> tuple[str, str, str]:
+    """What makes two memberships the same one (the store keeps one per key; the end may differ)."""
+    return m.organisation_id, m.role, m.since
 
 
 def _named_groups(decisions: Mapping[int, FaceDecision]) -> dict[str, str]:
@@ -96,6 +109,10 @@ def _named_groups(decisions: Mapping[int, FaceDecision]) -> dict[str, str]:
 def _conflicts(kept: PersonRecord, merged: PersonRecord, decisions: Mapping[int, FaceDecision]) -> list[dict[str, str]]:
     out = [{"field": f, "kept": getattr(kept, f), "merged": getattr(merged, f)} for f in ("born", "died")
            if getattr(kept, f) and getattr(merged, f) and getattr(kept, f) != getattr(merged, f)]
+    born, died = kept.born or merged.born, kept.died or merged.died
+    if not out and born and died and died < born:  # each has half of an impossible life
+        out.append({"field": "lifetime", "kept": f"{kept.born or '?'}..{kept.died or '?'}",
+                    "merged": f"{merged.born or '?'}..{merged.died or '?'}"})
     theirs = dict(merged.external_ids)
     out += [{"field": f"external_ids.{source}", "kept": value, "merged": theirs[source]}
             for source, value in kept.external_ids if theirs.get(source, value) != value]
@@ -117,10 +134,14 @@ def _combined(kept: PersonRecord, merged: PersonRecord, conflicts: list[dict[str
     for c in conflicts:
         field = c["field"]
         chosen, other = (c["kept"], c["merged"]) if winner is kept else (c["merged"], c["kept"])
-        if field in values:
+        if field == "lifetime":  # the winner's dates both, the other's set aside
+            values = {f: getattr(winner, f) for f in ("born", "died")}
+        elif field in values:
             values[field] = chosen
         elif field.startswith("external_ids."):
             ids[field.split(".", 1)[1]] = chosen
+        elif field.startswith("membership "):
+            pass  # the store keeps the winner's period (merge_people chose which memberships move)
         else:  # a face: the confirmation stands, the removal goes
             chosen, other = "confirmed", "removed"
         set_aside.append(f"{field} {other} (kept {chosen})")

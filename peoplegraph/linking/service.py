@@ -65,11 +65,9 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
         new_people.append(PersonRecord(project, person_id, name.strip()))  # type: ignore[union-attr]
     known = graph.face_decisions(project)
     stamp = now()
-    graph.set_face_decisions(project, action="confirm", people=new_people, decisions=[
-        _decided(known, face, confirmed_as=person_id, removed_from=_removed(known, face) - {person_id},
-                 actor=actor, decided_at=stamp)
-        for face in faces
-    ])
+    _record(runtime, project, "confirm", known, [
+        _decided(known, face, confirmed_as=person_id, actor=actor, decided_at=stamp) for face in faces
+    ], people=new_people)
     return LinkingResult("confirm", project, faces, person_id, cluster_project(runtime, project, mode="missing"))
 
 
@@ -129,7 +127,11 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
     decisions, identities = [], set()
     for cluster_id in sorted({found[f].cluster_id for f in wanted}):
         removed = [f for f in wanted if found[f].cluster_id == cluster_id]
-        person, group, kept = _identity(runtime, project, cluster_id, known, set(removed))
+        person, group, kept = _identity(runtime, project, cluster_id, known, set(removed), taken=identities)
+        if not person and not kept:
+            raise ValueError(f"faces: {', '.join(map(str, removed))} are every face of cluster {cluster_id}, which "
+                             "no one has named: nothing is left to keep them apart from (ignore the cluster, or "
+                             "split it)")
         identity = person or group
         identities.add(identity)
         if group:  # the faces left form the unnamed group the removed ones are not
@@ -139,7 +141,7 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
             decisions.append(_decided(
                 known, face, confirmed_as=previous.confirmed_as if previous and previous.confirmed_as != identity else None,
                 grouped_as=None, removed_from=_removed(known, face) | {identity}, actor=actor, decided_at=stamp))
-    runtime.graph.set_face_decisions(project, decisions, action="remove")
+    _record(runtime, project, "remove", known, decisions)
     runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in wanted})
     person_id = next(iter(identities)) if len(identities) == 1 and not is_group(next(iter(identities))) else None
     return LinkingResult("remove", project, wanted, person_id, cluster_project(runtime, project, mode="missing"))
@@ -162,17 +164,18 @@ def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *
     known = runtime.graph.face_decisions(project)
     every = [f for c in wanted for f in faces[c]]
     stamp = now()
+    groups = Counter(known[f].grouped_as for f in every if f in known and known[f].grouped_as)
     if people:
         (person,) = people
-        decisions = [_decided(known, f, confirmed_as=person, removed_from=_removed(known, f) - {person},
-                              actor=actor, decided_at=stamp) for f in every]
+        into = person
+        decisions = [_decided(known, f, confirmed_as=person, actor=actor, decided_at=stamp) for f in every]
     else:
-        groups = Counter(known[f].grouped_as for f in every if f in known and known[f].grouped_as)
-        group = groups.most_common(1)[0][0] if groups else _new_group(known)
         person = None
-        decisions = [_decided(known, f, grouped_as=group, removed_from=_removed(known, f) - {group},
-                              actor=actor, decided_at=stamp) for f in every]
-    runtime.graph.set_face_decisions(project, decisions, action="merge clusters")
+        into = groups.most_common(1)[0][0] if groups else _new_group(known)
+        decisions = [_decided(known, f, grouped_as=into, actor=actor, decided_at=stamp) for f in every]
+    # the groups merged in are the one individual now: faces kept apart from them are kept apart from it
+    _record(runtime, project, "merge clusters", known, decisions,
+            renamed={g: into for g in groups if g != into})
     return LinkingResult("merge clusters", project, every, person, cluster_project(runtime, project, mode="missing"))
 
 
@@ -194,14 +197,13 @@ def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Seq
     other = _new_group(known, taken={group})
     stamp = now()
     # the editor chose which faces leave: the others are the cluster's individual, by name or as a group
-    decisions = [_decided(known, f, confirmed_as=person, removed_from=_removed(known, f) - {person}, actor=actor,
-                          decided_at=stamp) if person else _decided(known, f, grouped_as=group, actor=actor,
-                                                                    decided_at=stamp)
+    decisions = [_decided(known, f, confirmed_as=person, actor=actor, decided_at=stamp) if person
+                 else _decided(known, f, grouped_as=group, actor=actor, decided_at=stamp)
                  for f in kept]
     decisions += [_decided(known, f, confirmed_as=None, grouped_as=other,
                            removed_from=(_removed(known, f) - {other}) | {identity}, actor=actor, decided_at=stamp)
                   for f in chosen]
-    runtime.graph.set_face_decisions(project, decisions, action="split")
+    _record(runtime, project, "split", known, decisions)
     runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in chosen})
     return LinkingResult("split", project, chosen, person, cluster_project(runtime, project, mode="missing"))
 
@@ -231,7 +233,7 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
                      decided_at=stamp)
         for f in wanted
     ]
-    runtime.graph.set_face_decisions(project, decisions, action="accept" if accept else "reject")
+    _record(runtime, project, "accept" if accept else "reject", runtime.graph.face_decisions(project), decisions)
     people = {queued[f].suggested_as for f in wanted}
     return LinkingResult("accept" if accept else "reject", project, wanted,
                          next(iter(people)) if len(people) == 1 else None,
@@ -240,15 +242,21 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
 
 def undo(runtime: Runtime, project: str) -> LinkingResult:
     """Undo the latest action (an editor's or an auto-matching run's): the faces get back the decisions they
-    had before it, and a `missing` run puts faces it had taken out of clusters back into one."""
+    had before it, and a `missing` run puts faces it had taken out of clusters back into one. The faces a
+    merge or split of clusters moved are placed again by the machine (nothing holds them where the action
+    put them any more)."""
     validate_project_name(project)
     undone = runtime.graph.undo_last_action(project)
     if undone is None:
         raise ValueError(f"undo: nothing to undo in project {project!r}")
+    if undone.action in RESHAPING:
+        moved = runtime.vectors.faces_by_id(project, list(undone.face_ids))
+        runtime.vectors.set_clusters(project, {f.face_id: UNCLUSTERED for f in moved})
     return LinkingResult(f"undo {undone.action}", project, list(undone.face_ids), None,
                          cluster_project(runtime, project, mode="missing"))
 
 
+RESHAPING = ("merge clusters", "split")  # actions that move faces between clusters by decision alone
 MACHINE_METHODS = ("auto", "review")  # decisions auto-matching took, which a reset recomputes
 
 
@@ -271,6 +279,29 @@ def reset(runtime: Runtime, project: str, cluster_id: int | None = None, *, acto
                          cluster_project(runtime, project, mode="reset" if cluster_id is None else "missing"))
 
 
+def _record(runtime: Runtime, project: str, action: str, known: dict[int, FaceDecision],
+            decisions: Sequence[FaceDecision], *, renamed: dict[str, str] | None = None, **extra) -> None:
+    """Write an action's decisions, with what they imply for every other decision: groups the action
+    absorbed are `renamed` wherever faces are removed from them, and no face stays removed from the
+    individual it now is (the editor's latest word wins), so the decisions never contradict each other."""
+    renamed = renamed or {}
+    latest = {**known, **{d.face_id: d for d in decisions}}
+    named = {d.grouped_as: d.confirmed_as for d in latest.values() if d.grouped_as and d.confirmed_as}
+
+    def resolved(identity: str) -> str:
+        identity = renamed.get(identity, identity)
+        return named.get(identity, identity)
+
+    written = {d.face_id: d for d in decisions}
+    for d in latest.values():
+        grouped = renamed.get(d.grouped_as, d.grouped_as) if d.grouped_as else None
+        own = d.confirmed_as or (resolved(grouped) if grouped else None)
+        removed = frozenset(renamed.get(p, p) for p in d.removed_from if own is None or resolved(p) != own)
+        if removed != d.removed_from or grouped != d.grouped_as:
+            written[d.face_id] = replace(d, removed_from=removed, grouped_as=grouped)
+    runtime.graph.set_face_decisions(project, list(written.values()), action=action, **extra)
+
+
 def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[int]:
     faces = [f.face_id for f in runtime.vectors.faces_of_clusters(project, [int(cluster_id)])]
     if int(cluster_id) < 0 or not faces:
@@ -279,20 +310,22 @@ def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[i
 
 
 def _identity(runtime: Runtime, project: str, cluster_id: int, known: dict[int, FaceDecision],
-              leaving: set[int]) -> tuple[str | None, str | None, list[int]]:
+              leaving: set[int], taken: set[str | None] | None = None) -> tuple[str | None, str | None, list[int]]:
     """Who a cluster is, for faces about to leave it: its person, or else the unnamed group its other faces
-    form (the one most of them already have, or a new one); and those other faces."""
+    form (the one most of them already have, or a new one, not among `taken`); and those other faces."""
     kept = [f for f in _faces_of_cluster(runtime, project, cluster_id) if f not in leaving]
     person = next((c.person_id for c in runtime.graph.clusters(project) if c.cluster_id == int(cluster_id)), None)
     if person:
         return person, None, kept
     groups = Counter(known[f].grouped_as for f in kept if f in known and known[f].grouped_as)
-    return None, groups.most_common(1)[0][0] if groups else _new_group(known), kept
+    return None, groups.most_common(1)[0][0] if groups else _new_group(known, taken or set()), kept
 
 
 def _new_group(known: dict[int, FaceDecision], taken: set[str | None] = frozenset()) -> str:  # type: ignore[assignment]
-    numbers = [int(g[len(GROUP_PREFIX):]) for g in {d.grouped_as for d in known.values()} | set(taken)
-               if g and g[len(GROUP_PREFIX):].isdigit()]
+    """A group number no decision names, as a member or as what a face is not."""
+    named = {d.grouped_as for d in known.values()} | {p for d in known.values() for p in d.removed_from} | set(taken)
+    numbers = [int(g[len(GROUP_PREFIX):]) for g in named
+               if g and g.startswith(GROUP_PREFIX) and g[len(GROUP_PREFIX):].isdigit()]
     return f"{GROUP_PREFIX}{max(numbers, default=0) + 1}"
 
 

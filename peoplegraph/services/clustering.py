@@ -153,15 +153,25 @@ def as_constraints(faces: list[FaceObservation], decisions: Mapping[int, FaceDec
     person, and faces removed from the group are removed from the person."""
     if not decisions:
         return None
-    named = {d.grouped_as: d.confirmed_as for d in decisions.values() if d.grouped_as and d.confirmed_as}
     index = {f.face_id: i for i, f in enumerate(faces)}
-    known = {index[face_id]: d for face_id, d in decisions.items() if face_id in index}
+    confirmed, removed = resolved_decisions(decisions)
     return Decisions(
-        confirmed={i: d.confirmed_as or named.get(d.grouped_as, d.grouped_as)  # type: ignore[misc]
-                   for i, d in known.items() if d.confirmed_as or d.grouped_as},
-        removed={i: frozenset(named.get(p, p) for p in d.removed_from) for i, d in known.items() if d.removed_from},
-        ignored=frozenset(i for i, d in known.items() if d.ignored),
+        confirmed={index[f]: person for f, person in confirmed.items() if f in index},
+        removed={index[f]: people for f, people in removed.items() if f in index and people},
+        ignored=frozenset(index[f] for f, d in decisions.items() if d.ignored and f in index),
     )
+
+
+def resolved_decisions(decisions: Mapping[int, FaceDecision]) -> tuple[dict[int, str], dict[int, frozenset[str]]]:
+    """Each decided face's individual (its person, or its group read as the person the group was named as)
+    and the individuals it is not, by face id. A face both is and is not one individual (decisions the
+    linking layer never writes, but an older graph might hold) counts as that individual."""
+    named = {d.grouped_as: d.confirmed_as for d in decisions.values() if d.grouped_as and d.confirmed_as}
+    confirmed = {f: d.confirmed_as or named.get(d.grouped_as, d.grouped_as)  # type: ignore[misc]
+                 for f, d in decisions.items() if d.confirmed_as or d.grouped_as}
+    removed = {f: frozenset(named.get(p, p) for p in d.removed_from) - {confirmed.get(f)}
+               for f, d in decisions.items() if d.removed_from}
+    return confirmed, removed
 
 
 def may_seed(faces: list[FaceObservation], settings) -> np.ndarray:
