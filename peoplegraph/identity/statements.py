@@ -59,6 +59,7 @@ NEO4J_SCHEMA = (
     # graphs written before these properties existed get the embedded schema's defaults
     "MATCH (pe:Person) WHERE pe.visibility IS NULL SET "
     + ", ".join(f"pe.{c} = coalesce(pe.{c}, '{'normal' if c == 'visibility' else ''}')" for c in _PERSON_COLUMNS),
+    "MATCH (d:FaceDecision) WHERE d.grouped_as IS NULL SET d.grouped_as = ''",
     "MATCH (:Person)-[a:APPEARS_IN]->(:Photo) WHERE a.face_id IS NULL "
     "SET a.face_id = -1, a.box = [], a.cluster_id = -1, a.method = 'cluster', a.score = -1.0",
 )
