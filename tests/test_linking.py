@@ -161,6 +161,9 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
                        "visibility": "normal"}]
     shown = json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json", "--limit", "3").stdout)
     assert shown["name"] == "Tony Blair" and len(shown["photos"]) == 3 and shown["appears_with"] == []
+    assert shown["photo_count"] == 5
+    text = cli("people", "show", "tony-blair", "--project", PROJECT, "--limit", "2", "--offset", "2").stdout
+    assert "clusters [" in text and ", 5 photos" in text and "photos 3..4:" in text
     assert all(face["method"] == "confirmed" for photo in shown["photos"] for face in photo["faces"])
     bio = tmp_path / "bio.md"
     bio.write_text("# Tony Blair\n\nPrime Minister, *1997-2007*.\n", encoding="utf-8")

@@ -115,6 +115,7 @@ def person_page(runtime: Runtime, project: str, person_id: str, *, limit: int = 
     organisations = {o.organisation_id: o for o in graph.organisations(project)}
     return {
         **person_details(person),
+        "photo_count": person.photo_count,  # "photos" is the page of them below
         "memberships": [{**membership_to_dict(m), "organisation": organisations[m.organisation_id].name}
                         for m in graph.memberships(project, person_id=person_id)],
         "relations": [{"person_id": r.person_id, "kind": r.kind, "other_id": r.other_id}
@@ -131,10 +132,10 @@ def person_page(runtime: Runtime, project: str, person_id: str, *, limit: int = 
 
 
 def person_page_text(page: dict) -> str:
-    person = PersonRecord("", page["id"], page["name"], tuple(page["clusters"]), page["photos"], page["born"] or "",
+    person = PersonRecord("", page["id"], page["name"], tuple(page["clusters"]), page["photo_count"], page["born"] or "",
                           page["died"] or "", tuple(page["aliases"]), page["biography"], page["notes"],
                           tuple(page["external_ids"].items()), page["visibility"])
-    lines = [person_text(person), f"clusters {page['clusters']}, {page['photos']} photos"]
+    lines = [person_text(person), f"clusters {page['clusters']}, {page['photo_count']} photos"]
     lines += [f"member of {m['organisation']} ({m['organisation_id']}) {m['role']} {m['since'] or '?'}.."
               f"{m['until'] or 'now'}" for m in page["memberships"]]
     lines += [f"{r['person_id']} is {r['kind']} of {r['other_id']}" for r in page["relations"]]
