@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from peoplegraph.identity.records import VISIBILITIES, FaceDecision, MembershipRecord, PersonRecord
-from peoplegraph.linking.service import LinkingResult, existing_person, now
+from peoplegraph.linking.service import LinkingResult, existing_person, now, settled
 from peoplegraph.observations.model import validate_project_name
-from peoplegraph.services.clustering import cluster_project
+from peoplegraph.services.clustering import cluster_project, named_groups
 from peoplegraph.services.runtime import Runtime
 
 
@@ -88,9 +88,7 @@ def merge_people(runtime: Runtime, project: str, kept_id: str, merged_id: str, *
     winner = merged if prefer == merged_id else kept
     combined = _combined(kept, merged, conflicts, winner=winner, stamp=stamp)
     moved = [m for m in theirs if winner is merged or m not in clashes]
-    named = _named_groups(decisions)
-    renamed = [d for d in (_renamed(d, merged_id, kept_id, named) for d in decisions.values())
-               if d != decisions[d.face_id]]
+    renamed = settled(decisions, renamed={merged_id: kept_id})
     runtime.graph.merge_people(combined, merged_id, renamed, moved, actor=actor, decided_at=stamp)
     return LinkingResult("merge people", project, [d.face_id for d in renamed], kept_id,
                          cluster_project(runtime, project, mode="missing"), conflicts)
@@ -99,11 +97,6 @@ def merge_people(runtime: Runtime, project: str, kept_id: str, merged_id: str, *
 def _period_key(m: MembershipRecord) -> tuple[str, str, str]:
     """What makes two memberships the same one (the store keeps one per key; the end may differ)."""
     return m.organisation_id, m.role, m.since
-
-
-def _named_groups(decisions: Mapping[int, FaceDecision]) -> dict[str, str]:
-    """The person each unnamed group was later confirmed as (its faces say both)."""
-    return {d.grouped_as: d.confirmed_as for d in decisions.values() if d.grouped_as and d.confirmed_as}
 
 
 def _conflicts(kept: PersonRecord, merged: PersonRecord, decisions: Mapping[int, FaceDecision]) -> list[dict[str, str]]:
@@ -116,7 +109,7 @@ def _conflicts(kept: PersonRecord, merged: PersonRecord, decisions: Mapping[int,
     theirs = dict(merged.external_ids)
     out += [{"field": f"external_ids.{source}", "kept": value, "merged": theirs[source]}
             for source, value in kept.external_ids if theirs.get(source, value) != value]
-    named = _named_groups(decisions)
+    named = named_groups(decisions.values())
     for d in decisions.values():
         not_them = {named.get(p, p) for p in d.removed_from}  # removed from a group named as them: not them
         for a, b in ((kept, merged), (merged, kept)):
@@ -164,17 +157,3 @@ def _joined(mine: str, theirs: str, merged: PersonRecord) -> str:
     if not mine.strip():
         return theirs
     return f"{mine.rstrip()}\n\n---\n\n*From {merged.name} ({merged.person_id}):*\n\n{theirs.strip()}\n"
-
-
-def _renamed(d: FaceDecision, old: str, new: str, named: Mapping[str, str]) -> FaceDecision:
-    """The decision with `old` read as `new` (its provenance kept); a face confirmed as one of the two and
-    removed from the other (or from a group named as it) stays confirmed and loses the removal."""
-
-    def person(identity: str) -> str:
-        resolved = named.get(identity, identity)
-        return new if resolved == old else resolved
-
-    confirmed = new if d.confirmed_as == old else d.confirmed_as
-    removed = frozenset(new if p == old else p for p in d.removed_from if confirmed is None or person(p) != confirmed)
-    return replace(d, confirmed_as=confirmed, suggested_as=new if d.suggested_as == old else d.suggested_as,
-                   removed_from=removed)

@@ -25,14 +25,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
 from peoplegraph.identity.records import FaceDecision, PersonRecord
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
-from peoplegraph.services.clustering import ClusteringReport, cluster_project
+from peoplegraph.services.clustering import ClusteringReport, cluster_project, named_groups
 from peoplegraph.services.runtime import Runtime
 
 
@@ -81,7 +81,7 @@ def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: st
                      decided_at=stamp)
         for face in faces
     ])
-    runtime.vectors.set_clusters(project, {face: -1 for face in faces})
+    runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in faces})
     return LinkingResult("ignore", project, faces, None, cluster_project(runtime, project, mode="missing"))
 
 
@@ -127,7 +127,8 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
     decisions, identities = [], set()
     for cluster_id in sorted({found[f].cluster_id for f in wanted}):
         removed = [f for f in wanted if found[f].cluster_id == cluster_id]
-        person, group, kept = _identity(runtime, project, cluster_id, known, set(removed), taken=identities)
+        members = _faces_of_cluster(runtime, project, cluster_id)
+        person, group, kept = _identity(known, members, set(removed), taken=identities)
         if not person and not kept:
             raise ValueError(f"faces: {', '.join(map(str, removed))} are every face of cluster {cluster_id}, which "
                              "no one has named: nothing is left to keep them apart from (ignore the cluster, or "
@@ -155,13 +156,13 @@ def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *
     if len(wanted) < 2:
         raise ValueError("clusters: name at least two different clusters to merge")
     faces = {c: _faces_of_cluster(runtime, project, c) for c in wanted}
-    person_of = {c.cluster_id: c.person_id for c in runtime.graph.clusters(project)}
-    people = {person_of[c] for c in wanted if person_of.get(c)}
+    known = runtime.graph.face_decisions(project)
+    person_of = {c: _person_of(known, faces[c]) for c in wanted}
+    people = {p for p in person_of.values() if p}
     if len(people) > 1:
-        named = ", ".join(f"{c} is {person_of[c]!r}" for c in wanted if person_of.get(c))
+        named = ", ".join(f"{c} is {person_of[c]!r}" for c in wanted if person_of[c])
         raise ValueError(f"clusters: {named}: two people, not one cluster; merge the people instead "
                          f"(peoplegraph people merge {' '.join(sorted(people))})")
-    known = runtime.graph.face_decisions(project)
     every = [f for c in wanted for f in faces[c]]
     stamp = now()
     groups = Counter(known[f].grouped_as for f in every if f in known and known[f].grouped_as)
@@ -192,7 +193,7 @@ def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Seq
     if not chosen or len(chosen) == len(members):
         raise ValueError(f"faces: choose some but not all of the {len(members)} faces of cluster {cluster_id}")
     known = runtime.graph.face_decisions(project)
-    person, group, kept = _identity(runtime, project, cluster_id, known, set(chosen))
+    person, group, kept = _identity(known, members, set(chosen))
     identity = person or group
     other = _new_group(known, taken={group})
     stamp = now()
@@ -211,7 +212,11 @@ def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Seq
 def review_queue(runtime: Runtime, project: str) -> list[FaceDecision]:
     """Faces auto-matching suggested for a person but could not tag on its own, best score first."""
     validate_project_name(project)
-    queued = [d for d in runtime.graph.face_decisions(project).values() if d.suggested_as and d.method == "review"]
+    return _queued(runtime.graph.face_decisions(project))
+
+
+def _queued(known: Mapping[int, FaceDecision]) -> list[FaceDecision]:
+    queued = [d for d in known.values() if d.suggested_as and d.method == "review"]
     return sorted(queued, key=lambda d: (-(d.score or 0.0), d.face_id))
 
 
@@ -219,7 +224,8 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
                  actor: str = "") -> LinkingResult:
     """Accept (the face is the suggested person) or reject (it is not) queued suggestions."""
     validate_project_name(project)
-    queued = {d.face_id: d for d in review_queue(runtime, project)}
+    known = runtime.graph.face_decisions(project)
+    queued = {d.face_id: d for d in _queued(known)}
     wanted = [int(f) for f in face_ids]
     missing = [f for f in wanted if f not in queued]
     if not wanted or missing:
@@ -233,7 +239,7 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
                      decided_at=stamp)
         for f in wanted
     ]
-    _record(runtime, project, "accept" if accept else "reject", runtime.graph.face_decisions(project), decisions)
+    _record(runtime, project, "accept" if accept else "reject", known, decisions)
     people = {queued[f].suggested_as for f in wanted}
     return LinkingResult("accept" if accept else "reject", project, wanted,
                          next(iter(people)) if len(people) == 1 else None,
@@ -266,40 +272,44 @@ def reset(runtime: Runtime, project: str, cluster_id: int | None = None, *, acto
     again against the people editors confirmed, then clustered again: the project whole (`reset` run), or
     the cluster's faces among the other clusters (`missing` run)."""
     validate_project_name(project)
-    if cluster_id is None:
-        faces = [f.face_id for f in runtime.vectors.faces(project)]
-    else:
-        faces = _faces_of_cluster(runtime, project, cluster_id)
+    faces = [] if cluster_id is None else _faces_of_cluster(runtime, project, cluster_id)
     known = runtime.graph.face_decisions(project)
-    machine = [f for f in faces if f in known and known[f].method in MACHINE_METHODS]
+    machine = [f for f, d in known.items() if d.method in MACHINE_METHODS and (cluster_id is None or f in faces)]
     runtime.graph.set_face_decisions(project, [], action="reset", cleared=machine, actor=actor, decided_at=now())
-    runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in (faces if cluster_id is not None else machine)})
+    runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in faces or machine})
     match_new_faces(runtime, project)
-    return LinkingResult("reset", project, faces if cluster_id is not None else [], None,
+    return LinkingResult("reset", project, faces, None,
                          cluster_project(runtime, project, mode="reset" if cluster_id is None else "missing"))
 
 
-def _record(runtime: Runtime, project: str, action: str, known: dict[int, FaceDecision],
-            decisions: Sequence[FaceDecision], *, renamed: dict[str, str] | None = None, **extra) -> None:
-    """Write an action's decisions, with what they imply for every other decision: groups the action
-    absorbed are `renamed` wherever faces are removed from them, and no face stays removed from the
-    individual it now is (the editor's latest word wins), so the decisions never contradict each other."""
+def settled(known: Mapping[int, FaceDecision], decisions: Sequence[FaceDecision] = (),
+            renamed: Mapping[str, str] | None = None) -> list[FaceDecision]:
+    """An action's decisions with what they imply for every other decision: the individuals it `renamed`
+    (a group a merge absorbed, a person merged into another) are renamed wherever a decision names them,
+    and no face stays removed from the individual it now is (the editor's latest word wins), so decisions
+    never contradict each other. Returns every decision that differs from `known`, provenance kept."""
     renamed = renamed or {}
-    latest = {**known, **{d.face_id: d for d in decisions}}
-    named = {d.grouped_as: d.confirmed_as for d in latest.values() if d.grouped_as and d.confirmed_as}
 
-    def resolved(identity: str) -> str:
-        identity = renamed.get(identity, identity)
-        return named.get(identity, identity)
+    def rename(identity: str | None) -> str | None:
+        return renamed.get(identity, identity) if identity else identity
 
+    latest = [replace(d, confirmed_as=rename(d.confirmed_as), grouped_as=rename(d.grouped_as),
+                      suggested_as=rename(d.suggested_as), removed_from=frozenset(map(rename, d.removed_from)))
+              for d in {**known, **{d.face_id: d for d in decisions}}.values()]
+    named = named_groups(latest)
     written = {d.face_id: d for d in decisions}
-    for d in latest.values():
-        grouped = renamed.get(d.grouped_as, d.grouped_as) if d.grouped_as else None
-        own = d.confirmed_as or (resolved(grouped) if grouped else None)
-        removed = frozenset(renamed.get(p, p) for p in d.removed_from if own is None or resolved(p) != own)
-        if removed != d.removed_from or grouped != d.grouped_as:
-            written[d.face_id] = replace(d, removed_from=removed, grouped_as=grouped)
-    runtime.graph.set_face_decisions(project, list(written.values()), action=action, **extra)
+    for d in latest:
+        own = d.confirmed_as or (named.get(d.grouped_as, d.grouped_as) if d.grouped_as else None)
+        d = replace(d, removed_from=frozenset(p for p in d.removed_from if own is None or named.get(p, p) != own))
+        if d != known.get(d.face_id, d) or d.face_id in written:
+            written[d.face_id] = d
+    return list(written.values())
+
+
+def _record(runtime: Runtime, project: str, action: str, known: Mapping[int, FaceDecision],
+            decisions: Sequence[FaceDecision], *, renamed: Mapping[str, str] | None = None, **extra) -> None:
+    """Write an action's decisions, `settled` against the others, as one undoable action."""
+    runtime.graph.set_face_decisions(project, settled(known, decisions, renamed), action=action, **extra)
 
 
 def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[int]:
@@ -309,16 +319,25 @@ def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[i
     return faces
 
 
-def _identity(runtime: Runtime, project: str, cluster_id: int, known: dict[int, FaceDecision],
-              leaving: set[int], taken: set[str | None] | None = None) -> tuple[str | None, str | None, list[int]]:
+def _identity(known: Mapping[int, FaceDecision], members: list[int], leaving: set[int],
+              taken: set[str | None] | None = None) -> tuple[str | None, str | None, list[int]]:
     """Who a cluster is, for faces about to leave it: its person, or else the unnamed group its other faces
     form (the one most of them already have, or a new one, not among `taken`); and those other faces."""
-    kept = [f for f in _faces_of_cluster(runtime, project, cluster_id) if f not in leaving]
-    person = next((c.person_id for c in runtime.graph.clusters(project) if c.cluster_id == int(cluster_id)), None)
+    kept = [f for f in members if f not in leaving]
+    person = _person_of(known, members)
     if person:
         return person, None, kept
     groups = Counter(known[f].grouped_as for f in kept if f in known and known[f].grouped_as)
     return None, groups.most_common(1)[0][0] if groups else _new_group(known, taken or set()), kept
+
+
+def _person_of(known: Mapping[int, FaceDecision], members: list[int]) -> str | None:
+    """The person a cluster's faces are confirmed as (themselves, or through a group named as them): the
+    person every clustering run links the cluster to."""
+    named = named_groups(known.values())
+    people = Counter(known[f].confirmed_as or named.get(known[f].grouped_as or "") for f in members if f in known)
+    people.pop(None, None)
+    return people.most_common(1)[0][0] if people else None
 
 
 def _new_group(known: dict[int, FaceDecision], taken: set[str | None] = frozenset()) -> str:  # type: ignore[assignment]

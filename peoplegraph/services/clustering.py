@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -114,15 +114,14 @@ def missing_labels(faces: list[FaceObservation], embeddings: np.ndarray, setting
         ignored[list(decisions.ignored)] = True
     new = np.flatnonzero((labels == UNCLUSTERED) & ~ignored)
     old = np.flatnonzero(labels != UNCLUSTERED)
-    if not new.size:  # nothing to place; a merge or a split still moves faces
-        return labels if decisions is None else constrained_labels(labels, decisions, renumber=False)[0]
-    joined = assign_to_clusters(embeddings[new], embeddings[old], labels[old], similarity,
-                                similarity - ATTACH_MARGIN)
-    labels[new] = joined
-    rest = new[joined == UNCLUSTERED]
-    fresh = cluster_labels([faces[i] for i in rest], embeddings[rest], settings, similarity, min_cluster_size)
-    first = max(int(labels.max()) + 1, 0)
-    labels[rest] = np.where(fresh == UNCLUSTERED, UNCLUSTERED, fresh + first)
+    if new.size:  # with nothing to place, the decisions (a merge, a split) may still move faces
+        joined = assign_to_clusters(embeddings[new], embeddings[old], labels[old], similarity,
+                                    similarity - ATTACH_MARGIN)
+        labels[new] = joined
+        rest = new[joined == UNCLUSTERED]
+        fresh = cluster_labels([faces[i] for i in rest], embeddings[rest], settings, similarity, min_cluster_size)
+        first = max(int(labels.max()) + 1, 0)
+        labels[rest] = np.where(fresh == UNCLUSTERED, UNCLUSTERED, fresh + first)
     return labels if decisions is None else constrained_labels(labels, decisions, renumber=False)[0]
 
 
@@ -166,12 +165,17 @@ def resolved_decisions(decisions: Mapping[int, FaceDecision]) -> tuple[dict[int,
     """Each decided face's individual (its person, or its group read as the person the group was named as)
     and the individuals it is not, by face id. A face both is and is not one individual (decisions the
     linking layer never writes, but an older graph might hold) counts as that individual."""
-    named = {d.grouped_as: d.confirmed_as for d in decisions.values() if d.grouped_as and d.confirmed_as}
+    named = named_groups(decisions.values())
     confirmed = {f: d.confirmed_as or named.get(d.grouped_as, d.grouped_as)  # type: ignore[misc]
                  for f, d in decisions.items() if d.confirmed_as or d.grouped_as}
     removed = {f: frozenset(named.get(p, p) for p in d.removed_from) - {confirmed.get(f)}
                for f, d in decisions.items() if d.removed_from}
     return confirmed, removed
+
+
+def named_groups(decisions: Iterable[FaceDecision]) -> dict[str, str]:
+    """The person each unnamed group was later confirmed as (its faces say both)."""
+    return {d.grouped_as: d.confirmed_as for d in decisions if d.grouped_as and d.confirmed_as}
 
 
 def may_seed(faces: list[FaceObservation], settings) -> np.ndarray:
