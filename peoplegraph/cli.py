@@ -13,7 +13,8 @@ from tqdm import tqdm
 
 from peoplegraph import cli_linking
 from peoplegraph.cli_common import (
-    JSON_OPTION, PROJECT_OPTION, Context, clustering_text, clusters_table, emit, fail_clearly, settings_options,
+    JSON_OPTION, PROJECT_OPTION, Context, clustering_text, clusters_table, emit, fail_clearly, project_command,
+    settings_options,
 )
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services import catalog
@@ -91,13 +92,10 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, a
 
 
 @main.command("cluster")
-@PROJECT_OPTION
 @click.option("--mode", type=click.Choice(MODES), default="reset", show_default=True,
               help="reset: cluster every face again; missing: only faces without a cluster (existing cluster ids "
                    "stay).")
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def cluster_command(obj: Context, project: str, mode: str, as_json: bool) -> None:
     """Cluster the project's faces into people."""
     with obj.runtime() as runtime:

@@ -80,6 +80,19 @@ ACTOR_OPTION = click.option("--actor", default=getpass.getuser, show_default="yo
                             help="Who decides (recorded with every decision).")
 
 
+def project_command(*, actor: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """What a command on one project wears: --project, --actor (for commands that decide), --json, the
+    settings context, and one-line errors."""
+
+    def wear(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.pass_obj(fail_clearly(func))
+        for option in (JSON_OPTION, *([ACTOR_OPTION] if actor else []), PROJECT_OPTION):
+            func = option(func)
+        return func
+
+    return wear
+
+
 def link(obj: Context, as_json: bool, action: Callable[..., LinkingResult], *args: Any, **kwargs: Any) -> None:
     """Run one linking action on the project's stores and print what it did."""
     with obj.runtime() as runtime:

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from peoplegraph.cli_common import (
-    ACTOR_OPTION, JSON_OPTION, PROJECT_OPTION, Context, clustering_text, clusters_table, emit, fail_clearly, link,
-)
+from peoplegraph.cli_common import Context, clustering_text, clusters_table, emit, link, project_command
 from peoplegraph.identity.records import (
     RELATION_KINDS, VISIBILITIES, EventRecord, MembershipRecord, OrganisationRecord, RelationRecord,
 )
@@ -27,10 +25,7 @@ def clusters() -> None:
 
 
 @clusters.command("list")
-@PROJECT_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def clusters_list(obj: Context, project: str, as_json: bool) -> None:
     """Clusters, largest first: id, size, representative face, average detection confidence."""
     with obj.runtime() as runtime:
@@ -40,13 +35,9 @@ def clusters_list(obj: Context, project: str, as_json: bool) -> None:
 
 @clusters.command("confirm")
 @click.argument("cluster", type=int)
-@PROJECT_OPTION
 @click.option("--name", help="A new person's name.")
 @click.option("--person", "person_id", help="An existing person's id (peoplegraph people list).")
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def clusters_confirm(obj: Context, cluster: int, project: str, name: str | None, person_id: str | None, actor: str,
                      as_json: bool) -> None:
     """Confirm a cluster as a person: every face of it is that person from now on, whatever later runs do."""
@@ -55,11 +46,7 @@ def clusters_confirm(obj: Context, cluster: int, project: str, name: str | None,
 
 @clusters.command("ignore")
 @click.argument("cluster", type=int)
-@PROJECT_OPTION
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def clusters_ignore(obj: Context, cluster: int, project: str, actor: str, as_json: bool) -> None:
     """Ignore a cluster (background extras, crew): its faces never seed or join a cluster again."""
     link(obj, as_json, linking.ignore_cluster, project, cluster, actor=actor)
@@ -67,11 +54,7 @@ def clusters_ignore(obj: Context, cluster: int, project: str, actor: str, as_jso
 
 @clusters.command("merge")
 @click.argument("cluster_ids", nargs=-1, required=True, type=int)
-@PROJECT_OPTION
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def clusters_merge(obj: Context, cluster_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """Merge clusters (A B ...) into one: the person one is confirmed as, or an unnamed individual."""
     link(obj, as_json, linking.merge_clusters, project, cluster_ids, actor=actor)
@@ -81,11 +64,7 @@ def clusters_merge(obj: Context, cluster_ids: tuple[int, ...], project: str, act
 @click.argument("cluster", type=int)
 @click.option("--faces", "face_ids", multiple=True, required=True, type=int,
               help="A face to move out (repeat the option, or give several after one --faces).")
-@PROJECT_OPTION
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def clusters_split(obj: Context, cluster: int, face_ids: tuple[int, ...], project: str, actor: str,
                    as_json: bool) -> None:
     """Split a cluster in two: the chosen faces become a cluster of their own, never joined to the rest."""
@@ -94,11 +73,7 @@ def clusters_split(obj: Context, cluster: int, face_ids: tuple[int, ...], projec
 
 @clusters.command("reset")
 @click.argument("cluster", type=int, required=False)
-@PROJECT_OPTION
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def clusters_reset(obj: Context, cluster: int | None, project: str, actor: str, as_json: bool) -> None:
     """Recompute the machine's work on one cluster (or, without CLUSTER, on every face); every confirmation,
     removal, merge, split and ignored cluster is kept."""
@@ -106,10 +81,7 @@ def clusters_reset(obj: Context, cluster: int | None, project: str, actor: str, 
 
 
 @click.command("undo")
-@PROJECT_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def undo_command(obj: Context, project: str, as_json: bool) -> None:
     """Undo the latest action (confirm, ignore, remove, merge, split, reset, review, person edit or merge,
     auto-matching run); again for the one before."""
@@ -117,10 +89,7 @@ def undo_command(obj: Context, project: str, as_json: bool) -> None:
 
 
 @click.command("repair")
-@PROJECT_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def repair_command(obj: Context, project: str, as_json: bool) -> None:
     """Check that the vector store, the graph and the decisions agree (after a crash, say) and fix them."""
     with obj.runtime() as runtime:
@@ -137,21 +106,14 @@ def faces() -> None:
 
 @faces.command("remove")
 @FACES_ARGUMENT
-@PROJECT_OPTION
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def faces_remove(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """Take faces out of their cluster: they never join its person (or, unnamed, its other faces) again."""
     link(obj, as_json, linking.remove_faces, project, face_ids, actor=actor)
 
 
 @faces.command("ignored")
-@PROJECT_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def faces_ignored(obj: Context, project: str, as_json: bool) -> None:
     """The faces editors ignored (background extras), most recently ignored first."""
     with obj.runtime() as runtime:
@@ -165,11 +127,7 @@ def faces_ignored(obj: Context, project: str, as_json: bool) -> None:
 
 @faces.command("unignore")
 @FACES_ARGUMENT
-@PROJECT_OPTION
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def faces_unignore(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """Ignored faces may seed and join clusters again."""
     link(obj, as_json, linking.unignore_faces, project, face_ids, actor=actor)
@@ -181,10 +139,7 @@ def review() -> None:
 
 
 @review.command("list")
-@PROJECT_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def review_list(obj: Context, project: str, as_json: bool) -> None:
     """Queued faces, best score first: face, suggested person, score, the confirmed faces it was scored on."""
     with obj.runtime() as runtime:
@@ -197,11 +152,7 @@ def review_list(obj: Context, project: str, as_json: bool) -> None:
 
 @review.command("accept")
 @FACES_ARGUMENT
-@PROJECT_OPTION
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def review_accept(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """These queued faces are the person suggested for them."""
     link(obj, as_json, linking.review_faces, project, face_ids, accept=True, actor=actor)
@@ -209,11 +160,7 @@ def review_accept(obj: Context, face_ids: tuple[int, ...], project: str, actor: 
 
 @review.command("reject")
 @FACES_ARGUMENT
-@PROJECT_OPTION
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def review_reject(obj: Context, face_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """These queued faces are not the person suggested for them (never suggested or matched to them again)."""
     link(obj, as_json, linking.review_faces, project, face_ids, accept=False, actor=actor)
@@ -225,11 +172,8 @@ def people() -> None:
 
 
 @people.command("list")
-@PROJECT_OPTION
 @click.option("--all", "everyone", is_flag=True, help="Hidden and private people too.")
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def people_list(obj: Context, project: str, everyone: bool, as_json: bool) -> None:
     """The project's people: id, name, number of photos, clusters."""
     with obj.runtime() as runtime:
@@ -240,12 +184,9 @@ def people_list(obj: Context, project: str, everyone: bool, as_json: bool) -> No
 
 @people.command("show")
 @click.argument("person_id")
-@PROJECT_OPTION
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(0, 10_000), help="Photos per page.")
 @click.option("--offset", default=0, type=click.IntRange(0), help="Photos to skip (paging).")
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def people_show(obj: Context, person_id: str, project: str, limit: int, offset: int, as_json: bool) -> None:
     """A person: biography, aliases, dates, ids, teams, relations, events, a page of photos (with the
     person's faces and how each was named) and who appears with them."""
@@ -256,7 +197,6 @@ def people_show(obj: Context, person_id: str, project: str, limit: int, offset: 
 
 @people.command("edit")
 @click.argument("person_id")
-@PROJECT_OPTION
 @click.option("--name", help="The person's name.")
 @click.option("--born", help="Birth date YYYY-MM-DD ('' clears it): photos taken before it are never auto-matched.")
 @click.option("--died", help="Death date YYYY-MM-DD ('' clears it): photos taken after it are never auto-matched.")
@@ -270,10 +210,7 @@ def people_show(obj: Context, person_id: str, project: str, limit: int, offset: 
 @click.option("--visibility", type=click.Choice(VISIBILITIES),
               help="hidden: left out of lists and co-appearances; private: also no biography, notes, aliases, "
                    "ids or relations through the API.")
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def people_edit(obj: Context, person_id: str, project: str, name: str | None, born: str | None, died: str | None,
                 bio_file: Path | None, notes: str | None, aliases: tuple[str, ...], removed_aliases: tuple[str, ...],
                 external_ids: tuple[str, ...], visibility: str | None, actor: str, as_json: bool) -> None:
@@ -301,12 +238,8 @@ def people_edit(obj: Context, person_id: str, project: str, name: str | None, bo
 @people.command("merge")
 @click.argument("kept_id")
 @click.argument("merged_id")
-@PROJECT_OPTION
 @click.option("--prefer", help="Whose values win where the two disagree (KEPT_ID or MERGED_ID).")
-@ACTOR_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command(actor=True)
 def people_merge(obj: Context, kept_id: str, merged_id: str, project: str, prefer: str | None, actor: str,
                  as_json: bool) -> None:
     """Merge MERGED_ID into KEPT_ID: names, aliases, biographies, notes, ids, memberships, relations and faces
@@ -317,13 +250,10 @@ def people_merge(obj: Context, kept_id: str, merged_id: str, project: str, prefe
 @people.command("join")
 @click.argument("person_id")
 @click.argument("organisation_id")
-@PROJECT_OPTION
 @click.option("--role", default="", help="E.g. 'No. 10, forward', 'drummer'.")
 @click.option("--since", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--until", default="", help="YYYY, YYYY-MM or YYYY-MM-DD (none: still a member).")
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def people_join(obj: Context, person_id: str, organisation_id: str, project: str, role: str, since: str, until: str,
                 as_json: bool) -> None:
     """Record that a person is (or was) a member of an organisation or team, in a role, for a period."""
@@ -338,10 +268,7 @@ def people_join(obj: Context, person_id: str, organisation_id: str, project: str
 @click.argument("person_id")
 @click.argument("kind", type=click.Choice(RELATION_KINDS))
 @click.argument("other_id")
-@PROJECT_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def people_relate(obj: Context, person_id: str, kind: str, other_id: str, project: str, as_json: bool) -> None:
     """Record that PERSON_ID is KIND of OTHER_ID (e.g. `ann parent bob`: Ann is Bob's parent)."""
     relation = RelationRecord(project, person_id, other_id, kind)
@@ -357,12 +284,9 @@ def organisations() -> None:
 
 @organisations.command("add")
 @click.argument("organisation_id")
-@PROJECT_OPTION
 @click.option("--name", required=True)
 @click.option("--kind", default="", help="team, club, company, band...")
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def organisations_add(obj: Context, organisation_id: str, project: str, name: str, kind: str, as_json: bool) -> None:
     """Create an organisation (or rename it)."""
     with obj.runtime() as runtime:
@@ -372,12 +296,9 @@ def organisations_add(obj: Context, organisation_id: str, project: str, name: st
 
 @organisations.command("members")
 @click.argument("organisation_id")
-@PROJECT_OPTION
 @click.option("--since", default="", help="Members at any time from this date (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", default="", help="... up to this date.")
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def organisations_members(obj: Context, organisation_id: str, project: str, since: str, until: str,
                           as_json: bool) -> None:
     """The people who were members in a period, with their roles."""
@@ -395,14 +316,11 @@ def events() -> None:
 
 @events.command("add")
 @click.argument("event_id")
-@PROJECT_OPTION
 @click.option("--name", required=True)
 @click.option("--date", default="", help="YYYY, YYYY-MM or YYYY-MM-DD.")
 @click.option("--place", default="")
 @click.option("--part-of", default="", help="The id of a larger event.")
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def events_add(obj: Context, event_id: str, project: str, name: str, date: str, place: str, part_of: str,
                as_json: bool) -> None:
     """Create an event (or change it)."""
@@ -415,10 +333,7 @@ def events_add(obj: Context, event_id: str, project: str, name: str, date: str, 
 @events.command("tag")
 @click.argument("event_id")
 @click.argument("photo_ids", nargs=-1, required=True)
-@PROJECT_OPTION
-@JSON_OPTION
-@click.pass_obj
-@fail_clearly
+@project_command()
 def events_tag(obj: Context, event_id: str, photo_ids: tuple[str, ...], project: str, as_json: bool) -> None:
     """Say these photos (ids) were taken at the event."""
     with obj.runtime() as runtime:
