@@ -293,11 +293,10 @@ class CypherGraphStore:
                 ends = [kept.person_id if p == merged_id else p for p in (r.person_id, r.other_id)]
                 if ends[0] != ends[1]:
                     relations.append(replace(r, person_id=ends[0], other_id=ends[1]))
-            had = {(m.organisation_id, m.role, m.since): m for m in self.memberships(project, person_id=kept.person_id)}
+            had = {m.same_as: m for m in self.memberships(project, person_id=kept.person_id)}
             had_relations = set(self.relations(project, kept.person_id))
-            moved = {(m.organisation_id, m.role, m.since) for m in memberships}
-            added = {"memberships": [asdict(m) for m in memberships
-                                     if (m.organisation_id, m.role, m.since) not in had],
+            moved = {m.same_as for m in memberships}
+            added = {"memberships": [asdict(m) for m in memberships if m.same_as not in had],
                      "replaced_memberships": [asdict(m) for key, m in had.items() if key in moved],
                      "relations": [asdict(r) for r in relations if codec.stored_way(r) not in had_relations]}
             self._record_action(project, action, actor, decided_at, [d.face_id for d in decisions],
@@ -320,24 +319,26 @@ class CypherGraphStore:
         `action` named, the faces' previous decisions and the people as they were are kept with it, so that
         `undo_last_action` can put them back (`actor` and `decided_at` default to the first decision's)."""
         validate_project_name(project)
-        rows = [codec.decision_row(project, d) for d in decisions]
+        rows = [codec.decision_row(project, d) for d in decisions]  # checked before anything is written
         gone = sorted({int(f) for f in cleared})
         if not rows and not people and not gone and not action:
             return
         with self._transaction():
             if action:
-                self._record_action(project, action, actor or (str(rows[0]["actor"]) if rows else ""),
-                                    decided_at or (str(rows[0]["decided_at"]) if rows else ""),
-                                    [r["face_id"] for r in rows] + gone, [p.person_id for p in people])
+                first = decisions[0] if decisions else FaceDecision(0)
+                self._record_action(project, action, actor or first.actor, decided_at or first.decided_at,
+                                    [d.face_id for d in decisions] + gone, [p.person_id for p in people])
             for person in people:
                 self._write_person(person)
             for batch in codec.batches([codec.node_key(project, f) for f in gone]):
                 self._run(q.DELETE_DECISIONS, {"keys": batch})
-            for batch in codec.batches(rows):
-                self._run(q.SET_DECISIONS, {"project": project, "rows": batch})
+            self._write_rows(project, rows)
 
     def _write_decisions(self, project: str, decisions: Sequence[FaceDecision]) -> None:
-        for batch in codec.batches([codec.decision_row(project, d) for d in decisions]):
+        self._write_rows(project, [codec.decision_row(project, d) for d in decisions])
+
+    def _write_rows(self, project: str, rows: list[dict[str, Any]]) -> None:
+        for batch in codec.batches(rows):
             self._run(q.SET_DECISIONS, {"project": project, "rows": batch})
 
     def _record_action(self, project: str, action: str, actor: str, decided_at: str, face_ids: Sequence[int],
@@ -347,8 +348,8 @@ class CypherGraphStore:
         person it creates), the memberships and relations of the people in `links_of` (people it deletes),
         and the memberships and relations it `added`, which its undo takes away again."""
         wanted = {int(f) for f in face_ids}
-        before = {int(r["face_id"]): r for r in self._run(q.DECISIONS, {"project": project})
-                  if int(r["face_id"]) in wanted}
+        before = {int(r["face_id"]): r for batch in codec.batches(sorted(wanted))
+                  for r in self._run(q.DECISIONS_BY_KEY, {"keys": [codec.node_key(project, f) for f in batch]})}
         people = [self._person_snapshot(project, person, person in links_of) for person in dict.fromkeys(person_ids)]
         snapshot = {"faces": [before.get(face, {"face_id": face}) for face in sorted(wanted)], "people": people,
                     "added": added or {}}
@@ -407,8 +408,7 @@ class CypherGraphStore:
             restore = [{"grouped_as": "", **row, "key": codec.node_key(project, int(row["face_id"]))}
                        for row in faces if "method" in row]
             drop = [codec.node_key(project, int(row["face_id"])) for row in faces if "method" not in row]
-            for batch in codec.batches(restore):
-                self._run(q.SET_DECISIONS, {"project": project, "rows": batch})
+            self._write_rows(project, restore)
             for batch in codec.batches(drop):
                 self._run(q.DELETE_DECISIONS, {"keys": batch})
             self._run(q.DELETE_ACTION, {"key": latest["key"]})

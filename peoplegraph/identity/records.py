@@ -80,6 +80,11 @@ class MembershipRecord:
     since: str = ""  # YYYY, YYYY-MM or YYYY-MM-DD; "" unknown
     until: str = ""  # same; "" still a member (or unknown)
 
+    @property
+    def same_as(self) -> tuple[str, str, str]:
+        """What makes two memberships one (the store keeps one of each; its end may change)."""
+        return self.organisation_id, self.role, self.since
+
 
 RELATION_KINDS = ("parent", "child", "sibling", "spouse", "partner", "relative", "colleague", "teammate",
                   "friend", "other")

@@ -240,13 +240,14 @@ SET_DECISIONS = (
     "d.reference_faces = r.reference_faces, d.method = r.method, d.actor = r.actor, "
     "d.score = r.score, d.decided_at = r.decided_at, d.grouped_as = r.grouped_as"
 )
-DECISIONS = (
-    "MATCH (d:FaceDecision) WHERE d.project = $project "
+_DECISION_FIELDS = (
     "RETURN d.face_id AS face_id, d.confirmed_as AS confirmed_as, d.removed_from AS removed_from, "
     "d.ignored AS ignored, d.suggested_as AS suggested_as, d.reference_faces AS reference_faces, "
     "d.method AS method, d.actor AS actor, d.score AS score, d.decided_at AS decided_at, "
     "d.grouped_as AS grouped_as ORDER BY face_id"
 )
+DECISIONS = "MATCH (d:FaceDecision) WHERE d.project = $project " + _DECISION_FIELDS
+DECISIONS_BY_KEY = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) " + _DECISION_FIELDS
 DELETE_DECISIONS = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) DELETE d"
 LAST_ACTION = "MATCH (a:LinkAction) WHERE a.project = $project RETURN coalesce(max(a.seq), 0) AS n"
 ADD_ACTION = (

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from peoplegraph.identity.records import VISIBILITIES, FaceDecision, MembershipRecord, PersonRecord
+from peoplegraph.identity.records import VISIBILITIES, FaceDecision, PersonRecord
 from peoplegraph.linking.service import LinkingResult, existing_person, now, settled
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.clustering import cluster_project, named_groups
@@ -77,11 +77,11 @@ def merge_people(runtime: Runtime, project: str, kept_id: str, merged_id: str, *
         raise ValueError(f"prefer: must be {kept_id!r} or {merged_id!r}, got {prefer!r}")
     decisions = runtime.graph.face_decisions(project)
     theirs = [replace(m, person_id=kept_id) for m in runtime.graph.memberships(project, person_id=merged_id)]
-    mine = {_period_key(m): m for m in runtime.graph.memberships(project, person_id=kept_id)}
-    clashes = [m for m in theirs if _period_key(m) in mine and mine[_period_key(m)].until != m.until]
+    mine = {m.same_as: m for m in runtime.graph.memberships(project, person_id=kept_id)}
+    clashes = [m for m in theirs if m.same_as in mine and mine[m.same_as].until != m.until]
     conflicts = _conflicts(kept, merged, decisions) + [
         {"field": f"membership {m.organisation_id} {m.role!r} since {m.since or '?'}: until",
-         "kept": mine[_period_key(m)].until, "merged": m.until} for m in clashes]
+         "kept": mine[m.same_as].until, "merged": m.until} for m in clashes]
     if conflicts and prefer is None:
         raise MergeConflictError(kept, merged, conflicts)
     stamp = now()
@@ -92,11 +92,6 @@ def merge_people(runtime: Runtime, project: str, kept_id: str, merged_id: str, *
     runtime.graph.merge_people(combined, merged_id, renamed, moved, actor=actor, decided_at=stamp)
     return LinkingResult("merge people", project, [d.face_id for d in renamed], kept_id,
                          cluster_project(runtime, project, mode="missing"), conflicts)
-
-
-def _period_key(m: MembershipRecord) -> tuple[str, str, str]:
-    """What makes two memberships the same one (the store keeps one per key; the end may differ)."""
-    return m.organisation_id, m.role, m.since
 
 
 def _conflicts(kept: PersonRecord, merged: PersonRecord, decisions: Mapping[int, FaceDecision]) -> list[dict[str, str]]:
