@@ -303,7 +303,8 @@ def organisations_members(obj: Context, organisation_id: str, project: str, sinc
                           as_json: bool) -> None:
     """The people who were members in a period, with their roles."""
     with obj.runtime() as runtime:
-        found = catalog.members(runtime, project, organisation_id, since=since, until=until)
+        _, members = catalog.members(runtime, project, organisation_id, since=since, until=until)
+    found = [{**catalog.membership_to_dict(m), "name": person.name} for m, person in members]
     emit(as_json, found, "\n".join(f"{m['person_id']:<24} {m['name']:<30} {m['role']:<20} "
                                    f"{m['since'] or '?'}..{m['until'] or 'now'}" for m in found)
          or "no members in that period")

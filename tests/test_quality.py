@@ -173,7 +173,7 @@ def test_detect_names_a_bad_file(app_settings: Settings, tmp_path: Path) -> None
 
 
 def test_ingest_stores_pose_and_quality(app_settings: Settings, shared_data: Path) -> None:
-    from peoplegraph.graphql.schema import Face as GraphQLFace
+    from peoplegraph.graphql.types import Face as GraphQLFace
     from peoplegraph.services import catalog
     from peoplegraph.services.ingest import IngestService, PhotoSource
     from peoplegraph.services.runtime import Runtime

@@ -14,10 +14,8 @@ from peoplegraph.graphql.identity import (
     Event, EventTagging, ExternalIdInput, Membership, Organisation, Person, Relation, RepairOutcome, shown,
 )
 from peoplegraph.graphql.types import (
-    MAX_PAGE, Box, Cluster, CoAppearance, CoAppearanceChain, Face, LinkingOutcome, MergeConflict, Photo, Pose,
-    Quality, RepresentativeFace, check_page, runtime_of,
+    Cluster, CoAppearanceChain, Face, LinkingOutcome, Photo, check_page, checked_face_ids, runtime_of,
 )
-from peoplegraph.graphql.types import face_ids as _face_ids
 from peoplegraph.identity.records import EventRecord, MembershipRecord, OrganisationRecord, RelationRecord
 from peoplegraph.linking import people as people_service
 from peoplegraph.linking import repair as repair_service
@@ -27,71 +25,61 @@ from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
 
-__all__ = [  # the types, for code that imports them from here
-    "MAX_PAGE", "Box", "Cluster", "CoAppearance", "CoAppearanceChain", "Event", "Face", "LinkingOutcome",
-    "Membership", "MergeConflict", "Organisation", "Person", "Photo", "Pose", "Quality", "Relation",
-    "RepresentativeFace", "schema",
-]
-
-_runtime = runtime_of
-_check_page = check_page
-
-
 @strawberry.type
 class Query:
     @strawberry.field(description="The project's machine clusters, largest first.")
     async def clusters(self, info: Info, project: str) -> list[Cluster]:
-        return [Cluster.of(c) for c in await asyncio.to_thread(catalog.clusters, _runtime(info), project)]
+        return [Cluster.of(c) for c in await asyncio.to_thread(catalog.clusters, runtime_of(info), project)]
 
     @strawberry.field(description="The named people of a project (hidden and private ones only with "
                                   "`includeHidden`).")
     async def people(self, info: Info, project: str, include_hidden: bool = False) -> list[Person]:
-        found = await asyncio.to_thread(catalog.people, _runtime(info), project)
+        found = await asyncio.to_thread(catalog.people, runtime_of(info), project)
         return [Person.of(p) for p in found if shown(p, include_hidden)]
 
     @strawberry.field(description="One person, hidden and private ones included (a private person's personal "
                                   "fields withheld); an error when there is no such person.")
     async def person(self, info: Info, project: str, id: str) -> Person | None:
-        return Person.of(await asyncio.to_thread(_person, _runtime(info), project, id))
+        return Person.of(await asyncio.to_thread(_person, runtime_of(info), project, id))
 
     @strawberry.field(description="The project's organisations (teams, clubs, companies...).")
     async def organisations(self, info: Info, project: str) -> list[Organisation]:
-        return [Organisation.of(o) for o in await asyncio.to_thread(_runtime(info).graph.organisations, project)]
+        return [Organisation.of(o) for o in await asyncio.to_thread(runtime_of(info).graph.organisations, project)]
 
     @strawberry.field(description="The members of an organisation whose membership overlaps since..until (YYYY, "
                                   "YYYY-MM or YYYY-MM-DD; \"\" open), with their roles; hidden and private people "
                                   "only with `includeHidden`.")
     async def members(self, info: Info, project: str, organisation_id: str, since: str = "", until: str = "",
                       include_hidden: bool = False) -> list[Membership]:
-        organisation, found = await asyncio.to_thread(_members, _runtime(info), project, organisation_id, since,
-                                                      until)
+        organisation, found = await asyncio.to_thread(catalog.members, runtime_of(info), project, organisation_id,
+                                                      since=since, until=until)
         team = Organisation.of(organisation)
         return [Membership.of(m, Person.of(p), team) for m, p in found if shown(p, include_hidden)]
 
     @strawberry.field(description="The project's events, by date.")
     async def events(self, info: Info, project: str) -> list[Event]:
-        return [Event.of(e) for e in await asyncio.to_thread(_runtime(info).graph.events, project)]
+        return [Event.of(e) for e in await asyncio.to_thread(runtime_of(info).graph.events, project)]
 
     @strawberry.field(description="The shortest chain of co-appearances from one person to another (at most "
                                   "`maxSteps` photos), or null when there is none.")
     async def co_appearance_chain(self, info: Info, project: str, first: str, last: str,
                                   max_steps: int = 6) -> CoAppearanceChain | None:
-        found = await asyncio.to_thread(_runtime(info).graph.co_appearance_chain, project, first, last, max_steps)
+        found = await asyncio.to_thread(runtime_of(info).graph.co_appearance_chain, project, first, last, max_steps)
         return None if found is None else CoAppearanceChain(person_ids=found[0], photo_ids=found[1])
 
     @strawberry.field(description="The photos in which every one of these people appears.")
     async def photos_with_all(self, info: Info, project: str, person_ids: list[str]) -> list[Photo]:
-        return [Photo.of(p) for p in await asyncio.to_thread(_runtime(info).graph.photos_with_all, project, person_ids)]
+        return [Photo.of(p) for p in await asyncio.to_thread(runtime_of(info).graph.photos_with_all, project, person_ids)]
 
     @strawberry.field(description="The project's photos, paginated (limit at most 1000).")
     async def photos(self, info: Info, project: str, limit: int = 100, offset: int = 0) -> list[Photo]:
-        _check_page(limit, offset)
-        found = await asyncio.to_thread(catalog.photos, _runtime(info), project, limit, offset)
+        check_page(limit, offset)
+        found = await asyncio.to_thread(catalog.photos, runtime_of(info), project, limit, offset)
         return [Photo.of(p) for p in found]
 
     @strawberry.field(description="Every face of a project.")
     async def faces(self, info: Info, project: str) -> list[Face]:
-        runtime = _runtime(info)
+        runtime = runtime_of(info)
         return [Face.of(f, runtime.settings.child_age) for f in await asyncio.to_thread(catalog.faces, runtime, project)]
 
 
@@ -100,23 +88,12 @@ def _person(runtime: Runtime, project: str, person_id: str):
     return linking.existing_person(runtime, project, person_id)
 
 
-def _members(runtime: Runtime, project: str, organisation_id: str, since: str, until: str):
-    found = catalog.members(runtime, project, organisation_id, since=since, until=until)  # checks the organisation
-    people = {p.person_id: p for p in runtime.graph.people(project)}
-    organisation = next(o for o in runtime.graph.organisations(project) if o.organisation_id == organisation_id)
-    return organisation, [(MembershipRecord(project, m["person_id"], organisation_id, m["role"], m["since"],
-                                            m["until"]), people[m["person_id"]])
-                          for m in found if m["person_id"] in people]
-
-
 async def _act(info: Info, action, *args, **kwargs) -> LinkingOutcome:
-    return LinkingOutcome.of(await asyncio.to_thread(action, _runtime(info), *args, **kwargs))
+    return LinkingOutcome.of(await asyncio.to_thread(action, runtime_of(info), *args, **kwargs))
 
 
 async def _graph(info: Info, method: str, *args):
-    return await asyncio.to_thread(getattr(_runtime(info).graph, method), *args)
-
-
+    return await asyncio.to_thread(getattr(runtime_of(info).graph, method), *args)
 
 
 @strawberry.type
@@ -136,12 +113,12 @@ class Mutation:
                                      "a cluster no one has named, not the individual its other faces are).")
     async def remove_faces(self, info: Info, project: str, face_ids: list[strawberry.ID],
                            actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.remove_faces, project, _face_ids(face_ids), actor=actor)
+        return await _act(info, linking.remove_faces, project, checked_face_ids(face_ids), actor=actor)
 
     @strawberry.mutation(description="Ignored faces may seed and join clusters again.")
     async def unignore_faces(self, info: Info, project: str, face_ids: list[strawberry.ID],
                              actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.unignore_faces, project, _face_ids(face_ids), actor=actor)
+        return await _act(info, linking.unignore_faces, project, checked_face_ids(face_ids), actor=actor)
 
     @strawberry.mutation(description="The clusters are one individual: the person one of them is confirmed as, or "
                                      "an unnamed group kept by every later run. Clusters of two different people "
@@ -154,12 +131,12 @@ class Mutation:
                                      "form a cluster of their own, never again with the rest.")
     async def split_cluster(self, info: Info, project: str, cluster_id: int, face_ids: list[strawberry.ID],
                             actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.split_cluster, project, cluster_id, _face_ids(face_ids), actor=actor)
+        return await _act(info, linking.split_cluster, project, cluster_id, checked_face_ids(face_ids), actor=actor)
 
     @strawberry.mutation(description="Accept (the suggested person) or reject queued auto-matching suggestions.")
     async def review_faces(self, info: Info, project: str, face_ids: list[strawberry.ID], accept: bool,
                            actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.review_faces, project, _face_ids(face_ids), accept=accept, actor=actor)
+        return await _act(info, linking.review_faces, project, checked_face_ids(face_ids), accept=accept, actor=actor)
 
     @strawberry.mutation(description="Undo the latest editor action (person edits and merges included) or "
                                      "auto-matching run.")
@@ -181,7 +158,7 @@ class Mutation:
                           visibility: str | None = None, actor: str = "") -> Person:
         ids = None if external_ids is None else {e.source: e.id for e in external_ids}
         edited = await asyncio.to_thread(
-            people_service.edit_person, _runtime(info), project, id, name=name, born=born, died=died,
+            people_service.edit_person, runtime_of(info), project, id, name=name, born=born, died=died,
             biography=biography, notes=notes, add_aliases=add_aliases or (), remove_aliases=remove_aliases or (),
             external_ids=ids, visibility=visibility, actor=actor)
         return Person.of(edited)
@@ -208,7 +185,7 @@ class Mutation:
     async def add_membership(self, info: Info, project: str, person_id: str, organisation_id: str, role: str = "",
                              since: str = "", until: str = "") -> Membership:
         membership = MembershipRecord(project, person_id, organisation_id, role, since, until)
-        person, organisation = await asyncio.to_thread(_add_membership, _runtime(info), membership)
+        person, organisation = await asyncio.to_thread(_add_membership, runtime_of(info), membership)
         return Membership.of(membership, Person.of(person), Organisation.of(organisation))
 
     @strawberry.mutation(description="Record that `personId` is `kind` of `otherId` (parent, child, sibling, "
@@ -216,7 +193,7 @@ class Mutation:
                                     )
     async def add_relation(self, info: Info, project: str, person_id: str, kind: str, other_id: str) -> Relation:
         relation = RelationRecord(project, person_id, other_id, kind)
-        names = await asyncio.to_thread(_add_relation, _runtime(info), relation)
+        names = await asyncio.to_thread(_add_relation, runtime_of(info), relation)
         return Relation.of(relation, names)
 
     @strawberry.mutation(description="Create an event (or change it); `partOf` names a larger event. "
@@ -236,7 +213,7 @@ class Mutation:
     @strawberry.mutation(description="Check that the vector store, the graph and the decisions agree (after a "
                                      "crash, say) and, where they do not, finish the interrupted work.")
     async def repair(self, info: Info, project: str) -> RepairOutcome:
-        return RepairOutcome.of(await asyncio.to_thread(repair_service.repair, _runtime(info), project))
+        return RepairOutcome.of(await asyncio.to_thread(repair_service.repair, runtime_of(info), project))
 
 
 def _add_membership(runtime: Runtime, membership: MembershipRecord):
@@ -248,7 +225,8 @@ def _add_membership(runtime: Runtime, membership: MembershipRecord):
 
 def _add_relation(runtime: Runtime, relation: RelationRecord) -> dict[str, str]:
     runtime.graph.add_relation(relation)
-    return {p.person_id: p.name for p in runtime.graph.people(relation.project)}
+    people = (runtime.graph.person(relation.project, p) for p in (relation.person_id, relation.other_id))
+    return {p.person_id: p.name for p in people if p}
 
 
 schema = strawberry.Schema(query=Query, mutation=Mutation)

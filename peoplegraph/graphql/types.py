@@ -28,7 +28,7 @@ def check_page(limit: int, offset: int) -> None:
         raise ValueError(f"limit must be 1..{MAX_PAGE} and offset >= 0")
 
 
-def face_ids(ids: Iterable[str], field: str = "faceIds") -> list[int]:
+def checked_face_ids(ids: Iterable[str], field: str = "faceIds") -> list[int]:
     """Face ids as the API takes them (ID strings of 63-bit integers), checked."""
     out = []
     for given in ids:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from peoplegraph.engine.quality import flags_from_bits
-from peoplegraph.identity.records import ClusterRecord, EventRecord, MembershipRecord, PersonRecord, PhotoRecord
+from peoplegraph.identity.records import (
+    ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
+)
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
@@ -95,14 +97,17 @@ def event_to_dict(e: EventRecord) -> dict:
     return {"id": e.event_id, "name": e.name, "date": e.date, "place": e.place, "part_of": e.part_of or None}
 
 
-def members(runtime: Runtime, project: str, organisation_id: str, *, since: str = "", until: str = "") -> list[dict]:
-    """The members of an organisation whose membership overlaps since..until, with their names."""
+def members(runtime: Runtime, project: str, organisation_id: str, *, since: str = "",
+            until: str = "") -> tuple[OrganisationRecord, list[tuple[MembershipRecord, PersonRecord]]]:
+    """An organisation and its members whose membership overlaps since..until, each with the person."""
     validate_project_name(project)
-    if organisation_id not in {o.organisation_id for o in runtime.graph.organisations(project)}:
+    organisation = next((o for o in runtime.graph.organisations(project) if o.organisation_id == organisation_id),
+                        None)
+    if organisation is None:
         raise ValueError(f"organisation: no organisation {organisation_id!r} in project {project!r}")
-    names = {p.person_id: p.name for p in runtime.graph.people(project)}
-    return [{**membership_to_dict(m), "name": names.get(m.person_id, "")}
-            for m in runtime.graph.memberships(project, organisation_id=organisation_id, since=since, until=until)]
+    people = {p.person_id: p for p in runtime.graph.people(project)}
+    found = runtime.graph.memberships(project, organisation_id=organisation_id, since=since, until=until)
+    return organisation, [(m, people[m.person_id]) for m in found if m.person_id in people]
 
 
 def person_page(runtime: Runtime, project: str, person_id: str, *, limit: int = 50, offset: int = 0) -> dict:
