@@ -162,7 +162,7 @@ class Person:
     @strawberry.field(description="The people who appear in photos with this person, most photos together first "
                                   "(hidden and private people only with `includeHidden`).")
     async def co_appearances(self, info: Info, include_hidden: bool = False) -> list[CoAppearance]:
-        found = await asyncio.to_thread(_runtime_graph(info).co_appearances, self.project, self.id,
+        found = await asyncio.to_thread(runtime_of(info).graph.co_appearances, self.project, self.id,
                                         everyone=include_hidden)
         return [CoAppearance(person_id=p, name=n, photos=k) for p, n, k in found]
 
@@ -170,7 +170,7 @@ class Person:
                                   "each with the person's faces there.")
     async def photos(self, info: Info, limit: int = 50, offset: int = 0) -> list[PersonPhoto]:
         check_page(limit, offset)
-        found = await asyncio.to_thread(_runtime_graph(info).person_photos, self.project, self.id, limit=limit,
+        found = await asyncio.to_thread(runtime_of(info).graph.person_photos, self.project, self.id, limit=limit,
                                         offset=offset)
         return [PersonPhoto.with_faces(photo, faces) for photo, faces in found]
 
@@ -193,7 +193,7 @@ class Person:
 
     @strawberry.field(description="The events of the photos this person appears in, with how many such photos.")
     async def events(self, info: Info) -> list[PersonEvent]:
-        found = await asyncio.to_thread(_runtime_graph(info).person_events, self.project, self.id)
+        found = await asyncio.to_thread(runtime_of(info).graph.person_events, self.project, self.id)
         return [PersonEvent(event=Event.of(e), photo_count=n) for e, n in found]
 
 
@@ -217,10 +217,6 @@ class EventTagging:
     photos: int
 
 
-def _runtime_graph(info: Info):
-    return runtime_of(info).graph
-
-
 def _memberships(runtime: Runtime, project: str, person_id: str):
     graph = runtime.graph
     return (graph.memberships(project, person_id=person_id),
@@ -229,4 +225,6 @@ def _memberships(runtime: Runtime, project: str, person_id: str):
 
 def _relations(runtime: Runtime, project: str, person_id: str):
     graph = runtime.graph
-    return graph.relations(project, person_id), {p.person_id: p for p in graph.people(project)}
+    found = graph.relations(project, person_id)
+    named = {p for r in found for p in (r.person_id, r.other_id)}
+    return found, {p: person for p in named if (person := graph.person(project, p)) is not None}
