@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import append_report, labelled_project_arguments, lfw_faces, markdown_table  # noqa: E402
+from common import labelled_project_arguments, lfw_faces, markdown_table, publish  # noqa: E402
 
 from peoplegraph.engine.baselines import (  # noqa: E402
     DlibChineseWhispers,
@@ -122,10 +122,7 @@ def main() -> None:
             f"2+ photos; every face alone would score BCubed F {bcubed(truth, -np.ones_like(truth))[2]:.4f}). "
             "Unassigned faces count as singletons. `best` is the best of the sweep by BCubed F: it is tuned on "
             "these very photos, for every algorithm alike.")
-    print(table)
-    print(verdict)
-    if not args.no_report:
-        append_report("Clustering: peoplegraph against the peers' algorithms", f"{note}\n\n{table}\n\n{verdict}")
+    publish("Clustering: peoplegraph against the peers' algorithms", note, table, verdict, report=not args.no_report)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, append_report, lfw_faces, markdown_table  # noqa: E402
+from common import SHARED_DATA, lfw_faces, markdown_table, publish  # noqa: E402
 
 TARGETS = {100_000: (60.0, None), 1_000_000: (900.0, 4096.0)}  # seconds, MiB
 
@@ -123,9 +123,7 @@ def main() -> None:
     note = (f"GraphClusterer at similarity {similarity:.2f} (the default) on the {len(faces)} real SFace faces of "
             f"`{args.project}` and rotated copies of them (see the script); each size in its own process, "
             "time of `fit_predict` alone.")
-    print(table)
-    if not args.no_report:
-        append_report("Clustering at library scale", f"{note}\n\n{table}")
+    publish("Clustering at library scale", note, table, report=not args.no_report)
 
 
 if __name__ == "__main__":

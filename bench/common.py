@@ -45,6 +45,14 @@ def append_report(title: str, body: str) -> None:
         out.write(f"\n## {title}\n\n{stamp} on {machine()}\n\n{body}\n")
 
 
+def publish(title: str, note: str, *parts: str, report: bool = True) -> None:
+    """Print a benchmark's table (and verdict), and append them to docs/benchmarks.md under `title` with the
+    note saying what was measured (unless `report` is off: --no-report)."""
+    print("\n\n".join(parts))
+    if report:
+        append_report(title, "\n\n".join([note, *parts]))
+
+
 def labelled_project_arguments(doc: str):
     """The command line of a script that reads an ingested labelled project: --project, --data-dir,
     --folder, --no-report."""

@@ -43,7 +43,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, SHARED_DATA, append_report, markdown_table  # noqa: E402
+from common import REPO, SHARED_DATA, markdown_table, publish  # noqa: E402
 
 PROJECT = "bench"
 DLIB_VENV = REPO / "bench" / ".venv-dlib"
@@ -313,10 +313,8 @@ def main() -> None:
         f"per face at 112x112 (Conv/Gemm/MatMul MACs x2 from the ONNX graphs) against numpy float32 matmul "
         f"{gflops:.0f} GFLOP/s on 2 threads measured in this run."
     )
-    print(table)
-    print(verdict)
-    if not args.no_report:
-        append_report("Ingest speed vs face_recognition and the compute floor", f"{note}\n\n{table}\n\n{verdict}")
+    publish("Ingest speed vs face_recognition and the compute floor", note, table, verdict,
+            report=not args.no_report)
 
 
 if __name__ == "__main__":

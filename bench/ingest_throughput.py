@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, append_report, markdown_table  # noqa: E402
+from common import SHARED_DATA, markdown_table, publish  # noqa: E402
 
 
 def pick_photos(folder: Path, count: int) -> list[Path]:
@@ -59,12 +59,10 @@ def main() -> None:
            f"{report['new_photos'] / elapsed:.2f}", f"{report['faces'] / elapsed:.2f}", f"{peak_mib:.0f}"]
     header = ["photos", "new", "faces", "skipped", "wall s", "photos/s", "faces/s", "peak RSS MiB"]
     table = markdown_table(header, [row])
-    print(table)
-    if not args.no_report:
-        note = (f"`peoplegraph ingest --no-cluster` (model pack {env.get('PEOPLEGRAPH_MODEL_PACK', 'yunet-sface')}, "
-                f"embedded milvus-lite + LadybugDB) on {len(photos)} photos of `{args.folder.name}`, wall time "
-                "including process start and model loading.")
-        append_report("Ingest throughput", f"{note}\n\n{table}")
+    note = (f"`peoplegraph ingest --no-cluster` (model pack {env.get('PEOPLEGRAPH_MODEL_PACK', 'yunet-sface')}, "
+            f"embedded milvus-lite + LadybugDB) on {len(photos)} photos of `{args.folder.name}`, wall time "
+            "including process start and model loading.")
+    publish("Ingest throughput", note, table, report=not args.no_report)
 
 
 def _default_model_dir() -> Path:

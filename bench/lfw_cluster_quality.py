@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import append_report, labelled_project_arguments, lfw_faces, markdown_table  # noqa: E402
+from common import labelled_project_arguments, lfw_faces, markdown_table, publish  # noqa: E402
 
 from peoplegraph.engine.metrics import bcubed  # noqa: E402
 from peoplegraph.services.runtime import Runtime  # noqa: E402
@@ -41,10 +41,9 @@ def main() -> None:
     row = [len(truth), len(names), people_2plus, clusters, int((predicted == -1).sum()), f"{similarity:.3f}",
            f"{precision:.3f}", f"{recall:.3f}", f"{f:.3f}", f"{singletons:.3f}"]
     table = markdown_table(header, [row])
-    print(table)
-    if not args.no_report:
-        append_report("Clustering quality on LFW (first clusterer)",
-                      f"Project `{args.project}` ingested from `{args.folder.name}`, default settings.\n\n{table}")
+    publish("Clustering quality on LFW (first clusterer)",
+            f"Project `{args.project}` ingested from `{args.folder.name}`, default settings.", table,
+            report=not args.no_report)
 
 
 if __name__ == "__main__":

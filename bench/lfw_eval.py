@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, append_report, markdown_table  # noqa: E402
+from common import SHARED_DATA, markdown_table, publish  # noqa: E402
 
 
 def main() -> None:
@@ -50,9 +50,7 @@ def main() -> None:
             f"2+ photos, {r['impostors']} people with one photo as impostors; {r['selfies']} selfies at search "
             f"similarity {r['search_similarity']:.2f}. LFW's impostors include twins, sisters and one person "
             "filed under two spellings, so FAR 0.1% (the top 3 impostors) sets a threshold no real stranger needs.")
-    print(table)
-    if not args.no_report:
-        append_report("Evaluation on a labelled folder (peoplegraph eval)", f"{note}\n\n{table}")
+    publish("Evaluation on a labelled folder (peoplegraph eval)", note, table, report=not args.no_report)
 
 
 if __name__ == "__main__":

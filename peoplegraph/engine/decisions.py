@@ -93,8 +93,8 @@ def _follow_their_person(labels: np.ndarray, out: np.ndarray, decisions: Decisio
             identities.setdefault(label, set()).add(person)
             confirmed[label] += 1
     for label, people in identities.items():
-        (person,) = people if len(people) == 1 else (None,)
-        if person is None or label_of.get(person, label) == label:
+        person = next(iter(people))
+        if len(people) > 1 or label_of.get(person, label) == label:
             continue
         members = original == label
         if 2 * confirmed[label] > int(members.sum()):
