@@ -67,7 +67,8 @@ def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
     taken_at = {p.photo_id: p.taken_at
                 for p in runtime.graph.photos_by_id(project, sorted({f.photo_id for f in candidates}))}
     columns = [[f for f in references[p] if f in embedding_of] for p in people]
-    matrix = np.stack([embedding_of[f] for cols in columns for f in cols]).astype(np.float32)
+    flat_ids = [f for cols in columns for f in cols]
+    matrix = np.stack([embedding_of[f] for f in flat_ids]).astype(np.float32)
     spans = np.cumsum([0] + [len(c) for c in columns])
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     new_decisions = []
@@ -90,7 +91,6 @@ def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
                                                                or taken_at[f.photo_id][:10] > (died or "9999"))
                            for f in chunk]
                 scores[np.array(outside, bool), j] = -np.inf
-        flat_ids = [f for cols in columns for f in cols]
         for row, face in enumerate(chunk):
             j = int(np.argmax(scores[row]))
             score = float(scores[row, j])
