@@ -1,10 +1,10 @@
-"""GraphStore contract: every adapter must pass these. The embedded store (LadybugDB) always runs; the
-Neo4j store runs when NEO4J_URI (with NEO4J_USER / NEO4J_PASSWORD) names a server, each test in its own
-project, dropped afterwards."""
+"""GraphStore contract: every adapter must pass these, the embedded store (LadybugDB) and the Neo4j store
+against a real Neo4j: NEO4J_URI's (with NEO4J_USER / NEO4J_PASSWORD) when set, else the embedded Neo4j of
+tests/neo4j started for the session (`neo4j_server` in tests/neo4j_server.py: skips without java and mvn,
+fails so under CI). Each test works in its own project, dropped afterwards."""
 
 from __future__ import annotations
 
-import os
 import textwrap
 import uuid
 from dataclasses import replace
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from neo4j_server import Neo4jServer
 from processes import held_by_another_process, run_python
 from peoplegraph.identity import cypher, rows, statements
 from peoplegraph.identity.embedded import EmbeddedGraphStore
@@ -24,45 +25,36 @@ from peoplegraph.identity.records import (
 from peoplegraph.observations.store import StoreBusyError
 from peoplegraph.settings import Settings
 
-NEO4J_URI = os.environ.get("NEO4J_URI")
-
-
-
-
-def neo4j_open_code() -> str:
-    return (
-        "from peoplegraph.identity.neo4j_store import Neo4jGraphStore\n"
-        "import os\n"
-        "store = Neo4jGraphStore(os.environ['NEO4J_URI'], os.environ.get('NEO4J_USER', 'neo4j'), "
-        "os.environ.get('NEO4J_PASSWORD', ''))\n"
-    )
-
 
 class Backend:
     """Opens stores of one kind and says how a fresh process opens the same store."""
 
-    def __init__(self, kind: str, tmp_path: Path) -> None:
+    def __init__(self, kind: str, tmp_path: Path, server: Neo4jServer | None = None) -> None:
         self.kind = kind
         self.path = tmp_path / "graph" / "graph.lbug"
+        self.server = server
 
     def open(self):
         if self.kind == "embedded":
             return EmbeddedGraphStore(self.path)
         from peoplegraph.identity.neo4j_store import Neo4jGraphStore
 
-        return Neo4jGraphStore(NEO4J_URI, os.environ.get("NEO4J_USER", "neo4j"), os.environ.get("NEO4J_PASSWORD", ""))
+        assert self.server is not None
+        return Neo4jGraphStore(self.server.uri, self.server.user, self.server.password)
 
     def open_code(self) -> str:
         if self.kind == "embedded":
             return f"from peoplegraph.identity.embedded import EmbeddedGraphStore\nstore = EmbeddedGraphStore({str(self.path)!r})\n"
-        return neo4j_open_code()
+        assert self.server is not None
+        return ("from peoplegraph.identity.neo4j_store import Neo4jGraphStore\n"
+                f"store = Neo4jGraphStore({self.server.uri!r}, {self.server.user!r}, {self.server.password!r})\n")
 
 
 @pytest.fixture(params=["embedded", "neo4j"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    if request.param == "neo4j" and not NEO4J_URI:
-        pytest.skip("set NEO4J_URI (and NEO4J_USER / NEO4J_PASSWORD) to run the contract against Neo4j")
-    return Backend(request.param, tmp_path)
+    # the server is asked for only here, so that a run of the embedded half alone never starts one
+    server = request.getfixturevalue("neo4j_server") if request.param == "neo4j" else None
+    return Backend(request.param, tmp_path, server)
 
 
 @pytest.fixture
@@ -501,3 +493,39 @@ def test_factory(tmp_path: Path) -> None:
         store.close()
     with pytest.raises(ValueError, match="graph_uri"):
         open_graph_store(Settings(data_dir=tmp_path, graph_uri="http://example.org/graph"))
+
+
+def test_neo4j_start_up_gives_older_graphs_the_new_properties(neo4j_server: Neo4jServer, project: str) -> None:
+    """NEO4J_SCHEMA's migrations: people, decisions and appearances written before their newer properties
+    existed get the embedded schema's defaults when a store opens the graph."""
+    backend = Backend("neo4j", Path("unused"), neo4j_server)
+    store = backend.open()
+    try:
+        store.add_photos([photo(project, 0)])
+        store.add_person(project, "new", "New")
+        key = rows.node_key(project, "old")
+        with store._transaction():  # the shapes older versions wrote
+            store._run("MATCH (pr:Project {name: $project}) CREATE (pr)-[:HAS_PERSON]->(:Person {key: $key, "
+                       "project: $project, person_id: 'old', name: 'Old'})", {"project": project, "key": key})
+            store._run("MATCH (pe:Person), (ph:Photo {key: $photo}) WHERE pe.key IN [$key, $new] "
+                       "CREATE (pe)-[:APPEARS_IN]->(ph)",
+                       {"key": key, "new": rows.node_key(project, "new"), "photo": rows.node_key(project, f"{0:064x}")})
+            store._run("CREATE (:FaceDecision {key: $key, project: $project, face_id: 7, confirmed_as: 'old', "
+                       "removed_from: '', ignored: false, suggested_as: '', reference_faces: '', method: 'manual', "
+                       "actor: '', score: -1.0, decided_at: ''})", {"project": project, "key": rows.node_key(project, 7)})
+    finally:
+        store.close()
+    store = backend.open()
+    try:
+        person = store._run("MATCH (pe:Person {key: $key}) RETURN properties(pe) AS p", {"key": key})[0]["p"]
+        assert {c: person[c] for c in ("born", "aliases", "external_ids", "visibility")} == {
+            "born": "", "aliases": "", "external_ids": "", "visibility": "normal"}
+        assert store.co_appearances(project, "new") == [("old", "Old", 1)]  # a visible person again
+        assert store.face_decisions(project)[7].grouped_as is None
+        assert store._run("MATCH (d:FaceDecision {key: $key}) RETURN d.grouped_as AS g",
+                          {"key": rows.node_key(project, 7)}) == [{"g": ""}]
+        [(_, faces)] = store.person_photos(project, "old")
+        assert [(a.face_id, a.box, a.cluster_id, a.method, a.score) for a in faces] == [(-1, (), -1, "cluster", None)]
+    finally:
+        store.drop_project(project)
+        store.close()

@@ -28,7 +28,10 @@ class Neo4jGraphStore(cypher.CypherGraphStore):
             ) from exc
         self.uri = uri
         self._database = database
-        self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password) if user or password else None)
+        # the server's INFORMATION notes (every `IF NOT EXISTS` on each start, cartesian products of two
+        # key lookups) are left out of the driver's log; warnings (an unknown label on a fresh graph) stay
+        self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password) if user or password else None,
+                                                  notifications_min_severity="WARNING")
         self._tx: Any = None
         try:
             self._driver.verify_connectivity()
