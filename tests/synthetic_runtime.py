@@ -12,16 +12,29 @@ import numpy as np
 
 from peoplegraph.identity.embedded import EmbeddedGraphStore
 from peoplegraph.identity.records import PhotoRecord
+from peoplegraph.observations.indexed import IndexedVectorStore
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation
 
 PROJECT = "p"
 
 
 class MemoryVectors:
-    """The `VectorStore` calls the linking layer makes, over a dict."""
+    """The `VectorStore` calls the face index and the linking layer make, over a dict."""
 
-    def __init__(self) -> None:
+    model_id = "synthetic"
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
         self.rows: dict[int, FaceObservation] = {}
+
+    def upsert(self, observations: Sequence[FaceObservation]) -> None:
+        self.rows.update({f.face_id: f for f in observations})
+
+    def count(self, project: str) -> int:
+        return len(self.rows)
+
+    def close(self) -> None:
+        pass
 
     def faces(self, project: str, *, with_embeddings: bool = False, only_unclustered: bool = False):
         return [f for _, f in sorted(self.rows.items()) if not only_unclustered or f.cluster_id == UNCLUSTERED]
@@ -42,18 +55,19 @@ def synthetic_runtime(folder: Path, sizes: Sequence[int], *, seed: int = 0, nois
     """Individuals of the given sizes (faces 0.. in order, one photo each), nothing clustered yet."""
     rng = np.random.default_rng(seed)
     graph = EmbeddedGraphStore(folder / "graph.lbug")
-    vectors = MemoryVectors()
-    photos, face_id = [], 0
+    vectors = IndexedVectorStore(MemoryVectors(dim), folder / "face-index")
+    photos, faces, face_id = [], [], 0
     for size in sizes:
         centre = rng.normal(size=dim)
         for _ in range(size):
             embedding = centre / np.linalg.norm(centre) + noise * rng.normal(size=dim)
             photo = f"ph{face_id}"
             photos.append(PhotoRecord(PROJECT, photo, f"/photos/{photo}.jpg", 100, 100, 1))
-            vectors.rows[face_id] = FaceObservation(
+            faces.append(FaceObservation(
                 face_id, PROJECT, photo, (0.0, 0.0, 100.0, 100.0), [0.0] * 10, 0.99, UNCLUSTERED,
-                (embedding / np.linalg.norm(embedding)).astype(np.float32), quality_score=100.0)
+                (embedding / np.linalg.norm(embedding)).astype(np.float32), quality_score=100.0))
             face_id += 1
+    vectors.upsert(faces)
     graph.add_photos(photos)
     settings = types.SimpleNamespace(min_cluster_size=2, cluster_neighbors=10, cluster_seed_min_face_size=10,
                                      cluster_seed_min_quality=0.0)

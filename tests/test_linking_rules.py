@@ -20,7 +20,8 @@ from peoplegraph.services.clustering import cluster_project
 
 
 def _cluster_of(runtime, face: int) -> int:
-    return runtime.vectors.rows[face].cluster_id
+    (found,) = runtime.vectors.faces_by_id(PROJECT, [face])
+    return found.cluster_id
 
 
 def test_faces_removed_from_two_unnamed_clusters_at_once_keep_the_clusters_apart(tmp_path: Path) -> None:
@@ -66,10 +67,10 @@ def test_merged_people_keep_the_faces_that_only_joined_their_clusters(tmp_path: 
     linking.confirm_cluster(runtime, PROJECT, _cluster_of(runtime, 5), name="Bob")
     rng = np.random.default_rng(1)
     for i, like in enumerate((6, 7, 8)):  # new photos of Bob join his cluster, with no decision of their own
-        face = runtime.vectors.rows[like]
+        (face,) = runtime.vectors.faces_by_id(PROJECT, [like])
         embedding = face.embedding + 0.02 * rng.normal(size=face.embedding.shape)
-        runtime.vectors.rows[100 + i] = dataclasses.replace(
-            face, face_id=100 + i, cluster_id=-1, embedding=(embedding / np.linalg.norm(embedding)).astype(np.float32))
+        runtime.vectors.upsert([dataclasses.replace(
+            face, face_id=100 + i, cluster_id=-1, embedding=(embedding / np.linalg.norm(embedding)).astype(np.float32))])
     cluster_project(runtime, PROJECT, mode="missing")
     assert {100, 101, 102} <= layout(runtime)[0]
     people.merge_people(runtime, PROJECT, "alice", "bob")

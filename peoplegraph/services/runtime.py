@@ -16,7 +16,7 @@ from peoplegraph.engine.packs import load_pack
 from peoplegraph.identity.factory import open_graph_store
 from peoplegraph.identity.store import GraphStore
 from peoplegraph.observations.factory import open_vector_store
-from peoplegraph.observations.store import VectorStore
+from peoplegraph.observations.indexed import IndexedVectorStore
 from peoplegraph.settings import Settings
 
 T = TypeVar("T")
@@ -24,6 +24,7 @@ T = TypeVar("T")
 # faces, 3,674 new faces of them, 2,854 strangers): at +0.05 (0.55) 93.7 % of their new faces were tagged,
 # 99.97 % rightly, and 1 stranger; from -0.05 (0.45) up, 5.3 % went to review.
 MATCH_MARGIN = 0.05
+FACE_INDEX_FOLDER = "face-index"  # in DATA_DIR: the columns clustering and search read (observations/face_index.py)
 
 
 class Serialized(Generic[T]):
@@ -67,10 +68,11 @@ class Runtime:
         return Serialized(open_graph_store(self.settings))  # type: ignore[return-value]
 
     @cached_property
-    def vectors(self) -> VectorStore:
+    def vectors(self) -> IndexedVectorStore:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         pack = self.pack
-        return Serialized(open_vector_store(self.settings, pack.model_id, pack.embedding_dim))  # type: ignore[return-value]
+        store = open_vector_store(self.settings, pack.model_id, pack.embedding_dim)
+        return Serialized(IndexedVectorStore(store, self.settings.data_dir / FACE_INDEX_FOLDER))  # type: ignore[return-value]
 
     @property
     def detection_threshold(self) -> float:
