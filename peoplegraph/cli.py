@@ -18,7 +18,7 @@ from peoplegraph.cli_common import (
 )
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services import catalog
-from peoplegraph.services.clustering import MODES, cluster_project
+from peoplegraph.services.clustering import MODES, cluster_new_faces, cluster_project
 from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
 from peoplegraph.services.runtime import Runtime
 
@@ -79,13 +79,13 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, a
         report = _run_ingest(runtime, project, list(paths))
         payload = report.to_dict()
         text = _ingest_text(report)
-        matching = match_new_faces(runtime, project)
+        matching = match_new_faces(runtime, project, report.face_ids)
         if matching.people:
             payload["matching"] = matching.to_dict()
             text += (f"\nmatched against {matching.people} people: {matching.auto} faces tagged, {matching.review} "
                      f"for review, {matching.unknown} unknown")
         if cluster:
-            clustering = cluster_project(runtime, project)
+            clustering = cluster_new_faces(runtime, project, report.face_ids)
             payload["clustering"] = clustering.to_dict()
             text += "\n" + clustering_text(clustering)
     emit(as_json, payload, text)

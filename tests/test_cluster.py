@@ -203,16 +203,18 @@ def test_faces_below_the_seeding_bar_join_but_never_start_a_cluster() -> None:
 
 def test_cluster_summary_counts_faces_per_photo() -> None:
     """A cluster with two faces in one photo (a mirror, a poster) says so; its photos are listed once."""
+    from peoplegraph.observations.face_index import ProjectFaces
     from peoplegraph.observations.model import FaceObservation
     from peoplegraph.services.clustering import summarise_clusters
 
+    embeddings = np.array([[1, 0], [1, 0.1], [1, -0.1], [0, 1]], np.float32)
+
     def face(face_id: int, photo: str, score: float) -> FaceObservation:
         return FaceObservation(face_id=face_id, project="p", photo_id=photo, box=(0, 0, 10, 10), landmarks=[0.0] * 10,
-                               det_score=score)
+                               det_score=score, embedding=embeddings[face_id - 1])
 
-    faces = [face(1, "b", 0.9), face(2, "a", 0.8), face(3, "b", 0.7), face(4, "c", 0.9)]
-    embeddings = np.array([[1, 0], [1, 0.1], [1, -0.1], [0, 1]], np.float32)
-    (record,) = summarise_clusters("p", faces, np.array([0, 0, 0, -1]), embeddings)
+    faces = ProjectFaces.of([face(1, "b", 0.9), face(2, "a", 0.8), face(3, "b", 0.7), face(4, "c", 0.9)])
+    (record,) = summarise_clusters("p", faces, np.array([0, 0, 0, -1]), {})
     assert record.size == 3 and record.photo_ids == ("a", "b") and record.faces_per_photo == (1, 2)
     assert record.mean_confidence == pytest.approx(0.8)
 

@@ -190,6 +190,33 @@ def test_people_links_and_appearances(store, project: str) -> None:
                                [Appearance("alice", f"{4:064x}", 1, (0, 0, 1, 1), 7, "cluster")])
 
 
+def test_update_clusters_writes_only_what_changed(store, project: str) -> None:
+    """A partial clustering run replaces the clusters it names, removes the ids it names and replaces the
+    appearances of the faces it names; every other cluster, link and appearance stays."""
+    store.add_photos([photo(project, i) for i in range(8)])
+    store.add_person(project, "alice", "Alice")
+    store.add_person(project, "bob", "Bob")
+    write_clusters(store, project, [cluster(project, 0, (0, 1), "alice"), cluster(project, 1, (2, 3), "bob"),
+                                    cluster(project, 2, (4,))])
+    store.mark_clustering(project, "missing")
+    grown = cluster(project, 2, (4, 5), "bob")  # cluster 2 is Bob's now; cluster 1 is gone
+    store.update_clusters(project, [grown], removed=[1],
+                          faces=[(f"{2:064x}", 100), (f"{3:064x}", 101), (f"{5:064x}", 205)],
+                          appearances=[Appearance("bob", f"{5:064x}", 205, (1.0, 2.0, 3.0, 4.0), 2, "cluster")])
+    assert {c.cluster_id: (c.person_id, c.photo_ids) for c in store.clusters(project)} == {
+        0: ("alice", (f"{0:064x}", f"{1:064x}")), 2: ("bob", (f"{4:064x}", f"{5:064x}"))}
+    assert store.pending_clustering(project) == ""
+    people = {p.person_id: p for p in store.people(project)}
+    assert people["alice"].photo_count == 2 and people["alice"].cluster_ids == (0,)  # untouched
+    assert people["bob"].cluster_ids == (2,) and people["bob"].photo_count == 1  # only face 205 (photo 5) now
+    assert [a.face_id for _, faces in store.person_photos(project, "bob") for a in faces] == [205]
+    store.update_clusters(project, [], removed=[2], faces=[(f"{5:064x}", 205)])
+    assert [c.cluster_id for c in store.clusters(project)] == [0] and store.person(project, "bob").photo_count == 0
+    with pytest.raises(ValueError, match="person_id"):  # nothing written
+        store.update_clusters(project, [cluster(project, 0, (0,), "nobody")])
+    assert store.clusters(project)[0].person_id == "alice"
+
+
 def test_person_fields_are_checked_and_round_trip(store, project: str) -> None:
     full = PersonRecord(project, "obama", "Barack Obama", born="1961-08-04", died="", aliases=("Barry", "POTUS 44"),
                         biography="# Barack Obama\n\n44th *president*.", notes="check the 2008 photos",

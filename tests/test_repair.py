@@ -29,7 +29,7 @@ from peoplegraph.services.runtime import Runtime
 from peoplegraph.settings import Settings
 
 runtime = Runtime(Settings())
-runtime.graph.replace_clusters = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+runtime.graph.replace_clusters = runtime.graph.update_clusters = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
 {call}
 """
 

@@ -47,17 +47,18 @@ class Decisions:
             raise ValueError(f"confirmed/removed: faces {both[:5]} are both confirmed as and removed from a person")
 
 
-def constrained_labels(labels: np.ndarray, decisions: Decisions,
-                       renumber: bool = True) -> tuple[np.ndarray, dict[int, str]]:
+def constrained_labels(labels: np.ndarray, decisions: Decisions, renumber: bool = True,
+                       first_new_label: int = 0) -> tuple[np.ndarray, dict[int, str]]:
     """The machine's labels with the decisions applied, and the person of each cluster that holds confirmed
     faces. Renumbered 0..K-1 by decreasing size (-1 stays), or with `renumber` False every label kept and a
-    person's new cluster numbered after the highest one (a `missing` run changes no cluster id)."""
+    person's new cluster numbered after the highest one, and at least `first_new_label` (a `missing` run
+    changes no cluster id; a run over part of a project passes the project's next free id)."""
     out = np.asarray(labels, np.int64).copy()
     decisions.validate(len(out))
     faces_of: dict[str, list[int]] = {}
     for face, person in decisions.confirmed.items():
         faces_of.setdefault(person, []).append(int(face))
-    next_label = int(out.max(initial=UNCLUSTERED)) + 1
+    next_label = max(int(out.max(initial=UNCLUSTERED)) + 1, int(first_new_label))
     taken: dict[int, str] = {}
     for person in sorted(faces_of, key=lambda p: (-len(faces_of[p]), p)):
         votes = Counter(int(out[f]) for f in faces_of[person] if out[f] != UNCLUSTERED and int(out[f]) not in taken)

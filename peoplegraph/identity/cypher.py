@@ -143,6 +143,33 @@ class CypherGraphStore:
         edges, in one transaction; clears the mark of a clustering run in progress. SEEN_IN and APPEARS_IN
         edges to photos the graph does not know are left out."""
         validate_project_name(project)
+        with self._transaction():
+            self._run(q.ENSURE_PROJECT, {"project": project})
+            self._run(q.DELETE_CLUSTERS, {"project": project})
+            self._run(q.DELETE_APPEARS_IN, {"project": project})
+            self._write_clusters(project, clusters, appearances)
+
+    def update_clusters(self, project: str, clusters: Sequence[ClusterRecord], *, removed: Sequence[int] = (),
+                        faces: Sequence[tuple[str, int]] = (), appearances: Sequence[Appearance] = ()) -> None:
+        """Write only what a partial clustering run changed, in one transaction: the `clusters` given replace
+        those of the same ids (with their SEEN_IN edges and person), the `removed` ids go, the APPEARS_IN
+        edges of `faces` ((photo id, face id) pairs) are replaced by `appearances`; clears the mark of a
+        clustering run in progress. Every other cluster and appearance is left as it is."""
+        validate_project_name(project)
+        keys = sorted({codec.node_key(project, int(c)) for c in [*removed, *(r.cluster_id for r in clusters)]})
+        face_rows = [{"photo": codec.node_key(project, photo), "face_id": int(face)} for photo, face in faces]
+        with self._transaction():
+            self._run(q.ENSURE_PROJECT, {"project": project})
+            for batch in codec.batches(keys):
+                self._run(q.DELETE_CLUSTERS_BY_KEY, {"keys": batch})
+            for batch in codec.batches(face_rows):
+                self._run(q.DELETE_APPEARANCES_OF_FACES, {"rows": batch})
+            self._write_clusters(project, clusters, appearances)
+
+    def _write_clusters(self, project: str, clusters: Sequence[ClusterRecord],
+                        appearances: Sequence[Appearance]) -> None:
+        """Create the clusters, their SEEN_IN and IS_PERSON edges and the appearances, and clear the mark of
+        a clustering run (inside the caller's transaction)."""
         rows, seen_in = [], []
         for cluster in clusters:
             if cluster.project != project:
@@ -171,25 +198,20 @@ class CypherGraphStore:
                 "person": codec.node_key(project, a.person_id), "photo": codec.node_key(project, a.photo_id),
                 "face_id": int(a.face_id), "box": codec.checked_box(a.box, f"face {a.face_id}"), "cluster_id": int(a.cluster_id),
                 "method": str(a.method), "score": codec.NO_SCORE if a.score is None else float(a.score)})
-        with self._transaction():
-            self._run(q.ENSURE_PROJECT, {"project": project})
-            people = {r["person_id"] for r in self._run(q.PERSON_KEYS, {"project": project})}
-            link_rows = []
-            for cluster_id, person_id in person_of.items():
-                if person_id not in people:
-                    raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
-                link_rows.append({"cluster": codec.node_key(project, cluster_id), "person": codec.node_key(project, person_id)})
-            self._run(q.DELETE_CLUSTERS, {"project": project})
-            self._run(q.DELETE_APPEARS_IN, {"project": project})
-            for batch in codec.batches(rows):
-                self._run(q.CREATE_CLUSTERS, {"project": project, "rows": batch})
-            for batch in codec.batches(seen_in):
-                self._run(q.CREATE_SEEN_IN, {"rows": batch})
-            for batch in codec.batches(link_rows):
-                self._run(q.CREATE_IS_PERSON, {"rows": batch})
-            for batch in codec.batches(appearance_rows):
-                self._run(q.CREATE_APPEARS_IN, {"rows": batch})
-            self._run(q.SET_PENDING_RUN, {"project": project, "run": ""})
+        link_rows = []
+        for cluster_id, person_id in person_of.items():
+            if not self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, person_id)}):
+                raise ValueError(f"person_id: no person {person_id!r} in project {project!r}")
+            link_rows.append({"cluster": codec.node_key(project, cluster_id), "person": codec.node_key(project, person_id)})
+        for batch in codec.batches(rows):
+            self._run(q.CREATE_CLUSTERS, {"project": project, "rows": batch})
+        for batch in codec.batches(seen_in):
+            self._run(q.CREATE_SEEN_IN, {"rows": batch})
+        for batch in codec.batches(link_rows):
+            self._run(q.CREATE_IS_PERSON, {"rows": batch})
+        for batch in codec.batches(appearance_rows):
+            self._run(q.CREATE_APPEARS_IN, {"rows": batch})
+        self._run(q.SET_PENDING_RUN, {"project": project, "run": ""})
 
     def mark_clustering(self, project: str, mode: str) -> None:
         """Mark a clustering run as started (before its vector-store writes); `replace_clusters` clears the

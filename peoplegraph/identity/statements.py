@@ -89,8 +89,8 @@ CLUSTER_LINKS = (
     "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[:IS_PERSON]->(pe:Person) "
     "RETURN c.cluster_id AS cluster_id, pe.person_id AS person_id"
 )
-PERSON_KEYS = "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person) RETURN pe.person_id AS person_id"
 DELETE_CLUSTERS = "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster) DETACH DELETE c"
+DELETE_CLUSTERS_BY_KEY = "UNWIND $keys AS k MATCH (c:Cluster {key: k}) DETACH DELETE c"
 CREATE_CLUSTERS = (
     "MATCH (pr:Project {name: $project}) "
     "UNWIND $rows AS r "
@@ -122,6 +122,10 @@ CLUSTER_PHOTOS = (
 PERSON_EXISTS = "MATCH (pe:Person {key: $key}) RETURN count(pe) AS n"
 DELETE_APPEARS_IN = (
     "MATCH (:Project {name: $project})-[:HAS_PERSON]->(pe:Person)-[a:APPEARS_IN]->(:Photo) DELETE a"
+)
+DELETE_APPEARANCES_OF_FACES = (
+    "UNWIND $rows AS r MATCH (:Person)-[a:APPEARS_IN]->(ph:Photo {key: r.photo}) WHERE a.face_id = r.face_id "
+    "DELETE a"
 )
 CREATE_APPEARS_IN = (
     "UNWIND $rows AS r "

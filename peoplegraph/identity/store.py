@@ -39,6 +39,12 @@ class GraphStore(Protocol):
         """Replace the project's machine clusters (SEEN_IN edges, each record's person) and the APPEARS_IN
         edges, in one transaction; clears the mark `mark_clustering` set."""
 
+    def update_clusters(self, project: str, clusters: Sequence[ClusterRecord], *, removed: Sequence[int] = (),
+                        faces: Sequence[tuple[str, int]] = (), appearances: Sequence[Appearance] = ()) -> None:
+        """Write what a partial run changed in one transaction: `clusters` replace those of their ids,
+        `removed` ids go, the APPEARS_IN edges of `faces` ((photo id, face id)) become `appearances`; clears
+        the mark `mark_clustering` set."""
+
     def mark_clustering(self, project: str, mode: str) -> None:
         """Mark a clustering run as started, before it writes the vector store."""
 

@@ -18,12 +18,13 @@ before the person's birth date or after their death.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from peoplegraph.identity.records import FaceDecision
-from peoplegraph.observations.model import validate_project_name
+from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
 REFERENCES = 3  # confirmed faces per person a match is scored against
@@ -45,7 +46,9 @@ class MatchReport:
         return asdict(self)
 
 
-def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
+def match_new_faces(runtime: Runtime, project: str, face_ids: Sequence[int] | None = None) -> MatchReport:
+    """Match the faces without a cluster or a decision (only those among `face_ids` when given: the faces an
+    ingest added) against the people editors confirmed."""
     validate_project_name(project)
     auto, review = runtime.auto_threshold, runtime.review_threshold
     decisions = runtime.graph.face_decisions(project)
@@ -55,26 +58,33 @@ def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
             references.setdefault(d.confirmed_as, []).append(d.face_id)
     if not references:
         return MatchReport(0, 0, 0, 0, 0, auto, review)
-    faces = runtime.vectors.faces(project, with_embeddings=True, only_unclustered=True)
-    candidates = [f for f in faces if f.face_id not in decisions]
-    if not candidates:
+    faces = runtime.vectors.project_faces(project)
+    if face_ids is None:
+        waiting = np.flatnonzero(faces.cluster_ids == UNCLUSTERED)
+    else:
+        waiting = faces.rows(face_ids)
+        waiting = waiting[(waiting >= 0) & (faces.cluster_ids[np.maximum(waiting, 0)] == UNCLUSTERED)]
+    candidates = waiting[~np.isin(faces.face_ids[waiting], np.fromiter(decisions, np.int64, len(decisions)))]
+    if not candidates.size:
         return MatchReport(len(references), 0, 0, 0, 0, auto, review)
     people = sorted(references)
-    reference_faces = runtime.vectors.faces_by_id(project, [f for p in people for f in references[p]],
-                                                  with_embeddings=True)
-    embedding_of = {f.face_id: f.embedding for f in reference_faces}
+    columns = []
+    for person in people:
+        found = faces.rows(references[person])
+        columns.append(found[found >= 0])
+    flat_rows = np.concatenate(columns)
+    flat_ids = faces.face_ids[flat_rows].tolist()
+    matrix = faces.embeddings[flat_rows]
     lifetime = {p.person_id: (p.born, p.died) for p in runtime.graph.people(project)}
-    taken_at = {p.photo_id: p.taken_at
-                for p in runtime.graph.photos_by_id(project, sorted({f.photo_id for f in candidates}))}
-    columns = [[f for f in references[p] if f in embedding_of] for p in people]
-    flat_ids = [f for cols in columns for f in cols]
-    matrix = np.stack([embedding_of[f] for f in flat_ids]).astype(np.float32)
+    photo_of = [faces.photo_id(r) for r in candidates.tolist()]
+    taken_at = {p.photo_id: p.taken_at for p in runtime.graph.photos_by_id(project, sorted(set(photo_of)))}
     spans = np.cumsum([0] + [len(c) for c in columns])
     stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     new_decisions = []
     for start in range(0, len(candidates), CHUNK_ROWS):
         chunk = candidates[start:start + CHUNK_ROWS]
-        similarity = np.stack([f.embedding for f in chunk]).astype(np.float32) @ matrix.T
+        photos = photo_of[start:start + CHUNK_ROWS]
+        similarity = faces.embeddings[chunk] @ matrix.T
         scores = np.full((len(chunk), len(people)), -np.inf, np.float32)
         best_refs: list[np.ndarray] = []
         for j in range(len(people)):
@@ -87,11 +97,11 @@ def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
             best_refs.append(top + spans[j])
             born, died = lifetime.get(people[j], ("", ""))
             if born or died:  # a photo taken before the person was born, or after they died, is never theirs
-                outside = [bool(taken_at.get(f.photo_id)) and (taken_at[f.photo_id][:10] < (born or "0000")
-                                                               or taken_at[f.photo_id][:10] > (died or "9999"))
-                           for f in chunk]
+                outside = [bool(taken_at.get(p)) and (taken_at[p][:10] < (born or "0000")
+                                                      or taken_at[p][:10] > (died or "9999"))
+                           for p in photos]
                 scores[np.array(outside, bool), j] = -np.inf
-        for row, face in enumerate(chunk):
+        for row, face_id in enumerate(faces.face_ids[chunk].tolist()):
             j = int(np.argmax(scores[row]))
             score = float(scores[row, j])
             if score < review:
@@ -99,11 +109,11 @@ def match_new_faces(runtime: Runtime, project: str) -> MatchReport:
             used = tuple(int(flat_ids[c]) for c in best_refs[j][row])
             person = people[j]
             if score >= auto:
-                new_decisions.append(FaceDecision(face.face_id, confirmed_as=person, method="auto",
+                new_decisions.append(FaceDecision(face_id, confirmed_as=person, method="auto",
                                                   actor="peoplegraph", score=score, references=used,
                                                   decided_at=stamp))
             else:
-                new_decisions.append(FaceDecision(face.face_id, suggested_as=person, method="review",
+                new_decisions.append(FaceDecision(face_id, suggested_as=person, method="review",
                                                   actor="peoplegraph", score=score, references=used,
                                                   decided_at=stamp))
     if new_decisions:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from peoplegraph.identity.records import VISIBILITIES, FaceDecision, PersonRecord
 from peoplegraph.linking.service import LinkingResult, existing_person, now, settled
 from peoplegraph.observations.model import validate_project_name
-from peoplegraph.services.clustering import cluster_project, named_groups
+from peoplegraph.services.clustering import named_groups, place_faces
 from peoplegraph.services.runtime import Runtime
 
 
@@ -91,7 +91,7 @@ def merge_people(runtime: Runtime, project: str, kept_id: str, merged_id: str, *
     renamed = settled(decisions, renamed={merged_id: kept_id})
     runtime.graph.merge_people(combined, merged_id, renamed, moved, actor=actor, decided_at=stamp)
     return LinkingResult("merge people", project, [d.face_id for d in renamed], kept_id,
-                         cluster_project(runtime, project, mode="missing"), conflicts)
+                         place_faces(runtime, project, [d.face_id for d in renamed]), conflicts)
 
 
 def _conflicts(kept: PersonRecord, merged: PersonRecord, decisions: Mapping[int, FaceDecision]) -> list[dict[str, str]]:

@@ -50,7 +50,11 @@ def check(runtime: Runtime, project: str) -> list[str]:
         problems.append(f"{len(differ)} clusters differ between the vector store and the graph (e.g. "
                         + ", ".join(f"{c}: {in_vectors.get(c, 0)} faces against {in_graph.get(c, 0)}"
                                     for c in differ[:SHOWN]) + ")")
-    constraints = as_constraints(faces, runtime.graph.face_decisions(project))
+    indexed = runtime.vectors.project_faces(project)
+    rows = indexed.rows([f.face_id for f in faces])
+    if len(indexed) != len(faces) or (rows < 0).any() or not np.array_equal(indexed.cluster_ids[rows], labels):
+        problems.append("the face index disagrees with the vector store")
+    constraints = as_constraints(np.array([f.face_id for f in faces], np.int64), runtime.graph.face_decisions(project))
     if constraints is not None:
         applied, _ = constrained_labels(labels, constraints, renumber=False)
         broken = [faces[i].face_id for i in np.flatnonzero(applied != labels)]
@@ -69,6 +73,7 @@ def repair(runtime: Runtime, project: str) -> RepairReport:
     if not problems:
         return RepairReport(project, [], False, None)
     mode = runtime.graph.pending_clustering(project) or "missing"
+    runtime.vectors.rebuild_index(project)
     report = cluster_project(runtime, project, mode=mode)
     left = check(runtime, project)
     if left:

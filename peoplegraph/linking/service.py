@@ -32,7 +32,7 @@ from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
 from peoplegraph.identity.records import FaceDecision, PersonRecord
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
-from peoplegraph.services.clustering import ClusteringReport, cluster_project, named_groups
+from peoplegraph.services.clustering import ClusteringReport, cluster_project, named_groups, place_faces
 from peoplegraph.services.runtime import Runtime
 
 
@@ -68,7 +68,7 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
     _record(runtime, project, "confirm", known, [
         _decided(known, face, confirmed_as=person_id, actor=actor, decided_at=stamp) for face in faces
     ], people=new_people)
-    return LinkingResult("confirm", project, faces, person_id, cluster_project(runtime, project, mode="missing"))
+    return LinkingResult("confirm", project, faces, person_id, place_faces(runtime, project, faces, [cluster_id]))
 
 
 def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: str = "") -> LinkingResult:
@@ -82,7 +82,7 @@ def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: st
         for face in faces
     ])
     runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in faces})
-    return LinkingResult("ignore", project, faces, None, cluster_project(runtime, project, mode="missing"))
+    return LinkingResult("ignore", project, faces, None, place_faces(runtime, project, faces, [cluster_id]))
 
 
 def ignored_faces(runtime: Runtime, project: str) -> list[FaceDecision]:
@@ -104,7 +104,7 @@ def unignore_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, a
     stamp = now()
     runtime.graph.set_face_decisions(project, action="unignore", decisions=[
         replace(known[f], ignored=False, method="confirmed", actor=actor, decided_at=stamp) for f in wanted])
-    return LinkingResult("unignore", project, wanted, None, cluster_project(runtime, project, mode="missing"))
+    return LinkingResult("unignore", project, wanted, None, place_faces(runtime, project, wanted))
 
 
 def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
@@ -114,19 +114,19 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
     wanted = list(dict.fromkeys(int(f) for f in face_ids))
     if not wanted:
         raise ValueError("faces: name at least one face id")
-    found = {f.face_id: f for f in runtime.vectors.faces_by_id(project, wanted)}
+    found = _clusters_of(runtime, project, wanted)
     unknown = [f for f in wanted if f not in found]
     if unknown:
         raise ValueError(f"faces: no face {', '.join(map(str, unknown))} in project {project!r}")
-    lone = [f for f in wanted if found[f].cluster_id == UNCLUSTERED]
+    lone = [f for f in wanted if found[f] == UNCLUSTERED]
     if lone:
         raise ValueError(f"faces: {', '.join(map(str, lone))} in no cluster in project {project!r}: nothing to "
                          "remove them from")
     known = runtime.graph.face_decisions(project)
     stamp = now()
     decisions, identities = [], set()
-    for cluster_id in sorted({found[f].cluster_id for f in wanted}):
-        removed = [f for f in wanted if found[f].cluster_id == cluster_id]
+    for cluster_id in sorted({found[f] for f in wanted}):
+        removed = [f for f in wanted if found[f] == cluster_id]
         members = _faces_of_cluster(runtime, project, cluster_id)
         person, group, kept = _identity(known, members, set(removed), taken=identities)
         if not person and not kept:
@@ -145,7 +145,8 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
     _record(runtime, project, "remove", known, decisions)
     runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in wanted})
     person_id = next(iter(identities)) if len(identities) == 1 and not is_group(next(iter(identities))) else None
-    return LinkingResult("remove", project, wanted, person_id, cluster_project(runtime, project, mode="missing"))
+    return LinkingResult("remove", project, wanted, person_id,
+                         place_faces(runtime, project, wanted, set(found.values())))
 
 
 def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
@@ -177,7 +178,7 @@ def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *
     # the groups merged in are the one individual now: faces kept apart from them are kept apart from it
     _record(runtime, project, "merge clusters", known, decisions,
             renamed={g: into for g in groups if g != into})
-    return LinkingResult("merge clusters", project, every, person, cluster_project(runtime, project, mode="missing"))
+    return LinkingResult("merge clusters", project, every, person, place_faces(runtime, project, every, wanted))
 
 
 def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Sequence[int], *,
@@ -206,7 +207,7 @@ def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Seq
                   for f in chosen]
     _record(runtime, project, "split", known, decisions)
     runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in chosen})
-    return LinkingResult("split", project, chosen, person, cluster_project(runtime, project, mode="missing"))
+    return LinkingResult("split", project, chosen, person, place_faces(runtime, project, members, [cluster_id]))
 
 
 def review_queue(runtime: Runtime, project: str) -> list[FaceDecision]:
@@ -242,8 +243,7 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
     _record(runtime, project, "accept" if accept else "reject", known, decisions)
     people = {queued[f].suggested_as for f in wanted}
     return LinkingResult("accept" if accept else "reject", project, wanted,
-                         next(iter(people)) if len(people) == 1 else None,
-                         cluster_project(runtime, project, mode="missing"))
+                         next(iter(people)) if len(people) == 1 else None, place_faces(runtime, project, wanted))
 
 
 def undo(runtime: Runtime, project: str) -> LinkingResult:
@@ -255,11 +255,11 @@ def undo(runtime: Runtime, project: str) -> LinkingResult:
     undone = runtime.graph.undo_last_action(project)
     if undone is None:
         raise ValueError(f"undo: nothing to undo in project {project!r}")
+    clusters = set(_clusters_of(runtime, project, undone.face_ids).values())
     if undone.action in RESHAPING:
-        moved = runtime.vectors.faces_by_id(project, list(undone.face_ids))
-        runtime.vectors.set_clusters(project, {f.face_id: UNCLUSTERED for f in moved})
+        runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in undone.face_ids})
     return LinkingResult(f"undo {undone.action}", project, list(undone.face_ids), None,
-                         cluster_project(runtime, project, mode="missing"))
+                         place_faces(runtime, project, undone.face_ids, clusters))
 
 
 RESHAPING = ("merge clusters", "split")  # actions that move faces between clusters by decision alone
@@ -277,9 +277,10 @@ def reset(runtime: Runtime, project: str, cluster_id: int | None = None, *, acto
     machine = [f for f, d in known.items() if d.method in MACHINE_METHODS and (cluster_id is None or f in faces)]
     runtime.graph.set_face_decisions(project, [], action="reset", cleared=machine, actor=actor, decided_at=now())
     runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in faces or machine})
-    match_new_faces(runtime, project)
-    return LinkingResult("reset", project, faces, None,
-                         cluster_project(runtime, project, mode="reset" if cluster_id is None else "missing"))
+    match_new_faces(runtime, project, None if cluster_id is None else faces)
+    if cluster_id is None:
+        return LinkingResult("reset", project, faces, None, cluster_project(runtime, project, mode="reset"))
+    return LinkingResult("reset", project, faces, None, place_faces(runtime, project, faces, [cluster_id]))
 
 
 def settled(known: Mapping[int, FaceDecision], decisions: Sequence[FaceDecision] = (),
@@ -313,10 +314,19 @@ def _record(runtime: Runtime, project: str, action: str, known: Mapping[int, Fac
 
 
 def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[int]:
-    faces = [f.face_id for f in runtime.vectors.faces_of_clusters(project, [int(cluster_id)])]
-    if int(cluster_id) < 0 or not faces:
+    """The face ids of a cluster, in order."""
+    faces = runtime.vectors.project_faces(project)
+    found = sorted(faces.face_ids[faces.members([int(cluster_id)])].tolist())
+    if int(cluster_id) < 0 or not found:
         raise ValueError(f"cluster: no cluster {cluster_id} in project {project!r}")
-    return faces
+    return found
+
+
+def _clusters_of(runtime: Runtime, project: str, face_ids: Sequence[int]) -> dict[int, int]:
+    """The cluster of each face id the project has (-1: none)."""
+    faces = runtime.vectors.project_faces(project)
+    rows = faces.rows(list(face_ids))
+    return {int(f): int(faces.cluster_ids[r]) for f, r in zip(face_ids, rows.tolist()) if r >= 0}
 
 
 def _identity(known: Mapping[int, FaceDecision], members: list[int], leaving: set[int],

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from peoplegraph.engine.cluster import ATTACH_MARGIN, GraphClusterer, assign_to_clusters, keep_seeded
+from peoplegraph.engine.cluster import (
+    ATTACH_MARGIN, CANDIDATE_MARGIN, GraphClusterer, assign_to_clusters, keep_seeded,
+)
 from peoplegraph.engine.decisions import Decisions, constrained_labels, people_of_clusters
 from peoplegraph.identity.records import Appearance, ClusterRecord, FaceDecision
-from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, validate_project_name
+from peoplegraph.observations.face_index import ProjectFaces
+from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
 
@@ -33,18 +35,24 @@ class ClusteringReport:
 
 
 MODES = ("reset", "missing")
+# Rounds of widening the scope of a partial run (`place_faces`) before it gives up and runs on the whole
+# project: each round adds the clusters and decided faces the last one reached.
+MAX_SCOPE_ROUNDS = 8
+# An ingest whose new faces are at least 1/WHOLE_RUN_SHARE of the project clusters the whole project.
+WHOLE_RUN_SHARE = 5
 
 
 def cluster_project(
     runtime: Runtime, project: str, stage: Callable[[str], None] | None = None, *, min_cluster_size: int | None = None,
     mode: str = "reset",
 ) -> ClusteringReport:
-    """Cluster the project's faces. `reset`: every face again (the machine's clusters are replaced whole);
+    """Cluster the whole project. `reset`: every face again (the machine's clusters are replaced whole);
     `missing`: only faces without a cluster, which join an existing cluster by the lone-face rule or form
     new clusters among themselves, numbered after the existing ones, so no existing cluster id changes.
     The human decisions recorded by the linking layer are constraints in both modes (a run never undoes
     them), and each cluster holding confirmed faces is linked to their person. `min_cluster_size`
-    overrides the setting for this run.
+    overrides the setting for this run. Editor actions and ingests place only what they touched
+    (`place_faces`); this whole-project run is for a reset, a repair, and a first clustering.
 
     The vector store is written first, the graph last, in one transaction that also clears the mark
     set before the first write: a run that dies in between leaves the mark, and the next run (or
@@ -60,55 +68,203 @@ def cluster_project(
     if recovered == "reset":
         mode = "reset"
     say("reading faces")
-    faces = runtime.vectors.faces(project, with_embeddings=True)
+    faces = runtime.vectors.project_faces(project)
     similarity = runtime.cluster_similarity
     say("clustering")
-    embeddings = stacked_embeddings(faces)
     decisions = runtime.graph.face_decisions(project)
-    constraints = as_constraints(faces, decisions)
+    constraints = as_constraints(faces.face_ids, decisions)
     if mode == "reset":
-        labels = cluster_labels(faces, embeddings, settings, similarity, min_size, constraints)
+        labels = cluster_labels(faces, settings, similarity, min_size, constraints)
     else:
-        labels = missing_labels(faces, embeddings, settings, similarity, min_size, constraints)
+        labels = missing_labels(faces, settings, similarity, min_size, constraints)
     person_of = {} if constraints is None else people_of_clusters(labels, constraints)
     say("writing clusters")
     runtime.graph.mark_clustering(project, mode)
-    changed = {f.face_id: int(label) for f, label in zip(faces, labels) if f.cluster_id != int(label)}
-    if changed:
-        runtime.vectors.set_clusters(project, changed)
-    records = [dataclasses.replace(r, person_id=person_of.get(r.cluster_id))
-               for r in summarise_clusters(project, faces, labels, embeddings)]
-    runtime.graph.replace_clusters(project, records, appearances(faces, labels, person_of, decisions))
+    changed = np.flatnonzero(faces.cluster_ids != labels)
+    if changed.size:
+        runtime.vectors.set_clusters(project, dict(zip(faces.face_ids[changed].tolist(), labels[changed].tolist())))
+    everyone = np.arange(len(faces))
+    records = summarise_clusters(project, faces, labels, person_of)
+    runtime.graph.replace_clusters(project, records, appearances(faces, everyone, labels, person_of, decisions))
+    return _report(faces, labels, len(records), similarity, min_size, mode, recovered)
+
+
+def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cluster_ids: Iterable[int] = (),
+                stage: Callable[[str], None] | None = None) -> ClusteringReport:
+    """A `missing` run over the part of the project an action or an ingest touched: the faces named (new
+    ones, ones a decision moved or took out of a cluster) and the clusters named, widened until it holds
+    every face of each cluster involved and every face decided as an individual involved (so the
+    decisions apply exactly as in a whole-project run). Unclustered faces in it join the cluster of their
+    nearest clustered face (the lone-face rule, against the whole project through the index) or are
+    clustered with the unclustered faces near them. Only the clusters whose faces or person changed are
+    written, in both stores; the cost follows the faces touched, not the size of the project.
+
+    A run left unfinished (the mark of a dead run) is finished first by a whole-project run."""
+    validate_project_name(project)
+    if runtime.graph.pending_clustering(project):
+        return cluster_project(runtime, project, stage, mode="missing")
+    settings = runtime.settings
+    say = stage or (lambda _: None)
+    similarity = runtime.cluster_similarity
+    say("reading faces")
+    faces = runtime.vectors.project_faces(project)
+    decisions = runtime.graph.face_decisions(project)
+    rows = faces.rows(sorted({int(f) for f in face_ids}))
+    seeds = set(rows[rows >= 0].tolist())
+    clusters = {int(c) for c in cluster_ids} - {UNCLUSTERED}
+    scope = _Scope(faces, decisions)
+    say("clustering")
+    for _ in range(MAX_SCOPE_ROUNDS):
+        inside = scope.widen(seeds, clusters)
+        labels, joined, pool = _placed(faces, inside, scope.ignored_rows, settings, similarity)
+        if joined <= clusters and pool <= seeds:
+            break
+        seeds |= pool
+        clusters |= joined
+    else:
+        return cluster_project(runtime, project, stage, mode="missing")
+    constraints = as_constraints(faces.face_ids[inside], decisions)
+    first_new = max(int(faces.cluster_ids.max(initial=UNCLUSTERED)), int(labels.max(initial=UNCLUSTERED))) + 1
+    if constraints is not None:
+        labels, _ = constrained_labels(labels, constraints, renumber=False, first_new_label=first_new)
+    person_of = {} if constraints is None else people_of_clusters(labels, constraints)
+    before = faces.cluster_ids[inside]
+    moved = labels != before
+    say("writing clusters")
+    affected = (clusters | set(labels[moved].tolist())) - {UNCLUSTERED}
+    if moved.any():
+        runtime.graph.mark_clustering(project, "missing")
+        runtime.vectors.set_clusters(project, dict(zip(faces.face_ids[inside[moved]].tolist(),
+                                                       labels[moved].tolist())))
+    members = faces.members(sorted(affected))
+    kept = {c: p for c, p in person_of.items() if c in affected}
+    records = summarise_clusters(project, faces, faces.cluster_ids, kept, rows=members)
+    written = np.union1d(members, inside)  # faces taken out of a cluster before the run included
+    runtime.graph.update_clusters(
+        project, records, removed=sorted(affected - {r.cluster_id for r in records}),
+        faces=[(faces.photo_id(i), int(faces.face_ids[i])) for i in written.tolist()],
+        appearances=appearances(faces, members, faces.cluster_ids, kept, decisions))
+    total = len(np.unique(faces.cluster_ids[faces.cluster_ids != UNCLUSTERED]))
+    return _report(faces, faces.cluster_ids, total, similarity, settings.min_cluster_size, "missing", "")
+
+
+def cluster_new_faces(runtime: Runtime, project: str, face_ids: Sequence[int],
+                      stage: Callable[[str], None] | None = None) -> ClusteringReport:
+    """Cluster the faces an ingest added: placed among the existing clusters (`place_faces`) when they are
+    a small part of the project, or a whole-project `missing` run when they are much of it (a first
+    ingest), where building one k-NN graph beats placing faces one by one. Existing cluster ids stay."""
+    total = len(runtime.vectors.project_faces(project))
+    if len(face_ids) * WHOLE_RUN_SHARE >= total:
+        return cluster_project(runtime, project, stage, mode="missing")
+    return place_faces(runtime, project, face_ids, stage=stage)
+
+
+class _Scope:
+    """The faces a partial run must see: given faces and clusters, every face of every cluster they are in,
+    and every face decided as (or removed from) an individual any of those faces is decided about, again
+    and again until nothing is added."""
+
+    def __init__(self, faces: ProjectFaces, decisions: Mapping[int, FaceDecision]) -> None:
+        self.faces = faces
+        confirmed, removed = resolved_decisions(decisions)
+        self.identities: dict[int, set[str]] = {}
+        faces_of: dict[str, list[int]] = {}
+        for face_id, identity in confirmed.items():
+            self.identities.setdefault(face_id, set()).add(identity)
+            faces_of.setdefault(identity, []).append(face_id)
+        for face_id, people in removed.items():
+            self.identities.setdefault(face_id, set()).update(people)
+        self.rows_of: dict[str, np.ndarray] = {}
+        for identity, ids in faces_of.items():
+            found = faces.rows(ids)
+            self.rows_of[identity] = found[found >= 0]
+        ignored = [f for f, d in decisions.items() if d.ignored]
+        found = faces.rows(ignored)
+        self.ignored_rows = np.zeros(len(faces), bool)
+        self.ignored_rows[found[found >= 0]] = True
+
+    def widen(self, rows: set[int], clusters: set[int]) -> np.ndarray:
+        """The sorted rows of the scope reached from `rows` and `clusters` (both grow in place)."""
+        identities: set[str] = set()
+        while True:
+            clusters |= set(self.faces.cluster_ids[list(rows)].tolist()) - {UNCLUSTERED}
+            rows |= set(self.faces.members(sorted(clusters)).tolist())
+            reached = set().union(*(self.identities.get(int(self.faces.face_ids[r]), ()) for r in rows)) - identities
+            if not reached:
+                return np.array(sorted(rows), np.int64)
+            identities |= reached
+            for identity in reached:
+                rows |= set(self.rows_of.get(identity, np.zeros(0, np.int64)).tolist())
+
+
+def _placed(faces: ProjectFaces, inside: np.ndarray, ignored: np.ndarray, settings,
+            similarity: float) -> tuple[np.ndarray, set[int], set[int]]:
+    """The labels of the rows `inside` once their unclustered faces are placed, the existing clusters they
+    joined, and the unclustered rows (inside or near them) clustered with them."""
+    labels = faces.cluster_ids[inside].copy()
+    waiting = inside[(labels == UNCLUSTERED) & ~ignored[inside]]
+    if not waiting.size:
+        return labels, set(), set()
+    clustered = faces.cluster_ids != UNCLUSTERED
+    nearest, _ = faces.nearest(faces.embeddings[waiting], 1, among=clustered)
+    targets = np.unique(faces.cluster_ids[nearest[nearest >= 0].ravel()])
+    candidates = faces.members(targets)
+    joins = assign_to_clusters(faces.embeddings[waiting], faces.embeddings[candidates],
+                               faces.cluster_ids[candidates], similarity, similarity - ATTACH_MARGIN)
+    position = {int(r): i for i, r in enumerate(inside.tolist())}
+    for row, label in zip(waiting.tolist(), joins.tolist()):
+        labels[position[row]] = label
+    rest = waiting[joins == UNCLUSTERED]
+    joined = set(joins[joins != UNCLUSTERED].tolist())
+    if not rest.size:
+        return labels, joined, set()
+    # the unclustered faces near the rest, with which they may form new clusters
+    lone = (faces.cluster_ids == UNCLUSTERED) & ~ignored
+    near, near_sims = faces.nearest(faces.embeddings[rest], settings.cluster_neighbors, among=lone)
+    pool = np.union1d(rest, near[(near >= 0) & (near_sims >= similarity - CANDIDATE_MARGIN)])
+    fresh = cluster_labels(faces.select(pool), settings, similarity, settings.min_cluster_size)
+    first = max(int(faces.cluster_ids.max(initial=UNCLUSTERED)), int(labels.max(initial=UNCLUSTERED))) + 1
+    for row, label in zip(pool.tolist(), fresh.tolist()):
+        if row in position:
+            labels[position[row]] = UNCLUSTERED if label == UNCLUSTERED else label + first
+    formed = set(pool[fresh != UNCLUSTERED].tolist())
+    return labels, joined, formed
+
+
+def _report(faces: ProjectFaces, labels: np.ndarray, clusters: int, similarity: float, min_size: int, mode: str,
+            recovered: str) -> ClusteringReport:
     clustered = int(np.count_nonzero(labels != UNCLUSTERED))
-    return ClusteringReport(
-        faces=len(faces), clusters=len(records), clustered_faces=clustered,
-        unclustered_faces=len(faces) - clustered, similarity=similarity,
-        min_cluster_size=min_size, mode=mode, recovered=recovered,
-    )
+    return ClusteringReport(faces=len(faces), clusters=clusters, clustered_faces=clustered,
+                            unclustered_faces=len(faces) - clustered, similarity=similarity,
+                            min_cluster_size=min_size, mode=mode, recovered=recovered)
 
 
-def appearances(faces: list[FaceObservation], labels: np.ndarray, person_of: Mapping[int, str],
+def appearances(faces: ProjectFaces, rows: np.ndarray, labels: np.ndarray, person_of: Mapping[int, str],
                 decisions: Mapping[int, FaceDecision]) -> list[Appearance]:
-    """Each face in a named cluster as an appearance of its person, with how it was named: its own decision
-    when that names the person (confirmed, auto...), else `cluster` (it joined the person's cluster)."""
+    """Each face (of `rows`) in a named cluster as an appearance of its person, with how it was named: its
+    own decision when that names the person (confirmed, auto...), else `cluster` (it joined the person's
+    cluster)."""
     out = []
-    for face, label in zip(faces, labels.tolist()):
+    for row in np.asarray(rows, np.int64).tolist():
+        label = int(labels[row])
         person = person_of.get(label)
         if person is None:
             continue
-        decision = decisions.get(face.face_id)
+        face_id = int(faces.face_ids[row])
+        decision = decisions.get(face_id)
         own = decision is not None and decision.confirmed_as == person
-        out.append(Appearance(person, face.photo_id, face.face_id, tuple(face.box), label,  # type: ignore[arg-type]
-                              decision.method if own else "cluster", decision.score if own else None))
+        out.append(Appearance(person, faces.photo_id(row), face_id, tuple(faces.boxes[row].tolist()),  # type: ignore[arg-type]
+                              label, decision.method if own else "cluster", decision.score if own else None))
     return out
 
 
-def missing_labels(faces: list[FaceObservation], embeddings: np.ndarray, settings, similarity: float,
-                   min_cluster_size: int, decisions: Decisions | None = None) -> np.ndarray:
+def missing_labels(faces: ProjectFaces, settings, similarity: float, min_cluster_size: int,
+                   decisions: Decisions | None = None) -> np.ndarray:
     """Clustered faces keep their cluster; the others join one (`assign_to_clusters`) or are clustered among
     themselves into new clusters numbered after the highest existing id; then the decisions, renumbering
     nothing."""
-    labels = np.array([f.cluster_id for f in faces], np.int64)
+    labels = faces.cluster_ids.copy()
+    embeddings = faces.embeddings
     ignored = np.zeros(len(faces), bool)
     if decisions is not None:
         ignored[list(decisions.ignored)] = True
@@ -119,18 +275,14 @@ def missing_labels(faces: list[FaceObservation], embeddings: np.ndarray, setting
                                     similarity - ATTACH_MARGIN)
         labels[new] = joined
         rest = new[joined == UNCLUSTERED]
-        fresh = cluster_labels([faces[i] for i in rest], embeddings[rest], settings, similarity, min_cluster_size)
+        fresh = cluster_labels(faces.select(rest), settings, similarity, min_cluster_size)
         first = max(int(labels.max()) + 1, 0)
         labels[rest] = np.where(fresh == UNCLUSTERED, UNCLUSTERED, fresh + first)
     return labels if decisions is None else constrained_labels(labels, decisions, renumber=False)[0]
 
 
-def stacked_embeddings(faces: list[FaceObservation]) -> np.ndarray:
-    return np.stack([f.embedding for f in faces]).astype(np.float32) if faces else np.zeros((0, 1), np.float32)
-
-
-def cluster_labels(faces: list[FaceObservation], embeddings: np.ndarray, settings, similarity: float,
-                   min_cluster_size: int, decisions: Decisions | None = None) -> np.ndarray:
+def cluster_labels(faces: ProjectFaces, settings, similarity: float, min_cluster_size: int,
+                   decisions: Decisions | None = None) -> np.ndarray:
     """The clustering every run uses: GraphClusterer at `similarity` over the faces not ignored, faces that
     may not seed a cluster kept only in clusters that have a face that may, then the human decisions."""
     clusterer = GraphClusterer(similarity=similarity, min_cluster_size=min_cluster_size,
@@ -141,18 +293,18 @@ def cluster_labels(faces: list[FaceObservation], embeddings: np.ndarray, setting
         kept[list(decisions.ignored)] = False
     chosen = np.flatnonzero(kept)
     if chosen.size:
-        labels[chosen] = keep_seeded(clusterer.fit_predict(embeddings[chosen]),
-                                     may_seed([faces[i] for i in chosen], settings))
+        labels[chosen] = keep_seeded(clusterer.fit_predict(faces.embeddings[chosen]),
+                                     may_seed(faces, settings)[chosen])
     return labels if decisions is None else constrained_labels(labels, decisions)[0]
 
 
-def as_constraints(faces: list[FaceObservation], decisions: Mapping[int, FaceDecision]) -> Decisions | None:
-    """Decisions by face id as constraints by face index (faces no longer stored are passed over). A group
-    whose faces were later confirmed as a person is that person: its other faces must-link with the
-    person, and faces removed from the group are removed from the person."""
+def as_constraints(face_ids: np.ndarray, decisions: Mapping[int, FaceDecision]) -> Decisions | None:
+    """Decisions by face id as constraints by index into `face_ids` (faces no longer stored, or not among
+    them, are passed over). A group whose faces were later confirmed as a person is that person: its other
+    faces must-link with the person, and faces removed from the group are removed from the person."""
     if not decisions:
         return None
-    index = {f.face_id: i for i, f in enumerate(faces)}
+    index = {int(f): i for i, f in enumerate(np.asarray(face_ids).tolist())}
     confirmed, removed = resolved_decisions(decisions)
     return Decisions(
         confirmed={index[f]: person for f, person in confirmed.items() if f in index},
@@ -178,43 +330,42 @@ def named_groups(decisions: Iterable[FaceDecision]) -> dict[str, str]:
     return {d.grouped_as: d.confirmed_as for d in decisions if d.grouped_as and d.confirmed_as}
 
 
-def may_seed(faces: list[FaceObservation], settings) -> np.ndarray:
+def may_seed(faces: ProjectFaces, settings) -> np.ndarray:
     """Which faces are good enough to start a cluster (the others can still join one)."""
-    return np.array(
-        [
-            min(f.box[2] - f.box[0], f.box[3] - f.box[1]) >= settings.cluster_seed_min_face_size
-            and f.quality_score >= settings.cluster_seed_min_quality
-            for f in faces
-        ],
-        dtype=bool,
-    )
+    sides = np.minimum(faces.boxes[:, 2] - faces.boxes[:, 0], faces.boxes[:, 3] - faces.boxes[:, 1])
+    return (sides >= settings.cluster_seed_min_face_size) & (faces.quality >= settings.cluster_seed_min_quality)
 
 
-def summarise_clusters(
-    project: str, faces: list[FaceObservation], labels: np.ndarray, embeddings: np.ndarray
-) -> list[ClusterRecord]:
-    """Size, mean detection confidence, photos, and a representative face: the confident face nearest the
-    cluster's mean direction (what an editor should see first)."""
+def summarise_clusters(project: str, faces: ProjectFaces, labels: np.ndarray, person_of: Mapping[int, str],
+                       rows: np.ndarray | None = None) -> list[ClusterRecord]:
+    """Size, mean detection confidence, photos, person, and a representative face: the confident face nearest
+    the cluster's mean direction (what an editor should see first); for the clusters of `rows` (default: all
+    faces), each from all of its faces among them."""
+    rows = np.arange(len(faces)) if rows is None else np.asarray(rows, np.int64)
+    rows = rows[labels[rows] != UNCLUSTERED]
+    order = rows[np.argsort(labels[rows], kind="stable")]
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
     records = []
-    for label in sorted(set(labels.tolist()) - {UNCLUSTERED}):
-        members = np.flatnonzero(labels == label)
-        centre = embeddings[members].mean(axis=0)
-        scores = np.array([faces[i].det_score for i in members])
-        closeness = embeddings[members] @ centre / max(float(np.linalg.norm(centre)), 1e-12)
-        best = members[int(np.argmax(closeness + 0.25 * scores))]
-        face = faces[best]
-        per_photo = Counter(sorted(faces[i].photo_id for i in members))
+    for members in np.split(order, bounds) if order.size else []:
+        label = int(labels[members[0]])
+        embeddings = faces.embeddings[members]
+        centre = embeddings.mean(axis=0)
+        scores = faces.det_scores[members].astype(np.float64)
+        closeness = embeddings @ centre / max(float(np.linalg.norm(centre)), 1e-12)
+        best = int(members[int(np.argmax(closeness + 0.25 * scores))])
+        per_photo = Counter(sorted(faces.photo_id(i) for i in members.tolist()))
         records.append(
             ClusterRecord(
                 project=project,
-                cluster_id=int(label),
+                cluster_id=label,
                 size=len(members),
-                representative_face_id=face.face_id,
-                representative_photo_id=face.photo_id,
-                representative_box=tuple(float(v) for v in face.box),
+                representative_face_id=int(faces.face_ids[best]),
+                representative_photo_id=faces.photo_id(best),
+                representative_box=tuple(float(v) for v in faces.boxes[best]),  # type: ignore[arg-type]
                 mean_confidence=float(scores.mean()),
                 photo_ids=tuple(per_photo),
                 faces_per_photo=tuple(per_photo.values()),
+                person_id=person_of.get(label),
             )
         )
     return records

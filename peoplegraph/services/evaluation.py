@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from peoplegraph.engine.metrics import bcubed, pairwise
+from peoplegraph.observations.face_index import ProjectFaces
 from peoplegraph.observations.model import UNCLUSTERED
-from peoplegraph.services.clustering import cluster_labels, stacked_embeddings
+from peoplegraph.services.clustering import cluster_labels
 from peoplegraph.services.ingest import IngestReport, IngestService, PhotoSource, walk_images
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.services.search import match_photos
@@ -78,7 +79,8 @@ def evaluate(settings: Settings, folder: Path, progress: Callable[[IngestReport,
             faces = runtime.vectors.faces(EVAL_PROJECT, with_embeddings=True)
             photo_of_path = {record.path: record.photo_id for record in runtime.graph.photos(EVAL_PROJECT)}
             similarity, search_similarity = runtime.cluster_similarity, runtime.search_similarity
-    embeddings = stacked_embeddings(faces)
+    columns = ProjectFaces.of(faces)
+    embeddings = columns.embeddings
     person_of_photo: dict[str, str] = {}
     for photo in photos:  # the same file in two folders keeps its first label
         photo_id = photo_of_path.get(str(photo.path))
@@ -99,7 +101,7 @@ def evaluate(settings: Settings, folder: Path, progress: Callable[[IngestReport,
     sweep = []
     for offset in SWEEP_OFFSETS:
         value = round(similarity + offset, 4)
-        labels = cluster_labels(faces, embeddings, settings, value, settings.min_cluster_size)
+        labels = cluster_labels(columns, settings, value, settings.min_cluster_size)
         sweep.append({"similarity": value, **scores(labels)})
         if offset == 0.0:
             default_labels = labels

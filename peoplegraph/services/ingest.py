@@ -59,13 +59,16 @@ class IngestReport:
     new_photos: int = 0
     faces: int = 0  # faces found in the new photos
     skipped: list[SkippedFile] = field(default_factory=list)
+    face_ids: list[int] = field(default_factory=list, repr=False)  # the new faces, which clustering places
 
     @property
     def processed(self) -> int:
         return self.photos + len(self.skipped)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        del out["face_ids"]
+        return out
 
 
 def collect_sources(paths: Iterable[Path], report: IngestReport) -> list[PhotoSource]:
@@ -146,6 +149,7 @@ class IngestService:
                     report.photos += 1
                     report.new_photos += 1
                     report.faces += len(faces)
+                    report.face_ids.extend(f.face_id for f in faces)
                     pending_faces.extend(faces)
                     pending_photos.append(
                         PhotoRecord(project, prepared.photo_id, name, prepared.image.width,

@@ -82,17 +82,16 @@ def selfie_embedding(runtime: Runtime, selfie: Path | bytes, name: str | None = 
 
 
 def search_project(runtime: Runtime, project: str, query: np.ndarray) -> list[PhotoMatch]:
-    """Selfie search against a project's stored faces: the vector store's nearest faces, then the clusters
-    they belong to, ranked by `match_photos`."""
+    """Selfie search against a project's stored faces: the nearest faces in the face index, then the
+    clusters they belong to, ranked by `match_photos`."""
     validate_project_name(project)
     threshold = runtime.search_similarity
-    nearest = runtime.vectors.search(project, query, SEARCH_CANDIDATES)[0]
-    clusters = {face.cluster_id for face, score in nearest if score >= threshold and face.cluster_id != UNCLUSTERED}
-    candidates = {face.face_id: face for face, _ in nearest}
-    for face in runtime.vectors.faces_of_clusters(project, sorted(clusters)):
-        candidates.setdefault(face.face_id, face)
-    faces = runtime.vectors.faces_by_id(project, sorted(candidates), with_embeddings=True)
-    if not faces:
+    faces = runtime.vectors.project_faces(project)
+    nearest, similarity = faces.nearest(np.asarray(query, np.float32)[None, :], SEARCH_CANDIDATES)
+    hits = nearest[0][nearest[0] >= 0]
+    clusters = faces.cluster_ids[hits[similarity[0][:hits.size] >= threshold]]
+    rows = np.union1d(hits, faces.members(np.unique(clusters)))
+    if not rows.size:
         return []
-    return match_photos(query, np.stack([f.embedding for f in faces]), [f.photo_id for f in faces],
-                        [f.face_id for f in faces], np.array([f.cluster_id for f in faces]), threshold)
+    return match_photos(query, faces.embeddings[rows], [faces.photo_id(r) for r in rows.tolist()],
+                        faces.face_ids[rows].tolist(), faces.cluster_ids[rows], threshold)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from peoplegraph.linking.matching import match_new_faces
-from peoplegraph.services.clustering import cluster_project
+from peoplegraph.services.clustering import cluster_new_faces, cluster_project
 from peoplegraph.services.ingest import IngestReport, IngestService, PhotoSource
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.workers.progress import write_progress
@@ -43,10 +43,13 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
             shutil.rmtree(cleanup_dir, ignore_errors=True)
     await write_progress(redis, job_id, {"stage": "matching", "done": report.processed, "total": len(files),
                                          "faces": report.faces})
-    matching = await asyncio.to_thread(match_new_faces, runtime, project)
+    matching = await asyncio.to_thread(match_new_faces, runtime, project, report.face_ids)
+    await write_progress(redis, job_id, {"stage": "clustering", "done": report.processed, "total": len(files),
+                                         "faces": report.faces})
+    clustering = await asyncio.to_thread(cluster_new_faces, runtime, project, report.face_ids)
     await write_progress(redis, job_id, {"stage": "done", "done": report.processed, "total": len(files),
                                          "faces": report.faces})
-    return {**report.to_dict(), "matching": matching.to_dict()}
+    return {**report.to_dict(), "matching": matching.to_dict(), "clustering": clustering.to_dict()}
 
 
 async def cluster_photos(ctx: dict[str, Any], project: str, mode: str = "reset") -> dict:
