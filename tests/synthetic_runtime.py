@@ -33,6 +33,9 @@ class MemoryVectors:
     def count(self, project: str) -> int:
         return len(self.rows)
 
+    def drop_project(self, project: str) -> None:
+        self.rows.clear()
+
     def close(self) -> None:
         pass
 
@@ -47,8 +50,9 @@ class MemoryVectors:
         return [f for _, f in sorted(self.rows.items()) if f.cluster_id in wanted]
 
     def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
-        for face, cluster in assignment.items():
-            self.rows[int(face)] = dataclasses.replace(self.rows[int(face)], cluster_id=int(cluster))
+        for face, cluster in assignment.items():  # ids the store does not hold are ignored, as Milvus does
+            if int(face) in self.rows:
+                self.rows[int(face)] = dataclasses.replace(self.rows[int(face)], cluster_id=int(cluster))
 
 
 def synthetic_runtime(folder: Path, sizes: Sequence[int], *, seed: int = 0, noise: float = 0.05, dim: int = 32):

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from peoplegraph.engine.cluster import EXACT_LIMIT
+from peoplegraph.observations.inverted_lists import InvertedLists
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation
 
 MAX_PARTS = 32
@@ -48,6 +50,7 @@ class ProjectFaces:
     quality: np.ndarray  # float32 (n,): quality score 0-100
     embeddings: np.ndarray  # float32 (n, d), L2-normalised
     cluster_ids: np.ndarray  # int64 (n,)
+    lists: InvertedLists | None = field(default=None, repr=False)  # large projects only (`index_lists`)
     _order: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
@@ -100,14 +103,24 @@ class ProjectFaces:
         return np.flatnonzero(np.isin(self.cluster_ids, wanted))
 
     def nearest(self, queries: np.ndarray, k: int, among: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """For each query vector, the rows of its `k` most similar faces (exact cosine), best first, and the
-        similarities; only rows where the boolean mask `among` holds, when given. Missing places are -1 with
-        similarity -inf."""
+        """For each query vector, the rows of its `k` most similar faces, best first, and the similarities;
+        only rows where the boolean mask `among` holds, when given. Exact, or from the inverted lists when the
+        project has them (past `EXACT_LIMIT` faces, as the clustering's own k-NN graph). Missing places are
+        -1 with similarity -inf."""
         q = np.asarray(queries, np.float32).reshape(-1, self.dim)
         k = max(0, min(int(k), len(self)))
         rows = np.full((len(q), k), -1, np.int64)
         sims = np.full((len(q), k), -np.inf, np.float32)
         if not k or not len(q):
+            return rows, sims
+        if self.lists is not None:
+            for i, query in enumerate(q):
+                found = self.lists.candidates(query)
+                if among is not None:
+                    found = found[among[found]]
+                similarity = self.embeddings[found] @ query
+                top = np.argsort(-similarity, kind="stable")[:k]
+                rows[i, :top.size], sims[i, :top.size] = found[top], similarity[top]
             return rows, sims
         step = max(1, BLOCK_BYTES // (4 * len(self)))
         for start in range(0, len(q), step):
@@ -126,7 +139,23 @@ class ProjectFaces:
     def append(self, other: ProjectFaces) -> None:
         for name in (*_COLUMNS, "cluster_ids"):
             setattr(self, name, np.concatenate([getattr(self, name), getattr(other, name)]))
+        if self.lists is not None:
+            self.lists.add(other.embeddings)
         self._order = None
+
+    def index_lists(self, lists: InvertedLists | None = None) -> bool:
+        """Give a project past `EXACT_LIMIT` faces its inverted lists (these, or trained now; again when it
+        outgrew them); True when they were trained here."""
+        if len(self) <= EXACT_LIMIT:
+            self.lists = None
+            return False
+        if lists is not None and lists.assignment.size == len(self) and not lists.stale(len(self)):
+            self.lists = lists
+            return False
+        if self.lists is not None and not self.lists.stale(len(self)):
+            return False
+        self.lists = InvertedLists.train(self.embeddings)
+        return True
 
     def select(self, rows: np.ndarray) -> ProjectFaces:
         return ProjectFaces(*(getattr(self, name)[rows] for name in (*_COLUMNS, "cluster_ids")))
@@ -168,6 +197,12 @@ class FaceIndex:
                 return None
         except (OSError, ValueError, KeyError):
             return None
+        lists = None
+        if (folder / "centroids.npy").exists() and (folder / "lists.npy").exists():
+            lists = InvertedLists(np.load(folder / "centroids.npy"), np.load(folder / "lists.npy"),
+                                  int(manifest.get("lists_trained_rows", 0)))
+        if faces.index_lists(lists):
+            self._save_lists(project, faces)
         self._loaded[project] = faces
         return faces
 
@@ -177,8 +212,11 @@ class FaceIndex:
         self._dir(project).mkdir(parents=True, exist_ok=True)
         self.mark_dirty(project)
         self._loaded[project] = faces
+        faces.index_lists()
         self._write_part(project, faces, [])
+        self._save_lists(project, faces)
         self.save_clusters(project)
+        self.clear_dirty(project)
         return faces
 
     def mark_dirty(self, project: str) -> None:
@@ -195,6 +233,8 @@ class FaceIndex:
         are too many."""
         current = self._loaded[project]
         current.append(faces)
+        current.index_lists()
+        self._save_lists(project, current)
         manifest = self._manifest(project)
         if len(manifest["parts"]) >= MAX_PARTS:
             self._write_part(project, current, manifest["parts"])
@@ -207,6 +247,18 @@ class FaceIndex:
         _atomic_save(folder / "clusters.npy", lambda f: np.save(f, self._loaded[project].cluster_ids))
         manifest = self._manifest(project)
         manifest["rows"] = len(self._loaded[project])
+        _atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
+
+    def _save_lists(self, project: str, faces: ProjectFaces) -> None:
+        folder = self._dir(project)
+        if faces.lists is None:
+            for name in ("centroids.npy", "lists.npy"):
+                with contextlib.suppress(FileNotFoundError):
+                    (folder / name).unlink()
+            return
+        _atomic_save(folder / "centroids.npy", lambda f: np.save(f, faces.lists.centroids))
+        _atomic_save(folder / "lists.npy", lambda f: np.save(f, faces.lists.assignment))
+        manifest = {**self._manifest(project), "lists_trained_rows": faces.lists.trained_rows}
         _atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
 
     def forget(self, project: str) -> None:
@@ -225,7 +277,7 @@ class FaceIndex:
         name = f"part-{number:06d}.npz"
         _atomic_save(folder / name, lambda f: np.savez(f, **{c: getattr(faces, c) for c in _COLUMNS}))
         parts = [*old_parts, name] if keep else [name]
-        manifest = {"parts": parts, "rows": len(self._loaded[project]), "dim": self.dim}
+        manifest = {**self._manifest(project), "parts": parts, "rows": len(self._loaded[project]), "dim": self.dim}
         _atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
         if not keep:
             for old in old_parts:

@@ -8,8 +8,14 @@ project's reads and deletes touch only its own partition. Facts this code leans 
 - After a restart a collection is not loaded: it is loaded on open, before any search or query.
 - A query answers at most 16,384 rows (offset + limit): `faces()` pages with `query_iterator`.
 - `upsert(..., partial_update=True)` works in milvus-lite 3.2 and Milvus >= 2.6: `set_clusters` sends
-  only `cluster_id` (no embedding round trip); where a server refuses it, whole rows are fetched and
-  re-upserted instead.
+  only `cluster_id` (no embedding round trip). An older server (its version is asked once, on open) gets
+  whole rows, fetched and written again; a server of unknown version that refuses it, the same from then on.
+- Milvus 2.3 (checked on 2.3.5, the `milvus` PyPI package the tests start) against 2.6: no partial upsert
+  (above); its upsert into a partition-key collection files the new row under the wrong partition (routed
+  by the wrong field, milvus-io/milvus#30607, fixed in Feb 2024), so the row vanishes from its project's
+  reads and searches: before 2.4 a write is a delete by face id and an insert. The rest works as on 2.6:
+  Strong consistency, `count(*)` with a filter, delete by filter, `query_iterator` past the 16,384 window,
+  HNSW/COSINE, ARRAY fields, databases (`http://host:19530/<db>`), loading on open.
 - milvus-lite scans unflushed (growing) rows about 5x slower than flushed ones (20k x 512-D: 9.4 s
   against 1.9 s for `faces()`), and a flush costs about 2 s: writes are counted, and a full scan
   (`faces`, `count`) flushes first once at least FLUSH_BEFORE_SCAN rows were written since the last flush.
@@ -47,6 +53,8 @@ WRITE_BATCH = 1000  # rows per insert/upsert call (512-D: about 2 MB a call)
 READ_BATCH = 4000  # rows per query_iterator page (a server allows at most 16,384)
 ID_BATCH = 1000  # ids per `face_id in [...]` filter
 QUERY_WINDOW = 16_384  # the most rows one query may answer (offset + limit)
+UPSERT_SINCE = (2, 4)  # Milvus 2.3's upsert misroutes partition-key rows (module docstring)
+PARTIAL_UPDATE_SINCE = (2, 6)
 STORED_FIELDS = ("face_id", "project", "photo_id", "box", "landmarks", "det_score", "cluster_id", "yaw", "pitch",
                  "roll", "quality_score", "quality_flags", "age", "embedding")
 META_FIELDS = [f for f in STORED_FIELDS if f != "embedding"]
@@ -60,6 +68,12 @@ _lite_users_lock = threading.Lock()
 def collection_name_for(model_id: str) -> str:
     """`faces_` + the model id with anything outside [A-Za-z0-9_] replaced by `_`."""
     return COLLECTION_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", model_id)
+
+
+def server_version(text: str) -> tuple[int, int] | None:
+    """(major, minor) of a Milvus server's version string ("v2.3.5-lite", "2.6.1"); None when unreadable."""
+    found = re.match(r"v?(\d+)\.(\d+)", text.strip())
+    return (int(found.group(1)), int(found.group(2))) if found else None
 
 
 def quote(value: str) -> str:
@@ -117,11 +131,17 @@ class MilvusVectorStore:
         self.dim = int(dim)
         self.collection = collection_name_for(model_id)
         self._lite_path: str | None = None
-        self._partial_update = True
         self._unflushed = 0
+        # what the server can do: milvus-lite 3.2 and Milvus >= 2.6 everything; see the module docstring
+        self.server_version: tuple[int, int] | None = None
         if "://" in uri:
             self.uri = uri
             self._client = MilvusClient(uri=uri, token=token)
+            try:
+                self.server_version = server_version(str(self._client.get_server_version()))
+            except BaseException:
+                self.close()
+                raise
         else:
             folder = Path(uri).expanduser().resolve()
             folder.parent.mkdir(parents=True, exist_ok=True)
@@ -135,6 +155,9 @@ class MilvusVectorStore:
             self._lite_path = self.uri
             with _lite_users_lock:
                 _lite_users[self.uri] = _lite_users.get(self.uri, 0) + 1
+        known = self.server_version
+        self._upsert = known is None or known >= UPSERT_SINCE
+        self._partial_update = known is None or known >= PARTIAL_UPDATE_SINCE
         try:
             self._ensure_collection()
             self._client.load_collection(self.collection)
@@ -223,9 +246,18 @@ class MilvusVectorStore:
         }
 
     def upsert(self, observations: Sequence[FaceObservation]) -> None:
-        rows = [self._row(face) for face in observations]
+        self._write([self._row(face) for face in observations])
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        """Whole rows, replacing those of the same face ids."""
         for start in range(0, len(rows), WRITE_BATCH):
-            self._client.upsert(self.collection, rows[start : start + WRITE_BATCH])
+            batch = rows[start : start + WRITE_BATCH]
+            if self._upsert:
+                self._client.upsert(self.collection, batch)
+                continue
+            latest = {row["face_id"]: row for row in batch}  # one row per id, as an upsert keeps
+            self._client.delete(self.collection, ids=list(latest))
+            self._client.insert(self.collection, list(latest.values()))
         self._unflushed += len(rows)
 
     def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
@@ -250,9 +282,7 @@ class MilvusVectorStore:
             for row in full:
                 row["cluster_id"] = chunk[row["face_id"]]
                 row["embedding"] = [float(v) for v in row["embedding"]]
-            if full:
-                self._client.upsert(self.collection, full)
-                self._unflushed += len(full)
+            self._write(full)
 
     def drop_project(self, project: str) -> None:
         validate_project_name(project)

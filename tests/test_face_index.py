@@ -1,0 +1,100 @@
+"""The face index: columns of every face in memory and in files, kept in step with the store by
+`IndexedVectorStore`, rebuilt from the store when it cannot be trusted; exact and inverted-list search."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import peoplegraph.observations.face_index as face_index
+from peoplegraph.observations.face_index import FaceIndex, ProjectFaces
+from peoplegraph.observations.indexed import IndexedVectorStore
+from peoplegraph.observations.model import UNCLUSTERED, FaceObservation
+from synthetic_runtime import MemoryVectors
+
+DIM = 16
+
+
+def _faces(ids: range, seed: int = 0, people: int = 50) -> list[FaceObservation]:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(people, DIM))
+    out = []
+    for i in ids:
+        e = centres[i % people] + 0.3 * rng.normal(size=DIM)
+        out.append(FaceObservation(i, "p", f"{i // 2:064x}", (0.0, 0.0, 60.0, 60.0), [0.0] * 10, 0.9, UNCLUSTERED,
+                                   (e / np.linalg.norm(e)).astype(np.float32), quality_score=80.0))
+    return out
+
+
+def test_rows_members_and_exact_nearest() -> None:
+    faces = ProjectFaces.of(_faces(range(100, 400)))
+    assert faces.rows([105, 99, 399]).tolist() == [5, -1, 299]
+    faces.cluster_ids[[3, 7, 9]] = 4
+    assert faces.members([4, UNCLUSTERED]).tolist() == [3, 7, 9]
+    rows, sims = faces.nearest(faces.embeddings[:5], 3)
+    brute = faces.embeddings[:5] @ faces.embeddings.T
+    assert (rows[:, 0] == np.arange(5)).all()  # each face is its own nearest
+    assert np.allclose(sims, -np.sort(-brute, axis=1)[:, :3], atol=1e-6)
+    among = np.zeros(len(faces), bool)
+    among[[3, 7, 9]] = True
+    rows, sims = faces.nearest(faces.embeddings[:2], 5, among=among)
+    assert set(rows[0][rows[0] >= 0].tolist()) == {3, 7, 9} and np.isinf(sims[0][3:]).all()
+
+
+def test_saved_index_reloads_and_a_dirty_one_is_not_trusted(tmp_path: Path) -> None:
+    index = FaceIndex(tmp_path, DIM)
+    index.replace("p", ProjectFaces.of(_faces(range(50))))
+    for start in range(50, 50 + 40 * 5, 5):  # more appends than MAX_PARTS: the parts are merged
+        index.mark_dirty("p")
+        index.append("p", ProjectFaces.of(_faces(range(start, start + 5))))
+        index.clear_dirty("p")
+    index._loaded["p"].cluster_ids[:10] = 7
+    index.save_clusters("p")
+    assert len(list((tmp_path / "p").glob("part-*.npz"))) <= face_index.MAX_PARTS
+    again = FaceIndex(tmp_path, DIM).cached("p")
+    assert again is not None and len(again) == 250 and again.face_ids.tolist() == list(range(250))
+    assert again.cluster_ids[:10].tolist() == [7] * 10 and again.photo_id(3) == f"{1:064x}"
+    index.mark_dirty("p")  # a write that never finished
+    assert FaceIndex(tmp_path, DIM).cached("p") is None
+    assert FaceIndex(tmp_path, DIM + 1).cached("q") is None
+
+
+def test_large_projects_search_inverted_lists_that_survive_a_restart(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(face_index, "EXACT_LIMIT", 1000)
+    everyone = _faces(range(5000), people=400)
+    exact = ProjectFaces.of(everyone)
+    index = FaceIndex(tmp_path, DIM)
+    faces = index.replace("p", ProjectFaces.of(everyone[:4000]))
+    index.append("p", ProjectFaces.of(everyone[4000:]))
+    assert faces.lists is not None and faces.lists.assignment.size == 5000
+    want, _ = exact.nearest(exact.embeddings[::50], 10)
+    got, _ = faces.nearest(exact.embeddings[::50], 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want.tolist(), got.tolist())])
+    assert recall >= 0.95
+    reloaded = FaceIndex(tmp_path, DIM).cached("p")
+    assert reloaded.lists is not None and np.array_equal(reloaded.lists.assignment, faces.lists.assignment)
+
+
+def test_the_indexed_store_keeps_the_index_in_step_and_rebuilds_it(tmp_path: Path) -> None:
+    store = MemoryVectors(DIM)
+    vectors = IndexedVectorStore(store, tmp_path)
+    vectors.upsert(_faces(range(20)))
+    vectors.set_clusters("p", {3: 1, 4: 1, 999: 2})  # an unknown id changes nothing
+    faces = vectors.project_faces("p")
+    assert len(faces) == 20 and faces.cluster_ids[[3, 4]].tolist() == [1, 1]
+    assert [f.face_id for f in vectors.faces_of_clusters("p", [1])] == [3, 4]
+    vectors.upsert(_faces(range(15, 25)))  # five known, five new
+    assert len(vectors.project_faces("p")) == 25
+    # a process that died between the store write and the index write: the next one reads the store again
+    vectors.index.mark_dirty("p")
+    store.set_clusters("p", {5: 8})
+    fresh = IndexedVectorStore(store, tmp_path)
+    assert fresh.project_faces("p").cluster_ids[fresh.project_faces("p").rows([5])].tolist() == [8]
+    # an index that lost rows (an older copy of the folder) is rebuilt too
+    store.upsert(_faces(range(25, 30)))
+    assert len(IndexedVectorStore(store, tmp_path).project_faces("p")) == 30
+    vectors.drop_project("p")
+    assert not (tmp_path / "faces_synthetic" / "p").exists()
