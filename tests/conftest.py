@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from neo4j_server import neo4j_server  # noqa: F401 - the session's Neo4j (tests/neo4j_server.py)
+from milvus_server import milvus_server  # noqa: F401 - the session's Milvus server (tests/milvus_server.py)
 
 SHARED = Path(os.environ.get("PEOPLEGRAPH_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 

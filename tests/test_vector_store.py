@@ -1,17 +1,23 @@
-"""MilvusVectorStore on milvus-lite: round trips, paging past 16,384 rows, cluster updates, search,
-project-name validation, persistence across processes and the busy-folder error."""
+"""MilvusVectorStore's contract on milvus-lite and on a real Milvus server (tests/milvus_server.py: MILVUS_URI
+or the Milvus 2.3 standalone server of the `milvus` package): round trips, paging past 16,384 rows, cluster
+updates, search, project-name validation, persistence across processes and loading on open. The busy-folder
+error and the folder lock are milvus-lite's alone."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from milvus_server import private_database
 from processes import held_by_another_process, run_python
 from peoplegraph.observations.factory import open_vector_store
-from peoplegraph.observations.milvus import MilvusVectorStore, collection_name_for
+from peoplegraph.observations.milvus import MilvusVectorStore, collection_name_for, server_version
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, face_id_for, validate_project_name
 from peoplegraph.observations.store import StoreBusyError
 from peoplegraph.settings import Settings
@@ -44,21 +50,54 @@ def make_faces(project: str, vectors: np.ndarray, faces_per_photo: int = 3) -> l
     return faces
 
 
+BACKENDS = ("lite", "server")
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    uri: str  # a milvus-lite folder, or a server URI naming a database of this test's own
+    token: str = ""
+
+    def open(self, model_id: str = MODEL, dim: int = DIM) -> MilvusVectorStore:
+        return MilvusVectorStore(self.uri, model_id, dim, token=self.token)
+
+
+@contextmanager
+def fresh_backend(request: pytest.FixtureRequest, name: str, folder: Path) -> Iterator[Backend]:
+    """An empty store of backend `name`: a milvus-lite folder under `folder`, or a new database on the
+    session's Milvus server (dropped at the end)."""
+    if name == "lite":
+        yield Backend("lite", str(folder / "nested" / "milvus.db"))
+        return
+    server = request.getfixturevalue("milvus_server")
+    with private_database(server) as uri:
+        yield Backend("server", uri, server.token)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """The store the module's contract tests share, once per backend."""
+    with fresh_backend(request, request.param, tmp_path_factory.mktemp("vectors")) as made:
+        yield made
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """An empty store of one test's own, once per backend."""
+    with fresh_backend(request, request.param, tmp_path) as made:
+        yield made
 
 
 @pytest.fixture(scope="module")
-def lite_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("vectors") / "nested" / "milvus.db"
-
-
-@pytest.fixture(scope="module")
-def store(lite_dir: Path) -> Iterator[MilvusVectorStore]:
-    with MilvusVectorStore(str(lite_dir), MODEL, DIM) as opened:
+def store(backend: Backend) -> Iterator[MilvusVectorStore]:
+    with backend.open() as opened:
         yield opened
 
 
-def test_folder_created_and_collection_named_per_model(store: MilvusVectorStore, lite_dir: Path) -> None:
-    assert lite_dir.is_dir()  # a milvus-lite ".db" is a folder, parents created
+def test_folder_created_and_collection_named_per_model(store: MilvusVectorStore, backend: Backend) -> None:
+    if backend.name == "lite":
+        assert Path(backend.uri).is_dir()  # a milvus-lite ".db" is a folder, parents created
     assert store.collection == collection_name_for(MODEL) == "faces_test_model_v1"
 
 
@@ -109,12 +148,17 @@ def test_faces_past_the_16384_query_window(store: MilvusVectorStore) -> None:
     assert store.faces_of_clusters("big", []) == [] and store.faces_of_clusters("other", [1]) == []
 
 
-def test_set_clusters_changes_only_cluster_ids(store: MilvusVectorStore) -> None:
+def test_set_clusters_changes_only_cluster_ids(store: MilvusVectorStore, caplog: pytest.LogCaptureFixture) -> None:
     faces = make_faces("clusters", unit_vectors(50, seed=4))
     store.upsert(faces)
     before = {f.face_id: f for f in store.faces("clusters", with_embeddings=True)}
+    assert set(before) == {f.face_id for f in faces}
     assignment = {f.face_id: i % 3 for i, f in enumerate(faces[:30])}
-    store.set_clusters("clusters", {**assignment, 999: 5})  # an unknown id is ignored, not inserted
+    with caplog.at_level(logging.INFO):
+        store.set_clusters("clusters", {**assignment, 999: 5})  # an unknown id is ignored, not inserted
+        store.set_clusters("clusters", {faces[0].face_id: 0})
+    # a server without partial upserts is known by its version: no refused call, nothing logged
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and "milvus" in r.name] == []
     after = {f.face_id: f for f in store.faces("clusters", with_embeddings=True)}
     assert set(after) == set(before)
     for face_id, old in before.items():
@@ -152,26 +196,39 @@ def test_project_names_are_validated(store: MilvusVectorStore, bad: str) -> None
         store.upsert(make_faces(bad, unit_vectors(1)))
 
 
+def test_server_versions_are_read() -> None:
+    assert server_version("v2.3.5-lite") == (2, 3) and server_version("2.6.1") == (2, 6)
+    assert server_version("v3.0.0-rc1") == (3, 0) and server_version("milvus_lite-3.2.2") is None
+
+
+def test_the_server_store_knows_what_its_server_can_do(store: MilvusVectorStore, backend: Backend) -> None:
+    if backend.name == "lite":
+        assert store.server_version is None and store._upsert and store._partial_update
+        return
+    assert store.server_version is not None
+    assert store._upsert == (store.server_version >= (2, 4))
+    assert store._partial_update == (store.server_version >= (2, 6))
+
+
 def test_good_project_names_pass() -> None:
     for good in ("a", "Family-2024", "trip_to.rome", "x" * 128):
         assert validate_project_name(good) == good
 
 
-def test_dim_mismatch_is_a_clear_error(store: MilvusVectorStore, lite_dir: Path) -> None:
+def test_dim_mismatch_is_a_clear_error(store: MilvusVectorStore, backend: Backend) -> None:
     with pytest.raises(ValueError, match=r"dim: .*8-dimensional.*16-dimensional"):
-        MilvusVectorStore(str(lite_dir), MODEL, 16)
+        backend.open(dim=16)
     with pytest.raises(ValueError, match="embedding"):
         store.upsert([FaceObservation(1, "p", "x", (0, 0, 1, 1), [0.0] * 10, 0.9, embedding=np.ones(3))])
 
 
-def test_persists_across_processes_and_reloads(tmp_path: Path) -> None:
-    folder = tmp_path / "milvus.db"
+def test_persists_across_processes_and_reloads(fresh: Backend) -> None:
     written = run_python(
         f"""
         import numpy as np
         from peoplegraph.observations.milvus import MilvusVectorStore
         from peoplegraph.observations.model import FaceObservation
-        store = MilvusVectorStore({str(folder)!r}, {MODEL!r}, {DIM})
+        store = MilvusVectorStore({fresh.uri!r}, {MODEL!r}, {DIM}, token={fresh.token!r})
         store.upsert([FaceObservation(i + 1, "persist", "ph", (1, 2, 3, 4), [0.0] * 10, 0.9, 7,
                                       np.eye({DIM}, dtype=np.float32)[i]) for i in range(3)])
         store.close()
@@ -179,7 +236,13 @@ def test_persists_across_processes_and_reloads(tmp_path: Path) -> None:
         """
     )
     assert written.returncode == 0, written.stderr
-    with MilvusVectorStore(str(folder), MODEL, DIM) as store:  # a fresh process: loads before searching
+    if fresh.name == "server":  # as after a server restart: the collection is not loaded
+        from pymilvus import MilvusClient
+
+        client = MilvusClient(uri=fresh.uri, token=fresh.token)
+        client.release_collection(collection_name_for(MODEL))
+        client.close()
+    with fresh.open() as store:  # a fresh process: loads before searching
         assert store.count("persist") == 3
         assert [f.cluster_id for f in store.faces("persist")] == [7, 7, 7]
         query = np.eye(DIM, dtype=np.float32)[1]
@@ -221,19 +284,39 @@ def test_factory_opens_milvus_lite_in_data_dir(tmp_path: Path) -> None:
         store.close()
 
 
-def test_a_collection_from_an_older_schema_is_refused_untouched(tmp_path: Path) -> None:
+def test_factory_opens_the_server_settings_name(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    with fresh_backend(request, "server", tmp_path) as fresh:
+        factory_opens_the_server(fresh, tmp_path)
+
+
+def factory_opens_the_server(fresh: Backend, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", milvus_uri=fresh.uri, milvus_token=fresh.token)
+    store = open_vector_store(settings, "yunet-sface", DIM)
+    try:
+        assert isinstance(store, MilvusVectorStore) and store.uri == fresh.uri and store.server_version is not None
+        assert not (tmp_path / "data" / "milvus.db").exists()
+    finally:
+        store.close()
+
+
+def test_a_collection_from_an_older_schema_is_refused_untouched(fresh: Backend) -> None:
     from pymilvus import DataType, MilvusClient
 
-    from peoplegraph.observations.milvus import collection_name_for
+    def client() -> MilvusClient:
+        return MilvusClient(fresh.uri) if fresh.name == "lite" else MilvusClient(uri=fresh.uri, token=fresh.token)
 
-    uri = str(tmp_path / "old" / "milvus.db")
-    (tmp_path / "old").mkdir()
-    client = MilvusClient(uri)
+    if fresh.name == "lite":
+        Path(fresh.uri).parent.mkdir(parents=True)
+    old = client()
     schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("face_id", DataType.INT64, is_primary=True)
     schema.add_field("cluster_id", DataType.INT64)
     schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=DIM)
-    client.create_collection(collection_name_for(MODEL), schema=schema)
-    client.close()
+    old.create_collection(collection_name_for(MODEL), schema=schema)
+    old.close()
     with pytest.raises(ValueError, match="older peoplegraph and lacks the fields .*quality_score"):
-        MilvusVectorStore(uri, MODEL, DIM)
+        fresh.open()
+    after = client()
+    assert [f["name"] for f in after.describe_collection(collection_name_for(MODEL))["fields"]] == [
+        "face_id", "cluster_id", "embedding"]
+    after.close()
