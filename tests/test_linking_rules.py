@@ -169,3 +169,51 @@ def test_random_editor_sessions_keep_the_stores_agreeing_and_undo_exact(tmp_path
                 assert _state(runtime) == before, (seed, done, "undo")
                 assert check(runtime, PROJECT) == [], (seed, done, "undo")
         runtime.graph.close()
+
+
+def _untimed(runtime):
+    """`_state` without the decisions' times (the two runtimes act a moment apart)."""
+    decisions, people_now = _state(runtime)
+    return {f: dataclasses.replace(d, decided_at="") for f, d in decisions.items()}, people_now
+
+
+class _WholeReads:
+    """A graph store whose decision reads ignore their filters: every call reads every decision."""
+
+    def __init__(self, graph) -> None:
+        self._graph = graph
+
+    def face_decisions(self, project: str, **_filters):
+        return self._graph.face_decisions(project)
+
+    def __getattr__(self, name: str):
+        return getattr(self._graph, name)
+
+
+@pytest.mark.parametrize("seeds", [pytest.param(range(4), id="4 sequences"),
+                                   pytest.param(range(4, 64), id="60 sequences", marks=pytest.mark.slow)])
+def test_actions_reading_only_the_decisions_around_them_decide_as_with_every_decision(
+        tmp_path: Path, seeds: range) -> None:
+    """Each action reads the decisions of its faces and of the individuals they name, not the project's:
+    the same random sessions run with whole-project reads end in the same decisions, people and clusters."""
+    for seed in seeds:
+        scoped = synthetic_runtime(tmp_path / f"scoped-{seed}", [6, 5, 4, 4, 3], seed=seed, noise=0.25)
+        whole = synthetic_runtime(tmp_path / f"whole-{seed}", [6, 5, 4, 4, 3], seed=seed, noise=0.25)
+        whole.graph = _WholeReads(whole.graph)
+        for runtime in (scoped, whole):
+            cluster_project(runtime, PROJECT)
+        rnds = random.Random(seed), random.Random(seed)
+        for step in range(25):
+            outcomes = []
+            for runtime, rnd in zip((scoped, whole), rnds):
+                name, action = _random_action(runtime, rnd)
+                try:
+                    action()
+                    outcomes.append(name)
+                except ValueError as refused:
+                    outcomes.append(f"{name} refused: {refused}")
+            assert outcomes[0] == outcomes[1], (seed, step)
+            assert _untimed(scoped) == _untimed(whole), (seed, step, outcomes[0])
+            assert layout(scoped) == layout(whole), (seed, step, outcomes[0])
+        scoped.graph.close()
+        whole.graph._graph.close()

@@ -29,6 +29,7 @@ import numpy as np
 from peoplegraph.engine.cluster import UNCLUSTERED, relabel_keeping_unclustered
 
 GROUP_PREFIX = "group:"
+HUMAN_METHODS = ("confirmed", "imported")  # decisions an editor (or an import) made, not auto-matching
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from peoplegraph.identity.records import (
     RELATION_KINDS, ActionRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord,
     OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord,
 )
+from peoplegraph.engine.decisions import GROUP_PREFIX, HUMAN_METHODS
 from peoplegraph.observations.model import validate_project_name
 
 
@@ -390,9 +391,43 @@ class CypherGraphStore:
                 "memberships": [asdict(m) for m in self.memberships(project, person_id=person_id)],
                 "relations": [asdict(r) for r in self.relations(project, person_id)]}
 
-    def face_decisions(self, project: str) -> dict[int, FaceDecision]:
+    def face_decisions(self, project: str, *, face_ids: Sequence[int] | None = None,
+                       identities: Sequence[str] | None = None) -> dict[int, FaceDecision]:
+        """The current decisions of the project by face id: all of them, or (with either filter) those about
+        `face_ids` and those that name any of `identities` (confirmed, grouped, suggested or removed from)."""
         validate_project_name(project)
-        return {int(r["face_id"]): codec.decision_record(r) for r in self._run(q.DECISIONS, {"project": project})}
+        if face_ids is None and identities is None:
+            return {int(r["face_id"]): codec.decision_record(r) for r in self._run(q.DECISIONS, {"project": project})}
+        rows = []
+        keys = sorted({codec.node_key(project, int(f)) for f in face_ids or ()})
+        for batch in codec.batches(keys):
+            rows += self._run(q.DECISIONS_BY_KEY, {"keys": batch})
+        names = sorted(set(identities or ()))
+        for batch in codec.batches(names):
+            rows += self._run(q.DECISIONS_NAMING, {"project": project, "ids": batch})
+        for name in names:
+            rows += self._run(q.DECISIONS_REMOVED_FROM, {"project": project, "separator": codec.SEPARATOR,
+                                                         "needle": codec.SEPARATOR + name + codec.SEPARATOR})
+        return {int(r["face_id"]): codec.decision_record(r) for r in rows}
+
+    def ignored_face_ids(self, project: str) -> set[int]:
+        """The faces editors ignored."""
+        validate_project_name(project)
+        return {int(r["face_id"]) for r in self._run(q.IGNORED_FACES, {"project": project})}
+
+    def group_names(self, project: str) -> set[str]:
+        """Every unnamed group a decision names (as a member's group, or as what a face is not)."""
+        validate_project_name(project)
+        names = set()
+        for r in self._run(q.GROUP_MENTIONS, {"project": project, "prefix": GROUP_PREFIX}):
+            names |= {r["grouped_as"]} | set((r["removed_from"] or "").split(codec.SEPARATOR))
+        return {n for n in names if n.startswith(GROUP_PREFIX)}
+
+    def human_confirmations(self, project: str) -> dict[int, FaceDecision]:
+        """The faces editors confirmed (or imported) as a person."""
+        validate_project_name(project)
+        return {int(r["face_id"]): codec.decision_record(r)
+                for r in self._run(q.HUMAN_CONFIRMATIONS, {"project": project, "methods": list(HUMAN_METHODS)})}
 
     def undo_last_action(self, project: str) -> ActionRecord | None:
         """Put back what the project's latest recorded action replaced (faces that had no decision lose

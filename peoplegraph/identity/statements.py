@@ -252,6 +252,24 @@ _DECISION_FIELDS = (
 )
 DECISIONS = "MATCH (d:FaceDecision) WHERE d.project = $project " + _DECISION_FIELDS
 DECISIONS_BY_KEY = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) " + _DECISION_FIELDS
+DECISIONS_NAMING = (
+    "MATCH (d:FaceDecision) WHERE d.project = $project AND (d.confirmed_as IN $ids OR d.grouped_as IN $ids "
+    "OR d.suggested_as IN $ids) " + _DECISION_FIELDS
+)
+# removed_from holds names joined by a separator: framed by it, one name matches whole, never a prefix
+DECISIONS_REMOVED_FROM = (
+    "MATCH (d:FaceDecision) WHERE d.project = $project AND ($separator + d.removed_from + $separator) "
+    "CONTAINS $needle " + _DECISION_FIELDS
+)
+IGNORED_FACES = "MATCH (d:FaceDecision) WHERE d.project = $project AND d.ignored RETURN d.face_id AS face_id"
+GROUP_MENTIONS = (
+    "MATCH (d:FaceDecision) WHERE d.project = $project AND (d.grouped_as <> '' OR d.removed_from CONTAINS $prefix) "
+    "RETURN d.grouped_as AS grouped_as, d.removed_from AS removed_from"
+)
+HUMAN_CONFIRMATIONS = (
+    "MATCH (d:FaceDecision) WHERE d.project = $project AND d.confirmed_as <> '' AND d.method IN $methods "
+    + _DECISION_FIELDS
+)
 DELETE_DECISIONS = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) DELETE d"
 LAST_ACTION = "MATCH (a:LinkAction) WHERE a.project = $project RETURN coalesce(max(a.seq), 0) AS n"
 ADD_ACTION = (

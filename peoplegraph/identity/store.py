@@ -80,8 +80,18 @@ class GraphStore(Protocol):
     def undo_last_action(self, project: str) -> ActionRecord | None:
         """Put back what the latest recorded action replaced; None when there is nothing to undo."""
 
-    def face_decisions(self, project: str) -> dict[int, FaceDecision]:
-        """The current decision about every decided face of the project, by face id."""
+    def face_decisions(self, project: str, *, face_ids: Sequence[int] | None = None,
+                       identities: Sequence[str] | None = None) -> dict[int, FaceDecision]:
+        """The current decisions by face id: every one, or those about `face_ids` and those naming any of
+        `identities` (confirmed, grouped, suggested or removed from)."""
+
+    def ignored_face_ids(self, project: str) -> set[int]: ...
+
+    def group_names(self, project: str) -> set[str]:
+        """Every unnamed group any decision names."""
+
+    def human_confirmations(self, project: str) -> dict[int, FaceDecision]:
+        """The faces editors confirmed (or imported) as a person, by face id."""
 
     def add_organisation(self, organisation: OrganisationRecord) -> OrganisationRecord: ...
 

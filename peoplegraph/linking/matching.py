@@ -28,7 +28,6 @@ from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
 REFERENCES = 3  # confirmed faces per person a match is scored against
-HUMAN_METHODS = ("confirmed", "imported")
 CHUNK_ROWS = 4096
 
 
@@ -51,19 +50,19 @@ def match_new_faces(runtime: Runtime, project: str, face_ids: Sequence[int] | No
     ingest added) against the people editors confirmed."""
     validate_project_name(project)
     auto, review = runtime.auto_threshold, runtime.review_threshold
-    decisions = runtime.graph.face_decisions(project)
     references: dict[str, list[int]] = {}
-    for d in decisions.values():
-        if d.confirmed_as and d.method in HUMAN_METHODS:
-            references.setdefault(d.confirmed_as, []).append(d.face_id)
+    for d in runtime.graph.human_confirmations(project).values():
+        references.setdefault(d.confirmed_as, []).append(d.face_id)  # type: ignore[arg-type]
     if not references:
         return MatchReport(0, 0, 0, 0, 0, auto, review)
     faces = runtime.vectors.project_faces(project)
     if face_ids is None:
         waiting = np.flatnonzero(faces.cluster_ids == UNCLUSTERED)
+        decisions = runtime.graph.face_decisions(project)
     else:
         waiting = faces.rows(face_ids)
         waiting = waiting[(waiting >= 0) & (faces.cluster_ids[np.maximum(waiting, 0)] == UNCLUSTERED)]
+        decisions = runtime.graph.face_decisions(project, face_ids=faces.face_ids[waiting].tolist())
     candidates = waiting[~np.isin(faces.face_ids[waiting], np.fromiter(decisions, np.int64, len(decisions)))]
     if not candidates.size:
         return MatchReport(len(references), 0, 0, 0, 0, auto, review)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from peoplegraph.identity.records import VISIBILITIES, FaceDecision, PersonRecord
-from peoplegraph.linking.service import LinkingResult, existing_person, now, settled
+from peoplegraph.linking.service import LinkingResult, decisions_around, existing_person, now, settled
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.clustering import named_groups, place_faces
 from peoplegraph.services.runtime import Runtime
@@ -75,7 +75,7 @@ def merge_people(runtime: Runtime, project: str, kept_id: str, merged_id: str, *
     kept, merged = existing_person(runtime, project, kept_id), existing_person(runtime, project, merged_id)
     if prefer not in (None, kept_id, merged_id):
         raise ValueError(f"prefer: must be {kept_id!r} or {merged_id!r}, got {prefer!r}")
-    decisions = runtime.graph.face_decisions(project)
+    decisions = decisions_around(runtime, project, [], kept_id, merged_id)
     theirs = [replace(m, person_id=kept_id) for m in runtime.graph.memberships(project, person_id=merged_id)]
     mine = {m.same_as: m for m in runtime.graph.memberships(project, person_id=kept_id)}
     clashes = [m for m in theirs if m.same_as in mine and mine[m.same_as].until != m.until]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
@@ -63,7 +63,7 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
     else:
         person_id = _new_person_id(runtime, project, name)
         new_people.append(PersonRecord(project, person_id, name.strip()))  # type: ignore[union-attr]
-    known = graph.face_decisions(project)
+    known = decisions_around(runtime, project, faces, person_id)
     stamp = now()
     _record(runtime, project, "confirm", known, [
         _decided(known, face, confirmed_as=person_id, actor=actor, decided_at=stamp) for face in faces
@@ -74,7 +74,7 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
 def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: str = "") -> LinkingResult:
     validate_project_name(project)
     faces = _faces_of_cluster(runtime, project, cluster_id)
-    known = runtime.graph.face_decisions(project)
+    known = runtime.graph.face_decisions(project, face_ids=faces)
     stamp = now()
     runtime.graph.set_face_decisions(project, action="ignore", decisions=[
         FaceDecision(face, removed_from=_removed(known, face), ignored=True, method="confirmed", actor=actor,
@@ -96,7 +96,7 @@ def unignore_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, a
     """Ignored faces may seed and join clusters again (what else was decided about them stays)."""
     validate_project_name(project)
     wanted = list(dict.fromkeys(int(f) for f in face_ids))
-    known = runtime.graph.face_decisions(project)
+    known = runtime.graph.face_decisions(project, face_ids=wanted)
     not_ignored = [f for f in wanted if not (f in known and known[f].ignored)]
     if not wanted or not_ignored:
         raise ValueError(f"faces: {', '.join(map(str, not_ignored)) or 'none given'}: not ignored in project "
@@ -122,13 +122,14 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
     if lone:
         raise ValueError(f"faces: {', '.join(map(str, lone))} in no cluster in project {project!r}: nothing to "
                          "remove them from")
-    known = runtime.graph.face_decisions(project)
+    members_of = {c: _faces_of_cluster(runtime, project, c) for c in sorted(set(found.values()))}
+    known = decisions_around(runtime, project, [f for m in members_of.values() for f in m])
+    used = runtime.graph.group_names(project)
     stamp = now()
     decisions, identities = [], set()
-    for cluster_id in sorted({found[f] for f in wanted}):
+    for cluster_id, members in members_of.items():
         removed = [f for f in wanted if found[f] == cluster_id]
-        members = _faces_of_cluster(runtime, project, cluster_id)
-        person, group, kept = _identity(known, members, set(removed), taken=identities)
+        person, group, kept = _identity(known, members, set(removed), taken=identities | used)
         if not person and not kept:
             raise ValueError(f"faces: {', '.join(map(str, removed))} are every face of cluster {cluster_id}, which "
                              "no one has named: nothing is left to keep them apart from (ignore the cluster, or "
@@ -157,7 +158,7 @@ def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *
     if len(wanted) < 2:
         raise ValueError("clusters: name at least two different clusters to merge")
     faces = {c: _faces_of_cluster(runtime, project, c) for c in wanted}
-    known = runtime.graph.face_decisions(project)
+    known = decisions_around(runtime, project, [f for c in wanted for f in faces[c]])
     person_of = {c: _person_of(known, faces[c]) for c in wanted}
     people = {p for p in person_of.values() if p}
     if len(people) > 1:
@@ -173,7 +174,7 @@ def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *
         decisions = [_decided(known, f, confirmed_as=person, actor=actor, decided_at=stamp) for f in every]
     else:
         person = None
-        into = groups.most_common(1)[0][0] if groups else _new_group(known)
+        into = groups.most_common(1)[0][0] if groups else _new_group(known, runtime.graph.group_names(project))
         decisions = [_decided(known, f, grouped_as=into, actor=actor, decided_at=stamp) for f in every]
     # the groups merged in are the one individual now: faces kept apart from them are kept apart from it
     _record(runtime, project, "merge clusters", known, decisions,
@@ -193,10 +194,11 @@ def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Seq
         raise ValueError(f"faces: {', '.join(map(str, outside))} not in cluster {cluster_id}")
     if not chosen or len(chosen) == len(members):
         raise ValueError(f"faces: choose some but not all of the {len(members)} faces of cluster {cluster_id}")
-    known = runtime.graph.face_decisions(project)
-    person, group, kept = _identity(known, members, set(chosen))
+    known = decisions_around(runtime, project, members)
+    used = runtime.graph.group_names(project)
+    person, group, kept = _identity(known, members, set(chosen), taken=used)
     identity = person or group
-    other = _new_group(known, taken={group})
+    other = _new_group(known, taken={group} | used)
     stamp = now()
     # the editor chose which faces leave: the others are the cluster's individual, by name or as a group
     decisions = [_decided(known, f, confirmed_as=person, actor=actor, decided_at=stamp) if person
@@ -225,7 +227,7 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
                  actor: str = "") -> LinkingResult:
     """Accept (the face is the suggested person) or reject (it is not) queued suggestions."""
     validate_project_name(project)
-    known = runtime.graph.face_decisions(project)
+    known = decisions_around(runtime, project, [int(f) for f in face_ids])
     queued = {d.face_id: d for d in _queued(known)}
     wanted = [int(f) for f in face_ids]
     missing = [f for f in wanted if f not in queued]
@@ -273,14 +275,34 @@ def reset(runtime: Runtime, project: str, cluster_id: int | None = None, *, acto
     the cluster's faces among the other clusters (`missing` run)."""
     validate_project_name(project)
     faces = [] if cluster_id is None else _faces_of_cluster(runtime, project, cluster_id)
-    known = runtime.graph.face_decisions(project)
-    machine = [f for f, d in known.items() if d.method in MACHINE_METHODS and (cluster_id is None or f in faces)]
+    known = runtime.graph.face_decisions(project, **({} if cluster_id is None else {"face_ids": faces}))
+    machine = [f for f, d in known.items() if d.method in MACHINE_METHODS]
     runtime.graph.set_face_decisions(project, [], action="reset", cleared=machine, actor=actor, decided_at=now())
     runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in faces or machine})
     match_new_faces(runtime, project, None if cluster_id is None else faces)
     if cluster_id is None:
         return LinkingResult("reset", project, faces, None, cluster_project(runtime, project, mode="reset"))
     return LinkingResult("reset", project, faces, None, place_faces(runtime, project, faces, [cluster_id]))
+
+
+def decisions_around(runtime: Runtime, project: str, face_ids: Sequence[int], *names: str | None) -> dict[int, FaceDecision]:
+    """The decisions an action about these faces must see, and no more: theirs, every decision naming an
+    individual theirs name (a person, a group, what a face is not) or one of `names`, and every decision
+    naming the person such a group was confirmed as, or a group confirmed as such a person."""
+    graph = runtime.graph
+    known = graph.face_decisions(project, face_ids=list(face_ids))
+    asked = {n for n in names if n} | _named(known.values())
+    known.update(graph.face_decisions(project, identities=sorted(asked)))
+    aliases = {n for d in known.values() if d.grouped_as and d.confirmed_as
+               for n in (d.grouped_as, d.confirmed_as) if {d.grouped_as, d.confirmed_as} & asked} - asked
+    if aliases:
+        known.update(graph.face_decisions(project, identities=sorted(aliases)))
+    return known
+
+
+def _named(decisions: Iterable[FaceDecision]) -> set[str]:
+    """Every individual the decisions name."""
+    return {n for d in decisions for n in (d.confirmed_as, d.grouped_as, d.suggested_as, *d.removed_from) if n}
 
 
 def settled(known: Mapping[int, FaceDecision], decisions: Sequence[FaceDecision] = (),

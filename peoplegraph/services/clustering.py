@@ -108,11 +108,10 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
     similarity = runtime.cluster_similarity
     say("reading faces")
     faces = runtime.vectors.project_faces(project)
-    decisions = runtime.graph.face_decisions(project)
     rows = faces.rows(sorted({int(f) for f in face_ids}))
     seeds = set(rows[rows >= 0].tolist())
     clusters = {int(c) for c in cluster_ids} - {UNCLUSTERED}
-    scope = _Scope(faces, decisions)
+    scope = _Scope(faces, runtime.graph, project)
     say("clustering")
     for _ in range(MAX_SCOPE_ROUNDS):
         inside = scope.widen(seeds, clusters)
@@ -123,6 +122,7 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
         clusters |= joined
     else:
         return cluster_project(runtime, project, stage, mode="missing")
+    decisions = scope.decisions
     constraints = as_constraints(faces.face_ids[inside], decisions)
     first_new = max(int(faces.cluster_ids.max(initial=UNCLUSTERED)), int(labels.max(initial=UNCLUSTERED))) + 1
     if constraints is not None:
@@ -160,41 +160,47 @@ def cluster_new_faces(runtime: Runtime, project: str, face_ids: Sequence[int],
 
 
 class _Scope:
-    """The faces a partial run must see: given faces and clusters, every face of every cluster they are in,
-    and every face decided as (or removed from) an individual any of those faces is decided about, again
-    and again until nothing is added."""
+    """The faces a partial run must see, and their decisions, read from the graph as the scope grows: given
+    faces and clusters, every face of every cluster they are in, and every face decided as an individual
+    (a person, a group, the group's person) any of those faces is decided as or removed from, again and
+    again until nothing is added."""
 
-    def __init__(self, faces: ProjectFaces, decisions: Mapping[int, FaceDecision]) -> None:
-        self.faces = faces
-        confirmed, removed = resolved_decisions(decisions)
-        self.identities: dict[int, set[str]] = {}
-        faces_of: dict[str, list[int]] = {}
-        for face_id, identity in confirmed.items():
-            self.identities.setdefault(face_id, set()).add(identity)
-            faces_of.setdefault(identity, []).append(face_id)
-        for face_id, people in removed.items():
-            self.identities.setdefault(face_id, set()).update(people)
-        self.rows_of: dict[str, np.ndarray] = {}
-        for identity, ids in faces_of.items():
-            found = faces.rows(ids)
-            self.rows_of[identity] = found[found >= 0]
-        ignored = [f for f, d in decisions.items() if d.ignored]
-        found = faces.rows(ignored)
+    def __init__(self, faces: ProjectFaces, graph, project: str) -> None:
+        self.faces, self.graph, self.project = faces, graph, project
+        self.decisions: dict[int, FaceDecision] = {}
+        self._asked_faces: set[int] = set()
+        self._asked_names: set[str] = set()
+        found = faces.rows(sorted(graph.ignored_face_ids(project)))
         self.ignored_rows = np.zeros(len(faces), bool)
         self.ignored_rows[found[found >= 0]] = True
 
     def widen(self, rows: set[int], clusters: set[int]) -> np.ndarray:
         """The sorted rows of the scope reached from `rows` and `clusters` (both grow in place)."""
-        identities: set[str] = set()
         while True:
             clusters |= set(self.faces.cluster_ids[list(rows)].tolist()) - {UNCLUSTERED}
             rows |= set(self.faces.members(sorted(clusters)).tolist())
-            reached = set().union(*(self.identities.get(int(self.faces.face_ids[r]), ()) for r in rows)) - identities
-            if not reached:
+            ids = set(self.faces.face_ids[list(rows)].tolist()) - self._asked_faces
+            if ids:
+                self._asked_faces |= ids
+                self.decisions.update(self.graph.face_decisions(self.project, face_ids=sorted(ids)))
+            confirmed, removed = resolved_decisions(self.decisions)
+            within = [self.decisions[f] for f in self.faces.face_ids[list(rows)].tolist() if f in self.decisions]
+            names = {n for d in within for n in (d.confirmed_as, d.grouped_as, confirmed.get(d.face_id),
+                                                 *removed.get(d.face_id, ())) if n}
+            names |= {n for d in self.decisions.values() if d.grouped_as and d.confirmed_as
+                      and {d.grouped_as, d.confirmed_as} & names for n in (d.grouped_as, d.confirmed_as)}
+            new = names - self._asked_names
+            if new:
+                self._asked_names |= new
+                self.decisions.update(self.graph.face_decisions(self.project, identities=sorted(new)))
+                confirmed, _ = resolved_decisions(self.decisions)
+            theirs = [f for f, d in self.decisions.items()
+                      if confirmed.get(f) in self._asked_names or d.grouped_as in self._asked_names]
+            found = self.faces.rows(theirs)
+            added = set(found[found >= 0].tolist()) - rows
+            if not new and not added and not ids:
                 return np.array(sorted(rows), np.int64)
-            identities |= reached
-            for identity in reached:
-                rows |= set(self.rows_of.get(identity, np.zeros(0, np.int64)).tolist())
+            rows |= added
 
 
 def _placed(faces: ProjectFaces, inside: np.ndarray, ignored: np.ndarray, settings,
