@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         description="Milvus server URI (http://host:19530) or a local milvus-lite path (default: DATA_DIR/milvus.db).",
     )
     milvus_token: str = Field(default="", description="Milvus token (user:password) for a server; empty for none.")
+    face_index_dir: Path | None = Field(
+        default=None,
+        description="Folder of this process's face index, the cache beside the vector store that clustering "
+        "and search read (default: DATA_DIR/face-index). One process at a time: give each process sharing "
+        "a DATA_DIR its own.",
+    )
     graph_uri: str | None = Field(
         default=None,
         description="Graph store: a local path for the embedded engine (default: DATA_DIR/graph.lbug) or a "
@@ -168,7 +174,7 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(default=2, ge=1, le=64, description="Jobs one worker runs at a time.")
 
-    @field_validator("data_dir", "model_dir", mode="after")
+    @field_validator("data_dir", "model_dir", "face_index_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
@@ -176,6 +182,10 @@ class Settings(BaseSettings):
     @cached_property
     def models_path(self) -> Path:
         return self.model_dir or self.data_dir / "models"
+
+    @property
+    def face_index_path(self) -> Path:
+        return self.face_index_dir or self.data_dir / "face-index"
 
     @property
     def milvus_target(self) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 from peoplegraph.identity.embedded import EmbeddedGraphStore
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.indexed import IndexedVectorStore
+from peoplegraph.services.project_lock import ProjectLocks
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation
 
 PROJECT = "p"
@@ -49,7 +50,7 @@ class MemoryVectors:
         wanted = {int(c) for c in cluster_ids}
         return [f for _, f in sorted(self.rows.items()) if f.cluster_id in wanted]
 
-    def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
+    def set_clusters(self, project: str, assignment: Mapping[int, int], *, present: bool = False) -> None:
         for face, cluster in assignment.items():  # ids the store does not hold are ignored, as Milvus does
             if int(face) in self.rows:
                 self.rows[int(face)] = dataclasses.replace(self.rows[int(face)], cluster_id=int(cluster))
@@ -75,7 +76,7 @@ def synthetic_runtime(folder: Path, sizes: Sequence[int], *, seed: int = 0, nois
     graph.add_photos(photos)
     settings = types.SimpleNamespace(min_cluster_size=2, cluster_neighbors=10, cluster_seed_min_face_size=10,
                                      cluster_seed_min_quality=0.0)
-    return types.SimpleNamespace(graph=graph, vectors=vectors, settings=settings, cluster_similarity=0.6,
+    return types.SimpleNamespace(graph=graph, vectors=vectors, settings=settings, locks=ProjectLocks(), cluster_similarity=0.6,
                                  auto_threshold=0.95, review_threshold=0.8)
 
 

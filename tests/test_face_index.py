@@ -12,6 +12,7 @@ import peoplegraph.observations.face_index as face_index
 from peoplegraph.observations.face_index import FaceIndex, ProjectFaces
 from peoplegraph.observations.indexed import IndexedVectorStore
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation
+from peoplegraph.observations.store import StoreBusyError
 from synthetic_runtime import MemoryVectors
 
 DIM = 16
@@ -53,12 +54,18 @@ def test_saved_index_reloads_and_a_dirty_one_is_not_trusted(tmp_path: Path) -> N
     index._loaded["p"].cluster_ids[:10] = 7
     index.save_clusters("p")
     assert len(list((tmp_path / "p").glob("part-*.npz"))) <= face_index.MAX_PARTS
-    again = FaceIndex(tmp_path, DIM).cached("p")
+    with pytest.raises(StoreBusyError, match="PEOPLEGRAPH_FACE_INDEX_DIR"):  # one process per folder
+        FaceIndex(tmp_path, DIM)
+    index.mark_dirty("p")  # a write that never finished
+    index.close()
+    assert FaceIndex(tmp_path, DIM).cached("p") is None
+    index = FaceIndex(tmp_path, DIM)
+    index.clear_dirty("p")
+    again = index.cached("p")
     assert again is not None and len(again) == 250 and again.face_ids.tolist() == list(range(250))
     assert again.cluster_ids[:10].tolist() == [7] * 10 and again.photo_id(3) == f"{1:064x}"
-    index.mark_dirty("p")  # a write that never finished
-    assert FaceIndex(tmp_path, DIM).cached("p") is None
-    assert FaceIndex(tmp_path, DIM + 1).cached("q") is None
+    index.close()
+    assert FaceIndex(tmp_path / "other", DIM + 1).cached("q") is None
 
 
 def test_large_projects_search_inverted_lists_that_survive_a_restart(tmp_path: Path,
@@ -74,6 +81,7 @@ def test_large_projects_search_inverted_lists_that_survive_a_restart(tmp_path: P
     got, _ = faces.nearest(exact.embeddings[::50], 10)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(want.tolist(), got.tolist())])
     assert recall >= 0.95
+    index.close()
     reloaded = FaceIndex(tmp_path, DIM).cached("p")
     assert reloaded.lists is not None and np.array_equal(reloaded.lists.assignment, faces.lists.assignment)
 
@@ -90,11 +98,14 @@ def test_the_indexed_store_keeps_the_index_in_step_and_rebuilds_it(tmp_path: Pat
     assert len(vectors.project_faces("p")) == 25
     # a process that died between the store write and the index write: the next one reads the store again
     vectors.index.mark_dirty("p")
+    vectors.index.close()
     store.set_clusters("p", {5: 8})
     fresh = IndexedVectorStore(store, tmp_path)
     assert fresh.project_faces("p").cluster_ids[fresh.project_faces("p").rows([5])].tolist() == [8]
+    fresh.index.close()
     # an index that lost rows (an older copy of the folder) is rebuilt too
     store.upsert(_faces(range(25, 30)))
-    assert len(IndexedVectorStore(store, tmp_path).project_faces("p")) == 30
+    vectors = IndexedVectorStore(store, tmp_path)
+    assert len(vectors.project_faces("p")) == 30
     vectors.drop_project("p")
     assert not (tmp_path / "faces_synthetic" / "p").exists()

@@ -157,6 +157,8 @@ def test_set_clusters_changes_only_cluster_ids(store: MilvusVectorStore, caplog:
     with caplog.at_level(logging.INFO):
         store.set_clusters("clusters", {**assignment, 999: 5})  # an unknown id is ignored, not inserted
         store.set_clusters("clusters", {faces[0].face_id: 0})
+        store.set_clusters("clusters", {faces[1].face_id: 7}, present=True)  # the caller vouches: no lookup
+        store.set_clusters("clusters", {faces[1].face_id: assignment[faces[1].face_id]}, present=True)
     # a server without partial upserts is known by its version: no refused call, nothing logged
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and "milvus" in r.name] == []
     after = {f.face_id: f for f in store.faces("clusters", with_embeddings=True)}

@@ -274,6 +274,9 @@ class CypherGraphStore:
         self._run(q.WRITE_PERSON, {"project": project, "key": codec.node_key(project, person.person_id),
                                  **codec.person_row(person)})
 
+    def has_person(self, project: str, person_id: str) -> bool:
+        return self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(validate_project_name(project), person_id)}) > 0
+
     def person(self, project: str, person_id: str) -> PersonRecord | None:
         """One person with its clusters and photo count, or None."""
         validate_project_name(project)

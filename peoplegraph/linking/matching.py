@@ -26,6 +26,7 @@ import numpy as np
 from peoplegraph.identity.records import FaceDecision
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.runtime import Runtime
+from peoplegraph.services.project_lock import holding_project
 
 REFERENCES = 3  # confirmed faces per person a match is scored against
 CHUNK_ROWS = 4096
@@ -45,6 +46,7 @@ class MatchReport:
         return asdict(self)
 
 
+@holding_project
 def match_new_faces(runtime: Runtime, project: str, face_ids: Sequence[int] | None = None) -> MatchReport:
     """Match the faces without a cluster or a decision (only those among `face_ids` when given: the faces an
     ingest added) against the people editors confirmed."""

@@ -20,6 +20,7 @@ from peoplegraph.linking.service import LinkingResult, decisions_around, existin
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.clustering import named_groups, place_faces
 from peoplegraph.services.runtime import Runtime
+from peoplegraph.services.project_lock import holding_project
 
 
 class MergeConflictError(ValueError):
@@ -33,6 +34,7 @@ class MergeConflictError(ValueError):
                          f"win with --prefer {kept.person_id} or --prefer {merged.person_id}")
 
 
+@holding_project
 def edit_person(runtime: Runtime, project: str, person_id: str, *, name: str | None = None, born: str | None = None,
                 died: str | None = None, biography: str | None = None, notes: str | None = None,
                 add_aliases: Sequence[str] = (), remove_aliases: Sequence[str] = (),
@@ -65,6 +67,7 @@ def edit_person(runtime: Runtime, project: str, person_id: str, *, name: str | N
     return runtime.graph.update_person(changed, action="edit", actor=actor, decided_at=now())
 
 
+@holding_project
 def merge_people(runtime: Runtime, project: str, kept_id: str, merged_id: str, *, prefer: str | None = None,
                  actor: str = "") -> LinkingResult:
     """Fold `merged_id` into `kept_id` (see the module's rules); refused with `MergeConflictError` while

@@ -18,6 +18,7 @@ from peoplegraph.engine.decisions import constrained_labels, people_of_clusters
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.clustering import ClusteringReport, as_constraints, cluster_project
 from peoplegraph.services.runtime import Runtime
+from peoplegraph.services.project_lock import holding_project
 
 SHOWN = 5  # examples named in a problem
 
@@ -33,6 +34,7 @@ class RepairReport:
         return asdict(self)
 
 
+@holding_project
 def check(runtime: Runtime, project: str) -> list[str]:
     """Where the two stores disagree with each other or with a human decision; [] when they agree."""
     validate_project_name(project)
@@ -67,6 +69,7 @@ def check(runtime: Runtime, project: str) -> list[str]:
     return problems
 
 
+@holding_project
 def repair(runtime: Runtime, project: str) -> RepairReport:
     """Find the disagreements and, if any, finish the interrupted work; checks again afterwards."""
     problems = check(runtime, project)

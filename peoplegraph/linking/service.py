@@ -34,6 +34,7 @@ from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.clustering import ClusteringReport, cluster_project, named_groups, place_faces
 from peoplegraph.services.runtime import Runtime
+from peoplegraph.services.project_lock import holding_project
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class LinkingResult:
         return asdict(self)
 
 
+@holding_project
 def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: str | None = None,
                     person_id: str | None = None, actor: str = "") -> LinkingResult:
     validate_project_name(project)
@@ -71,6 +73,7 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
     return LinkingResult("confirm", project, faces, person_id, place_faces(runtime, project, faces, [cluster_id]))
 
 
+@holding_project
 def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: str = "") -> LinkingResult:
     validate_project_name(project)
     faces = _faces_of_cluster(runtime, project, cluster_id)
@@ -92,6 +95,7 @@ def ignored_faces(runtime: Runtime, project: str) -> list[FaceDecision]:
     return sorted(found, key=lambda d: (d.decided_at, d.face_id), reverse=True)
 
 
+@holding_project
 def unignore_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
     """Ignored faces may seed and join clusters again (what else was decided about them stays)."""
     validate_project_name(project)
@@ -107,6 +111,7 @@ def unignore_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, a
     return LinkingResult("unignore", project, wanted, None, place_faces(runtime, project, wanted))
 
 
+@holding_project
 def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
     """The faces are not the individual of their cluster: not its person, or, in a cluster no one has named,
     not the unnamed group its other faces then form (the editor has looked at the cluster)."""
@@ -150,6 +155,7 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
                          place_faces(runtime, project, wanted, set(found.values())))
 
 
+@holding_project
 def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *, actor: str = "") -> LinkingResult:
     """The clusters are one individual: the person one of them is confirmed as, or else an unnamed group
     (kept by every later run). Clusters confirmed as two different people are refused: merge the people."""
@@ -182,6 +188,7 @@ def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *
     return LinkingResult("merge clusters", project, every, person, place_faces(runtime, project, every, wanted))
 
 
+@holding_project
 def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Sequence[int], *,
                   actor: str = "") -> LinkingResult:
     """The chosen faces are another individual than the rest of the cluster: they form a cluster of their
@@ -223,6 +230,7 @@ def _queued(known: Mapping[int, FaceDecision]) -> list[FaceDecision]:
     return sorted(queued, key=lambda d: (-(d.score or 0.0), d.face_id))
 
 
+@holding_project
 def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, accept: bool,
                  actor: str = "") -> LinkingResult:
     """Accept (the face is the suggested person) or reject (it is not) queued suggestions."""
@@ -248,6 +256,7 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
                          next(iter(people)) if len(people) == 1 else None, place_faces(runtime, project, wanted))
 
 
+@holding_project
 def undo(runtime: Runtime, project: str) -> LinkingResult:
     """Undo the latest action (an editor's or an auto-matching run's): the faces get back the decisions they
     had before it, and a `missing` run puts faces it had taken out of clusters back into one. The faces a
@@ -268,6 +277,7 @@ RESHAPING = ("merge clusters", "split")  # actions that move faces between clust
 MACHINE_METHODS = ("auto", "review")  # decisions auto-matching took, which a reset recomputes
 
 
+@holding_project
 def reset(runtime: Runtime, project: str, cluster_id: int | None = None, *, actor: str = "") -> LinkingResult:
     """Recompute the machine's decisions and keep every human one: auto-matching's tags and suggestions
     for the faces in scope (the cluster's, or the project's) are dropped (undoable), those faces are matched
@@ -413,9 +423,8 @@ def _new_person_id(runtime: Runtime, project: str, name: str | None) -> str:
     if name is None or not name.strip():
         raise ValueError("name: must not be empty")
     base = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-") or "person"
-    taken = {p.person_id for p in runtime.graph.people(project)}
     candidate, number = base, 2
-    while candidate in taken:
+    while runtime.graph.has_person(project, candidate):
         candidate, number = f"{base}-{number}", number + 1
     return candidate
 

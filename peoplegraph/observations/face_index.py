@@ -19,9 +19,11 @@ Files, in DATA_DIR/face-index/<collection>/<project>/:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +33,10 @@ import numpy as np
 from peoplegraph.engine.cluster import EXACT_LIMIT
 from peoplegraph.observations.inverted_lists import InvertedLists
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation
+from peoplegraph.observations.store import StoreBusyError
 
 MAX_PARTS = 32
+LOCK_FILE = ".lock"  # held (flock) by the one process using the folder (no project name starts with a dot)
 # Largest (queries x faces) float32 similarity block computed at once by `nearest`.
 BLOCK_BYTES = 64 * 1024 * 1024
 _COLUMNS = ("face_ids", "photo_ids", "boxes", "det_scores", "quality", "embeddings")
@@ -72,6 +76,13 @@ class ProjectFaces:
             np.stack([np.asarray(f.embedding, np.float32).reshape(-1) for f in faces]),
             np.array([f.cluster_id for f in faces], np.int64),
         )
+
+    @classmethod
+    def from_columns(cls, columns: dict[str, np.ndarray]) -> ProjectFaces:
+        return cls(*(columns[name] for name in (*_COLUMNS, "cluster_ids")))
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in (*_COLUMNS, "cluster_ids")}
 
     def __len__(self) -> int:
         return int(self.face_ids.size)
@@ -169,6 +180,20 @@ class FaceIndex:
         self.folder = Path(folder)
         self.dim = int(dim)
         self._loaded: dict[str, ProjectFaces] = {}
+        self.folder.mkdir(parents=True, exist_ok=True)
+        lock = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(lock)
+            raise StoreBusyError(
+                f"the face index {self.folder} is in use by another process: give each process that shares "
+                "DATA_DIR its own PEOPLEGRAPH_FACE_INDEX_DIR") from None
+        self._release = weakref.finalize(self, os.close, lock)  # closing the file releases the lock
+
+    def close(self) -> None:
+        """Release the folder for another process."""
+        self._release()
 
     def _dir(self, project: str) -> Path:
         return self.folder / project
@@ -260,6 +285,14 @@ class FaceIndex:
         _atomic_save(folder / "lists.npy", lambda f: np.save(f, faces.lists.assignment))
         manifest = {**self._manifest(project), "lists_trained_rows": faces.lists.trained_rows}
         _atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
+
+    def journal_position(self, project: str) -> str:
+        """The last entry of the change journal this index holds ("0-0": none)."""
+        return str(self._manifest(project).get("journal", "0-0"))
+
+    def set_journal_position(self, project: str, entry: str) -> None:
+        manifest = {**self._manifest(project), "journal": entry or "0-0"}
+        _atomic_write(self._dir(project) / "manifest.json", json.dumps(manifest).encode())
 
     def forget(self, project: str) -> None:
         self._loaded.pop(project, None)

@@ -1,7 +1,8 @@
 """`IndexedVectorStore`: a `VectorStore` that keeps a `FaceIndex` of each project in step with every write.
 
-Order of a write: the index is read (built from the store if it has to be), marked dirty, the store is
-written, the index is updated and saved, the mark cleared. A process killed in between leaves the mark,
+Order of a write: the index is read (built from the store if it has to be, caught up with the journal of
+other processes' writes when there is one), marked dirty, the store is written, the index is updated and
+saved, the write appended to the journal, the mark cleared. A process killed in between leaves the mark,
 and the next process rebuilds that project's index from the store, which stays the record.
 """
 
@@ -13,73 +14,109 @@ from pathlib import Path
 import numpy as np
 
 from peoplegraph.observations.face_index import FaceIndex, ProjectFaces
+from peoplegraph.observations.journal import ChangeJournal
 from peoplegraph.observations.milvus import collection_name_for
 from peoplegraph.observations.model import FaceObservation, validate_project_name
 from peoplegraph.observations.store import VectorStore
 
 
 class IndexedVectorStore:
-    def __init__(self, store: VectorStore, folder: Path) -> None:
+    def __init__(self, store: VectorStore, folder: Path, journal: ChangeJournal | None = None) -> None:
         self._store = store
         self.model_id = store.model_id
         self.dim = store.dim
-        self.index = FaceIndex(Path(folder) / collection_name_for(store.model_id), store.dim)
+        self.collection = collection_name_for(store.model_id)
+        self.index = FaceIndex(Path(folder) / self.collection, store.dim)
+        self._journal = journal
         self._checked: set[str] = set()
 
     def project_faces(self, project: str) -> ProjectFaces:
         """Every face of the project as columns (embeddings and clusters included), from the index; built
-        from the store when the index is missing, was cut short, or disagrees with the store's count."""
+        from the store when the index is missing, was cut short, disagrees with the store's count, or is too
+        far behind the other processes' writes (the journal)."""
         validate_project_name(project)
         cached = self.index.cached(project)
-        if cached is not None and (project in self._checked or len(cached) == self._store.count(project)):
-            self._checked.add(project)
-            return cached
-        return self.rebuild_index(project)
+        if cached is None or (project not in self._checked and self._journal is None
+                              and len(cached) != self._store.count(project)):
+            return self.rebuild_index(project)
+        self._checked.add(project)
+        if self._journal is not None:
+            entries = self._journal.since(self.collection, project, self.index.journal_position(project))
+            if entries is None:
+                return self.rebuild_index(project)
+            if entries:
+                self.index.mark_dirty(project)
+                for entry, kind, columns in entries:
+                    self._apply(project, kind, columns)
+                self.index.set_journal_position(project, entries[-1][0])
+                self.index.clear_dirty(project)
+                return self.index.cached(project)  # type: ignore[return-value]
+        return cached
 
     def rebuild_index(self, project: str) -> ProjectFaces:
-        """Read the project's faces from the store again (repair)."""
+        """Read the project's faces from the store again (repair, or an index that cannot be trusted)."""
+        position = self._journal.latest(self.collection, project) if self._journal is not None else ""
         faces = ProjectFaces.of(self._store.faces(project, with_embeddings=True), self.dim)
         self._checked.add(project)
-        return self.index.replace(project, faces)
+        self.index.replace(project, faces)
+        if self._journal is not None:
+            self.index.set_journal_position(project, position)
+            return self.project_faces(project)  # the writes made while the store was read
+        return faces
 
-    # -- writes: the store first, then the index ----------------------------------------------------------
-
-    def upsert(self, observations: Sequence[FaceObservation]) -> None:
-        by_project: dict[str, list[FaceObservation]] = {}
-        for face in observations:
-            by_project.setdefault(validate_project_name(face.project), []).append(face)
-        indexed = {project: self.project_faces(project) for project in by_project}
-        for project in by_project:
-            self.index.mark_dirty(project)
-        self._store.upsert(observations)
-        for project, faces in by_project.items():
-            current = indexed[project]
-            latest = {f.face_id: f for f in faces}  # the last write of an id wins, as in the store
-            incoming = ProjectFaces.of(list(latest.values()), self.dim)
+    def _apply(self, project: str, kind: str, columns: dict[str, np.ndarray]) -> None:
+        """One write to the index: new faces (known ones take the cluster given), or clusters."""
+        current = self.index.cached(project)
+        if current is None:
+            current = self.index.replace(project, ProjectFaces.empty(self.dim))
+        if kind == "upsert":
+            incoming = ProjectFaces.from_columns(columns)
             rows = current.rows(incoming.face_ids)
             known = rows >= 0
             current.cluster_ids[rows[known]] = incoming.cluster_ids[known]
             if (~known).any():
                 self.index.append(project, incoming.select(np.flatnonzero(~known)))
-            else:
-                self.index.save_clusters(project)
-            self.index.clear_dirty(project)
+                return
+        elif kind == "clusters":
+            rows = current.rows(columns["face_ids"])
+            current.cluster_ids[rows[rows >= 0]] = columns["cluster_ids"][rows >= 0]
+        self.index.save_clusters(project)
+
+    def _write(self, project: str, kind: str, columns: dict[str, np.ndarray], store_write) -> None:
+        """Write the store, then this index, then the journal (the caller holds the project's lock)."""
+        self.project_faces(project)  # built, and caught up with the other processes' writes
+        self.index.mark_dirty(project)
+        store_write()
+        self._apply(project, kind, columns)
+        if self._journal is not None:
+            self.index.set_journal_position(project, self._journal.append(self.collection, project, kind, columns))
+        self.index.clear_dirty(project)
+
+    # -- writes: the store first, then the index ----------------------------------------------------------
+
+    def upsert(self, observations: Sequence[FaceObservation]) -> None:
+        by_project: dict[str, dict[int, FaceObservation]] = {}
+        for face in observations:  # the last write of an id wins, as in the store
+            by_project.setdefault(validate_project_name(face.project), {})[face.face_id] = face
+        for project, faces in by_project.items():
+            columns = ProjectFaces.of(list(faces.values()), self.dim).columns()
+            self._write(project, "upsert", columns, lambda: self._store.upsert(list(faces.values())))
 
     def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
-        if not assignment:
+        """Set the clusters of the project's faces among `assignment` (the index knows which are)."""
+        rows = self.project_faces(project).rows(list(assignment))
+        known = {int(f): int(c) for (f, c), row in zip(assignment.items(), rows.tolist()) if row >= 0}
+        if not known:
             return
-        current = self.project_faces(project)
-        self.index.mark_dirty(project)
-        self._store.set_clusters(project, assignment)
-        rows = current.rows(list(assignment))
-        values = np.fromiter(assignment.values(), np.int64, len(assignment))
-        current.cluster_ids[rows[rows >= 0]] = values[rows >= 0]
-        self.index.save_clusters(project)
-        self.index.clear_dirty(project)
+        columns = {"face_ids": np.fromiter(known.keys(), np.int64, len(known)),
+                   "cluster_ids": np.fromiter(known.values(), np.int64, len(known))}
+        self._write(project, "clusters", columns, lambda: self._store.set_clusters(project, known, present=True))
 
     def drop_project(self, project: str) -> None:
         self.index.mark_dirty(project)
         self._store.drop_project(project)
+        if self._journal is not None:
+            self._journal.drop(self.collection, project)
         self.index.forget(project)
         self._checked.discard(project)
 
@@ -111,3 +148,6 @@ class IndexedVectorStore:
 
     def close(self) -> None:
         self._store.close()
+        self.index.close()
+        if self._journal is not None:
+            self._journal.close()

@@ -260,15 +260,17 @@ class MilvusVectorStore:
             self._client.insert(self.collection, list(latest.values()))
         self._unflushed += len(rows)
 
-    def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
-        """Only `cluster_id` changes; ids not in the project are ignored."""
+    def set_clusters(self, project: str, assignment: Mapping[int, int], *, present: bool = False) -> None:
+        """Only `cluster_id` changes; ids not in the project are ignored (with `present`, the caller knows
+        every id is the project's and none is looked up first: a partial upsert of an unknown id would
+        write a row without an embedding)."""
         validate_project_name(project)
         items = [(int(k), int(v)) for k, v in assignment.items()]
         for start in range(0, len(items), ID_BATCH):
             chunk = dict(items[start : start + ID_BATCH])
             if self._partial_update:
-                present = [row["face_id"] for row in self._query_ids(project, list(chunk), ["face_id"])]
-                rows = [{"face_id": i, "project": project, "cluster_id": chunk[i]} for i in present]
+                found = list(chunk) if present else [row["face_id"] for row in self._query_ids(project, list(chunk), ["face_id"])]
+                rows = [{"face_id": i, "project": project, "cluster_id": chunk[i]} for i in found]
                 if not rows:
                     continue
                 try:

@@ -37,8 +37,9 @@ class VectorStore(Protocol):
     ) -> list[FaceObservation]:
         """Every face of the given clusters, in face id order."""
 
-    def set_clusters(self, project: str, assignment: Mapping[int, int]) -> None:
-        """Set the cluster id of each face id in `assignment`; other faces keep theirs."""
+    def set_clusters(self, project: str, assignment: Mapping[int, int], *, present: bool = False) -> None:
+        """Set the cluster id of each face id in `assignment`; other faces keep theirs. Ids the project does
+        not have are ignored; `present`: the caller vouches that it has every one (nothing is looked up)."""
 
     def count(self, project: str) -> int: ...
 

@@ -16,6 +16,7 @@ from peoplegraph.identity.records import Appearance, ClusterRecord, FaceDecision
 from peoplegraph.observations.face_index import ProjectFaces
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.runtime import Runtime
+from peoplegraph.services.project_lock import holding_project
 
 
 @dataclass
@@ -42,6 +43,7 @@ MAX_SCOPE_ROUNDS = 8
 WHOLE_RUN_SHARE = 5
 
 
+@holding_project
 def cluster_project(
     runtime: Runtime, project: str, stage: Callable[[str], None] | None = None, *, min_cluster_size: int | None = None,
     mode: str = "reset",
@@ -89,6 +91,7 @@ def cluster_project(
     return _report(faces, labels, len(records), similarity, min_size, mode, recovered)
 
 
+@holding_project
 def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cluster_ids: Iterable[int] = (),
                 stage: Callable[[str], None] | None = None) -> ClusteringReport:
     """A `missing` run over the part of the project an action or an ingest touched: the faces named (new
@@ -148,6 +151,7 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
     return _report(faces, faces.cluster_ids, total, similarity, settings.min_cluster_size, "missing", "")
 
 
+@holding_project
 def cluster_new_faces(runtime: Runtime, project: str, face_ids: Sequence[int],
                       stage: Callable[[str], None] | None = None) -> ClusteringReport:
     """Cluster the faces an ingest added: placed among the existing clusters (`place_faces`) when they are

@@ -123,10 +123,16 @@ class IngestService:
         seen_now: set[str] = set()
 
         def flush() -> None:
-            if pending_faces:
-                vectors.upsert(pending_faces)
-            if pending_photos:
-                graph.add_photos(pending_photos)
+            if not pending_photos:
+                return
+            with runtime.locks.hold(project):
+                # another process may have stored some of these photos since they were read: keep its faces
+                fresh = {p.photo_id for p in pending_photos} - {p.photo_id for p in graph.photos_by_id(
+                    project, [p.photo_id for p in pending_photos])}
+                faces = [f for f in pending_faces if f.photo_id in fresh]
+                if faces:
+                    vectors.upsert(faces)
+                graph.add_photos([p for p in pending_photos if p.photo_id in fresh])
             pending_faces.clear()
             pending_photos.clear()
 

@@ -17,6 +17,8 @@ from peoplegraph.identity.factory import open_graph_store
 from peoplegraph.identity.store import GraphStore
 from peoplegraph.observations.factory import open_vector_store
 from peoplegraph.observations.indexed import IndexedVectorStore
+from peoplegraph.observations.journal import ChangeJournal
+from peoplegraph.services.project_lock import ProjectLocks
 from peoplegraph.settings import Settings
 
 T = TypeVar("T")
@@ -24,7 +26,6 @@ T = TypeVar("T")
 # faces, 3,674 new faces of them, 2,854 strangers): at +0.05 (0.55) 93.7 % of their new faces were tagged,
 # 99.97 % rightly, and 1 stranger; from -0.05 (0.45) up, 5.3 % went to review.
 MATCH_MARGIN = 0.05
-FACE_INDEX_FOLDER = "face-index"  # in DATA_DIR: the columns clustering and search read (observations/face_index.py)
 
 
 class Serialized(Generic[T]):
@@ -72,7 +73,14 @@ class Runtime:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         pack = self.pack
         store = open_vector_store(self.settings, pack.model_id, pack.embedding_dim)
-        return Serialized(IndexedVectorStore(store, self.settings.data_dir / FACE_INDEX_FOLDER))  # type: ignore[return-value]
+        # several processes on shared stores see each other's writes through the journal in their Redis
+        journal = ChangeJournal(self.settings.redis_url) if self.settings.redis_url else None
+        return Serialized(IndexedVectorStore(store, self.settings.face_index_path, journal))  # type: ignore[return-value]
+
+    @cached_property
+    def locks(self) -> ProjectLocks:
+        """The per-project locks: in this process, or in the configured Redis, shared by every process."""
+        return ProjectLocks(self.settings.redis_url)
 
     @property
     def detection_threshold(self) -> float:
@@ -100,7 +108,7 @@ class Runtime:
         return self.cluster_similarity if value is None else value
 
     def close(self) -> None:
-        for name in ("vectors", "graph"):
+        for name in ("vectors", "graph", "locks"):
             store = self.__dict__.pop(name, None)
             if store is not None:
                 store.close()
