@@ -125,8 +125,19 @@ def service_latencies(settings, selfies: list[Path]) -> list[float]:
         server.wait(timeout=60)
 
 
+def build_child(arguments: list[str]) -> None:
+    """Build mode: write one size's library into a folder (its own process: its memory is not the steps')."""
+    from peoplegraph.settings import Settings
+
+    source, size, scratch = Path(arguments[0]), int(arguments[1]), Path(arguments[2])
+    started = time.perf_counter()
+    new_photos, faces = build(Settings(data_dir=scratch, model_dir=Settings().models_path), source, size)
+    (scratch / "built.json").write_text(json.dumps({"faces": faces, "build_s": time.perf_counter() - started,
+                                                    "new_photos": new_photos}))
+
+
 def child(arguments: list[str]) -> None:
-    """Child mode: build one size, time every step, print a JSON line."""
+    """Child mode: time every step on a built library, print a JSON line."""
     from peoplegraph.identity.records import PhotoRecord
     from peoplegraph.linking import service as linking
     from peoplegraph.linking.matching import match_new_faces
@@ -136,80 +147,79 @@ def child(arguments: list[str]) -> None:
     from peoplegraph.services.search import search_project, selfie_embedding
     from peoplegraph.settings import Settings
 
-    source, size, selfie_dir = Path(arguments[0]), int(arguments[1]), Path(arguments[2])
-    out: dict = {"size": size}
-    with tempfile.TemporaryDirectory(prefix="pg-scale-") as scratch:
-        settings = Settings(data_dir=Path(scratch), model_dir=Settings().models_path)
+    scratch, size, selfie_dir = Path(arguments[0]), int(arguments[1]), Path(arguments[2])
+    out: dict = {"size": size, **json.loads((scratch / "built.json").read_text())}
+    new_photos = out.pop("new_photos")
+    settings = Settings(data_dir=scratch, model_dir=Settings().models_path)
+    with Runtime(settings) as runtime:
         started = time.perf_counter()
-        new_photos, faces = build(settings, source, size)
-        out["faces"], out["build_s"] = faces, time.perf_counter() - started
-        with Runtime(settings) as runtime:
-            started = time.perf_counter()
-            report = cluster_project(runtime, PROJECT, mode="reset")
-            out["reset_s"], out["clusters"] = time.perf_counter() - started, report.clusters
-            index = runtime.vectors.project_faces(PROJECT)
-            sizes = np.bincount(index.cluster_ids[index.cluster_ids != UNCLUSTERED])
-            big = [int(c) for c in np.argsort(-sizes)[: PEOPLE + 10 * REPEATS]]
-            started = time.perf_counter()
-            for i, cluster in enumerate(big[:PEOPLE]):
-                linking.confirm_cluster(runtime, PROJECT, cluster, name=f"Person {i}", actor="bench")
-            out["confirm_200_s"] = time.perf_counter() - started
-            spare = iter(big[PEOPLE:])
-            timings: dict[str, list[float]] = {k: [] for k in ("confirm", "remove", "merge", "split", "undo")}
+        report = cluster_project(runtime, PROJECT, mode="reset")
+        out["reset_s"], out["clusters"] = time.perf_counter() - started, report.clusters
+        index = runtime.vectors.project_faces(PROJECT)
+        sizes = np.bincount(index.cluster_ids[index.cluster_ids != UNCLUSTERED])
+        big = [int(c) for c in np.argsort(-sizes)[: PEOPLE + 10 * REPEATS]]
+        started = time.perf_counter()
+        for i, cluster in enumerate(big[:PEOPLE]):
+            linking.confirm_cluster(runtime, PROJECT, cluster, name=f"Person {i}", actor="bench")
+        out["confirm_200_s"] = time.perf_counter() - started
+        spare = iter(big[PEOPLE:])
+        timings: dict[str, list[float]] = {k: [] for k in ("confirm", "remove", "merge", "split", "undo")}
 
-            def timed(kind: str, call) -> None:
-                began = time.perf_counter()
-                call()
-                timings[kind].append(time.perf_counter() - began)
+        def timed(kind: str, call) -> None:
+            began = time.perf_counter()
+            call()
+            timings[kind].append(time.perf_counter() - began)
 
-            def members(cluster: int) -> list[int]:
-                faces_now = runtime.vectors.project_faces(PROJECT)
-                return sorted(faces_now.face_ids[faces_now.members([cluster])].tolist())
+        def members(cluster: int) -> list[int]:
+            faces_now = runtime.vectors.project_faces(PROJECT)
+            return sorted(faces_now.face_ids[faces_now.members([cluster])].tolist())
 
-            for r in range(REPEATS):
-                cluster = next(spare)
-                timed("confirm", lambda: linking.confirm_cluster(runtime, PROJECT, cluster, name=f"New {r}"))
-                timed("remove", lambda: linking.remove_faces(runtime, PROJECT, members(cluster)[:1]))
-                a, b = next(spare), next(spare)
-                timed("merge", lambda: linking.merge_clusters(runtime, PROJECT, [a, b]))
-                c = next(spare)
-                timed("split", lambda: linking.split_cluster(runtime, PROJECT, c, members(c)[: len(members(c)) // 2]))
-                timed("undo", lambda: linking.undo(runtime, PROJECT))
-            out["actions"] = {k: float(np.median(v)) for k, v in timings.items()}
-            out["action_max"] = {k: float(np.max(v)) for k, v in timings.items()}
-            # 100 new photos: their faces as an ingest writes them, then matching and clustering
-            rows = np.load(Path(scratch) / "new-faces.npy", allow_pickle=True)
-            vectors = np.load(Path(scratch) / "new-embeddings.npy")
-            extra = [FaceObservation(int(r[0]), PROJECT, str(r[1]), tuple(float(v) for v in r[2:6]), [0.0] * 10,
-                                     float(r[6]), embedding=v, quality_score=float(r[7])) for r, v in zip(rows, vectors)]
-            started = time.perf_counter()
-            runtime.vectors.upsert(extra)
-            runtime.graph.add_photos([PhotoRecord(PROJECT, p, f"/new/{p[:12]}.jpg", 250, 250, 1) for p in new_photos])
-            out["new_write_s"] = time.perf_counter() - started
-            started = time.perf_counter()
-            matched = match_new_faces(runtime, PROJECT, [f.face_id for f in extra])
-            placed = cluster_new_faces(runtime, PROJECT, [f.face_id for f in extra])
-            out["new_photos_s"], out["new_faces"] = time.perf_counter() - started, len(extra)
-            out["new_auto"] = matched.auto
-            assert placed.mode == "missing"
-            selfies = sorted(selfie_dir.glob("*/*.jpg"))[:SEARCHES]
-            latencies = []
-            for selfie in selfies:
-                began = time.perf_counter()
-                search_project(runtime, PROJECT, selfie_embedding(runtime, selfie))
-                latencies.append(time.perf_counter() - began)
-            out["search_p50_ms"] = float(np.percentile(latencies, 50) * 1000)
-            out["search_p99_ms"] = float(np.percentile(latencies, 99) * 1000)
-        out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        served = service_latencies(settings, selfies)
-        out["service_p50_ms"] = float(np.percentile(served, 50) * 1000)
-        out["service_p99_ms"] = float(np.percentile(served, 99) * 1000)
+        for r in range(REPEATS):
+            cluster = next(spare)
+            timed("confirm", lambda: linking.confirm_cluster(runtime, PROJECT, cluster, name=f"New {r}"))
+            timed("remove", lambda: linking.remove_faces(runtime, PROJECT, members(cluster)[:1]))
+            a, b = next(spare), next(spare)
+            timed("merge", lambda: linking.merge_clusters(runtime, PROJECT, [a, b]))
+            c = next(spare)
+            timed("split", lambda: linking.split_cluster(runtime, PROJECT, c, members(c)[: len(members(c)) // 2]))
+            timed("undo", lambda: linking.undo(runtime, PROJECT))
+        out["actions"] = {k: float(np.median(v)) for k, v in timings.items()}
+        out["action_max"] = {k: float(np.max(v)) for k, v in timings.items()}
+        # 100 new photos: their faces as an ingest writes them, then matching and clustering
+        rows = np.load(scratch / "new-faces.npy", allow_pickle=True)
+        vectors = np.load(scratch / "new-embeddings.npy")
+        extra = [FaceObservation(int(r[0]), PROJECT, str(r[1]), tuple(float(v) for v in r[2:6]), [0.0] * 10,
+                                 float(r[6]), embedding=v, quality_score=float(r[7])) for r, v in zip(rows, vectors)]
+        started = time.perf_counter()
+        runtime.vectors.upsert(extra)
+        runtime.graph.add_photos([PhotoRecord(PROJECT, p, f"/new/{p[:12]}.jpg", 250, 250, 1) for p in new_photos])
+        out["new_write_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        matched = match_new_faces(runtime, PROJECT, [f.face_id for f in extra])
+        placed = cluster_new_faces(runtime, PROJECT, [f.face_id for f in extra])
+        out["new_photos_s"], out["new_faces"] = time.perf_counter() - started, len(extra)
+        out["new_auto"] = matched.auto
+        assert placed.mode == "missing"
+        selfies = sorted(selfie_dir.glob("*/*.jpg"))[:SEARCHES]
+        latencies = []
+        for selfie in selfies:
+            began = time.perf_counter()
+            search_project(runtime, PROJECT, selfie_embedding(runtime, selfie))
+            latencies.append(time.perf_counter() - began)
+        out["search_p50_ms"] = float(np.percentile(latencies, 50) * 1000)
+        out["search_p99_ms"] = float(np.percentile(latencies, 99) * 1000)
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    served = service_latencies(settings, selfies)
+    out["service_p50_ms"] = float(np.percentile(served, 50) * 1000)
+    out["service_p99_ms"] = float(np.percentile(served, 99) * 1000)
     print(json.dumps(out))
 
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         return child(sys.argv[2:])
+    if len(sys.argv) > 1 and sys.argv[1] == "--build":
+        return build_child(sys.argv[2:])
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", default="lfw")
     parser.add_argument("--data-dir", type=Path, default=None)
@@ -234,10 +244,12 @@ def main() -> None:
     rows, results = [], []
     try:
         for size in args.sizes:
-            done = subprocess.run([sys.executable, __file__, "--child", str(data), str(size), str(args.folder)],
-                                  capture_output=True, text=True, env=dict(os.environ))
-            if done.returncode != 0:
-                sys.exit(f"size {size} failed:\n{done.stderr[-3000:]}")
+            with tempfile.TemporaryDirectory(prefix="pg-scale-") as scratch:
+                for step in (["--build", str(data), str(size), scratch], ["--child", scratch, str(size), str(args.folder)]):
+                    done = subprocess.run([sys.executable, __file__, *step], capture_output=True, text=True,
+                                          env=dict(os.environ))
+                    if done.returncode != 0:
+                        sys.exit(f"size {size} failed:\n{done.stderr[-3000:]}")
             r = json.loads(done.stdout.strip().splitlines()[-1])
             results.append(r)
             a = r["actions"]
