@@ -133,6 +133,8 @@ def start_launcher() -> _Started:
             errors = (home / "launcher.log").read_text(errors="replace")[-3000:]
             raise Unavailable(f"the launcher did not start (exit {process.poll()}):\n{errors}")
         server = Neo4jServer(f"bolt://127.0.0.1:{port}")
+        # whatever the launcher prints later must be read, or a full pipe would stall the server
+        threading.Thread(target=process.stdout.read, daemon=True).start()  # type: ignore[union-attr]
         wait_for_bolt(server, deadline)
     except BaseException:
         _stop(process)

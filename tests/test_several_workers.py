@@ -85,11 +85,15 @@ def test_two_workers_ingest_and_review_one_project_at_once(shared_data: Path, mo
                   "PEOPLEGRAPH_GRAPH_PASSWORD": neo4j_server.password, "PEOPLEGRAPH_REDIS_URL": redis.url}
         # a project of its own on the shared Neo4j (other tests use it too)
         project = f"{PROJECT}-{hashlib.sha256(str(tmp_path).encode()).hexdigest()[:8]}"
+        logs = [(tmp_path / f"out-{seed}", tmp_path / f"err-{seed}") for seed in range(WORKERS)]
+        # output to files: a worker blocked on a full pipe nobody reads would hold the project's lock
         running = [subprocess.Popen([sys.executable, "-c", WORKER, project, str(seed), *map(str, share)], cwd=ROOT,
                                     env={**os.environ, **common, "PEOPLEGRAPH_DATA_DIR": str(tmp_path / f"w{seed}")},
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                   for seed, share in enumerate(shares)]
-        outputs = [process.communicate(timeout=900) for process in running]
+                                    stdout=out.open("w"), stderr=err.open("w"))
+                   for seed, (share, (out, err)) in enumerate(zip(shares, logs))]
+        for process in running:
+            process.wait(timeout=900)
+        outputs = [(out.read_text(), err.read_text()) for out, err in logs]
         for process, (out, err) in zip(running, outputs):
             assert process.returncode == 0, err[-3000:]
         actions = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]

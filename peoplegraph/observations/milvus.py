@@ -208,7 +208,10 @@ class MilvusVectorStore:
         schema.add_field("age", DataType.FLOAT)  # years; UNKNOWN_AGE where the pack has no age model
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=self.dim)
         index = client.prepare_index_params()
-        index.add_index("embedding", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
+        if self._lite_path is None:
+            index.add_index("embedding", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
+        else:  # peoplegraph searches its own face index beside milvus-lite: FLAT builds nothing while ingesting
+            index.add_index("embedding", index_type="FLAT", metric_type="COSINE")
         # Strong: a clustering run must see the faces an ingest wrote a moment ago.
         client.create_collection(name, schema=schema, consistency_level="Strong")
         # The index of an empty collection is ready at once, but pymilvus' waiting loop sleeps 0.5 s before

@@ -117,7 +117,8 @@ class IngestService:
         report = report or IngestReport()
         runtime = self.runtime
         vectors, graph = runtime.vectors, runtime.graph  # opening the vectors prepares the pack
-        graph.ensure_project(project)
+        with runtime.locks.hold(project):  # a write like any other (on Neo4j it could deadlock with one)
+            graph.ensure_project(project)
         pending_faces: list[FaceObservation] = []
         pending_photos: list[PhotoRecord] = []
         seen_now: set[str] = set()
