@@ -5,6 +5,10 @@ between two of those writes leaves a disagreement that `check` finds and `repair
 work: the clustering run that was cut short (a reset when it was one), or a `missing` run, which applies
 every decision and writes the graph from the vector store's cluster ids. The next linking operation or
 ingest does the same on its own, since each ends with such a run.
+
+`check` and `repair` hold the project's lock (services/project_lock.py), as every run does while it
+writes: a mark they find was left by a run that died, never by one still in progress in another worker.
+A repair also rebuilds this process's face index from the vector store.
 """
 
 from __future__ import annotations
