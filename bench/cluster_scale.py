@@ -14,7 +14,6 @@ Targets (issue 4): 100k faces in at most 60 s, 1M in at most 15 min, at most 4 G
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import resource
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SHARED_DATA, lfw_faces, markdown_table, publish  # noqa: E402
+from common import labelled_library, labelled_project_arguments, markdown_table, publish  # noqa: E402
 
 TARGETS = {100_000: (60.0, None), 1_000_000: (900.0, 4096.0)}  # seconds, MiB
 
@@ -79,23 +78,8 @@ def child(arguments: list[str]) -> None:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         return child(sys.argv[2:])
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--project", default="lfw")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--folder", type=Path, default=SHARED_DATA / "lfw-devtrain")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--no-report", action="store_true")
-    args = parser.parse_args()
-
-    from peoplegraph.services.runtime import Runtime
-    from peoplegraph.settings import Settings
-
-    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
-    with Runtime(settings) as runtime:
-        faces, identity, _ = lfw_faces(runtime, args.project, args.folder)
-        similarity = runtime.cluster_similarity
-    if not faces:
-        sys.exit(f"project {args.project!r} in {settings.data_dir} has no faces: ingest {args.folder} first")
+    args = labelled_project_arguments(__doc__, sizes=[100_000, 1_000_000])
+    settings, faces, identity, similarity = labelled_library(args)
     data = Path(settings.data_dir) / "cluster-scale-input.npz"
     np.savez(data, x=np.stack([f.embedding for f in faces]).astype(np.float32), identity=identity)
     rows = []

@@ -53,9 +53,9 @@ def publish(title: str, note: str, *parts: str, report: bool = True) -> None:
         append_report(title, "\n\n".join([note, *parts]))
 
 
-def labelled_project_arguments(doc: str):
+def labelled_project_arguments(doc: str, sizes: list[int] | None = None):
     """The command line of a script that reads an ingested labelled project: --project, --data-dir,
-    --folder, --no-report."""
+    --folder, --no-report, and --sizes (library sizes, default `sizes`) when `sizes` is given."""
     import argparse
 
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,7 +63,26 @@ def labelled_project_arguments(doc: str):
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--folder", type=Path, default=SHARED_DATA / "lfw-devtrain")
     parser.add_argument("--no-report", action="store_true", help="print only; do not append to docs/benchmarks.md")
+    if sizes is not None:
+        parser.add_argument("--sizes", type=int, nargs="+", default=sizes)
     return parser.parse_args()
+
+
+def labelled_library(args):
+    """The faces of the ingested labelled project the arguments name (`lfw_faces`), with the settings and
+    the clustering threshold; exits with a message when the project has no faces."""
+    import sys
+
+    from peoplegraph.services.runtime import Runtime
+    from peoplegraph.settings import Settings
+
+    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    with Runtime(settings) as runtime:
+        faces, identity, _ = lfw_faces(runtime, args.project, args.folder)
+        similarity = runtime.cluster_similarity
+    if not faces:
+        sys.exit(f"project {args.project!r} in {settings.data_dir} has no faces: ingest {args.folder} first")
+    return settings, faces, identity, similarity
 
 
 def lfw_faces(runtime, project: str, folder: Path):

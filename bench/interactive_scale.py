@@ -22,7 +22,6 @@ Targets (issue 10): an action <= 1 s at 100k and <= 3 s at 1M; 100 photos into 1
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -37,7 +36,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cluster_scale import library  # noqa: E402
-from common import SHARED_DATA, lfw_faces, markdown_table, publish  # noqa: E402
+from common import labelled_library, labelled_project_arguments, markdown_table, publish  # noqa: E402
 
 PROJECT = "scale"
 NEW_PHOTOS = 100
@@ -220,22 +219,8 @@ def main() -> None:
         return child(sys.argv[2:])
     if len(sys.argv) > 1 and sys.argv[1] == "--build":
         return build_child(sys.argv[2:])
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--project", default="lfw")
-    parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--folder", type=Path, default=SHARED_DATA / "lfw-devtrain")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--no-report", action="store_true")
-    args = parser.parse_args()
-
-    from peoplegraph.services.runtime import Runtime
-    from peoplegraph.settings import Settings
-
-    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
-    with Runtime(settings) as runtime:
-        faces, identity, _ = lfw_faces(runtime, args.project, args.folder)
-    if not faces:
-        sys.exit(f"project {args.project!r} in {settings.data_dir} has no faces: ingest {args.folder} first")
+    args = labelled_project_arguments(__doc__, sizes=[10_000, 100_000, 1_000_000])
+    settings, faces, identity, _ = labelled_library(args)
     data = Path(settings.data_dir) / "interactive-scale-input.npz"
     np.savez(data, x=np.stack([f.embedding for f in faces]).astype(np.float32), identity=identity,
              photo=np.array([f.photo_id for f in faces]), box=np.array([f.box for f in faces], np.float32),

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from unavailable import skip_or_fail
 
 from neo4j_server import neo4j_server  # noqa: F401 - the session's Neo4j (tests/neo4j_server.py)
 from milvus_server import milvus_server  # noqa: F401 - the session's Milvus server (tests/milvus_server.py)
@@ -16,10 +17,7 @@ SHARED = Path(os.environ.get("PEOPLEGRAPH_SHARED", Path(__file__).resolve().pare
 def _shared_path(relative: str) -> Path:
     path = SHARED / relative
     if not path.exists():
-        message = f"{path} is missing: these tests need the research data sets in ../shared (see README)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"{path} is missing: these tests need the research data sets in ../shared (see README)")
     return path
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from unavailable import Unavailable, skip_or_fail
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_COMMAND = ROOT / ".venv-milvus" / "bin" / "milvus-server"
@@ -59,15 +60,8 @@ class MilvusServer:
     home: Path | None = None
 
 
-class Unavailable(Exception):
-    """No Milvus server can be had here; the message says why."""
-
-
 def unavailable(message: str) -> None:
-    message = f"no Milvus server for the tests: {message}"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    skip_or_fail(f"no Milvus server for the tests: {message}")
 
 
 def server_command() -> Path:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from unavailable import Unavailable, skip_or_fail
 
 LAUNCHER_DIR = Path(__file__).resolve().parent / "neo4j"
 JAR = LAUNCHER_DIR / "target" / "neo4j-launcher.jar"
@@ -35,15 +36,8 @@ class Neo4jServer:
     password: str = ""
 
 
-class Unavailable(Exception):
-    """No Neo4j server can be had here; the message says why."""
-
-
 def unavailable(message: str) -> None:
-    message = f"no Neo4j for the tests: {message}"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    skip_or_fail(f"no Neo4j for the tests: {message}")
 
 
 def build_launcher() -> Path:
