@@ -53,9 +53,10 @@ def publish(title: str, note: str, *parts: str, report: bool = True) -> None:
         append_report(title, "\n\n".join([note, *parts]))
 
 
-def labelled_project_arguments(doc: str, sizes: list[int] | None = None):
+def labelled_project_arguments(doc: str, sizes: list[int] | None = None, switches: dict[str, str] | None = None):
     """The command line of a script that reads an ingested labelled project: --project, --data-dir,
-    --folder, --no-report, and --sizes (library sizes, default `sizes`) when `sizes` is given."""
+    --folder, --no-report, --sizes (library sizes, default `sizes`) when `sizes` is given, and the on/off
+    `switches` (name: help)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -65,6 +66,8 @@ def labelled_project_arguments(doc: str, sizes: list[int] | None = None):
     parser.add_argument("--no-report", action="store_true", help="print only; do not append to docs/benchmarks.md")
     if sizes is not None:
         parser.add_argument("--sizes", type=int, nargs="+", default=sizes)
+    for name, help_text in (switches or {}).items():
+        parser.add_argument(f"--{name}", action="store_true", help=help_text)
     return parser.parse_args()
 
 

@@ -59,6 +59,8 @@ def build(settings, source: Path, size: int) -> tuple[list[str], int]:
     n = len(photo_of)
     faces, photos = [], {}
     with Runtime(settings) as runtime:
+        runtime.vectors.drop_project(PROJECT)  # a server keeps the last size's library
+        runtime.graph.drop_project(PROJECT)
         model = runtime.pack.model_id
         for i in range(len(x)):
             copy, real = divmod(i, n)
@@ -82,6 +84,30 @@ def build(settings, source: Path, size: int) -> tuple[list[str], int]:
         allow_pickle=True)
     np.save(Path(settings.data_dir) / "new-embeddings.npy", np.stack([f.embedding for f in extra]))
     return new, len(keep)
+
+
+class Servers:
+    """Milvus, Neo4j and Redis servers on this machine for one run: the settings that point at them."""
+
+    def __init__(self) -> None:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        import milvus_server
+        import neo4j_server
+
+        from peoplegraph.workers.redis_server import PrivateRedis
+
+        self._milvus_server, self._neo4j_server = milvus_server, neo4j_server
+        self.milvus = milvus_server.start()
+        self.neo4j = neo4j_server.start_launcher()
+        self.redis = PrivateRedis(Path(tempfile.mkdtemp(prefix="pg-scale-redis-")))
+        self.redis.start()
+        self.env = {"PEOPLEGRAPH_MILVUS_URI": self.milvus.uri, "PEOPLEGRAPH_GRAPH_URI": self.neo4j.server.uri,
+                    "PEOPLEGRAPH_REDIS_URL": self.redis.url}
+
+    def stop(self) -> None:
+        self.redis.stop()
+        self._milvus_server.stop(self.milvus)
+        self._neo4j_server._stop(self.neo4j.process)
 
 
 def service_latencies(settings, selfies: list[Path]) -> list[float]:
@@ -219,7 +245,9 @@ def main() -> None:
         return child(sys.argv[2:])
     if len(sys.argv) > 1 and sys.argv[1] == "--build":
         return build_child(sys.argv[2:])
-    args = labelled_project_arguments(__doc__, sizes=[10_000, 100_000, 1_000_000])
+    args = labelled_project_arguments(__doc__, sizes=[10_000, 100_000, 1_000_000], switches={
+        "servers": "run on a Milvus 2.3.5 standalone server, Neo4j 5.26 and a Redis started for the run (as the "
+                   "tests start them) instead of the embedded stores"})
     settings, faces, identity, _ = labelled_library(args)
     data = Path(settings.data_dir) / "interactive-scale-input.npz"
     np.savez(data, x=np.stack([f.embedding for f in faces]).astype(np.float32), identity=identity,
@@ -227,12 +255,13 @@ def main() -> None:
              det=np.array([f.det_score for f in faces], np.float32),
              quality=np.array([f.quality_score for f in faces], np.float32))
     rows, results = [], []
+    servers = Servers() if args.servers else None
     try:
         for size in args.sizes:
             with tempfile.TemporaryDirectory(prefix="pg-scale-") as scratch:
                 for step in (["--build", str(data), str(size), scratch], ["--child", scratch, str(size), str(args.folder)]):
                     done = subprocess.run([sys.executable, __file__, *step], capture_output=True, text=True,
-                                          env=dict(os.environ))
+                                          env={**os.environ, **(servers.env if servers else {})})
                     if done.returncode != 0:
                         sys.exit(f"size {size} failed:\n{done.stderr[-3000:]}")
             r = json.loads(done.stdout.strip().splitlines()[-1])
@@ -249,6 +278,8 @@ def main() -> None:
             print(json.dumps(r), flush=True)
     finally:
         data.unlink(missing_ok=True)
+        if servers is not None:
+            servers.stop()
     table = markdown_table(["faces", "reset s", "confirm s", "remove s", "merge s", "split s", "undo s",
                             "100 new photos s", "search p50 / p99 ms", "REST search p50 / p99 ms", "peak RSS MiB",
                             "action target"], rows)
@@ -260,11 +291,14 @@ def main() -> None:
             f"{k} {last['actions'][k] / max(first['actions'][k], 1e-9):.1f}x" for k in first["actions"]) + (
             f", 100 new photos {last['new_photos_s'] / first['new_photos_s']:.1f}x, search p50 "
             f"{last['search_p50_ms'] / first['search_p50_ms']:.1f}x, reset {last['reset_s'] / first['reset_s']:.1f}x.")
-    note = (f"Real SFace faces of `{args.project}` and rotated copies, written through the embedded stores; actions "
-            f"are medians of {REPEATS} (each ends with its partial clustering run), after {PEOPLE} clusters were "
-            "confirmed; search includes the selfie's detection and embedding (real LFW photos). In process.")
-    publish("Interactive steps at library scale", note, table, *([growth] if growth else []),
-            report=not args.no_report)
+    stores = ("a Milvus 2.3.5 standalone server, Neo4j 5.26 (embedded launcher, Bolt) and Redis on this machine"
+              if args.servers else "the embedded stores (milvus-lite, LadybugDB)")
+    note = (f"Real SFace faces of `{args.project}` and rotated copies, written through {stores}; actions are "
+            f"medians of {REPEATS} (each ends with its partial clustering run), after {PEOPLE} clusters were "
+            "confirmed; search includes the selfie's detection and embedding (real LFW photos), in process and "
+            "through `peoplegraph serve`.")
+    publish("Interactive steps at library scale" + (" (servers)" if args.servers else ""), note, table,
+            *([growth] if growth else []), report=not args.no_report)
 
 
 if __name__ == "__main__":
