@@ -76,8 +76,9 @@ def build(settings, source: Path, size: int) -> tuple[list[str], int]:
         keep = [faces[i] for p in old for i in photos[p]]
         for start in range(0, len(keep), 5000):
             runtime.vectors.upsert(keep[start:start + 5000])
-        runtime.graph.add_photos([PhotoRecord(PROJECT, p, f"/library/{p[:12]}.jpg", 250, 250, len(photos[p]))
-                                  for p in old])
+        records = [PhotoRecord(PROJECT, p, f"/library/{p[:12]}.jpg", 250, 250, len(photos[p])) for p in old]
+        for start in range(0, len(records), 20_000):  # batches, as an ingest writes them (smaller still)
+            runtime.graph.add_photos(records[start:start + 20_000])
         extra = [faces[i] for p in new for i in photos[p]]
     np.save(Path(settings.data_dir) / "new-faces.npy", np.array([
         (f.face_id, f.photo_id, *f.box, f.det_score, f.quality_score) for f in extra], dtype=object),

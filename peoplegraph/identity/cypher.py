@@ -109,7 +109,15 @@ class CypherGraphStore:
             for project, rows in by_project.items():
                 self._run(q.ENSURE_PROJECT, {"project": project})
                 for batch in codec.batches(rows):
-                    self._run(q.ADD_PHOTOS, {"project": project, "rows": batch})
+                    # only photos the graph lacks are created, with their HAS_PHOTO edge: no MERGE of an edge
+                    # from the project, which would compare it with every photo the project has
+                    known = {r["key"] for r in self._run(q.PHOTO_KEYS, {"keys": [row["key"] for row in batch]})}
+                    fresh: dict[str, dict[str, Any]] = {}
+                    for row in batch:  # the same photo twice in a batch: its first path, as ever
+                        if row["key"] not in known:
+                            fresh.setdefault(row["key"], row)
+                    if fresh:
+                        self._run(q.ADD_PHOTOS, {"project": project, "rows": list(fresh.values())})
 
     def photos(self, project: str, *, limit: int | None = None, offset: int = 0) -> list[PhotoRecord]:
         """The project's photos ordered by path then photo id (a stable order for paging)."""

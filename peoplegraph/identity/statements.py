@@ -70,13 +70,13 @@ NEO4J_SCHEMA = (
 ENSURE_PROJECT = "MERGE (p:Project {name: $project})"
 PROJECTS = "MATCH (p:Project) RETURN p.name AS name ORDER BY name"
 HAS_PHOTO = "MATCH (ph:Photo {key: $key}) RETURN count(ph) AS n"
+PHOTO_KEYS = "UNWIND $keys AS k MATCH (ph:Photo {key: k}) RETURN ph.key AS key"
 ADD_PHOTOS = (
     "MATCH (pr:Project {name: $project}) "
     "UNWIND $rows AS r "
-    "MERGE (ph:Photo {key: r.key}) "
-    "ON CREATE SET ph.project = $project, ph.photo_id = r.photo_id, ph.path = r.path, ph.width = r.width, "
-    "ph.height = r.height, ph.face_count = r.face_count, ph.taken_at = r.taken_at "
-    "MERGE (pr)-[:HAS_PHOTO]->(ph)"
+    "CREATE (ph:Photo {key: r.key, project: $project, photo_id: r.photo_id, path: r.path, width: r.width, "
+    "height: r.height, face_count: r.face_count, taken_at: r.taken_at}) "
+    "CREATE (pr)-[:HAS_PHOTO]->(ph)"
 )
 _PHOTO_FIELDS = (
     "RETURN ph.photo_id AS photo_id, ph.path AS path, ph.width AS width, ph.height AS height, "
