@@ -112,7 +112,8 @@ def _random_action(runtime, rnd: random.Random):
     clusters = sorted({f.cluster_id for f in runtime.vectors.faces(PROJECT)} - {-1})
     known = [p.person_id for p in runtime.graph.people(PROJECT)]
     members = {c: [f.face_id for f in runtime.vectors.faces_of_clusters(PROJECT, [c])] for c in clusters}
-    ignored = [d.face_id for d in linking.ignored_faces(runtime, PROJECT)]
+    # by id, not by the most recent first: two runtimes acting a second apart order their ignores apart
+    ignored = sorted(d.face_id for d in linking.ignored_faces(runtime, PROJECT))
     choices = [("reset", lambda: linking.reset(runtime, PROJECT)), ("undo", lambda: linking.undo(runtime, PROJECT))]
     if clusters:
         c = rnd.choice(clusters)
