@@ -34,6 +34,9 @@ class MemoryVectors:
     def count(self, project: str) -> int:
         return len(self.rows)
 
+    def total_rows(self) -> int:
+        return len(self.rows)
+
     def drop_project(self, project: str) -> None:
         self.rows.clear()
 

@@ -109,3 +109,30 @@ def test_the_indexed_store_keeps_the_index_in_step_and_rebuilds_it(tmp_path: Pat
     assert len(vectors.project_faces("p")) == 30
     vectors.drop_project("p")
     assert not (tmp_path / "faces_synthetic" / "p").exists()
+
+
+class _CountedVectors(MemoryVectors):
+    """Records the per-project counts asked of it (slow in milvus-lite)."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__(dim)
+        self.counted: list[str] = []
+
+    def count(self, project: str) -> int:
+        self.counted.append(project)
+        return super().count(project)
+
+
+def test_a_store_that_agrees_as_a_whole_is_not_counted_project_by_project(tmp_path: Path) -> None:
+    store = _CountedVectors(DIM)
+    writer = IndexedVectorStore(store, tmp_path)
+    writer.upsert(_faces(range(20)))
+    writer.index.close()
+    reader = IndexedVectorStore(store, tmp_path)
+    assert len(reader.project_faces("p")) == 20 and store.counted == []
+    reader.index.close()
+    # faces written without the index: the totals differ, the project is counted and read again
+    store.upsert(_faces(range(20, 23)))
+    reader = IndexedVectorStore(store, tmp_path)
+    assert len(reader.project_faces("p")) == 23 and store.counted == ["p"]
+    reader.index.close()

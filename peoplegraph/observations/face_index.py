@@ -231,6 +231,14 @@ class FaceIndex:
         self._loaded[project] = faces
         return faces
 
+    def total_rows(self) -> int:
+        """The faces of every project this folder indexes, as saved (the projects' manifests)."""
+        total = 0
+        for manifest in self.folder.glob("*/manifest.json"):
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                total += int(json.loads(manifest.read_text())["rows"])
+        return total
+
     def replace(self, project: str, faces: ProjectFaces) -> ProjectFaces:
         """Make `faces` (read from the store) the project's index, on disk as one part."""
         shutil.rmtree(self._dir(project), ignore_errors=True)

@@ -29,6 +29,7 @@ class IndexedVectorStore:
         self.index = FaceIndex(Path(folder) / self.collection, store.dim)
         self._journal = journal
         self._checked: set[str] = set()
+        self._whole_store_agrees: bool | None = None  # every project's count at once, checked once
 
     def project_faces(self, project: str) -> ProjectFaces:
         """Every face of the project as columns (embeddings and clusters included), from the index; built
@@ -37,7 +38,7 @@ class IndexedVectorStore:
         validate_project_name(project)
         cached = self.index.cached(project)
         if cached is None or (project not in self._checked and self._journal is None
-                              and len(cached) != self._store.count(project)):
+                              and not self._count_agrees(project, cached)):
             return self.rebuild_index(project)
         self._checked.add(project)
         if self._journal is not None:
@@ -52,6 +53,15 @@ class IndexedVectorStore:
                 self.index.clear_dirty(project)
                 return self.index.cached(project)  # type: ignore[return-value]
         return cached
+
+    def _count_agrees(self, project: str, cached: ProjectFaces) -> bool:
+        """Whether the store holds as many of the project's faces as the index (a store written without it,
+        or an index restored apart from it, does not). When the store's faces of every project together are
+        the index's, each project agrees and none is counted on its own (slow in milvus-lite)."""
+        if self._whole_store_agrees is None:
+            total = self._store.total_rows()
+            self._whole_store_agrees = total is not None and total == self.index.total_rows()
+        return self._whole_store_agrees or len(cached) == self._store.count(project)
 
     def rebuild_index(self, project: str) -> ProjectFaces:
         """Read the project's faces from the store again (repair, or an index that cannot be trusted)."""

@@ -391,6 +391,15 @@ class MilvusVectorStore:
         rows = self._client.query(self.collection, filter=self._project_filter(project), output_fields=["count(*)"])
         return int(rows[0]["count(*)"]) if rows else 0
 
+    def total_rows(self) -> int | None:
+        """milvus-lite's row count walks ids only (0.13 s at 100k rows), where counting one project reads and
+        filters every row (8 s and 1 GB at 100k); a server's count of a project is cheap, and its collection
+        statistics count deleted rows until compaction: None there."""
+        if self._lite_path is None:
+            return None
+        self._flush_before_scan()
+        return int(self._client.get_collection_stats(self.collection)["row_count"])
+
     def search(self, project: str, vectors: np.ndarray, limit: int) -> list[list[tuple[FaceObservation, float]]]:
         """For each query vector, the `limit` most similar faces of the project, best first, with cosine similarity."""
         filter_ = self._project_filter(project)
