@@ -20,7 +20,7 @@ from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services import catalog
 from peoplegraph.services.clustering import MODES, cluster_new_faces, cluster_project
 from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
-from peoplegraph.services.runtime import Runtime
+from peoplegraph.services.runtime import Runtime, face_index_warming
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -227,7 +227,8 @@ def worker(obj: Context) -> None:
     settings = obj.settings()
     with Runtime(settings) as runtime, queue_redis(settings) as redis_settings:
         runtime.vectors, runtime.graph  # noqa: B018 - open the stores now: fail before taking jobs
-        build_worker(runtime, redis_settings, in_process=False).run()
+        with face_index_warming(runtime):
+            build_worker(runtime, redis_settings, in_process=False).run()
 
 
 @main.command()

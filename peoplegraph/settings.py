@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         "and search read (default: DATA_DIR/face-index). One process at a time: give each process sharing "
         "a DATA_DIR its own.",
     )
+    warm_face_index: bool = Field(
+        default=True,
+        description="`peoplegraph serve` and `peoplegraph worker` load every project's face index when they "
+        "start (in the background), so the first search or action on a large library does not wait for it.",
+    )
     graph_uri: str | None = Field(
         default=None,
         description="Graph store: a local path for the embedded engine (default: DATA_DIR/graph.lbug) or a "

@@ -136,3 +136,26 @@ def test_a_store_that_agrees_as_a_whole_is_not_counted_project_by_project(tmp_pa
     reader = IndexedVectorStore(store, tmp_path)
     assert len(reader.project_faces("p")) == 23 and store.counted == ["p"]
     reader.index.close()
+
+
+def test_a_server_or_worker_loads_every_project_index_while_it_runs(tmp_path: Path) -> None:
+    import time
+    import types
+
+    from peoplegraph.services.runtime import face_index_warming
+    from synthetic_runtime import PROJECT, synthetic_runtime
+
+    built = synthetic_runtime(tmp_path, [4, 3])
+    built.vectors.index.close()
+    for warm in (False, True):  # a process starting on the same stores, with the setting off, then on
+        vectors = IndexedVectorStore(built.vectors._store, tmp_path / "face-index")
+        starting = types.SimpleNamespace(graph=built.graph, vectors=vectors,
+                                         settings=types.SimpleNamespace(warm_face_index=warm))
+        with face_index_warming(starting):
+            deadline = time.monotonic() + (30 if warm else 1)
+            while PROJECT not in vectors.index._loaded and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert (PROJECT in vectors.index._loaded) is warm
+        vectors.index.close()
+    assert len(vectors.index._loaded[PROJECT]) == 7
+    built.graph.close()

@@ -16,7 +16,7 @@ from strawberry.litestar import make_graphql_controller
 from peoplegraph.api.controllers import HealthController, JobController, PhotoController
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
 from peoplegraph.graphql.schema import schema
-from peoplegraph.services.runtime import Runtime
+from peoplegraph.services.runtime import Runtime, face_index_warming
 from peoplegraph.settings import Settings
 from peoplegraph.workers.queue import queue_redis
 from peoplegraph.workers.runner import build_worker
@@ -30,20 +30,21 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         with Runtime(settings) as runtime, queue_redis(settings) as redis_settings:
             await asyncio.to_thread(lambda: (runtime.vectors, runtime.graph))  # open stores, prepare the pack
-            queue = await create_pool(redis_settings)
-            app.state.runtime = runtime
-            app.state.queue = queue
-            worker = build_worker(runtime, redis_settings, in_process=True) if in_process_worker else None
-            worker_task = asyncio.create_task(worker.async_run()) if worker else None
-            try:
-                yield
-            finally:
-                if worker is not None and worker_task is not None:
-                    await worker.close()
-                    worker_task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await worker_task
-                await queue.aclose()
+            with face_index_warming(runtime):  # leaving it waits (shutdown) for the project being loaded
+                queue = await create_pool(redis_settings)
+                app.state.runtime = runtime
+                app.state.queue = queue
+                worker = build_worker(runtime, redis_settings, in_process=True) if in_process_worker else None
+                worker_task = asyncio.create_task(worker.async_run()) if worker else None
+                try:
+                    yield
+                finally:
+                    if worker is not None and worker_task is not None:
+                        await worker.close()
+                        worker_task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await worker_task
+                    await queue.aclose()
 
     def provide_runtime(state: State) -> Runtime:
         return state.runtime

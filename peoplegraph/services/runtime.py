@@ -7,7 +7,11 @@ documented as safe for concurrent use from several threads.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
+import time
+from collections.abc import Iterator
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -22,6 +26,7 @@ from peoplegraph.services.project_lock import ProjectLocks
 from peoplegraph.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 # Auto-matching thresholds around the clustering one. On LFW with SFace (430 people with 3 confirmed
 # faces, 3,674 new faces of them, 2,854 strangers): at +0.05 (0.55) 93.7 % of their new faces were tagged,
 # 99.97 % rightly, and 1 stranger; from -0.05 (0.45) up, 5.3 % went to review.
@@ -118,3 +123,35 @@ class Runtime:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+@contextlib.contextmanager
+def face_index_warming(runtime: Runtime) -> Iterator[None]:
+    """While the block runs (a server, a worker), load every project's face index in a thread of its own
+    (`warm_face_index` setting): a large library's index takes a while to open (about a minute at 1M faces),
+    which the first search or action would otherwise wait for. Leaving the block stops it between projects
+    and waits for the project it is loading."""
+    if not runtime.settings.warm_face_index:
+        yield
+        return
+    stop = threading.Event()
+
+    def warm() -> None:
+        try:
+            for project in runtime.graph.projects():
+                if stop.is_set():
+                    return
+                began = time.perf_counter()
+                faces = runtime.vectors.project_faces(project)
+                log.info("face index of project %r: %d faces ready in %.1f s", project, len(faces),
+                         time.perf_counter() - began)
+        except Exception:  # the first search opens it then, and reports what is wrong
+            log.exception("warming the face index failed")
+
+    thread = threading.Thread(target=warm, name="face-index-warming", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
