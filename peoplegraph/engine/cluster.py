@@ -51,6 +51,7 @@ faces in clusters smaller than `min_cluster_size`. Deterministic for a given inp
 from __future__ import annotations
 
 import heapq
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -69,6 +70,7 @@ EXACT_LIMIT = 150_000
 IVF_PROBES = 16  # lists searched per face, of about 4 sqrt(n)
 IVF_TRAINING_PER_LIST = 40  # faces sampled per list to train the k-means
 IVF_QUERY_ROWS = 65_536  # faces searched per call (bounds the result arrays)
+PAIRS_PER_BLOCK = 65_536  # group pairs whose average link is computed at once (two 32 MB gathers at 128-D)
 SPLIT_MARGIN = 0.05
 ATTACH_MARGIN = 0.10
 
@@ -265,27 +267,54 @@ def at_least(graph: sp.csr_matrix, similarity: float) -> sp.csr_matrix:
 
 def merge_by_average_linkage(x: np.ndarray, labels: np.ndarray, graph: sp.csr_matrix, threshold: float) -> np.ndarray:
     """Merge groups of faces linked in `graph`, best pair first, while their average link (mean cosine over
-    all cross pairs) is at least `threshold`. Returns a group id per face (not compacted)."""
+    all cross pairs) is at least `threshold`. Returns a group id per face (not compacted).
+
+    Memory follows the merges, not the graph (a million faces): the links between groups are kept as one
+    sparse matrix and become a set only for the groups a merge reaches, and the queue starts with the pairs
+    at or above `threshold` only (a pair below it is never merged before something above it, and a merge
+    computes its new pairs afresh)."""
     _, group = np.unique(labels, return_inverse=True)
     group = group.ravel()
     count = int(group.max()) + 1 if group.size else 0
     sums = _group_sums(x, group, count)
     sizes = np.bincount(group, minlength=count).astype(np.float64)
     edges = graph.tocoo()
-    a, b = group[edges.row], group[edges.col]
+    a, b = group[edges.row].astype(np.int64), group[edges.col].astype(np.int64)
     forward = a < b
-    pairs = np.unique(np.stack([a[forward], b[forward]], axis=1), axis=0) if forward.any() else np.zeros((0, 2), int)
-    neighbours: dict[int, set[int]] = {}
-    for i, j in pairs.tolist():
-        neighbours.setdefault(i, set()).add(j)
-        neighbours.setdefault(j, set()).add(i)
+    keys = np.unique(a[forward] * count + b[forward])
+    del edges, a, b, forward
+    first, second = keys // count, keys % count
+    links = sp.csr_matrix((np.ones(2 * keys.size, np.int8), (np.concatenate([first, second]),
+                                                             np.concatenate([second, first]))), shape=(count, count))
     parent = np.arange(count)
     version = np.zeros(count, np.int64)
+
+    def root(g: int) -> int:
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = int(parent[g])
+        return g
+
+    touched: dict[int, set[int]] = {}
+
+    def neighbours(g: int) -> set[int]:
+        """The groups now linked to group `g` (a root)."""
+        found = touched.get(g)
+        if found is None:
+            found = {root(int(t)) for t in links.indices[links.indptr[g]:links.indptr[g + 1]]} - {g}
+            touched[g] = found
+        return found
 
     def average(i: int, j: int) -> float:
         return float(sums[i] @ sums[j] / (sizes[i] * sizes[j]))
 
-    heap = [(-average(i, j), i, j, 0, 0) for i, j in pairs.tolist()]
+    heap = []
+    for start in range(0, keys.size, PAIRS_PER_BLOCK):
+        i, j = first[start:start + PAIRS_PER_BLOCK], second[start:start + PAIRS_PER_BLOCK]
+        linked = np.einsum("ij,ij->i", sums[i], sums[j]) / (sizes[i] * sizes[j])
+        above = linked >= threshold
+        heap.extend(zip((-linked[above]).tolist(), i[above].tolist(), j[above].tolist(), repeat(0), repeat(0)))
+    del keys, first, second
     heapq.heapify(heap)
     while heap:
         negative, i, j, seen_i, seen_j = heapq.heappop(heap)
@@ -293,17 +322,19 @@ def merge_by_average_linkage(x: np.ndarray, labels: np.ndarray, graph: sp.csr_ma
             break
         if parent[i] != i or parent[j] != j or version[i] != seen_i or version[j] != seen_j:
             continue  # a stale entry: one side has merged or grown since
+        around = (neighbours(i) | neighbours(j)) - {i, j}
         parent[j] = i
         sums[i] += sums[j]
         sizes[i] += sizes[j]
         version[i] += 1
-        around = (neighbours.pop(i, set()) | neighbours.pop(j, set())) - {i, j}
-        neighbours[i] = around
+        touched.pop(j, None)
+        touched[i] = around
         for t in around:
-            neighbours[t].discard(j)
-            neighbours[t].add(i)
-            first, second = min(i, t), max(i, t)
-            heapq.heappush(heap, (-average(first, second), first, second, version[first], version[second]))
+            theirs = neighbours(t)
+            theirs.discard(j)
+            theirs.add(i)
+            low, high = min(i, t), max(i, t)
+            heapq.heappush(heap, (-average(low, high), low, high, version[low], version[high]))
     return _roots(parent)[group]
 
 
