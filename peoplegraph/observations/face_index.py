@@ -210,15 +210,11 @@ class FaceIndex:
             manifest = json.loads((folder / "manifest.json").read_text())
             if int(manifest["dim"]) != self.dim:
                 return None
-            faces = ProjectFaces.empty(self.dim)
-            parts = []
-            for name in manifest["parts"]:
-                with np.load(folder / name) as part:
-                    parts.append([part[c] for c in _COLUMNS])
-            if parts:
-                columns = [np.concatenate([p[i] for p in parts]) for i in range(len(_COLUMNS))]
-                faces = ProjectFaces(*columns, cluster_ids=np.load(folder / "clusters.npy"))
-            if len(faces) != int(manifest["rows"]) or faces.cluster_ids.size != len(faces):
+            faces = _read_parts([folder / name for name in manifest["parts"]], int(manifest["rows"]), self.dim)
+            if faces is None:
+                return None
+            faces.cluster_ids = np.load(folder / "clusters.npy")
+            if faces.cluster_ids.size != len(faces):
                 return None
         except (OSError, ValueError, KeyError):
             return None
@@ -324,6 +320,29 @@ class FaceIndex:
             for old in old_parts:
                 with contextlib.suppress(FileNotFoundError):
                     (folder / old).unlink()
+
+
+def _read_parts(paths: list[Path], rows: int, dim: int) -> ProjectFaces | None:
+    """The parts' columns (not the clusters), read one part at a time into columns of `rows` rows (no second copy of a large
+    project's embeddings while they are joined); None when the parts do not hold `rows` rows."""
+    faces = ProjectFaces.empty(dim)
+    columns: dict[str, np.ndarray] = {}
+    at = 0
+    for path in paths:
+        with np.load(path) as part:
+            for name in _COLUMNS:
+                piece = part[name]
+                if name not in columns:
+                    columns[name] = np.empty((rows, *piece.shape[1:]), piece.dtype)
+                if at + len(piece) > rows:
+                    return None
+                columns[name][at:at + len(piece)] = piece
+            at += len(piece)
+    if at != rows:
+        return None
+    for name, column in columns.items():
+        setattr(faces, name, column)
+    return faces  # clusters: the caller's (clusters.npy)
 
 
 def _atomic_save(path: Path, write) -> None:
