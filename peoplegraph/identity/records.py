@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import datetime as dt
 from dataclasses import dataclass, field
 
 
@@ -157,3 +159,31 @@ class FaceDecision:
     # an unnamed individual ("group:N"): faces an editor put together (merge, split, remove) before anyone
     # named them; must-link like `confirmed_as`, and `removed_from` may name groups too
     grouped_as: str | None = None
+
+
+def date_span(value: str) -> tuple[dt.date, dt.date] | None:
+    """The first and last day a date as people write it means (YYYY, YYYY-MM or YYYY-MM-DD, or the date of
+    an ISO 8601 time); None when it is empty or not a date."""
+    parts = value[:10].split("-")
+    try:
+        numbers = [int(p) for p in parts]
+        if len(numbers) == 1:
+            return dt.date(numbers[0], 1, 1), dt.date(numbers[0], 12, 31)
+        if len(numbers) == 2:
+            return dt.date(numbers[0], numbers[1], 1), dt.date(numbers[0], numbers[1],
+                                                              calendar.monthrange(numbers[0], numbers[1])[1])
+        if len(numbers) == 3:
+            day = dt.date(*numbers)
+            return day, day
+    except (ValueError, OverflowError, calendar.IllegalMonthError):
+        pass
+    return None
+
+
+def outside_lifetime(taken_at: str, born: str, died: str) -> bool:
+    """Whether a photo taken at `taken_at` surely falls before `born` or after `died` (compared as dates;
+    an unknown date never excludes)."""
+    taken, birth, death = date_span(taken_at), date_span(born), date_span(died)
+    if taken is None:
+        return False
+    return (birth is not None and taken[1] < birth[0]) or (death is not None and taken[0] > death[1])

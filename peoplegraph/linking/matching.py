@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from peoplegraph.identity.records import FaceDecision
+from peoplegraph.identity.records import FaceDecision, outside_lifetime
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.services.project_lock import holding_project
@@ -98,9 +98,7 @@ def match_new_faces(runtime: Runtime, project: str, face_ids: Sequence[int] | No
             best_refs.append(top + spans[j])
             born, died = lifetime.get(people[j], ("", ""))
             if born or died:  # a photo taken before the person was born, or after they died, is never theirs
-                outside = [bool(taken_at.get(p)) and (taken_at[p][:10] < (born or "0000")
-                                                      or taken_at[p][:10] > (died or "9999"))
-                           for p in photos]
+                outside = [outside_lifetime(taken_at.get(p, ""), born, died) for p in photos]
                 scores[np.array(outside, bool), j] = -np.inf
         for row, face_id in enumerate(faces.face_ids[chunk].tolist()):
             j = int(np.argmax(scores[row]))
