@@ -102,3 +102,68 @@ def test_the_capture_time_comes_from_exif(tmp_path: Path) -> None:
     Image.new("RGB", (64, 64)).save(zeroed, exif=broken)
     assert _decode(dated).taken_at == "2004-05-06T07:08:09"
     assert _decode(plain).taken_at == "" and _decode(zeroed).taken_at == ""
+
+
+def test_dates_outside_photography_are_ignored_with_a_note(tmp_path: Path) -> None:
+    for raw, kept in (("9999:01:01 00:00:00", ""), ("1700:01:01 00:00:00", ""), ("1826:06:01 12:00:00", "1826-06-01T12:00:00")):
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = raw
+        path = tmp_path / f"{raw[:4]}.jpg"
+        Image.new("RGB", (64, 64)).save(path, exif=exif)
+        image = _decode(path)
+        assert image.taken_at == kept
+        assert ("ignored" in image.note) is (kept == "")
+
+
+@pytest.mark.parametrize("mode, values", [
+    ("I;16", np.linspace(1000, 3000, 64 * 48).reshape(48, 64).astype(np.uint16)),  # a 16-bit grey scan
+    ("I", np.linspace(-5e6, 9e6, 64 * 48).reshape(48, 64).astype(np.int32)),
+    ("F", np.linspace(0.0, 0.01, 64 * 48).reshape(48, 64).astype(np.float32)),
+])
+def test_images_of_more_than_8_bits_are_scaled_by_their_real_range(tmp_path: Path, mode: str, values) -> None:
+    path = tmp_path / f"{mode.replace(';', '')}.{'png' if mode == 'I;16' else 'tif'}"
+    Image.fromarray(values).save(path)
+    pixels = _decode(path).pixels
+    assert pixels.min() == 0 and pixels.max() == 255  # Pillow's own conversion leaves it white or black
+    assert np.all(np.diff(pixels[:, :, 0].astype(int).ravel()) >= 0)  # the order of the values is kept
+
+
+def test_a_16_bit_scan_of_a_face_still_shows_the_face(tmp_path: Path, shared_data: Path, face_pack) -> None:
+    from peoplegraph.engine.analysis import detect_faces
+    from peoplegraph.settings import Settings
+
+    real = next((shared_data / "lfw-devtrain" / "Aaron_Peirsol").glob("*.jpg"))
+    grey = np.asarray(Image.open(real).convert("L"), np.uint16) * 16 + 2000  # 12-bit scanner values
+    path = tmp_path / "scan.png"
+    Image.fromarray(grey).save(path)
+    image = _decode(path)
+    assert len(detect_faces(face_pack, image, Settings(), face_pack.detection_threshold)) >= 1
+
+
+def test_one_bit_and_multi_page_files(tmp_path: Path) -> None:
+    Image.new("1", (40, 30), 1).save(tmp_path / "line-art.png")
+    assert _decode(tmp_path / "line-art.png").pixels.max() == 255
+    pages = [Image.new("RGB", (40, 30), (i * 80, 0, 0)) for i in range(3)]
+    pages[0].save(tmp_path / "pages.tif", save_all=True, append_images=pages[1:])
+    assert _decode(tmp_path / "pages.tif").note == "page 1 of 3 read (a multi-page file)"
+    pages[0].save(tmp_path / "moving.gif", save_all=True, append_images=pages[1:])
+    assert _decode(tmp_path / "moving.gif").note == "frame 1 of 3 read (an animation)"
+    Image.new("RGB", (40, 30)).save(tmp_path / "plain.bmp")
+    assert _decode(tmp_path / "plain.bmp").note == ""
+
+
+def test_what_is_not_a_regular_file_or_is_too_large_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe.jpg")  # opening it for reading would wait for a writer for ever
+    (tmp_path / "zero.jpg").symlink_to("/dev/zero")  # never ends
+    (tmp_path / "folder.jpg").mkdir()
+    with open(tmp_path / "huge.jpg", "wb") as sparse:  # 3 GB that takes no disk: its size is enough
+        sparse.truncate(3 * 2**30)
+    for name, reason in (("pipe.jpg", "not a regular file (a named pipe (FIFO))"),
+                         ("zero.jpg", "not a regular file (a character device)"),
+                         ("folder.jpg", "not a regular file (a folder)"),
+                         ("huge.jpg", f"file too large: {3 * 2**30} bytes exceeds the limit of {200 * 2**20} bytes")):
+        with pytest.raises(ImageRejected) as caught:
+            _decode(tmp_path / name)
+        assert caught.value.reason == reason, name

@@ -1,6 +1,7 @@
 """Decoding photos safely: EXIF orientation applied, large JPEGs decoded small, bombs and junk refused.
 
-Every refusal is an `ImageRejected` naming the file and the reason, so a batch can report it and go on.
+Every refusal is an `ImageRejected` naming the file and the reason, so a batch can report it and go on;
+what was read but not whole (page 1 of a multi-page file, a date out of range) is the photo's `note`.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +21,11 @@ from pillow_heif import register_heif_opener
 
 register_heif_opener()  # HEIC/HEIF: pillow-heif is a core dependency
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".gif", ".bmp"})
+# Pillow modes of more than 8 bits a channel (16-bit, 32-bit integer, float): scaled by their real range.
+_WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
+# The first photograph (Niepce, 1826-27); a date before it, or after tomorrow, is a camera's wrong clock.
+FIRST_PHOTO_YEAR = 1826
 # Orientation values 5-8 swap width and height (EXIF 2.3, tag 0x0112).
 _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}
 _EXIF_ORIENTATION = 0x0112
@@ -45,10 +52,16 @@ class DecodedImage:
     height: int
     scale: float
     taken_at: str = ""  # EXIF DateTimeOriginal (else DateTime) as ISO 8601, "" when the photo does not say
+    note: str = ""  # what of the file was not used, for the ingest report ("" when it was read whole)
 
 
 def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes: int, max_side: int) -> DecodedImage:
-    data = _read(source, name, max_bytes)
+    data = source if isinstance(source, bytes) else read_photo_file(source, name, max_bytes)
+    if not data:
+        raise ImageRejected(name, "empty file")
+    if len(data) > max_bytes:
+        raise ImageRejected(name, f"file too large: {len(data)} bytes exceeds the limit of {max_bytes} bytes")
+    notes = []
     try:
         image = Image.open(io.BytesIO(data))
         width, height = image.size  # from the header: nothing decoded yet
@@ -56,8 +69,13 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
             raise ImageRejected(
                 name, f"image too large: {width}x{height} pixels exceeds the limit of {max_pixels} pixels"
             )
+        pages = int(getattr(image, "n_frames", 1) or 1)
+        if pages > 1:
+            notes.append(f"frame 1 of {pages} read (an animation)" if image.format in ("GIF", "PNG", "WEBP")
+                         else f"page 1 of {pages} read (a multi-page file)")
         orientation = _orientation(image)
-        taken_at = _taken_at(image)
+        taken_at, date_note = _taken_at(image)
+        notes += [date_note] if date_note else []
         if orientation in _TRANSPOSING_ORIENTATIONS:
             width, height = height, width
         if image.format == "JPEG" and max(width, height) > 2 * max_side:
@@ -66,7 +84,7 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
                                 max(1, image.size[1] * max_side // max(width, height))))
         image.load()
         image = ImageOps.exif_transpose(image)
-        rgb = image.convert("RGB")
+        rgb = _as_rgb(image)
     except ImageRejected:
         raise
     except UnidentifiedImageError:
@@ -78,29 +96,60 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageRejected(name, f"truncated or corrupt image data ({exc})") from None
     pixels = np.asarray(rgb)[:, :, ::-1].copy()  # RGB -> BGR, what OpenCV-style models take
-    return DecodedImage(pixels=pixels, width=width, height=height, scale=width / pixels.shape[1], taken_at=taken_at)
+    return DecodedImage(pixels=pixels, width=width, height=height, scale=width / pixels.shape[1], taken_at=taken_at,
+                        note="; ".join(notes))
+
+
+def read_photo_file(path: Path, name: str, max_bytes: int) -> bytes:
+    """The file's bytes. What is not a regular file is refused before anything is read (a FIFO would wait for
+    a writer for ever, a device such as /dev/zero never ends), and so is a file over `max_bytes` (from its
+    size, not by reading it); a file that grows while it is read stops at `max_bytes` + 1 and is refused."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # no wait on a FIFO
+    except OSError as exc:
+        raise ImageRejected(name, f"cannot read file: {exc.strerror or exc}") from None
+    info = os.fstat(handle)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(handle)
+        raise ImageRejected(name, f"not a regular file (a {_kind(info.st_mode)})")
+    with os.fdopen(handle, "rb") as file:
+        if info.st_size > max_bytes:
+            raise ImageRejected(name, f"file too large: {info.st_size} bytes exceeds the limit of {max_bytes} bytes")
+        try:
+            data = file.read(max_bytes + 1)
+        except OSError as exc:
+            raise ImageRejected(name, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise ImageRejected(name, f"file too large: it grew past the limit of {max_bytes} bytes while read")
+    return data
+
+
+def _kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "folder"), (stat.S_ISFIFO, "named pipe (FIFO)"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def _as_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB. Images of more than 8 bits a channel (16-bit greyscale scans, float or 32-bit TIFFs) are
+    scaled from their own darkest to their brightest value: Pillow's own conversion clips them, almost
+    white or black."""
+    if image.mode not in _WIDE_MODES:
+        return image.convert("RGB")
+    values = np.asarray(image, np.float32)
+    finite = np.isfinite(values)
+    low, high = (float(values[finite].min()), float(values[finite].max())) if finite.any() else (0.0, 0.0)
+    scaled = np.zeros(values.shape, np.uint8)
+    if high > low:
+        scaled = np.clip((np.where(finite, values, low) - low) * (255.0 / (high - low)) + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(scaled, "L").convert("RGB")
 
 
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _read(source: Path | bytes, name: str, max_bytes: int) -> bytes:
-    if isinstance(source, bytes):
-        data = source
-    else:
-        try:
-            size = source.stat().st_size
-            if size > max_bytes:
-                raise ImageRejected(name, f"file too large: {size} bytes exceeds the limit of {max_bytes} bytes")
-            data = source.read_bytes()
-        except OSError as exc:
-            raise ImageRejected(name, f"cannot read file: {exc.strerror or exc}") from None
-    if not data:
-        raise ImageRejected(name, "empty file")
-    if len(data) > max_bytes:
-        raise ImageRejected(name, f"file too large: {len(data)} bytes exceeds the limit of {max_bytes} bytes")
-    return data
 
 
 def _png_claimed_size(data: bytes) -> tuple[int, int] | None:
@@ -110,14 +159,20 @@ def _png_claimed_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def _taken_at(image: Image.Image) -> str:
-    """When the photo was taken, from EXIF (DateTimeOriginal in the Exif IFD, else DateTime), as ISO 8601."""
+def _taken_at(image: Image.Image) -> tuple[str, str]:
+    """When the photo was taken, from EXIF (DateTimeOriginal in the Exif IFD, else DateTime), as ISO 8601,
+    and a note when the date was there but not believable (before photography, or after tomorrow)."""
     try:
         exif = image.getexif()
         raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-        return dt.datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S").isoformat() if raw else ""
+        taken = dt.datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S") if raw else None
     except Exception:  # absent, malformed or zeroed ("0000:00:00 00:00:00") dates: unknown, not an error
-        return ""
+        return "", ""
+    if taken is None:
+        return "", ""
+    if taken.year < FIRST_PHOTO_YEAR or taken > dt.datetime.now() + dt.timedelta(days=1):
+        return "", f"EXIF date {taken.isoformat()} ignored (not a plausible date for a photo)"
+    return taken.isoformat(), ""
 
 
 def _orientation(image: Image.Image) -> int:
