@@ -43,6 +43,8 @@ def _ingest_text(report: IngestReport) -> str:
         f"skipped:     {len(report.skipped)}",
     ]
     lines += [f"  {s.path}: {s.reason}" for s in report.skipped]
+    if report.notes:
+        lines += [f"notes:       {len(report.notes)}", *(f"  {n.path}: {n.note}" for n in report.notes)]
     return "\n".join(lines)
 
 

@@ -186,3 +186,35 @@ def _ids(paths: list[Path]) -> set[str]:
     import hashlib
 
     return {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def test_every_name_the_file_system_holds_is_stored_losslessly_and_every_other_file_is_listed(
+        app_settings: Settings, shared_data: Path, tmp_path: Path) -> None:
+    from peoplegraph.services.file_names import file_path
+    from peoplegraph.services.ingest import walk_images
+
+    from PIL import Image
+
+    lfw = sorted((shared_data / "lfw-devtrain").glob("A*/*.jpg"))[:5]
+    folder = tmp_path / "old share"
+    folder.mkdir()
+    odd = [b"\xe9t\xe9 \xff.jpg", "photo\u202egpj.jpg".encode(), b"line\nbreak.jpg", b"back\\slash.jpg"]
+    for raw, photo in zip(odd, lfw):
+        os.symlink(photo, os.path.join(os.fsencode(folder), raw))
+    Image.open(lfw[4]).save(folder / "scan.bmp")  # a suffix once ignored without a word
+    (folder / "readme.txt").write_text("not a photo")
+    os.mkfifo(folder / "stuck.jpg")
+    report = _ingest(app_settings, folder)
+    assert report.new_photos == report.photos == 5
+    reasons = {s.path: s.reason for s in report.skipped}
+    assert reasons == {f"{folder}/readme.txt": "not a photo format peoplegraph reads (.txt)",
+                       f"{folder}/stuck.jpg": "not a regular file (a named pipe (FIFO))"}
+    with Runtime(app_settings) as runtime:
+        stored = sorted(p.path for p in runtime.graph.photos(PROJECT))
+    assert sorted(os.fsencode(file_path(p)) for p in stored) == sorted(
+        os.path.join(os.fsencode(folder), raw) for raw in [*odd, b"scan.bmp"])
+    assert f"{folder}/\\xe9t\\xe9 \\xff.jpg" in stored and f"{folder}/photo\\u202egpj.jpg" in stored
+    assert f"{folder}/line\\x0abreak.jpg" in stored and f"{folder}/back\\\\slash.jpg" in stored
+    skipped: list = []
+    assert list(walk_images(tmp_path / "gone", skipped)) == []
+    assert [(s.path, s.reason) for s in skipped] == [(f"{tmp_path}/gone", "cannot read folder: No such file or directory")]

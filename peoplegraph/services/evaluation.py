@@ -75,7 +75,7 @@ def evaluate(settings: Settings, folder: Path, progress: Callable[[IngestReport,
         })
         with Runtime(scratch_settings) as runtime:
             report = IngestService(runtime).ingest(
-                EVAL_PROJECT, [PhotoSource(name=str(p.path), path=p.path) for p in photos], progress)
+                EVAL_PROJECT, [PhotoSource.of_file(p.path) for p in photos], progress)
             faces = runtime.vectors.faces(EVAL_PROJECT, with_embeddings=True)
             photo_of_path = {record.path: record.photo_id for record in runtime.graph.photos(EVAL_PROJECT)}
             similarity, search_similarity = runtime.cluster_similarity, runtime.search_similarity

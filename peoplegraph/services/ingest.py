@@ -16,10 +16,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from peoplegraph.engine.analysis import describe_faces, detect_faces
-from peoplegraph.engine.decode import IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, sha256_of
+from peoplegraph.engine.decode import (IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, read_photo_file,
+                                       sha256_of)
 from peoplegraph.engine.faces import Detections
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, face_id_for, validate_project_name
+from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -34,17 +36,23 @@ PREFETCH_THREADS = 2
 
 @dataclass(frozen=True)
 class PhotoSource:
-    """A photo to ingest: a file on disk, or bytes received by the API under a display name."""
+    """A photo to ingest: a file on disk, or bytes received by the API under a display name (`stored_name`
+    of the file's)."""
 
     name: str
     path: Path | None = None
     data: bytes | None = None
 
-    def read(self) -> bytes:
+    def read(self, max_bytes: int) -> bytes:
+        """The photo's bytes (`ImageRejected` for what is not a regular file or is too large)."""
         if self.data is not None:
             return self.data
         assert self.path is not None
-        return self.path.read_bytes()
+        return read_photo_file(self.path, self.name, max_bytes)
+
+    @classmethod
+    def of_file(cls, path: Path) -> PhotoSource:
+        return cls(name=stored_name(path), path=path)
 
 
 @dataclass(frozen=True)
@@ -53,12 +61,21 @@ class SkippedFile:
     reason: str
 
 
+@dataclass(frozen=True)
+class PhotoNote:
+    """A photo stored with something left out: page 1 of several, an EXIF date not believed."""
+
+    path: str
+    note: str
+
+
 @dataclass
 class IngestReport:
     photos: int = 0  # photos seen (readable images, new or already stored)
     new_photos: int = 0
     faces: int = 0  # faces found in the new photos
     skipped: list[SkippedFile] = field(default_factory=list)
+    notes: list[PhotoNote] = field(default_factory=list)
     face_ids: list[int] = field(default_factory=list, repr=False)  # the new faces, which clustering places
 
     @property
@@ -72,24 +89,39 @@ class IngestReport:
 
 
 def collect_sources(paths: Iterable[Path], report: IngestReport) -> list[PhotoSource]:
-    """Files named directly are always tried; folders are walked recursively for image suffixes."""
+    """Files named directly are always tried (what is not a regular file is refused with its reason when it
+    is read); folders are walked recursively for image suffixes."""
     sources: list[PhotoSource] = []
     for path in paths:
         if path.is_dir():
-            sources.extend(PhotoSource(name=str(p), path=p) for p in walk_images(path))
-        elif path.is_file():
-            sources.append(PhotoSource(name=str(path), path=path))
+            sources.extend(PhotoSource.of_file(p) for p in walk_images(path, report.skipped))
+        elif os.path.lexists(path):
+            sources.append(PhotoSource.of_file(path))
         else:
-            report.skipped.append(SkippedFile(str(path), "no such file or folder"))
+            report.skipped.append(SkippedFile(stored_name(path), "no such file or folder"))
     return sources
 
 
-def walk_images(folder: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(folder):
+def walk_images(folder: Path, skipped: list[SkippedFile] | None = None) -> Iterator[Path]:
+    """The photos under `folder` by suffix, hidden files and folders left out; files of other formats and
+    folders that cannot be read are added to `skipped` with the reason, when given."""
+
+    def unreadable(error: OSError) -> None:
+        if skipped is not None:
+            skipped.append(SkippedFile(stored_name(error.filename or folder),
+                                       f"cannot read folder: {error.strerror or error}"))
+
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES:
+            if name.startswith("."):
+                continue
+            suffix = Path(name).suffix.lower()
+            if suffix in IMAGE_SUFFIXES:
                 yield Path(root) / name
+            elif skipped is not None:
+                skipped.append(SkippedFile(stored_name(Path(root) / name),
+                                           f"not a photo format peoplegraph reads ({suffix or 'no suffix'})"))
 
 
 @dataclass
@@ -152,6 +184,8 @@ class IngestService:
                     log.exception("processing %s failed", name)
                     report.skipped.append(SkippedFile(name, f"processing failed: {exc}"))
                 else:
+                    if prepared.image.note:
+                        report.notes.append(PhotoNote(name, prepared.image.note))
                     seen_now.add(prepared.photo_id)
                     report.photos += 1
                     report.new_photos += 1
@@ -189,9 +223,9 @@ class IngestService:
     def _prepare(self, project: str, source: PhotoSource) -> _Prepared:
         settings = self.runtime.settings
         try:
-            data = source.read()
-        except OSError as exc:
-            return _Prepared(source, rejected=f"cannot read file: {exc.strerror or exc}")
+            data = source.read(settings.max_file_bytes)
+        except ImageRejected as exc:
+            return _Prepared(source, rejected=exc.reason)
         photo_id = sha256_of(data)
         if data and self.runtime.graph.has_photo(project, photo_id):
             return _Prepared(source, photo_id=photo_id, known=True)

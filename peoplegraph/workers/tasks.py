@@ -11,6 +11,7 @@ from typing import Any
 
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services.clustering import cluster_new_faces, cluster_project
+from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.ingest import IngestReport, IngestService, PhotoSource
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.workers.progress import write_progress
@@ -35,7 +36,7 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
             payload = {"stage": "ingesting", "done": report.processed, "total": total, "faces": report.faces}
             asyncio.run_coroutine_threadsafe(write_progress(redis, job_id, payload), loop)
 
-    sources = [PhotoSource(name=f["name"], path=Path(f["path"])) for f in files]
+    sources = [PhotoSource(name=stored_name(f["name"]), path=Path(f["path"])) for f in files]
     try:
         report = await asyncio.to_thread(IngestService(runtime).ingest, project, sources, on_progress)
     finally:
