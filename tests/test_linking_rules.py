@@ -222,3 +222,14 @@ def test_actions_reading_only_the_decisions_around_them_decide_as_with_every_dec
             assert layout(scoped) == layout(whole), (seed, step, outcomes[0])
         scoped.graph.close()
         whole.graph._graph.close()
+
+
+def test_photo_dates_are_compared_with_lifetimes_as_dates() -> None:
+    from peoplegraph.identity.records import outside_lifetime
+
+    assert not outside_lifetime("9999-01-01T00:00:00", "1950", "")  # alive: a far date excludes no one
+    assert outside_lifetime("1949-12-31T23:00:00", "1950", "")
+    assert not outside_lifetime("1950-06-30T00:00:00", "1950-06", "1950-06")
+    assert outside_lifetime("1991-01-01T00:00:00", "", "1990")
+    assert not outside_lifetime("1990-12-31T00:00:00", "", "1990")
+    assert not outside_lifetime("", "1950", "1960") and not outside_lifetime("2001-02-30", "1950", "1960")
