@@ -37,6 +37,10 @@ class MemoryVectors:
     def total_rows(self) -> int:
         return len(self.rows)
 
+    def delete_faces(self, project: str, face_ids: Sequence[int]) -> None:
+        for face in face_ids:
+            self.rows.pop(int(face), None)
+
     def drop_project(self, project: str) -> None:
         self.rows.clear()
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from badfiles import write_bad_files
@@ -218,3 +220,44 @@ def test_every_name_the_file_system_holds_is_stored_losslessly_and_every_other_f
     skipped: list = []
     assert list(walk_images(tmp_path / "gone", skipped)) == []
     assert [(s.path, s.reason) for s in skipped] == [(f"{tmp_path}/gone", "cannot read folder: No such file or directory")]
+
+
+class _RefusingGraph:
+    """The graph store, refusing every batch of photos that holds one path (as it refused names that were
+    not UTF-8)."""
+
+    def __init__(self, graph, refused: str) -> None:
+        self._graph, self._refused = graph, refused
+
+    def add_photos(self, photos):
+        if any(p.path.endswith(self._refused) for p in photos):
+            raise RuntimeError("cannot store this photo")
+        return self._graph.add_photos(photos)
+
+    def __getattr__(self, name: str):
+        return getattr(self._graph, name)
+
+
+def test_a_photo_the_graph_refuses_is_skipped_alone_and_leaves_no_faces_behind(app_settings: Settings, library) -> None:
+    from peoplegraph.linking.repair import check, repair
+
+    folder, _ = library
+    with Runtime(app_settings) as runtime:
+        runtime.__dict__["graph"] = _RefusingGraph(runtime.graph, "insightface_t1.jpg")
+        report = IngestReport()
+        report = IngestService(runtime).ingest(PROJECT, collect_sources([folder], report), report=report)
+        assert [s.reason for s in report.skipped if s.path.endswith("insightface_t1.jpg")] == [
+            "the graph store refused the photo"]
+        assert report.new_photos == 4 and runtime.graph.photo_count(PROJECT) == 4
+        assert runtime.vectors.count(PROJECT) == report.faces == len(report.face_ids)
+        assert check(runtime, PROJECT) == []
+        # faces written without their photo (an ingest killed between its two writes): found, then removed
+        (kept,) = [p for p in runtime.graph.photos(PROJECT) if p.path.endswith("facenet_pytorch_multiface.jpg")]
+        faces = runtime.vectors.faces_of_photo(PROJECT, kept.photo_id)
+        runtime.vectors.upsert([dataclasses.replace(f, photo_id="0" * 64, face_id=f.face_id + 1,
+                                                    embedding=np.asarray(f.embedding, np.float32)) for f in
+                                runtime.vectors.faces_by_id(PROJECT, [g.face_id for g in faces], with_embeddings=True)])
+        found = check(runtime, PROJECT)
+        assert any(f"{len(faces)} faces in the vector store belong to photos the graph does not have" in p for p in found)
+        assert repair(runtime, PROJECT).repaired and check(runtime, PROJECT) == []
+        assert runtime.vectors.count(PROJECT) == report.faces and len(runtime.vectors.project_faces(PROJECT)) == report.faces

@@ -132,6 +132,14 @@ def test_projects_are_isolated_and_drop_project(store: MilvusVectorStore) -> Non
     assert store.count("iso-b") == 7
 
 
+def test_delete_faces_removes_only_those_of_the_project(store: MilvusVectorStore) -> None:
+    a, b = make_faces("del-a", unit_vectors(4, seed=3)), make_faces("del-b", unit_vectors(3, seed=4))
+    store.upsert(a + b)
+    store.delete_faces("del-a", [a[0].face_id, a[2].face_id, b[0].face_id, 999])  # another project's id: kept
+    assert sorted(f.face_id for f in store.faces("del-a")) == sorted([a[1].face_id, a[3].face_id])
+    assert store.count("del-b") == 3
+
+
 def test_faces_past_the_16384_query_window(store: MilvusVectorStore) -> None:
     n = 17_000
     faces = make_faces("big", unit_vectors(n, seed=3))

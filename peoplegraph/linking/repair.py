@@ -47,6 +47,10 @@ def check(runtime: Runtime, project: str) -> list[str]:
     if pending:
         problems.append(f"a {pending} clustering run stopped between its vector-store and graph writes")
     faces = runtime.vectors.faces(project)
+    orphans = orphan_faces(runtime, project, faces)
+    if orphans:
+        problems.append(f"{len(orphans)} faces in the vector store belong to photos the graph does not have (an "
+                        "ingest stopped between its two writes; e.g. faces " + ", ".join(map(str, orphans[:SHOWN])) + ")")
     labels = np.array([f.cluster_id for f in faces], np.int64)
     in_vectors = Counter(labels[labels != UNCLUSTERED].tolist())
     clusters = runtime.graph.clusters(project)
@@ -73,6 +77,13 @@ def check(runtime: Runtime, project: str) -> list[str]:
     return problems
 
 
+def orphan_faces(runtime: Runtime, project: str, faces) -> list[int]:
+    """The faces (of `faces`) whose photo the graph does not have."""
+    photo_ids = sorted({f.photo_id for f in faces})
+    stored = {p.photo_id for p in runtime.graph.photos_by_id(project, photo_ids)}
+    return sorted(f.face_id for f in faces if f.photo_id not in stored)
+
+
 @holding_project
 def repair(runtime: Runtime, project: str) -> RepairReport:
     """Find the disagreements and, if any, finish the interrupted work; checks again afterwards."""
@@ -80,6 +91,9 @@ def repair(runtime: Runtime, project: str) -> RepairReport:
     if not problems:
         return RepairReport(project, [], False, None)
     mode = runtime.graph.pending_clustering(project) or "missing"
+    orphans = orphan_faces(runtime, project, runtime.vectors.faces(project))
+    if orphans:  # the next ingest of their photos writes them again, with the photos
+        runtime.vectors.delete_faces(project, orphans)
     runtime.vectors.rebuild_index(project)
     report = cluster_project(runtime, project, mode=mode)
     left = check(runtime, project)

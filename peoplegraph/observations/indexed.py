@@ -90,6 +90,12 @@ class IndexedVectorStore:
         elif kind == "clusters":
             rows = current.rows(columns["face_ids"])
             current.cluster_ids[rows[rows >= 0]] = columns["cluster_ids"][rows >= 0]
+        elif kind == "delete":
+            kept = np.ones(len(current), bool)
+            rows = current.rows(columns["face_ids"])
+            kept[rows[rows >= 0]] = False
+            self.index.replace(project, current.select(np.flatnonzero(kept)))
+            return
         self.index.save_clusters(project)
 
     def _write(self, project: str, kind: str, columns: dict[str, np.ndarray], store_write) -> None:
@@ -121,6 +127,13 @@ class IndexedVectorStore:
         columns = {"face_ids": np.fromiter(known.keys(), np.int64, len(known)),
                    "cluster_ids": np.fromiter(known.values(), np.int64, len(known))}
         self._write(project, "clusters", columns, lambda: self._store.set_clusters(project, known, present=True))
+
+    def delete_faces(self, project: str, face_ids: Sequence[int]) -> None:
+        """Remove faces (an ingest's orphans); the project's index is written again without them."""
+        wanted = sorted({int(f) for f in face_ids})
+        if wanted:
+            self._write(project, "delete", {"face_ids": np.array(wanted, np.int64)},
+                        lambda: self._store.delete_faces(project, wanted))
 
     def drop_project(self, project: str) -> None:
         self.index.mark_dirty(project)

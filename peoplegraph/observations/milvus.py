@@ -289,6 +289,13 @@ class MilvusVectorStore:
                 row["embedding"] = [float(v) for v in row["embedding"]]
             self._write(full)
 
+    def delete_faces(self, project: str, face_ids: Sequence[int]) -> None:
+        ids = sorted({int(f) for f in face_ids})
+        for start in range(0, len(ids), ID_BATCH):
+            batch = ids[start:start + ID_BATCH]
+            self._client.delete(self.collection, filter=f"{self._project_filter(project)} and face_id in {batch}")
+            self._unflushed += len(batch)
+
     def drop_project(self, project: str) -> None:
         validate_project_name(project)
         self._client.delete(self.collection, filter=self._project_filter(project))

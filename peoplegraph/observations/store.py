@@ -41,6 +41,9 @@ class VectorStore(Protocol):
         """Set the cluster id of each face id in `assignment`; other faces keep theirs. Ids the project does
         not have are ignored; `present`: the caller vouches that it has every one (nothing is looked up)."""
 
+    def delete_faces(self, project: str, face_ids: Sequence[int]) -> None:
+        """Remove these faces of the project (ids it does not have are ignored)."""
+
     def count(self, project: str) -> int: ...
 
     def total_rows(self) -> int | None:

@@ -124,6 +124,18 @@ def walk_images(folder: Path, skipped: list[SkippedFile] | None = None) -> Itera
                                            f"not a photo format peoplegraph reads ({suffix or 'no suffix'})"))
 
 
+def _refused_photos(graph, photos: Sequence[PhotoRecord]) -> list[PhotoRecord]:
+    """Write the photos one at a time; those the graph refuses."""
+    refused = []
+    for photo in photos:
+        try:
+            graph.add_photos([photo])
+        except Exception:
+            log.exception("the graph store refused photo %s", photo.path)
+            refused.append(photo)
+    return refused
+
+
 @dataclass
 class _Prepared:
     source: PhotoSource
@@ -165,7 +177,18 @@ class IngestService:
                 faces = [f for f in pending_faces if f.photo_id in fresh]
                 if faces:
                     vectors.upsert(faces)
-                graph.add_photos([p for p in pending_photos if p.photo_id in fresh])
+                photos = [p for p in pending_photos if p.photo_id in fresh]
+                try:
+                    graph.add_photos(photos)
+                except Exception:  # one photo the graph refuses must not lose the batch: each alone
+                    log.exception("writing %d photos to the graph failed; writing them one by one", len(photos))
+                    for refused in _refused_photos(graph, photos):
+                        gone = {f.face_id for f in faces if f.photo_id == refused.photo_id}
+                        vectors.delete_faces(project, sorted(gone))
+                        report.skipped.append(SkippedFile(refused.path, "the graph store refused the photo"))
+                        report.photos, report.new_photos = report.photos - 1, report.new_photos - 1
+                        report.faces -= len(gone)
+                        report.face_ids = [f for f in report.face_ids if f not in gone]
             pending_faces.clear()
             pending_photos.clear()
 
