@@ -556,3 +556,41 @@ def test_neo4j_start_up_gives_older_graphs_the_new_properties(neo4j_server: Neo4
     finally:
         store.drop_project(project)
         store.close()
+
+
+@pytest.mark.parametrize("damage", ["cut short", "overwritten"])
+def test_a_graph_whose_log_cannot_be_replayed_opens_with_what_can_be_read(tmp_path: Path, damage: str) -> None:
+    """A full disk or a crash can leave the write-ahead log unreadable; the engine then refuses the file."""
+    import subprocess
+    import sys
+
+    from peoplegraph.identity.embedded import EmbeddedGraphStore
+    from peoplegraph.identity.records import PhotoRecord
+
+    path = tmp_path / "graph.lbug"
+    writer = (f"import os\nfrom peoplegraph.identity.embedded import EmbeddedGraphStore\n"
+              f"from peoplegraph.identity.records import PhotoRecord\n"
+              f"g = EmbeddedGraphStore({str(path)!r})\n"
+              f"g.add_photos([PhotoRecord('p', 'a' * 64, '/a.jpg', 10, 10, 0)])\n"
+              f"g._conn.execute('CHECKPOINT')\n"
+              f"for i in range(40):\n"
+              f"    g.add_photos([PhotoRecord('p', f'{{i:064x}}', f'/{{i}}.jpg', 10, 10, 0)])\n"
+              f"os._exit(0)\n")  # killed: no checkpoint, the last 40 photos only in the log
+    subprocess.run([sys.executable, "-c", writer], check=True, timeout=120)
+    wal = tmp_path / "graph.lbug.wal"
+    data = bytearray(wal.read_bytes())
+    if damage == "cut short":
+        data = data[:len(data) - 200]
+    else:
+        data[len(data) // 2:len(data) // 2 + 64] = b"\xff" * 64
+    wal.write_bytes(bytes(data))
+    graph = EmbeddedGraphStore(path)
+    try:
+        assert graph.recovered_from is not None and graph.recovered_from.read_bytes() == bytes(data)
+        assert 1 <= graph.photo_count("p") < 41  # the checkpoint and what of the log could be read
+        graph.add_photos([PhotoRecord("p", "b" * 64, "/b.jpg", 10, 10, 0)])  # and it takes writes again
+    finally:
+        graph.close()
+    reopened = EmbeddedGraphStore(path)
+    assert reopened.recovered_from is None and reopened.person("p", "nobody") is None
+    reopened.close()

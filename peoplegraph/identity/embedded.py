@@ -12,12 +12,19 @@ one process at a time may open a database file for writing: a second one is answ
 `StoreBusyError`. A statement that fails inside an explicit transaction rolls the whole transaction back
 (the engine ends it itself), so a failed write never leaves half of its rows behind.
 
+A write-ahead log that cannot be replayed (a full disk or a crash cut it short, and the engine then
+refuses to open the file at all) is copied aside (`graph.lbug.wal.broken-<time>`) and the database opened
+with what of the log can be replayed; what is lost `peoplegraph repair` completes from the vector store.
+
 The Cypher itself lives in `peoplegraph.identity.cypher`, shared with the Neo4j adapter.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import logging
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +34,7 @@ import ladybug
 from peoplegraph.identity import cypher, statements
 from peoplegraph.observations.store import StoreBusyError
 
+log = logging.getLogger(__name__)
 LOCK_MESSAGES = ("Could not set lock on file", "Lock is held by")
 
 
@@ -42,12 +50,21 @@ class EmbeddedGraphStore(cypher.CypherGraphStore):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser().resolve()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.recovered_from: Path | None = None  # the broken log set aside when this open recovered
         try:
             self._db = ladybug.Database(str(self.path))
-        except RuntimeError as exc:
+        except (RuntimeError, MemoryError) as exc:  # a corrupt log can make the engine allocate without end
             if any(marker in str(exc) for marker in LOCK_MESSAGES):
                 raise StoreBusyError(busy_message(self.path)) from exc
-            raise
+            wal = self.path.with_name(self.path.name + ".wal")
+            if not wal.exists():
+                raise
+            self.recovered_from = wal.with_name(f"{wal.name}.broken-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}")
+            shutil.copy2(wal, self.recovered_from)
+            log.warning("the graph store's write-ahead log could not be replayed (%s); it is kept as %s and the "
+                        "graph opened with what of it could be read: run `peoplegraph repair` for each project",
+                        exc, self.recovered_from)
+            self._db = ladybug.Database(str(self.path), throw_on_wal_replay_failure=False)
         self._conn = ladybug.Connection(self._db)
         self._in_transaction = False
         try:
