@@ -164,6 +164,10 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1, description="Files larger than this many bytes are refused."
     )
+    min_free_disk_mb: int = Field(
+        default=512, ge=0, description="Ingest stops cleanly, before writing its next batch, when the data "
+        "folder's disk has fewer free megabytes (MiB) than this (0: never)."
+    )
     detection_max_side: int = Field(
         default=1600,
         ge=160,

@@ -261,3 +261,15 @@ def test_a_photo_the_graph_refuses_is_skipped_alone_and_leaves_no_faces_behind(a
         assert any(f"{len(faces)} faces in the vector store belong to photos the graph does not have" in p for p in found)
         assert repair(runtime, PROJECT).repaired and check(runtime, PROJECT) == []
         assert runtime.vectors.count(PROJECT) == report.faces and len(runtime.vectors.project_faces(PROJECT)) == report.faces
+
+
+def test_ingest_stops_cleanly_below_the_free_disk_margin(app_settings: Settings, library) -> None:
+    folder, _ = library
+    env = dict(os.environ, PEOPLEGRAPH_DATA_DIR=str(app_settings.data_dir),
+               PEOPLEGRAPH_MODEL_DIR=str(app_settings.models_path), PEOPLEGRAPH_MIN_FREE_DISK_MB=str(2**40))
+    done = subprocess.run([sys.executable, "-m", "peoplegraph.cli", "ingest", str(folder), "--project", PROJECT,
+                           "--no-cluster"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "below the 1099511627776 MiB margin (PEOPLEGRAPH_MIN_FREE_DISK_MB)" in done.stderr
+    with Runtime(app_settings) as runtime:
+        assert runtime.graph.photo_count(PROJECT) == 0 and runtime.vectors.count(PROJECT) == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -124,6 +125,25 @@ def walk_images(folder: Path, skipped: list[SkippedFile] | None = None) -> Itera
                                            f"not a photo format peoplegraph reads ({suffix or 'no suffix'})"))
 
 
+class DiskSpaceError(OSError):
+    """Too little free disk to write the next batch safely: ingest stops before writing it."""
+
+
+def ensure_free_disk(settings) -> None:
+    """Refuse to write below the `min_free_disk_mb` margin: a store that fills the disk mid-write is the way
+    a library gets damaged (the embedded graph's log cut short)."""
+    margin = settings.min_free_disk_mb
+    if not margin:
+        return
+    folder = settings.data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free // 2**20
+    if free < margin:
+        raise DiskSpaceError(f"only {free} MiB free on the disk of {folder}, below the {margin} MiB margin "
+                             "(PEOPLEGRAPH_MIN_FREE_DISK_MB): ingest stopped before its next write. The photos "
+                             "stored so far are kept; free some space and run the same ingest again.")
+
+
 def _refused_photos(graph, photos: Sequence[PhotoRecord]) -> list[PhotoRecord]:
     """Write the photos one at a time; those the graph refuses."""
     refused = []
@@ -160,6 +180,7 @@ class IngestService:
         validate_project_name(project)
         report = report or IngestReport()
         runtime = self.runtime
+        ensure_free_disk(runtime.settings)
         vectors, graph = runtime.vectors, runtime.graph  # opening the vectors prepares the pack
         with runtime.locks.hold(project):  # a write like any other (on Neo4j it could deadlock with one)
             graph.ensure_project(project)
@@ -170,6 +191,7 @@ class IngestService:
         def flush() -> None:
             if not pending_photos:
                 return
+            ensure_free_disk(runtime.settings)
             with runtime.locks.hold(project):
                 # another process may have stored some of these photos since they were read: keep its faces
                 fresh = {p.photo_id for p in pending_photos} - {p.photo_id for p in graph.photos_by_id(
