@@ -330,3 +330,24 @@ def test_a_collection_from_an_older_schema_is_refused_untouched(fresh: Backend) 
     assert [f["name"] for f in after.describe_collection(collection_name_for(MODEL))["fields"]] == [
         "face_id", "cluster_id", "embedding"]
     after.close()
+
+
+def test_a_refused_write_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from peoplegraph.observations.store import StoreWriteError
+
+    store = MilvusVectorStore(str(tmp_path / "milvus.db"), MODEL, DIM)
+    faces = make_faces("full", unit_vectors(3, seed=5))
+    store.upsert(faces)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    for method in ("upsert", "delete"):
+        monkeypatch.setattr(store._client, method, disk_full)
+    for write in (lambda: store.upsert(faces), lambda: store.set_clusters("full", {faces[0].face_id: 3}),
+                  lambda: store.delete_faces("full", [faces[0].face_id])):
+        with pytest.raises(StoreWriteError, match="No space left on device.*peoplegraph repair"):
+            write()
+    monkeypatch.undo()
+    assert store.count("full") == 3
+    store.close()

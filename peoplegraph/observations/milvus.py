@@ -40,7 +40,7 @@ from pymilvus import DataType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, validate_project_name
-from peoplegraph.observations.store import StoreBusyError
+from peoplegraph.observations.store import StoreBusyError, StoreWriteError
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +249,18 @@ class MilvusVectorStore:
         }
 
     def upsert(self, observations: Sequence[FaceObservation]) -> None:
-        self._write([self._row(face) for face in observations])
+        with self._writing("faces"):
+            self._write([self._row(face) for face in observations])
+
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """A refused write (milvus-lite's disk full, a server gone) as one clear `StoreWriteError`."""
+        try:
+            yield
+        except (MilvusException, OSError) as exc:
+            raise StoreWriteError(
+                f"the vector store {self.uri} could not write {what}: {exc}. If its disk is full, free space; then "
+                "run `peoplegraph repair --project P` and the same command again") from exc
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         """Whole rows, replacing those of the same face ids."""
@@ -268,6 +279,10 @@ class MilvusVectorStore:
         every id is the project's and none is looked up first: a partial upsert of an unknown id would
         write a row without an embedding)."""
         validate_project_name(project)
+        with self._writing("cluster ids"):
+            self._set_clusters(project, assignment, present)
+
+    def _set_clusters(self, project: str, assignment: Mapping[int, int], present: bool) -> None:
         items = [(int(k), int(v)) for k, v in assignment.items()]
         for start in range(0, len(items), ID_BATCH):
             chunk = dict(items[start : start + ID_BATCH])
@@ -291,10 +306,11 @@ class MilvusVectorStore:
 
     def delete_faces(self, project: str, face_ids: Sequence[int]) -> None:
         ids = sorted({int(f) for f in face_ids})
-        for start in range(0, len(ids), ID_BATCH):
-            batch = ids[start:start + ID_BATCH]
-            self._client.delete(self.collection, filter=f"{self._project_filter(project)} and face_id in {batch}")
-            self._unflushed += len(batch)
+        with self._writing("the removal of faces"):
+            for start in range(0, len(ids), ID_BATCH):
+                batch = ids[start:start + ID_BATCH]
+                self._client.delete(self.collection, filter=f"{self._project_filter(project)} and face_id in {batch}")
+                self._unflushed += len(batch)
 
     def drop_project(self, project: str) -> None:
         validate_project_name(project)

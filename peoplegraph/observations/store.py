@@ -14,6 +14,11 @@ class StoreBusyError(RuntimeError):
     """An embedded store (milvus-lite folder, graph file) is held by another process."""
 
 
+class StoreWriteError(OSError):
+    """A store refused a write (a full disk, a server gone): the command stops with this, never half-done
+    as if done; `peoplegraph repair` and the same command again finish the work."""
+
+
 class VectorStore(Protocol):
     """Face observations of one model (one collection), isolated per project."""
 
