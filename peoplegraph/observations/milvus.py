@@ -189,6 +189,10 @@ class MilvusVectorStore:
                     f"{', '.join(missing)}: ingest into a fresh data folder (PEOPLEGRAPH_DATA_DIR) or a new "
                     "Milvus database; nothing was changed"
                 )
+            if self._lite_path is not None and client.list_indexes(name):  # made by an earlier peoplegraph
+                client.release_collection(name)
+                for index_name in client.list_indexes(name):
+                    client.drop_index(name, index_name)
             return
         schema = MilvusClient.create_schema(
             auto_id=False, enable_dynamic_field=False, description=f"peoplegraph faces of model {self.model_id}"
@@ -207,13 +211,15 @@ class MilvusVectorStore:
         schema.add_field("quality_flags", DataType.INT64)
         schema.add_field("age", DataType.FLOAT)  # years; UNKNOWN_AGE where the pack has no age model
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=self.dim)
-        index = client.prepare_index_params()
-        if self._lite_path is None:
-            index.add_index("embedding", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
-        else:  # peoplegraph searches its own face index beside milvus-lite: FLAT builds nothing while ingesting
-            index.add_index("embedding", index_type="FLAT", metric_type="COSINE")
         # Strong: a clustering run must see the faces an ingest wrote a moment ago.
         client.create_collection(name, schema=schema, consistency_level="Strong")
+        if self._lite_path is not None:
+            # no vector index: peoplegraph searches its own face index beside milvus-lite, which holds every
+            # row in memory anyway (a FLAT index was one more copy of every embedding: 0.5 GB at 1M faces) and
+            # searches without one
+            return
+        index = client.prepare_index_params()
+        index.add_index("embedding", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
         # The index of an empty collection is ready at once, but pymilvus' waiting loop sleeps 0.5 s before
         # it first asks: half a second off every new library's first ingest. load_collection waits for what
         # searches need.
