@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from peoplegraph.cli_common import Context, clustering_text, clusters_table, emit, link, project_command
+from peoplegraph.cli.common import Context, clustering_text, clusters_table, emit, link, project_command
 from peoplegraph.identity.records import (
     RELATION_KINDS, VISIBILITIES, EventRecord, MembershipRecord, OrganisationRecord, RelationRecord,
 )

@@ -11,8 +11,8 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from peoplegraph import cli_linking
-from peoplegraph.cli_common import (
+from peoplegraph.cli import linking as cli_linking
+from peoplegraph.cli.common import (
     JSON_OPTION, PROJECT_OPTION, Context, clustering_text, clusters_table, emit, fail_clearly, project_command,
     settings_options,
 )
@@ -31,8 +31,8 @@ def main(ctx: click.Context, **overrides: Any) -> None:
     ctx.obj = Context(overrides)
 
 
-for group in cli_linking.GROUPS:
-    main.add_command(group)
+for command in cli_linking.GROUPS:
+    main.add_command(command)
 
 
 def _ingest_text(report: IngestReport) -> str:
@@ -288,6 +288,3 @@ def models_prepare(obj: Context) -> None:
     click.echo(f"{pack.name}: model {pack.model_id}, {pack.embedding_dim}-D embeddings, ready in "
                f"{runtime.settings.models_path}")
 
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,3 @@
+from peoplegraph.cli.main import main
+
+main()
