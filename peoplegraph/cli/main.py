@@ -11,6 +11,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from peoplegraph.cli import backup as cli_backup
 from peoplegraph.cli import linking as cli_linking
 from peoplegraph.cli.common import (
     JSON_OPTION, PROJECT_OPTION, Context, clustering_text, clusters_table, emit, fail_clearly, project_command,
@@ -31,7 +32,7 @@ def main(ctx: click.Context, **overrides: Any) -> None:
     ctx.obj = Context(overrides)
 
 
-for command in cli_linking.GROUPS:
+for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS):
     main.add_command(command)
 
 
