@@ -167,3 +167,32 @@ def test_what_is_not_a_regular_file_or_is_too_large_is_refused_before_it_is_read
         with pytest.raises(ImageRejected) as caught:
             _decode(tmp_path / name)
         assert caught.value.reason == reason, name
+
+
+# The transpose that stores an upright photo so that a viewer honouring EXIF orientation o shows it upright.
+_STORED_AS = {1: None, 2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+              4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90,
+              7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_270}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_gives_the_boxes_of_the_upright_photo(tmp_path: Path, shared_data: Path, face_pack,
+                                                                      orientation: int) -> None:
+    from peoplegraph.engine.analysis import detect_faces
+    from peoplegraph.settings import Settings
+
+    upright = Image.open(shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg").convert("RGB")
+    transpose = _STORED_AS[orientation]
+    stored = upright if transpose is None else upright.transpose(transpose)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.png"  # lossless: the pixels the detector sees are the same
+    stored.save(path, exif=exif)
+    upright.save(tmp_path / "upright.png")
+    seen, truth = _decode(path), _decode(tmp_path / "upright.png")
+    assert (seen.width, seen.height) == (truth.width, truth.height) == upright.size
+    found = detect_faces(face_pack, seen, Settings(), face_pack.detection_threshold)
+    expected = detect_faces(face_pack, truth, Settings(), face_pack.detection_threshold)
+    assert len(found) == len(expected) >= 6
+    for box in expected.boxes:  # each face where it is in the upright photo, within a few pixels
+        assert np.abs(found.boxes - box).max(axis=1).min() < 4

@@ -273,3 +273,34 @@ def test_ingest_stops_cleanly_below_the_free_disk_margin(app_settings: Settings,
     assert "below the 1099511627776 MiB margin (PEOPLEGRAPH_MIN_FREE_DISK_MB)" in done.stderr
     with Runtime(app_settings) as runtime:
         assert runtime.graph.photo_count(PROJECT) == 0 and runtime.vectors.count(PROJECT) == 0
+
+
+def test_every_input_of_the_bad_input_corpus_has_a_clear_outcome(app_settings: Settings, shared_data: Path,
+                                                                 tmp_path: Path) -> None:
+    from badfiles import write_corpus
+    from peoplegraph.services.file_names import stored_name
+
+    folder = tmp_path / "corpus"
+    real = sorted((shared_data / "lfw-devtrain" / "Aaron_Peirsol").glob("*.jpg"))[0]
+    expected = write_corpus(folder, real)
+    report = _ingest(app_settings, folder)
+    skipped = {Path(s.path).name: s.reason for s in report.skipped}
+    noted = {Path(n.path).name: n.note for n in report.notes}
+    with Runtime(app_settings) as runtime:
+        stored = {Path(p.path).name: p for p in runtime.graph.photos(PROJECT)}
+    for name, (outcome, text) in expected.items():
+        shown = stored_name(name)
+        if outcome == "skipped":
+            assert text in skipped.get(shown, ""), (name, skipped.get(shown))
+            assert shown not in stored
+        else:
+            assert shown in stored and shown not in skipped, (name, skipped.get(shown))
+            assert (text in noted.get(shown, "")) if outcome == "noted" else shown not in noted, (name, noted.get(shown))
+    assert set(skipped) | set(stored) == {stored_name(n) for n in expected}  # nothing silently left out
+    assert stored[stored_name("absurd-exif.jpg")].taken_at == ""
+    faces = {name: 0 for name in stored}
+    with Runtime(app_settings) as runtime:
+        for name, photo in stored.items():
+            faces[name] = len(runtime.vectors.faces_of_photo(PROJECT, photo.photo_id))
+    for name in ("cmyk.jpg", "animated.gif", "phone.heic", "scan-16bit.png", "float.tif"):
+        assert faces[name] == 1, (name, faces)  # the face is found in each, whatever the encoding

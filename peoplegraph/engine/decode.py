@@ -93,7 +93,12 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
             raise ImageRejected(name, f"image too large: {claimed[0]}x{claimed[1]} pixels exceeds the limit of "
                                       f"{max_pixels} pixels") from None
         raise ImageRejected(name, "not an image (unrecognised format)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+    except ValueError as exc:
+        if "text chunk" in str(exc) or "TEXT_CHUNK" in str(exc):  # Pillow's PngImagePlugin limits
+            raise ImageRejected(name, "metadata too large: a PNG text chunk past the safety limit (a metadata "
+                                      "decompression bomb)") from None
+        raise ImageRejected(name, f"truncated or corrupt image data ({exc})") from None
+    except (OSError, SyntaxError, EOFError) as exc:
         raise ImageRejected(name, f"truncated or corrupt image data ({exc})") from None
     pixels = np.asarray(rgb)[:, :, ::-1].copy()  # RGB -> BGR, what OpenCV-style models take
     return DecodedImage(pixels=pixels, width=width, height=height, scale=width / pixels.shape[1], taken_at=taken_at,
@@ -161,15 +166,20 @@ def _png_claimed_size(data: bytes) -> tuple[int, int] | None:
 
 def _taken_at(image: Image.Image) -> tuple[str, str]:
     """When the photo was taken, from EXIF (DateTimeOriginal in the Exif IFD, else DateTime), as ISO 8601,
-    and a note when the date was there but not believable (before photography, or after tomorrow)."""
+    and a note when a date was written but cannot be believed (not a date, before photography, or after
+    tomorrow). No date, or the zeros cameras without a clock write, is simply unknown."""
     try:
         exif = image.getexif()
         raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
-        taken = dt.datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S") if raw else None
-    except Exception:  # absent, malformed or zeroed ("0000:00:00 00:00:00") dates: unknown, not an error
+    except Exception:  # a broken EXIF block: no date, not an error
         return "", ""
-    if taken is None:
+    text = str(raw or "").strip("\x00 ")
+    if not text.strip("0: "):
         return "", ""
+    try:
+        taken = dt.datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return "", f"EXIF date {text[:40]!r} ignored (not a date)"
     if taken.year < FIRST_PHOTO_YEAR or taken > dt.datetime.now() + dt.timedelta(days=1):
         return "", f"EXIF date {taken.isoformat()} ignored (not a plausible date for a photo)"
     return taken.isoformat(), ""
