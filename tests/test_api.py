@@ -143,3 +143,35 @@ def test_an_upload_that_cannot_be_queued_leaves_no_files(client: TestClient, app
     assert answer.status_code >= 500 and "Traceback" not in answer.text
     uploads = app_settings.data_dir / "uploads"
     assert not uploads.exists() or not any(uploads.iterdir())
+
+
+class _GoneRedis:
+    """A Redis that went down in the middle of a job."""
+
+    async def set(self, *args, **kwargs):
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        raise RedisConnectionError("Connection refused")
+
+
+def test_an_upload_job_finishes_its_work_when_redis_goes_down_mid_batch(app_settings: Settings, shared_data: Path,
+                                                                       tmp_path: Path) -> None:
+    import asyncio
+    import shutil
+
+    from peoplegraph.services.runtime import Runtime
+    from peoplegraph.workers.tasks import ingest_photos
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    files = []
+    for photo in sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[:6]:
+        shutil.copy(photo, spool / photo.name)
+        files.append({"name": photo.name, "path": str(spool / photo.name)})
+    with Runtime(app_settings) as runtime:
+        ctx = {"runtime": runtime, "job_id": "job-1", "redis": _GoneRedis()}
+        result = asyncio.run(ingest_photos(ctx, "gone", files, str(spool)))
+        assert result["new_photos"] == 6 and result["clustering"]["clustered_faces"] >= 5  # matched and clustered
+        clustered = [f for f in runtime.vectors.faces("gone") if f.cluster_id != -1]
+        assert len(clustered) == result["clustering"]["clustered_faces"]
+    assert not spool.exists()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 PROGRESS_TTL_S = 7 * 24 * 3600
 
@@ -15,7 +19,12 @@ def progress_key(job_id: str) -> str:
 
 
 async def write_progress(redis: Redis, job_id: str, progress: dict[str, Any]) -> None:
-    await redis.set(progress_key(job_id), json.dumps(progress), ex=PROGRESS_TTL_S)
+    """Progress only describes the work: a Redis that is down or restarting must not stop the work (an
+    upload's photos stored but never matched or clustered)."""
+    try:
+        await redis.set(progress_key(job_id), json.dumps(progress), ex=PROGRESS_TTL_S)
+    except (RedisError, OSError) as exc:
+        log.warning("job %s: progress %s not recorded (%s)", job_id, progress.get("stage"), exc)
 
 
 async def read_progress(redis: Redis, job_id: str) -> dict[str, Any] | None:
