@@ -84,6 +84,17 @@ def test_large_projects_search_inverted_lists_that_survive_a_restart(tmp_path: P
     index.close()
     reloaded = FaceIndex(tmp_path, DIM).cached("p")
     assert reloaded.lists is not None and np.array_equal(reloaded.lists.assignment, faces.lists.assignment)
+    # queries taken in blocks (and blocks split) find what each query searched alone finds: its own lists only
+    queries, among = exact.embeddings[::7], np.arange(5000) % 3 != 0
+    monkeypatch.setattr(face_index, "LIST_BLOCK_PAIRS", 20_000)  # forces splitting
+    for mask in (None, among):
+        got, got_sims = faces.nearest(queries, 10, among=mask)
+        for query, row, sim in zip(queries, got, got_sims):
+            alone = faces.lists.rows_of(faces.lists.probes(query)[0])
+            alone = alone[mask[alone]] if mask is not None else alone
+            best = alone[np.argsort(-(faces.embeddings[alone] @ query), kind="stable")[:10]]
+            assert set(row.tolist()) == set(best.tolist())
+            assert np.allclose(sim, np.sort(faces.embeddings[best] @ query)[::-1], atol=1e-5)
 
 
 def test_the_indexed_store_keeps_the_index_in_step_and_rebuilds_it(tmp_path: Path) -> None:

@@ -55,10 +55,17 @@ class InvertedLists:
         self.assignment = np.concatenate([self.assignment, self.assign(x)])
         self._order = self._starts = None
 
-    def candidates(self, query: np.ndarray, probes: int = PROBES) -> np.ndarray:
-        """The rows of the `probes` lists nearest to the query vector."""
+    def probes(self, queries: np.ndarray, probes: int = PROBES) -> np.ndarray:
+        """For each query vector (rows of `queries`), the `probes` lists whose centres are nearest, (q, probes)."""
+        similarity = np.atleast_2d(queries) @ self.centroids.T
+        probes = min(probes, similarity.shape[1])
+        return np.argpartition(-similarity, probes - 1, axis=1)[:, :probes]
+
+    def rows_of(self, lists: np.ndarray) -> np.ndarray:
+        """The rows of these lists."""
         if self._order is None:
             self._order = np.argsort(self.assignment, kind="stable")
             self._starts = np.searchsorted(self.assignment[self._order], np.arange(len(self.centroids) + 1))
-        nearest = np.argsort(-(self.centroids @ query))[:probes]
-        return np.concatenate([self._order[self._starts[c]:self._starts[c + 1]] for c in nearest])
+        assert self._starts is not None
+        return np.concatenate([self._order[self._starts[c]:self._starts[c + 1]] for c in np.asarray(lists).tolist()]
+                              or [np.zeros(0, np.int64)])
