@@ -46,6 +46,15 @@ class Settings(BaseSettings):
         "and search read (default: DATA_DIR/face-index). One process at a time: give each process sharing "
         "a DATA_DIR its own.",
     )
+    media_key: str = Field(
+        default="", repr=False,
+        description="Encrypts the media peoplegraph keeps (uploaded originals, thumbnails, face crops) with "
+        "AES-256-GCM: a base64 32-byte key (`peoplegraph media new-key`). Empty: stored as they are.",
+    )
+    media_key_file: Path | None = Field(
+        default=None,
+        description="A file holding the media key (base64), outside the data folder; instead of media_key.",
+    )
     warm_face_index: bool = Field(
         default=True,
         description="`peoplegraph serve` and `peoplegraph worker` load every project's face index when they "
@@ -183,7 +192,7 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(default=2, ge=1, le=64, description="Jobs one worker runs at a time.")
 
-    @field_validator("data_dir", "model_dir", "face_index_dir", mode="after")
+    @field_validator("data_dir", "model_dir", "face_index_dir", "media_key_file", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None

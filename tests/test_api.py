@@ -154,9 +154,10 @@ class _GoneRedis:
         raise RedisConnectionError("Connection refused")
 
 
-def test_an_upload_job_finishes_its_work_when_redis_goes_down_mid_batch(app_settings: Settings, shared_data: Path,
+def test_an_upload_job_keeps_its_photos_and_finishes_when_redis_goes_down_mid_batch(app_settings: Settings, shared_data: Path,
                                                                        tmp_path: Path) -> None:
     import asyncio
+    import hashlib
     import shutil
 
     from peoplegraph.services.runtime import Runtime
@@ -168,10 +169,18 @@ def test_an_upload_job_finishes_its_work_when_redis_goes_down_mid_batch(app_sett
     for photo in sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[:6]:
         shutil.copy(photo, spool / photo.name)
         files.append({"name": photo.name, "path": str(spool / photo.name)})
-    with Runtime(app_settings) as runtime:
+    from peoplegraph.media.cipher import MediaCipher
+
+    uploaded = {hashlib.sha256(Path(f["path"]).read_bytes()).hexdigest(): Path(f["path"]).read_bytes() for f in files}
+    settings = app_settings.model_copy(update={"media_key": MediaCipher.generate_key()})
+    with Runtime(settings) as runtime:
         ctx = {"runtime": runtime, "job_id": "job-1", "redis": _GoneRedis()}
         result = asyncio.run(ingest_photos(ctx, "gone", files, str(spool)))
         assert result["new_photos"] == 6 and result["clustering"]["clustered_faces"] >= 5  # matched and clustered
         clustered = [f for f in runtime.vectors.faces("gone") if f.cluster_id != -1]
         assert len(clustered) == result["clustering"]["clustered_faces"]
+        # the uploads are kept (the spool is gone), encrypted with the media key
+        for photo_id, data in uploaded.items():
+            assert runtime.media.original("gone", photo_id) == data
+            assert (settings.data_dir / "media" / "gone" / "originals" / photo_id[:2] / photo_id).read_bytes() != data
     assert not spool.exists()

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from peoplegraph.cli import backup as cli_backup
 from peoplegraph.cli import linking as cli_linking
+from peoplegraph.cli import media as cli_media
 from peoplegraph.cli.common import (
     JSON_OPTION, PROJECT_OPTION, Context, clustering_text, clusters_table, emit, fail_clearly, project_command,
     settings_options,
@@ -32,7 +33,7 @@ def main(ctx: click.Context, **overrides: Any) -> None:
     ctx.obj = Context(overrides)
 
 
-for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS):
+for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_media.COMMANDS):
     main.add_command(command)
 
 

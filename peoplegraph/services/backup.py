@@ -26,9 +26,10 @@ from peoplegraph.settings import Settings
 
 MANIFEST = "peoplegraph-backup.json"
 FORMAT = 1
-# What of DATA_DIR a library is: the vector store, the graph (its log too, should one be left) and the face
-# index (a cache, rebuilt from the vector store when missing: copied to spare a large library that rebuild).
-STORE_PATHS = ("milvus.db", "graph.lbug", "graph.lbug.wal", "face-index")
+# What of DATA_DIR a library is: the vector store, the graph (its log too, should one be left), the media
+# (copied as they are: encrypted ones stay encrypted, the key is not in the backup) and the face index (a
+# cache, rebuilt from the vector store when missing: copied to spare a large library that rebuild).
+STORE_PATHS = ("milvus.db", "graph.lbug", "graph.lbug.wal", "media", "face-index")
 
 
 class BackupError(ValueError):

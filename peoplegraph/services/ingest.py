@@ -164,14 +164,19 @@ class _Prepared:
     detections: Detections | None = None
     rejected: str | None = None
     known: bool = False
+    data: bytes | None = field(default=None, repr=False)
 
 
 class IngestService:
+    """`keep_originals`: keep each photo's bytes in the media store (uploads: the sender keeps no copy
+    peoplegraph could read again), before its photo record is written."""
+
     def __init__(self, runtime: Runtime, *, write_batch: int = WRITE_BATCH,
-                 decode_workers: int = PREFETCH_THREADS) -> None:
+                 decode_workers: int = PREFETCH_THREADS, keep_originals: bool = False) -> None:
         self.runtime = runtime
         self.write_batch = write_batch
         self.decode_workers = decode_workers
+        self.keep_originals = keep_originals
 
     def ingest(
         self, project: str, sources: Sequence[PhotoSource], progress: ProgressCallback | None = None,
@@ -220,6 +225,7 @@ class IngestService:
             if prepared.rejected is not None:
                 report.skipped.append(SkippedFile(name, prepared.rejected))
             elif prepared.known or prepared.photo_id in seen_now:
+                self._keep(project, prepared)
                 report.photos += 1
             else:
                 assert prepared.image is not None and prepared.photo_id is not None
@@ -229,6 +235,7 @@ class IngestService:
                     log.exception("processing %s failed", name)
                     report.skipped.append(SkippedFile(name, f"processing failed: {exc}"))
                 else:
+                    self._keep(project, prepared)
                     if prepared.image.note:
                         report.notes.append(PhotoNote(name, prepared.image.note))
                     seen_now.add(prepared.photo_id)
@@ -247,6 +254,10 @@ class IngestService:
                 progress(report, total)
         flush()
         return report
+
+    def _keep(self, project: str, prepared: _Prepared) -> None:
+        if self.keep_originals and prepared.data is not None and prepared.photo_id is not None:
+            self.runtime.media.keep_original(project, prepared.photo_id, prepared.data)
 
     def _prepare_ahead(self, project: str, sources: Sequence[PhotoSource]) -> Iterator[_Prepared]:
         """Hash and decode the next photos in worker threads while the caller detects on this one."""
@@ -272,8 +283,9 @@ class IngestService:
         except ImageRejected as exc:
             return _Prepared(source, rejected=exc.reason)
         photo_id = sha256_of(data)
+        kept = data if self.keep_originals else None
         if data and self.runtime.graph.has_photo(project, photo_id):
-            return _Prepared(source, photo_id=photo_id, known=True)
+            return _Prepared(source, photo_id=photo_id, known=True, data=kept)
         try:
             image = decode_image(
                 data, name=source.name, max_pixels=settings.max_image_pixels,
@@ -286,7 +298,7 @@ class IngestService:
         except Exception as exc:  # one bad photo must not stop the batch
             log.exception("detecting faces in %s failed", source.name)
             return _Prepared(source, rejected=f"processing failed: {exc}")
-        return _Prepared(source, photo_id=photo_id, image=image, detections=detections)
+        return _Prepared(source, photo_id=photo_id, image=image, detections=detections, data=kept)
 
     def _observe(self, project: str, photo_id: str, image: DecodedImage,
                  detections: Detections | None) -> list[FaceObservation]:

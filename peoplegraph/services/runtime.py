@@ -19,6 +19,8 @@ from peoplegraph.engine.pack import FaceModelPack
 from peoplegraph.engine.packs import load_pack
 from peoplegraph.identity.factory import open_graph_store
 from peoplegraph.identity.store import GraphStore
+from peoplegraph.media.cipher import MediaCipher
+from peoplegraph.media.store import MediaStore
 from peoplegraph.observations.factory import open_vector_store
 from peoplegraph.observations.indexed import IndexedVectorStore
 from peoplegraph.observations.journal import ChangeJournal
@@ -81,6 +83,15 @@ class Runtime:
         # several processes on shared stores see each other's writes through the journal in their Redis
         journal = ChangeJournal(self.settings.redis_url) if self.settings.redis_url else None
         return Serialized(IndexedVectorStore(store, self.settings.face_index_path, journal))  # type: ignore[return-value]
+
+    @cached_property
+    def media(self) -> MediaStore:
+        """The media kept in DATA_DIR/media, encrypted when a media key is set (checked here: a wrong or
+        misplaced key stops the process at start, not at the first photo)."""
+        settings = self.settings
+        cipher = MediaCipher.from_settings(settings.media_key, settings.media_key_file, settings.data_dir)
+        return MediaStore(settings.data_dir / "media", cipher, max_pixels=settings.max_image_pixels,
+                          max_bytes=settings.max_file_bytes)
 
     @cached_property
     def locks(self) -> ProjectLocks:

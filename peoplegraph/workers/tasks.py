@@ -38,7 +38,8 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
 
     sources = [PhotoSource(name=stored_name(f["name"]), path=Path(f["path"])) for f in files]
     try:
-        report = await asyncio.to_thread(IngestService(runtime).ingest, project, sources, on_progress)
+        service = IngestService(runtime, keep_originals=True)  # the spool is removed below: keep the photos
+        report = await asyncio.to_thread(service.ingest, project, sources, on_progress)
     finally:
         if cleanup_dir:
             shutil.rmtree(cleanup_dir, ignore_errors=True)

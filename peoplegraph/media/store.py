@@ -1,0 +1,123 @@
+"""`MediaStore`: the photos peoplegraph keeps (the originals of uploads, whose senders keep no copy we could
+read), and the thumbnails and face crops made from a photo, in DATA_DIR/media/<project>/.
+
+Files are named by content (a photo's sha256, a face's id), written atomically, and encrypted when a media
+key is set (`MediaCipher`). Thumbnails and crops are made on first use, from the kept original or from the
+bytes the caller reads (a photo ingested from a folder stays where it is), then kept.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from peoplegraph.engine.decode import decode_image
+from peoplegraph.media.cipher import MediaCipher
+from peoplegraph.observations.model import validate_project_name
+
+THUMBNAIL_SIDES = (256, 1024)  # the longest side of a thumbnail, pixels: a grid tile, a photo shown large
+CROP_SIDE = 224  # the longest side of a face crop, pixels
+CROP_MARGIN = 0.25  # a face crop shows this much of the box's size around it, on each side
+JPEG_QUALITY = 88
+
+
+class MediaStore:
+    def __init__(self, folder: Path, cipher: MediaCipher | None = None, *, max_pixels: int = 100_000_000,
+                 max_bytes: int = 200 * 2**20) -> None:
+        self.folder = Path(folder)
+        self.cipher = cipher
+        self._limits = {"max_pixels": max_pixels, "max_bytes": max_bytes}
+
+    # -- originals -------------------------------------------------------------------------------------
+
+    def keep_original(self, project: str, photo_id: str, data: bytes) -> None:
+        """Keep a photo's bytes (once: the name is its content)."""
+        name = self._name(project, "originals", photo_id)
+        if not (self.folder / name).exists():
+            self._write(name, data)
+
+    def has_original(self, project: str, photo_id: str) -> bool:
+        return (self.folder / self._name(project, "originals", photo_id)).exists()
+
+    def original(self, project: str, photo_id: str) -> bytes:
+        return self._read(self._name(project, "originals", photo_id))
+
+    # -- made from a photo -----------------------------------------------------------------------------
+
+    def thumbnail(self, project: str, photo_id: str, side: int, source: Callable[[], bytes]) -> bytes:
+        """A JPEG of the photo as a viewer sees it (EXIF orientation applied), its longest side `side` (one of
+        `THUMBNAIL_SIDES`) or the photo's own if smaller; `source` gives the photo's bytes when the thumbnail
+        is not made yet."""
+        if side not in THUMBNAIL_SIDES:
+            raise ValueError(f"side: {side} is not one of {', '.join(map(str, THUMBNAIL_SIDES))}")
+        name = self._name(project, f"thumbnails-{side}", photo_id)
+        return self._made(name, lambda: _jpeg(self._upright(photo_id, source, side), side))
+
+    def face_crop(self, project: str, photo_id: str, face_id: int, box: tuple[float, float, float, float],
+                  source: Callable[[], bytes]) -> bytes:
+        """A JPEG of one face (`box` in the upright photo's pixels, x1 y1 x2 y2) with a margin around it."""
+        name = self._name(project, "faces", f"{int(face_id) & 0xFFFF_FFFF_FFFF_FFFF:016x}")
+
+        def make() -> bytes:
+            image, scale = self._upright_full(photo_id, source)
+            x1, y1, x2, y2 = (v / scale for v in box)
+            dx, dy = (x2 - x1) * CROP_MARGIN, (y2 - y1) * CROP_MARGIN
+            crop = image.crop((max(0, int(x1 - dx)), max(0, int(y1 - dy)), min(image.width, int(x2 + dx) + 1),
+                               min(image.height, int(y2 + dy) + 1)))
+            return _jpeg(crop, CROP_SIDE)
+
+        return self._made(name, make)
+
+    def drop_project(self, project: str) -> None:
+        shutil.rmtree(self.folder / validate_project_name(project), ignore_errors=True)
+
+    # -- files -----------------------------------------------------------------------------------------
+
+    def _upright(self, photo_id: str, source: Callable[[], bytes], side: int) -> Image.Image:
+        decoded = decode_image(source(), name=photo_id, max_side=side, **self._limits)
+        return Image.fromarray(decoded.pixels[:, :, ::-1])
+
+    def _upright_full(self, photo_id: str, source: Callable[[], bytes]) -> tuple[Image.Image, float]:
+        decoded = decode_image(source(), name=photo_id, max_side=4096, **self._limits)
+        return Image.fromarray(decoded.pixels[:, :, ::-1]), decoded.scale
+
+    def _made(self, name: str, make: Callable[[], bytes]) -> bytes:
+        if (self.folder / name).exists():
+            return self._read(name)
+        data = make()
+        self._write(name, data)
+        return data
+
+    @staticmethod
+    def _name(project: str, kind: str, key: str) -> str:
+        if not key or not all(c in "0123456789abcdef" for c in key):
+            raise ValueError(f"{kind}: {key!r} is not an id")
+        return f"{validate_project_name(project)}/{kind}/{key[:2]}/{key}"
+
+    def _write(self, name: str, data: bytes) -> None:
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sealed = self.cipher.seal(data, name) if self.cipher is not None else data
+        temporary = path.with_name(path.name + ".tmp")
+        with open(temporary, "wb") as handle:
+            handle.write(sealed)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+
+    def _read(self, name: str) -> bytes:
+        data = (self.folder / name).read_bytes()
+        return self.cipher.open(data, name) if self.cipher is not None else data
+
+
+def _jpeg(image: Image.Image, side: int) -> bytes:
+    image = image.convert("RGB")
+    image.thumbnail((side, side))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=JPEG_QUALITY)
+    return out.getvalue()
