@@ -263,6 +263,19 @@ umount "{mount}"
 """
 
 
+def _mount_namespace() -> list[str]:
+    """`unshare` into a mount namespace of our own: as root, or as a user through a user namespace."""
+    return ["unshare", "-m"] if os.geteuid() == 0 else ["unshare", "-rm"]
+
+
+def can_mount_tmpfs() -> bool:
+    """Whether a tmpfs can be mounted here (the disk trials need one)."""
+    with tempfile.TemporaryDirectory() as folder:
+        probe = subprocess.run([*_mount_namespace(), "sh", "-c", f'mount -t tmpfs -o size=1m tmpfs "{folder}"'],
+                               capture_output=True, text=True)
+    return probe.returncode == 0
+
+
 def disk_trial(session: Session, k: int, scratch: Path, model_dir: Path, rnd: random.Random,
                margin: bool) -> Trial:
     """Step k on a tmpfs left with at most 256 KiB free: it fails on a full disk (or stops at the
@@ -277,8 +290,8 @@ def disk_trial(session: Session, k: int, scratch: Path, model_dir: Path, rnd: ra
                                   "STEP": _script(_step(name))})
     script = DISK_TRIAL.format(size=used + 8 * 1024, mount=mount, before=session.folders[k], free=free,
                                python=sys.executable, arg=json.dumps(arg).replace("'", "'\\''"), log=log, out=out)
-    done = subprocess.run(["unshare", "-m", "sh", "-c", script] if os.geteuid() == 0 else
-                          ["unshare", "-rm", "sh", "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([*_mount_namespace(), "sh", "-c", script], env=env, capture_output=True, text=True,
+                          timeout=600)
     if done.returncode != 0:
         raise AssertionError(f"the disk trial could not run: {done.stderr[-2000:]}")
     env = _env(out, model_dir)

@@ -10,10 +10,14 @@ from pathlib import Path
 import pytest
 
 import faults
+from unavailable import skip_or_fail
 
 
 @pytest.mark.slow
 def test_kills_and_full_disks_lose_nothing(shared_data: Path, model_dir: Path, tmp_path: Path) -> None:
+    if not faults.can_mount_tmpfs():
+        skip_or_fail("the disk-full trials mount a small tmpfs: that needs root or unprivileged user namespaces "
+                     "(`unshare -rm`), which this machine does not allow")
     rnd = random.Random(11)
     session = faults.clean_session(shared_data, model_dir, tmp_path)
     steps = len(session.steps)
