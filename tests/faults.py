@@ -303,10 +303,99 @@ def disk_trial(session: Session, k: int, scratch: Path, model_dir: Path, rnd: ra
     return trial
 
 
+def _named(library: dict) -> dict:
+    """The library with each photo's path cut to its file name (an upload's name is the name it was sent as)."""
+    return {**library, "photos": sorted([p[0], Path(p[1]).name, p[2]] for p in library["photos"])}
+
+
+def redis_trial(session: Session, scratch: Path, model_dir: Path, rnd: random.Random) -> Trial:
+    """The session's first ingest sent as an upload job to a `peoplegraph worker`, whose Redis is killed
+    after a random delay and restarted: the worker must outlive it, and the library end as the clean run's
+    (the job finished, or, when its result was lost with Redis, the user sends the photos again)."""
+    import asyncio
+
+    from arq import create_pool
+    from arq.jobs import Job
+
+    from peoplegraph.workers.redis_server import PrivateRedis, arq_redis_settings
+
+    root = Path(tempfile.mkdtemp(prefix="pg-redis-", dir=scratch))
+    redis = PrivateRedis(root / "redis")
+    url = redis.start()
+    env = _env(root / "data", model_dir, {"PEOPLEGRAPH_REDIS_URL": url})
+    expected = _named(session.states[1])
+
+    def worker() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "peoplegraph.cli", "worker"], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def send(attempt: int) -> str:
+        spool = root / f"spool-{attempt}"
+        spool.mkdir()
+        files = []
+        for photo in map(Path, session.steps[0][1]):
+            shutil.copy(photo, spool / photo.name)
+            files.append({"name": photo.name, "path": str(spool / photo.name)})
+        pool = await create_pool(arq_redis_settings(url))
+        try:
+            job = await pool.enqueue_job("ingest_photos", PROJECT, files, str(spool))
+            assert job is not None
+            return job.job_id
+        finally:
+            await pool.aclose()
+
+    async def finished(job_id: str, timeout: float) -> bool:
+        pool = await create_pool(arq_redis_settings(url))
+        try:
+            await Job(job_id, pool).result(timeout=timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+        finally:
+            await pool.aclose()
+
+    def stopped(process: subprocess.Popen[bytes]) -> bool:
+        """Stop a worker (it holds the embedded stores); whether it was still running."""
+        alive = process.poll() is None
+        process.terminate()
+        process.wait(timeout=120)
+        return alive
+
+    running = worker()
+    try:
+        job_id = asyncio.run(send(0))
+        delay = rnd.uniform(0.0, session.seconds[0] + 5)
+        time.sleep(delay)
+        assert redis.pid is not None and redis._process is not None
+        os.kill(redis.pid, signal.SIGKILL)
+        redis._process.wait()
+        time.sleep(rnd.uniform(0.5, 3))
+        redis._process = None
+        redis.start()
+        done = asyncio.run(finished(job_id, session.seconds[0] + 120))
+        alive = stopped(running)
+        found = _named(state_of(root / "data", model_dir, env))
+        outcome = "after" if found == expected else "part way"
+        if found != expected:  # its result lost with Redis, or the job with the queue: the user sends it again
+            running = worker()
+            done = asyncio.run(finished(asyncio.run(send(1)), session.seconds[0] + 300))
+            stopped(running)
+            found = _named(state_of(root / "data", model_dir, env))
+        lost, doubled = _difference(found, expected)
+        return Trial("upload job", f"Redis killed after {delay:.2f} s and restarted", outcome, lost, doubled,
+                     alive and done and found == expected)
+    finally:
+        if running.poll() is None:
+            stopped(running)
+        redis.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--kills", type=int, default=24)
     parser.add_argument("--disk", type=int, default=8)
+    parser.add_argument("--redis", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--model-dir", type=Path, default=Path(os.environ.get("PEOPLEGRAPH_MODEL_DIR", "")))
@@ -318,6 +407,7 @@ def main() -> None:
                   for i in range(args.kills)]
         trials += [disk_trial(session, rnd.choice([0, len(session.steps) - 3]), Path(scratch), args.model_dir, rnd,
                               margin=i % 2 == 1) for i in range(args.disk)]
+        trials += [redis_trial(session, Path(scratch), args.model_dir, rnd) for _ in range(args.redis)]
     for trial in trials:
         print(json.dumps(trial.__dict__))
     print(json.dumps({"trials": len(trials), "ok": sum(t.ok() for t in trials),

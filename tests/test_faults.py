@@ -1,4 +1,5 @@
-"""The fault harness (tests/faults.py) in CI: an editor's session killed at random points and run out of disk;
+"""The fault harness (tests/faults.py) in CI: an editor's session killed at random points and run out of disk,
+and an upload job whose Redis is killed and restarted;
 after `repair`, nothing lost, nothing doubled, each step all or nothing (ingest and reset may stop part way),
 and running the step again gives the library a clean run gives."""
 
@@ -25,7 +26,8 @@ def test_kills_and_full_disks_lose_nothing(shared_data: Path, model_dir: Path, t
     ingests = [k for k, (name, _) in enumerate(session.steps) if name == "ingest"]
     trials += [faults.disk_trial(session, ingests[i % len(ingests)], tmp_path, model_dir, rnd, margin=i >= 4)
                for i in range(6)]
+    trials += [faults.redis_trial(session, tmp_path, model_dir, rnd) for _ in range(2)]
     failed = [t for t in trials if not t.ok()]
     assert not failed, failed
     assert len([t for t in trials if t.fault.startswith("kill")]) >= 20
-    assert {t.step for t in trials} == {name for name, _ in session.steps}
+    assert {t.step for t in trials} == {name for name, _ in session.steps} | {"upload job"}
