@@ -10,9 +10,10 @@ on a small tmpfs filled to a random level), then `repair`s in a fresh process:
   nothing; an ingest or a reset may stop part way, as long as nothing is half-stored);
 - running the step again (what a user does after a crash) must give exactly the library after the step.
 "Exactly": every photo, face, decision (its time aside), person and cluster (as the set of its faces, and
-its person) the same; nothing lost, nothing twice.
+its person) the same; nothing lost, nothing twice. A Redis trial sends the first ingest as an upload job to a
+worker and kills and restarts its Redis (`redis_trial`).
 
-    python tests/faults.py --kills 24 --disk 8    # prints one JSON line per trial and the totals
+    python tests/faults.py --kills 24 --disk 8 --redis 2    # one JSON line per trial, then the totals
 """
 
 from __future__ import annotations
