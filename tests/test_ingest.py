@@ -304,3 +304,24 @@ def test_every_input_of_the_bad_input_corpus_has_a_clear_outcome(app_settings: S
             faces[name] = len(runtime.vectors.faces_of_photo(PROJECT, photo.photo_id))
     for name in ("cmyk.jpg", "animated.gif", "phone.heic", "scan-16bit.png", "float.tif"):
         assert faces[name] == 1, (name, faces)  # the face is found in each, whatever the encoding
+
+
+def test_a_vector_store_write_cut_short_leaves_no_faces_behind(app_settings: Settings, library,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from peoplegraph.observations.store import StoreWriteError
+
+    folder, _ = library
+    with Runtime(app_settings) as runtime:
+        store = runtime.vectors._target._store  # the Milvus store behind the face index
+        original = store.upsert
+
+        def half_then_full(faces):
+            original(faces[: len(faces) // 2])
+            raise StoreWriteError("the vector store could not write faces: No space left on device")
+
+        monkeypatch.setattr(store, "upsert", half_then_full)
+        with pytest.raises(StoreWriteError):
+            IngestService(runtime).ingest(PROJECT, collect_sources([folder], IngestReport()))
+        monkeypatch.undo()
+        assert runtime.vectors.count(PROJECT) == 0 and runtime.graph.photo_count(PROJECT) == 0
+        assert len(runtime.vectors.project_faces(PROJECT)) == 0

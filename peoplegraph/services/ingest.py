@@ -8,6 +8,7 @@ deterministic face ids make that re-run add nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -22,6 +23,7 @@ from peoplegraph.engine.decode import (IMAGE_SUFFIXES, DecodedImage, ImageReject
 from peoplegraph.engine.faces import Detections
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, face_id_for, validate_project_name
+from peoplegraph.observations.store import StoreWriteError
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.runtime import Runtime
 
@@ -203,7 +205,12 @@ class IngestService:
                     project, [p.photo_id for p in pending_photos])}
                 faces = [f for f in pending_faces if f.photo_id in fresh]
                 if faces:
-                    vectors.upsert(faces)
+                    try:
+                        vectors.upsert(faces)
+                    except StoreWriteError:  # part of the batch may be written: take it back if the store lets us
+                        with contextlib.suppress(Exception):
+                            vectors.delete_faces(project, [f.face_id for f in faces])
+                        raise  # what is left, `repair` removes (faces without their photo)
                 photos = [p for p in pending_photos if p.photo_id in fresh]
                 try:
                     graph.add_photos(photos)
