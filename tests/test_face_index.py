@@ -84,9 +84,8 @@ def test_large_projects_search_inverted_lists_that_survive_a_restart(tmp_path: P
     index.close()
     reloaded = FaceIndex(tmp_path, DIM).cached("p")
     assert reloaded.lists is not None and np.array_equal(reloaded.lists.assignment, faces.lists.assignment)
-    # queries taken in blocks (and blocks split) find what each query searched alone finds: its own lists only
+    # each query finds the best of its own lists' rows (among those the mask allows)
     queries, among = exact.embeddings[::7], np.arange(5000) % 3 != 0
-    monkeypatch.setattr(face_index, "LIST_BLOCK_PAIRS", 20_000)  # forces splitting
     for mask in (None, among):
         got, got_sims = faces.nearest(queries, 10, among=mask)
         for query, row, sim in zip(queries, got, got_sims):

@@ -61,11 +61,14 @@ class InvertedLists:
         probes = min(probes, similarity.shape[1])
         return np.argpartition(-similarity, probes - 1, axis=1)[:, :probes]
 
-    def rows_of(self, lists: np.ndarray) -> np.ndarray:
-        """The rows of these lists."""
+    def _sorted(self) -> None:
         if self._order is None:
             self._order = np.argsort(self.assignment, kind="stable")
             self._starts = np.searchsorted(self.assignment[self._order], np.arange(len(self.centroids) + 1))
-        assert self._starts is not None
+
+    def rows_of(self, lists: np.ndarray) -> np.ndarray:
+        """The rows of these lists."""
+        self._sorted()
+        assert self._order is not None and self._starts is not None
         return np.concatenate([self._order[self._starts[c]:self._starts[c + 1]] for c in np.asarray(lists).tolist()]
                               or [np.zeros(0, np.int64)])
