@@ -304,7 +304,13 @@ class MilvusVectorStore:
                 except MilvusException as exc:  # a server before 2.6: whole rows from here on
                     log.info("partial upsert refused (%s); re-upserting whole rows", exc)
                     self._partial_update = False
-            full = self._query_ids(project, list(chunk), [*META_FIELDS, "embedding"])
+            fields = [*META_FIELDS, "embedding"]
+            # the rows this process wrote are seen at once in its own session; only the ones it does not see
+            # (written by another process a moment ago) wait for Strong consistency
+            full = self._query_ids(project, list(chunk), fields, consistency="Session")
+            if present and len(full) < len(chunk):
+                seen = {row["face_id"] for row in full}
+                full += self._query_ids(project, [f for f in chunk if f not in seen], fields)
             for row in full:
                 row["cluster_id"] = chunk[row["face_id"]]
                 row["embedding"] = [float(v) for v in row["embedding"]]
@@ -347,12 +353,16 @@ class MilvusVectorStore:
         finally:
             iterator.close()
 
-    def _query_ids(self, project: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
+    def _query_ids(self, project: str, ids: list[int], fields: list[str],
+                   consistency: str | None = None) -> list[dict[str, Any]]:
+        """The rows of these ids (the collection's Strong consistency unless another `consistency` is asked)."""
         rows: list[dict[str, Any]] = []
+        level = {} if consistency is None else {"consistency_level": consistency}
         for start in range(0, len(ids), ID_BATCH):
             chunk = ids[start : start + ID_BATCH]
             filter_ = f"{self._project_filter(project)} and face_id in [{','.join(str(int(i)) for i in chunk)}]"
-            rows.extend(self._client.query(self.collection, filter=filter_, output_fields=fields, limit=len(chunk)))
+            rows.extend(self._client.query(self.collection, filter=filter_, output_fields=fields, limit=len(chunk),
+                                           **level))
         return rows
 
     def _face(self, row: Mapping[str, Any], with_embedding: bool) -> FaceObservation:
