@@ -9,13 +9,13 @@ bytes the caller reads (a photo ingested from a folder stays where it is), then 
 from __future__ import annotations
 
 import io
-import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
+from peoplegraph.atomic import atomic_write
 from peoplegraph.engine.decode import decode_image
 from peoplegraph.media.cipher import MediaCipher
 from peoplegraph.observations.model import validate_project_name
@@ -23,6 +23,7 @@ from peoplegraph.observations.model import validate_project_name
 THUMBNAIL_SIDES = (256, 1024)  # the longest side of a thumbnail, pixels: a grid tile, a photo shown large
 CROP_SIDE = 224  # the longest side of a face crop, pixels
 CROP_MARGIN = 0.25  # a face crop shows this much of the box's size around it, on each side
+CROP_SOURCE_SIDE = 4096  # a face crop is cut from the photo decoded this large (faces keep their detail)
 JPEG_QUALITY = 88
 
 
@@ -56,7 +57,7 @@ class MediaStore:
         if side not in THUMBNAIL_SIDES:
             raise ValueError(f"side: {side} is not one of {', '.join(map(str, THUMBNAIL_SIDES))}")
         name = self._name(project, f"thumbnails-{side}", photo_id)
-        return self._made(name, lambda: _jpeg(self._upright(photo_id, source, side), side))
+        return self._made(name, lambda: _jpeg(self._upright(photo_id, source, side)[0], side))
 
     def face_crop(self, project: str, photo_id: str, face_id: int, box: tuple[float, float, float, float],
                   source: Callable[[], bytes]) -> bytes:
@@ -64,7 +65,7 @@ class MediaStore:
         name = self._name(project, "faces", f"{int(face_id) & 0xFFFF_FFFF_FFFF_FFFF:016x}")
 
         def make() -> bytes:
-            image, scale = self._upright_full(photo_id, source)
+            image, scale = self._upright(photo_id, source, CROP_SOURCE_SIDE)
             x1, y1, x2, y2 = (v / scale for v in box)
             dx, dy = (x2 - x1) * CROP_MARGIN, (y2 - y1) * CROP_MARGIN
             crop = image.crop((max(0, int(x1 - dx)), max(0, int(y1 - dy)), min(image.width, int(x2 + dx) + 1),
@@ -78,12 +79,10 @@ class MediaStore:
 
     # -- files -----------------------------------------------------------------------------------------
 
-    def _upright(self, photo_id: str, source: Callable[[], bytes], side: int) -> Image.Image:
+    def _upright(self, photo_id: str, source: Callable[[], bytes], side: int) -> tuple[Image.Image, float]:
+        """The photo as a viewer sees it, decoded at least `side` pixels on its longest side where it has
+        them, and its full-size pixels per decoded pixel."""
         decoded = decode_image(source(), name=photo_id, max_side=side, **self._limits)
-        return Image.fromarray(decoded.pixels[:, :, ::-1])
-
-    def _upright_full(self, photo_id: str, source: Callable[[], bytes]) -> tuple[Image.Image, float]:
-        decoded = decode_image(source(), name=photo_id, max_side=4096, **self._limits)
         return Image.fromarray(decoded.pixels[:, :, ::-1]), decoded.scale
 
     def _made(self, name: str, make: Callable[[], bytes]) -> bytes:
@@ -102,13 +101,7 @@ class MediaStore:
     def _write(self, name: str, data: bytes) -> None:
         path = self.folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        sealed = self.cipher.seal(data, name) if self.cipher is not None else data
-        temporary = path.with_name(path.name + ".tmp")
-        with open(temporary, "wb") as handle:
-            handle.write(sealed)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        atomic_write(path, self.cipher.seal(data, name) if self.cipher is not None else data)
 
     def _read(self, name: str) -> bytes:
         data = (self.folder / name).read_bytes()

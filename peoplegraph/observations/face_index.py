@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from peoplegraph.atomic import atomic_save, atomic_write
 from peoplegraph.engine.cluster import EXACT_LIMIT
 from peoplegraph.observations.inverted_lists import InvertedLists
 from peoplegraph.observations.model import UNCLUSTERED, FaceObservation
@@ -285,10 +286,10 @@ class FaceIndex:
 
     def save_clusters(self, project: str) -> None:
         folder = self._dir(project)
-        _atomic_save(folder / "clusters.npy", lambda f: np.save(f, self._loaded[project].cluster_ids))
+        atomic_save(folder / "clusters.npy", lambda f: np.save(f, self._loaded[project].cluster_ids))
         manifest = self._manifest(project)
         manifest["rows"] = len(self._loaded[project])
-        _atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
+        atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
 
     def _save_lists(self, project: str, faces: ProjectFaces) -> None:
         folder = self._dir(project)
@@ -297,10 +298,10 @@ class FaceIndex:
                 with contextlib.suppress(FileNotFoundError):
                     (folder / name).unlink()
             return
-        _atomic_save(folder / "centroids.npy", lambda f: np.save(f, faces.lists.centroids))
-        _atomic_save(folder / "lists.npy", lambda f: np.save(f, faces.lists.assignment))
+        atomic_save(folder / "centroids.npy", lambda f: np.save(f, faces.lists.centroids))
+        atomic_save(folder / "lists.npy", lambda f: np.save(f, faces.lists.assignment))
         manifest = {**self._manifest(project), "lists_trained_rows": faces.lists.trained_rows}
-        _atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
+        atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
 
     def journal_position(self, project: str) -> str:
         """The last entry of the change journal this index holds ("0-0": none)."""
@@ -308,7 +309,7 @@ class FaceIndex:
 
     def set_journal_position(self, project: str, entry: str) -> None:
         manifest = {**self._manifest(project), "journal": entry or "0-0"}
-        _atomic_write(self._dir(project) / "manifest.json", json.dumps(manifest).encode())
+        atomic_write(self._dir(project) / "manifest.json", json.dumps(manifest).encode())
 
     def forget(self, project: str) -> None:
         self._loaded.pop(project, None)
@@ -324,10 +325,10 @@ class FaceIndex:
         folder = self._dir(project)
         number = max([int(p.split("-")[1].split(".")[0]) for p in old_parts], default=0) + 1
         name = f"part-{number:06d}.npz"
-        _atomic_save(folder / name, lambda f: np.savez(f, **{c: getattr(faces, c) for c in _COLUMNS}))
+        atomic_save(folder / name, lambda f: np.savez(f, **{c: getattr(faces, c) for c in _COLUMNS}))
         parts = [*old_parts, name] if keep else [name]
         manifest = {**self._manifest(project), "parts": parts, "rows": len(self._loaded[project]), "dim": self.dim}
-        _atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
+        atomic_write(folder / "manifest.json", json.dumps(manifest).encode())
         if not keep:
             for old in old_parts:
                 with contextlib.suppress(FileNotFoundError):
@@ -355,16 +356,3 @@ def _read_parts(paths: list[Path], rows: int, dim: int) -> ProjectFaces | None:
     for name, column in columns.items():
         setattr(faces, name, column)
     return faces  # clusters: the caller's (clusters.npy)
-
-
-def _atomic_save(path: Path, write) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    _atomic_save(path, lambda handle: handle.write(data))
