@@ -187,3 +187,8 @@ def outside_lifetime(taken_at: str, born: str, died: str) -> bool:
     if taken is None:
         return False
     return (birth is not None and taken[1] < birth[0]) or (death is not None and taken[0] > death[1])
+
+
+def now() -> str:
+    """This moment in UTC, to the second, as decisions and backups record it (2026-11-27T21:35:00Z)."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

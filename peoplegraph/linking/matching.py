@@ -17,13 +17,12 @@ before the person's birth date or after their death.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from peoplegraph.identity.records import FaceDecision, outside_lifetime
+from peoplegraph.identity.records import FaceDecision, now, outside_lifetime
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.services.project_lock import holding_project
@@ -80,7 +79,7 @@ def match_new_faces(runtime: Runtime, project: str, face_ids: Sequence[int] | No
     photo_of = [faces.photo_id(r) for r in candidates.tolist()]
     taken_at = {p.photo_id: p.taken_at for p in runtime.graph.photos_by_id(project, sorted(set(photo_of)))}
     spans = np.cumsum([0] + [len(c) for c in columns])
-    stamp = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    stamp = now()
     new_decisions = []
     for start in range(0, len(candidates), CHUNK_ROWS):
         chunk = candidates[start:start + CHUNK_ROWS]

@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from peoplegraph.identity.records import VISIBILITIES, FaceDecision, PersonRecord
-from peoplegraph.linking.service import LinkingResult, decisions_around, existing_person, now, settled
+from peoplegraph.identity.records import now
+from peoplegraph.linking.service import LinkingResult, decisions_around, existing_person, settled
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.clustering import named_groups, place_faces
 from peoplegraph.services.runtime import Runtime

@@ -22,14 +22,13 @@ person.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
-from peoplegraph.identity.records import FaceDecision, PersonRecord
+from peoplegraph.identity.records import FaceDecision, PersonRecord, now
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
 from peoplegraph.services.clustering import ClusteringReport, cluster_project, named_groups, place_faces
@@ -58,7 +57,6 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
     if (name is None) == (person_id is None):
         raise ValueError("confirm: give the person either as a new name or as an existing person id, not both")
     faces = _faces_of_cluster(runtime, project, cluster_id)
-    graph = runtime.graph
     new_people = []
     if person_id is not None:
         existing_person(runtime, project, person_id)
@@ -428,6 +426,3 @@ def _new_person_id(runtime: Runtime, project: str, name: str | None) -> str:
         candidate, number = f"{base}-{number}", number + 1
     return candidate
 
-
-def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -13,7 +13,6 @@ With servers, use their own tools: milvus-backup for a Milvus server, `neo4j-adm
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import os
@@ -21,6 +20,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from peoplegraph.identity.records import now
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.settings import Settings
 
@@ -70,7 +70,7 @@ def backup(settings: Settings, destination: Path) -> BackupReport:
         shutil.rmtree(staging, ignore_errors=True)
         raise BackupError(f"{settings.data_dir}: the library changed while it was copied ({changed[0] if changed else 'files came or went'}); "
                           "stop every peoplegraph process using it and back up again")
-    created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    created = now()
     manifest = {"format": FORMAT, "created": created, "files": files, "projects": projects}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     os.replace(staging, destination)
