@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from badfiles import write_bad_files
-from peoplegraph.services.clustering import cluster_project
+from peoplegraph.services.clustering import cluster_new_faces, cluster_project
 from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.settings import Settings
@@ -182,6 +182,36 @@ def test_missing_mode_clusters_new_faces_and_changes_no_existing_cluster(app_set
         assert report.clusters == 3 and len(runtime.graph.clusters(PROJECT)) == 3
         with pytest.raises(ValueError, match="mode"):
             cluster_project(runtime, PROJECT, mode="sideways")
+
+
+def test_an_ingest_run_again_after_a_crash_places_the_faces_the_first_run_stored(app_settings: Settings,
+                                                                               shared_data: Path) -> None:
+    """An ingest killed after storing its photos but before placing their faces (the fault harness found
+    it): the same ingest again must place them as one uninterrupted ingest does, though their photos are
+    already stored."""
+    lfw = shared_data / "lfw-devtrain"
+    first = sorted((lfw / "Colin_Powell").glob("*.jpg"))[:5] + sorted((lfw / "Tony_Blair").glob("*.jpg"))[:5]
+    second = sorted((lfw / "Colin_Powell").glob("*.jpg"))[5:8] + sorted((lfw / "Hugo_Chavez").glob("*.jpg"))[:4]
+
+    def library(settings: Settings, crash: bool) -> list[list[int]]:
+        with Runtime(settings) as runtime:
+            ingest = IngestService(runtime)
+            report = ingest.ingest(PROJECT, collect_sources(first, IngestReport()))
+            cluster_new_faces(runtime, PROJECT, report.face_ids)
+            if crash:  # stored, never placed
+                ingest.ingest(PROJECT, collect_sources(second, IngestReport()))
+            report = ingest.ingest(PROJECT, collect_sources(second, IngestReport()))
+            assert report.new_photos == (0 if crash else len(second))
+            cluster_new_faces(runtime, PROJECT, report.face_ids)
+            groups: dict[int, list[int]] = {}
+            for face in runtime.vectors.faces(PROJECT):
+                groups.setdefault(face.cluster_id, []).append(face.face_id)
+            return sorted(sorted(ids) for ids in groups.values())
+
+    clean = library(app_settings, crash=False)
+    crashed = library(app_settings.model_copy(update={"data_dir": app_settings.data_dir / "crashed"}), crash=True)
+    assert crashed == clean
+    assert len(clean) >= 3  # Colin Powell, Tony Blair, Hugo Chavez
 
 
 def _ids(paths: list[Path]) -> set[str]:

@@ -17,12 +17,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from peoplegraph.engine.analysis import describe_faces, detect_faces
 from peoplegraph.engine.decode import (IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, read_photo_file,
                                        sha256_of)
 from peoplegraph.engine.faces import Detections
 from peoplegraph.identity.records import PhotoRecord
-from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, face_id_for, validate_project_name
+from peoplegraph.observations.model import UNCLUSTERED, UNKNOWN_AGE, FaceObservation, face_id_for, validate_project_name
 from peoplegraph.observations.store import StoreWriteError
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.runtime import Runtime
@@ -79,7 +81,9 @@ class IngestReport:
     faces: int = 0  # faces found in the new photos
     skipped: list[SkippedFile] = field(default_factory=list)
     notes: list[PhotoNote] = field(default_factory=list)
-    face_ids: list[int] = field(default_factory=list, repr=False)  # the new faces, which clustering places
+    # the faces clustering and matching place: the new ones, and those of photos already stored that a run
+    # stopped part way (killed between storing and placing them) left without a cluster
+    face_ids: list[int] = field(default_factory=list, repr=False)
 
     @property
     def processed(self) -> int:
@@ -194,6 +198,7 @@ class IngestService:
         pending_faces: list[FaceObservation] = []
         pending_photos: list[PhotoRecord] = []
         seen_now: set[str] = set()
+        known: set[str] = set()
 
         def flush() -> None:
             if not pending_photos:
@@ -233,6 +238,8 @@ class IngestService:
                 report.skipped.append(SkippedFile(name, prepared.rejected))
             elif prepared.known or prepared.photo_id in seen_now:
                 self._keep(project, prepared)
+                if prepared.known:
+                    known.add(prepared.photo_id)
                 report.photos += 1
             else:
                 assert prepared.image is not None and prepared.photo_id is not None
@@ -260,7 +267,18 @@ class IngestService:
             if progress is not None:
                 progress(report, total)
         flush()
+        report.face_ids.extend(self._unplaced(project, known))
         return report
+
+    def _unplaced(self, project: str, photo_ids: set[str]) -> list[int]:
+        """The faces of these stored photos that have no cluster (a run stopped before placing them, or
+        placed as noise: placing those again is harmless)."""
+        if not photo_ids:
+            return []
+        faces = self.runtime.vectors.project_faces(project)
+        wanted = np.fromiter((p.encode() for p in photo_ids), "S64", len(photo_ids))
+        rows = np.flatnonzero((faces.cluster_ids == UNCLUSTERED) & np.isin(faces.photo_ids, wanted))
+        return faces.face_ids[rows].tolist()
 
     def _keep(self, project: str, prepared: _Prepared) -> None:
         if self.keep_originals and prepared.data is not None and prepared.photo_id is not None:
