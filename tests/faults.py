@@ -100,8 +100,8 @@ def library(runtime):
 
 
 def _script(body: str) -> str:
-    return (textwrap.dedent(PRELUDE).format(project=PROJECT) + textwrap.dedent(LIBRARY).replace("\n", "\n    ")
-            + textwrap.indent(textwrap.dedent(body), "    "))
+    library = textwrap.indent(textwrap.dedent(LIBRARY), "    ")
+    return textwrap.dedent(PRELUDE).format(project=PROJECT) + library + textwrap.indent(textwrap.dedent(body), "    ")
 
 
 @dataclass
@@ -173,6 +173,8 @@ def clean_session(shared_data: Path, model_dir: Path, scratch: Path) -> Session:
         if child.wait() != 0 or finished != "done":
             raise AssertionError(f"clean step {name} failed")
         session.states.append(state_of(data, model_dir))
+        if name != "reset" and session.states[-1] == session.states[-2]:  # a trial of it would prove nothing
+            raise AssertionError(f"clean step {name} {arg} changed nothing")
 
     run("ingest", first)
     clusters = [c[0] for c in session.states[-1]["clusters"]]  # face ids of each cluster, largest first below
