@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         description="Face model pack: `yunet-sface` (offline default), `buffalo_l`, `buffalo_s`, `antelopev2`, "
         "or a folder holding a SCRFD detector and an ArcFace recognizer.",
     )
+    model_source: Path | None = Field(
+        default=None,
+        description="A folder holding a known pack's files (buffalo_s: det_500m.onnx, w600k_mbf.onnx), used, "
+        "each checked by sha256, before any download: the way to prepare a pack offline.",
+    )
     model_dir: Path | None = Field(
         default=None, description="Where model packs are cached and looked for (default: DATA_DIR/models)."
     )
@@ -133,17 +138,18 @@ class Settings(BaseSettings):
     auto_threshold: float | None = Field(
         default=None, ge=-1.0, le=1.0,
         description="Auto-matching: a new face whose match score (mean cosine to its 3 nearest confirmed faces of "
-        "a person, -1..1) reaches this is tagged as that person (default: the clustering threshold + 0.05).",
+        "a person, -1..1) reaches this is tagged as that person (default: the model pack's own, else the clustering "
+        "threshold + 0.05).",
     )
     review_threshold: float | None = Field(
         default=None, ge=-1.0, le=1.0,
         description="Auto-matching: a score from this up to auto_threshold puts the face in the review queue; "
-        "below it the face waits for clustering (default: the clustering threshold - 0.05).",
+        "below it the face waits for clustering (default: the model pack's own, else the clustering threshold - 0.05).",
     )
     search_similarity: float | None = Field(
         default=None, ge=-1.0, le=1.0,
         description="Selfie search: cosine similarity, -1..1, at which a face matches the selfie (default: the "
-        "model pack's clustering threshold; lower values let whole clusters of look-alikes in).",
+        "model pack's own, else its clustering threshold; lower values let whole clusters of look-alikes in).",
     )
     cluster_seed_min_face_size: int = Field(
         default=50, ge=0, le=4096,

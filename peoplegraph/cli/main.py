@@ -22,6 +22,7 @@ from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services import catalog
 from peoplegraph.services.clustering import MODES, cluster_new_faces, cluster_project
 from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
+from peoplegraph.services.reembed import SwitchReport, switch_face_model
 from peoplegraph.services.runtime import Runtime, face_index_warming
 
 
@@ -281,12 +282,48 @@ def models() -> None:
 
 
 @models.command("prepare")
+@click.option("--model-pack", help="The pack to prepare (as the global --model-pack).")
+@click.option("--model-source", type=click.Path(path_type=Path, file_okay=False),
+              help="A folder holding the pack's files (as the global --model-source).")
 @click.pass_obj
 @fail_clearly
-def models_prepare(obj: Context) -> None:
+def models_prepare(obj: Context, model_pack: str | None, model_source: Path | None) -> None:
     """Download (where needed), convert and verify the model pack, once."""
+    obj.overrides.update({k: v for k, v in (("model_pack", model_pack), ("model_source", model_source)) if v})
     runtime = obj.runtime()
     pack = runtime.pack
     click.echo(f"{pack.name}: model {pack.model_id}, {pack.embedding_dim}-D embeddings, ready in "
                f"{runtime.settings.models_path}")
+
+
+@models.command("switch")
+@project_command()
+@click.option("--model-pack", help="The pack to move the project to (as the global --model-pack).")
+def models_switch(obj: Context, project: str, as_json: bool, model_pack: str | None) -> None:
+    """Move a project to the model pack: its faces re-embedded (same faces, boxes and clusters, every decision
+    kept), then bound to the pack. Photos are read where they were ingested, or from the kept uploads."""
+    if model_pack:
+        obj.overrides["model_pack"] = model_pack
+    with obj.runtime() as runtime:
+        pack = runtime.pack
+        with tqdm(unit="photo", desc="re-embed", file=sys.stderr, dynamic_ncols=True) as bar:
+            def progress(report: SwitchReport, total: int) -> None:
+                bar.total = total
+                bar.update(report.photos - bar.n)
+                bar.set_postfix(faces=report.faces, unavailable=len(report.unavailable), refresh=False)
+
+            report = switch_face_model(runtime, project, progress)
+    if report.unavailable:
+        lines = [f"  {u['path']}: {u['reason']}" for u in report.unavailable[:20]]
+        more = len(report.unavailable) - len(lines)
+        raise click.ClickException(
+            f"{len(report.unavailable)} photo(s) of project {project!r} could not be read again, so nothing was "
+            f"changed (the project stays on {report.from_model}):\n" + "\n".join(lines)
+            + (f"\n  ... and {more} more" if more > 0 else "")
+            + "\nPut the files back where they were ingested, or delete those photos, and run the command again")
+    text = (f"project {project!r} is already on {pack.name} ({report.to_model})" if not report.switched else
+            f"project {project!r} moved from {report.from_model} to {pack.name} ({report.to_model}): "
+            f"{report.faces} faces of {report.photos} photos re-embedded, every decision kept. Clusters are as "
+            "they were; `peoplegraph cluster --mode reset` re-clusters them with the new pack's threshold")
+    emit(as_json, report.to_dict(), text)
 

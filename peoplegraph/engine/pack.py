@@ -20,6 +20,10 @@ class FaceModelPack(Protocol):
     detection_threshold: float  # pack default, 0-1
     nms_threshold: float  # IoU above which two boxes are one face
     cluster_similarity: float  # pack default cosine similarity for "same person"
+    # pack defaults for auto-matching and selfie search; None: derived from cluster_similarity
+    auto_threshold: float | None
+    review_threshold: float | None
+    search_similarity: float | None
 
     def prepare(self, threads: int = 0) -> None:
         """Load (and on first use convert/verify) the model files. Raises ModelPackError."""

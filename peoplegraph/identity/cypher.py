@@ -3,7 +3,7 @@
 
 Model (keys are `project/id`, project names cannot contain `/`):
 
-    (:Project {name, pending_run})-[:HAS_PHOTO]->(:Photo {key, project, photo_id, path, width, height,
+    (:Project {name, pending_run, face_model, face_dim})-[:HAS_PHOTO]->(:Photo {key, project, photo_id, path, width, height,
                                                          face_count, taken_at})
     (:Project)-[:HAS_CLUSTER]->(:Cluster {key, project, cluster_id, size, representative_face_id,
                                           representative_photo_id, representative_box, mean_confidence})
@@ -234,6 +234,16 @@ class CypherGraphStore:
         """The mode of a clustering run that started and never finished, "" when none."""
         rows = self._run(q.PENDING_RUN, {"project": validate_project_name(project)})
         return (rows[0]["run"] or "") if rows else ""
+
+    def face_model(self, project: str) -> tuple[str, int] | None:
+        """The face model (id, embedding dimension) whose faces the project holds; None until its first faces."""
+        rows = self._run(q.FACE_MODEL, {"project": validate_project_name(project)})
+        if not rows or not rows[0]["model"]:
+            return None
+        return str(rows[0]["model"]), int(rows[0]["dim"] or 0)
+
+    def set_face_model(self, project: str, model_id: str, dim: int) -> None:
+        self._run(q.SET_FACE_MODEL, {"project": validate_project_name(project), "model": model_id, "dim": int(dim)})
 
     def clusters(self, project: str) -> list[ClusterRecord]:
         validate_project_name(project)

@@ -15,7 +15,8 @@ from __future__ import annotations
 _PERSON_COLUMNS = ("born", "died", "aliases", "biography", "notes", "external_ids", "visibility")
 _APPEARANCE_COLUMNS = "face_id INT64, box DOUBLE[], cluster_id INT64, method STRING, score DOUBLE"
 EMBEDDED_SCHEMA = (
-    "CREATE NODE TABLE IF NOT EXISTS Project(name STRING PRIMARY KEY, pending_run STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS Project(name STRING PRIMARY KEY, pending_run STRING, face_model STRING, "
+    "face_dim INT64)",
     "CREATE NODE TABLE IF NOT EXISTS Photo(key STRING PRIMARY KEY, project STRING, photo_id STRING, "
     "path STRING, width INT64, height INT64, face_count INT64, taken_at STRING)",
     "CREATE NODE TABLE IF NOT EXISTS Cluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
@@ -45,6 +46,8 @@ EMBEDDED_SCHEMA = (
     "CREATE REL TABLE IF NOT EXISTS PART_OF(FROM Event TO Event)",
     # graph files written before these columns existed get them (no-ops on a fresh file)
     "ALTER TABLE Project ADD IF NOT EXISTS pending_run STRING DEFAULT ''",
+    "ALTER TABLE Project ADD IF NOT EXISTS face_model STRING DEFAULT ''",
+    "ALTER TABLE Project ADD IF NOT EXISTS face_dim INT64 DEFAULT 0",
     *(f"ALTER TABLE Person ADD IF NOT EXISTS {c} STRING DEFAULT '{'normal' if c == 'visibility' else ''}'"
       for c in _PERSON_COLUMNS),
     "ALTER TABLE FaceDecision ADD IF NOT EXISTS grouped_as STRING DEFAULT ''",
@@ -138,6 +141,8 @@ CREATE_APPEARS_IN = (
 )
 SET_PENDING_RUN = "MATCH (p:Project {name: $project}) SET p.pending_run = $run"
 PENDING_RUN = "MATCH (p:Project {name: $project}) RETURN p.pending_run AS run"
+SET_FACE_MODEL = "MERGE (p:Project {name: $project}) SET p.face_model = $model, p.face_dim = $dim"
+FACE_MODEL = "MATCH (p:Project {name: $project}) RETURN p.face_model AS model, p.face_dim AS dim"
 CO_APPEARANCES = (
     "MATCH (a:Person {key: $key})-[:APPEARS_IN]->(ph:Photo)<-[:APPEARS_IN]-(b:Person) "
     "WHERE b.key <> a.key AND ($everyone OR b.visibility = 'normal') "

@@ -51,6 +51,11 @@ class GraphStore(Protocol):
     def pending_clustering(self, project: str) -> str:
         """The mode of a clustering run that started and never wrote the graph, "" when none."""
 
+    def face_model(self, project: str) -> tuple[str, int] | None:
+        """The face model (id, embedding dimension) of the project's faces; None until its first faces."""
+
+    def set_face_model(self, project: str, model_id: str, dim: int) -> None: ...
+
     def clusters(self, project: str) -> list[ClusterRecord]: ...
 
     def add_person(self, project: str, person_id: str, name: str) -> PersonRecord:

@@ -195,6 +195,7 @@ class IngestService:
         vectors, graph = runtime.vectors, runtime.graph  # opening the vectors prepares the pack
         with runtime.locks.hold(project):  # a write like any other (on Neo4j it could deadlock with one)
             graph.ensure_project(project)
+            vectors.check(project, writing=True)  # the project's face model: this pack's, or refused here
         pending_faces: list[FaceObservation] = []
         pending_photos: list[PhotoRecord] = []
         seen_now: set[str] = set()

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import Any, Generic, TypeVar
 
@@ -24,6 +24,7 @@ from peoplegraph.media.store import MediaStore
 from peoplegraph.observations.factory import open_vector_store
 from peoplegraph.observations.indexed import IndexedVectorStore
 from peoplegraph.observations.journal import ChangeJournal
+from peoplegraph.services.face_model import ModelBoundVectors
 from peoplegraph.services.project_lock import ProjectLocks
 from peoplegraph.settings import Settings
 
@@ -76,13 +77,14 @@ class Runtime:
         return Serialized(open_graph_store(self.settings))  # type: ignore[return-value]
 
     @cached_property
-    def vectors(self) -> IndexedVectorStore:
+    def vectors(self) -> ModelBoundVectors:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         pack = self.pack
         store = open_vector_store(self.settings, pack.model_id, pack.embedding_dim)
         # several processes on shared stores see each other's writes through the journal in their Redis
         journal = ChangeJournal(self.settings.redis_url) if self.settings.redis_url else None
-        return Serialized(IndexedVectorStore(store, self.settings.face_index_path, journal))  # type: ignore[return-value]
+        indexed = IndexedVectorStore(store, self.settings.face_index_path, journal)
+        return Serialized(ModelBoundVectors(indexed, self.graph, pack.name))  # type: ignore[return-value]
 
     @cached_property
     def media(self) -> MediaStore:
@@ -108,20 +110,24 @@ class Runtime:
         value = self.settings.cluster_similarity
         return self.pack.cluster_similarity if value is None else value
 
+    def _threshold(self, name: str, derived: Callable[[], float]) -> float:
+        """A threshold from the settings, else the pack's own (tuned for its embeddings), else `derived`."""
+        value = getattr(self.settings, name)
+        if value is None:
+            value = getattr(self.pack, name, None)
+        return derived() if value is None else value
+
     @property
     def auto_threshold(self) -> float:
-        value = self.settings.auto_threshold
-        return self.cluster_similarity + MATCH_MARGIN if value is None else value
+        return self._threshold("auto_threshold", lambda: self.cluster_similarity + MATCH_MARGIN)
 
     @property
     def review_threshold(self) -> float:
-        value = self.settings.review_threshold
-        return self.cluster_similarity - MATCH_MARGIN if value is None else value
+        return self._threshold("review_threshold", lambda: self.cluster_similarity - MATCH_MARGIN)
 
     @property
     def search_similarity(self) -> float:
-        value = self.settings.search_similarity
-        return self.cluster_similarity if value is None else value
+        return self._threshold("search_similarity", lambda: self.cluster_similarity)
 
     def close(self) -> None:
         for name in ("vectors", "graph", "locks"):

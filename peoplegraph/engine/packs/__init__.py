@@ -22,7 +22,8 @@ def load_pack(settings: Settings) -> FaceModelPack:
     if name in INSIGHTFACE_PACKS or folder.is_dir():
         from peoplegraph.engine.packs.insightface_pack import InsightFacePack
 
-        return InsightFacePack(name, settings.models_path, nms_threshold=settings.nms_threshold)
+        return InsightFacePack(name, settings.models_path, nms_threshold=settings.nms_threshold,
+                               source=settings.model_source)
     raise ModelPackError(
         f"model_pack: unknown pack {name!r}; use one of {', '.join(PACK_NAMES)} or a folder holding a SCRFD "
         "detector and an ArcFace recognizer"

@@ -59,6 +59,7 @@ class YuNetSFacePack:
     # 0.990 / 0.998 at 0.525 and 0.986 / 0.998 at 0.55 (bench/cluster_compare.py): a library full of
     # singletons needs a stricter link than OpenCV's pair-verification value (0.363).
     cluster_similarity = 0.50
+    auto_threshold = review_threshold = search_similarity = None  # derived (services/runtime.py)
 
     def __init__(self, models_path: Path, nms_threshold: float) -> None:
         self.models_path = models_path
