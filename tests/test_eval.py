@@ -22,10 +22,12 @@ def _labelled(root: Path, lfw: Path, people: list[str], per_person: int, singlet
     return root
 
 
-def _eval(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PEOPLEGRAPH_DATA_DIR=str(settings.data_dir), PEOPLEGRAPH_MODEL_DIR=str(settings.models_path))
+def _eval(settings: Settings, *args: str, pack: str = "yunet-sface", source: Path | None = None
+          ) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PEOPLEGRAPH_DATA_DIR=str(settings.data_dir), PEOPLEGRAPH_MODEL_DIR=str(settings.models_path),
+               PEOPLEGRAPH_MODEL_PACK=pack, **({"PEOPLEGRAPH_MODEL_SOURCE": str(source)} if source else {}))
     return subprocess.run([sys.executable, "-m", "peoplegraph.cli", "eval", *args], env=env, capture_output=True,
-                          text=True, timeout=900)
+                          text=True, timeout=1200)
 
 
 def test_eval_scores_a_labelled_folder_without_touching_the_users_stores(app_settings: Settings, shared_data: Path,
@@ -84,3 +86,35 @@ def test_eval_on_a_larger_lfw_sample_measures_identification_and_recommends_a_th
     assert result["tar_at_far_1e-2"] is not None and result["tar_at_far_1e-2"] > 0.9
     assert result["selfie_recall"] > 0.9 and result["selfie_precision"] > 0.9
     assert 0.4 <= result["recommended"]["cluster_similarity"] <= 0.6
+
+
+@pytest.mark.slow
+def test_buffalo_s_and_sface_side_by_side_on_lfw_devtrain(app_settings: Settings, shared_data: Path,
+                                                           shared_models: Path, tmp_path: Path) -> None:
+    """Both packs on the same sample of lfw-devtrain (every 3rd person with 4+ photos, 8 photos each, and
+    600 people seen once): the 512-D pack identifies at least as well as SFace, and the thresholds its
+    manifest carries are the ones eval recommends for it (bench/lfw_eval.py runs all of lfw-devtrain)."""
+    pytest.importorskip("insightface")
+    from peoplegraph.engine.packs.insightface_pack import KNOWN_PACKS
+
+    lfw = shared_data / "lfw-devtrain"
+    counts = {p.name: len(list(p.glob("*.jpg"))) for p in sorted(lfw.iterdir()) if p.is_dir()}
+    people = [p for p, n in counts.items() if n >= 4][::3]
+    singletons = [p for p, n in counts.items() if n == 1][::4][:600]
+    folder = _labelled(tmp_path / "people", lfw, people, 8, singletons)
+    results = {}
+    for pack in ("yunet-sface", "buffalo_s"):
+        done = _eval(app_settings, str(folder), "--json", pack=pack, source=shared_models / "insightface")
+        assert done.returncode == 0, done.stderr[-2000:]
+        results[pack] = json.loads(done.stdout)
+    sface, buffalo = results["yunet-sface"], results["buffalo_s"]
+    print({pack: {k: r[k] for k in ("bcubed_f", "rank1", "tar_at_far_1e-2", "tar_at_far_1e-3", "selfie_recall",
+                                    "selfie_precision", "recommended")} for pack, r in results.items()})
+    assert buffalo["rank1"] >= sface["rank1"] - 0.002 and buffalo["rank1"] > 0.98
+    assert buffalo["tar_at_far_1e-2"] >= sface["tar_at_far_1e-2"] - 0.002
+    assert buffalo["bcubed_f"] > 0.97 and buffalo["selfie_recall"] > 0.9 and buffalo["selfie_precision"] > 0.9
+    tuned = KNOWN_PACKS["buffalo_s"].thresholds
+    for name in ("cluster_similarity", "auto_threshold", "review_threshold"):
+        assert abs(buffalo["recommended"][name] - tuned[name]) <= 0.05, (name, buffalo["recommended"], tuned)
+    m = buffalo["matching"]
+    assert m["auto_precision"] >= 0.995 and m["strangers_tagged"] <= 0.005

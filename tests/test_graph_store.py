@@ -118,6 +118,17 @@ def test_projects_and_idempotent_add_photo(store, project: str) -> None:
     assert not store.has_photo("other-project", first.photo_id)
 
 
+def test_a_project_records_its_face_model_and_the_faces_its_photos_hold(store, project: str) -> None:
+    assert store.face_model(project) is None and store.face_total(project) == 0  # no project yet
+    store.add_photos([photo(project, i) for i in range(3)])
+    assert store.face_model(project) is None
+    assert store.face_total(project) == sum(photo(project, i).face_count for i in range(3))
+    store.set_face_model(project, "w600k_mbf-9cc6e4a75f0e", 512)
+    store.set_face_model(project, "sface-2021dec", 128)  # a switch replaces it
+    assert store.face_model(project) == ("sface-2021dec", 128)
+    assert store.face_model("other-project") is None
+
+
 def test_add_photos_creates_the_project_and_pages(store, project: str) -> None:
     photos = [photo(project, i) for i in range(2500)]  # more than one UNWIND batch
     store.add_photos(photos)

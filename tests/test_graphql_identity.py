@@ -73,8 +73,10 @@ def client(app_settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def archive(client: TestClient) -> TestClient:
     """Ann (biography, aliases, ids, a team, an event, 3 photos), Bob her son, Pat (private), Hal (hidden)."""
-    graph = client.app.state.runtime.graph
+    runtime = client.app.state.runtime
+    graph = runtime.graph
     graph.add_photos([photo(i) for i in range(1, 5)])
+    graph.set_face_model(P, runtime.pack.model_id, runtime.pack.embedding_dim)  # their faces: of this model
     graph.update_person(PersonRecord(P, "ann", "Ann Archer", born="1970-03-04", aliases=("Annie", "A. A."),
                                      biography="# Ann\n\nCaptain of **FC**.", notes="check the 1998 photos",
                                      external_ids=(("wikidata", "Q1"),)))

@@ -203,6 +203,20 @@ def _evaluation_text(r: dict) -> str:
         f"recommended cluster similarity: {r['recommended']['cluster_similarity']:.3f} "
         f"(--cluster-similarity / PEOPLEGRAPH_CLUSTER_SIMILARITY)",
     ]
+    m, rec = r["matching"], r["recommended"]
+    if rec["auto_threshold"] is None:
+        lines.append(f"auto-matching: too few people with {m['references_per_person'] + 1}+ photos or strangers "
+                     "with one photo to recommend thresholds")
+    else:
+        lines += [
+            f"auto-matching ({m['people']} people with {m['references_per_person']} references, {m['new_faces']} new "
+            f"faces, {m['strangers']} strangers): at {rec['auto_threshold']:.3f} {figure(m['auto_recall'])} of new "
+            f"faces tagged, {figure(m['auto_precision'])} rightly, {figure(m['strangers_tagged'])} of strangers "
+            f"tagged; from {rec['review_threshold']:.3f} {figure(m['strangers_in_review'])} of strangers in review",
+            f"recommended auto / review threshold: {rec['auto_threshold']:.3f} / {rec['review_threshold']:.3f} "
+            "(--auto-threshold, --review-threshold)",
+        ]
+    lines.append(f"recommended search similarity: {rec['search_similarity']:.3f} (--search-similarity)")
     return "\n".join(lines)
 
 

@@ -71,7 +71,7 @@ class CypherGraphStore:
 
     def _scalar(self, query: str, params: dict[str, Any]) -> int:
         rows = self._run(query, params)
-        return int(rows[0]["n"]) if rows else 0
+        return int(rows[0]["n"] or 0) if rows else 0
 
     # -- projects and photos ---------------------------------------------------------------------------
 
@@ -142,6 +142,10 @@ class CypherGraphStore:
 
     def photo_count(self, project: str) -> int:
         return self._scalar(q.PHOTO_COUNT, {"project": validate_project_name(project)})
+
+    def face_total(self, project: str) -> int:
+        """The faces the project's photos were found to hold, by their records (whatever model found them)."""
+        return self._scalar(q.FACE_TOTAL, {"project": validate_project_name(project)})
 
     # -- clusters --------------------------------------------------------------------------------------
 

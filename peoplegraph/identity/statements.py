@@ -90,6 +90,7 @@ PHOTOS_PAGE = PHOTOS + " SKIP $offset LIMIT $limit"
 PHOTOS_FROM = PHOTOS + " SKIP $offset"
 PHOTOS_BY_KEY = "UNWIND $keys AS k MATCH (ph:Photo {key: k}) " + _PHOTO_FIELDS
 PHOTO_COUNT = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) RETURN count(ph) AS n"
+FACE_TOTAL = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) RETURN sum(ph.face_count) AS n"
 
 CLUSTER_LINKS = (
     "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[:IS_PERSON]->(pe:Person) "

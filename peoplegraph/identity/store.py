@@ -34,6 +34,9 @@ class GraphStore(Protocol):
 
     def photo_count(self, project: str) -> int: ...
 
+    def face_total(self, project: str) -> int:
+        """The faces the project's photos were found to hold, by their records (whatever model found them)."""
+
     def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord],
                          appearances: Sequence[Appearance] = ()) -> None:
         """Replace the project's machine clusters (SEEN_IN edges, each record's person) and the APPEARS_IN

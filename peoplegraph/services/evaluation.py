@@ -14,7 +14,15 @@ person the folder is about; bystanders are clustered like any face but not score
 - selfie search: each enrolled face is a selfie; recall is the share of the person's other photos found,
   precision the share of found photos that show the person (services/search.py);
 - a sweep of the clustering threshold around the pack's, and the recommended value (best BCubed F,
-  then best pairwise F). A photo whose face was not found counts against recall and rank-1.
+  then best pairwise F). A photo whose face was not found counts against recall and rank-1;
+- auto-matching as `linking/matching.py` scores it: the first REFERENCES photos of each person with more
+  are confirmed references, their other photos are new faces, the people with one photo are strangers. The
+  recommended auto threshold is the lowest at which tags are at least AUTO_PRECISION right and at most
+  AUTO_STRANGERS of the strangers are tagged; the review threshold the lowest at which at most
+  REVIEW_STRANGERS of the strangers reach the review queue (never above the auto threshold);
+- the selfie search threshold swept like the clustering one; the recommended value has the best F of mean
+  recall and mean precision.
+These are the figures a pack's thresholds are tuned from (README, "Model packs").
 """
 
 from __future__ import annotations
@@ -39,6 +47,10 @@ EVAL_PROJECT = "eval"
 # Clustering thresholds tried around the pack's own (cosine similarity offsets).
 SWEEP_OFFSETS = (-0.1, -0.075, -0.05, -0.025, 0.0, 0.025, 0.05, 0.075, 0.1)
 FALSE_ACCEPT_RATES = {"tar_at_far_1e-2": 1e-2, "tar_at_far_1e-3": 1e-3}
+AUTO_PRECISION = 0.999  # share of auto-tags that must be right
+AUTO_STRANGERS = 0.001  # share of strangers an auto threshold may tag
+REVIEW_STRANGERS = 0.10  # share of strangers that may reach the review queue
+THRESHOLD_STEP = 0.005
 
 
 class NotALabelledFolder(ValueError):
@@ -116,6 +128,11 @@ def evaluate(settings: Settings, folder: Path, progress: Callable[[IngestReport,
     face_of_photo = {faces[i].photo_id: i for i in labelled}
     identification = _identification(embeddings, photos_of_person, face_of_photo)
     selfie = _selfie_search(embeddings, faces, default_labels, photos_of_person, face_of_photo, search_similarity)
+    search_sweep = [_selfie_search(embeddings, faces, default_labels, photos_of_person, face_of_photo,
+                                   round(search_similarity + offset, 4)) for offset in SWEEP_OFFSETS]
+    best_search = max(search_sweep, key=lambda row: (_f(row["selfie_recall"], row["selfie_precision"]),
+                                                     -abs(row["search_similarity"] - search_similarity)))
+    matching = _matching(embeddings, photos_of_person, face_of_photo)
     return {
         "folder": str(folder),
         "photos": report.photos,
@@ -128,10 +145,64 @@ def evaluate(settings: Settings, folder: Path, progress: Callable[[IngestReport,
         **at_default,
         **identification,
         **selfie,
+        "matching": matching,
         "sweep": sweep,
+        "search_sweep": search_sweep,
         "recommended": {"cluster_similarity": best["similarity"], "bcubed_f": best["bcubed_f"],
-                        "pairwise_f": best["pairwise_f"]},
+                        "pairwise_f": best["pairwise_f"], "auto_threshold": matching["auto_threshold"],
+                        "review_threshold": matching["review_threshold"],
+                        "search_similarity": best_search["search_similarity"]},
     }
+
+
+def _f(recall: float | None, precision: float | None) -> float:
+    if not recall or not precision:
+        return 0.0
+    return 2 * recall * precision / (recall + precision)
+
+
+def _matching(embeddings: np.ndarray, photos_of_person: dict[str, list[str]], face_of_photo: dict[str, int]) -> dict:
+    """Auto-matching scored as linking/matching.py scores it, and the thresholds it recommends (module docstring)."""
+    from peoplegraph.linking.matching import REFERENCES
+
+    enrolled = {person: [face_of_photo[i] for i in ids[:REFERENCES] if i in face_of_photo]
+                for person, ids in photos_of_person.items() if len(ids) > REFERENCES}
+    people = [p for p, refs in enrolled.items() if len(refs) == REFERENCES]
+    queries = [(people.index(p), face_of_photo[i]) for p in people for i in photos_of_person[p][REFERENCES:]
+               if i in face_of_photo]
+    strangers = [face_of_photo[ids[0]] for ids in photos_of_person.values() if len(ids) == 1 and ids[0] in face_of_photo]
+    empty = {"references_per_person": REFERENCES, "people": len(people), "new_faces": len(queries),
+             "strangers": len(strangers), "auto_threshold": None, "review_threshold": None,
+             "auto_recall": None, "auto_precision": None, "strangers_tagged": None, "strangers_in_review": None}
+    if not people or not queries or not strangers:
+        return empty
+    references = embeddings[[f for p in people for f in enrolled[p]]]
+
+    def best(faces: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        scores = (embeddings[faces] @ references.T).reshape(len(faces), len(people), REFERENCES).mean(axis=2)
+        return scores.max(axis=1), scores.argmax(axis=1)
+
+    score, chosen = best([f for _, f in queries])
+    right = chosen == np.array([p for p, _ in queries])
+    stranger_score, _ = best(strangers)
+    grid = np.arange(-1.0, 1.0 + THRESHOLD_STEP / 2, THRESHOLD_STEP)
+    auto = review = None
+    for t in grid:
+        tagged = score >= t
+        precision = right[tagged].mean() if tagged.any() else 1.0
+        if auto is None and precision >= AUTO_PRECISION and np.mean(stranger_score >= t) <= AUTO_STRANGERS:
+            auto = float(t)
+        if review is None and np.mean(stranger_score >= t) <= REVIEW_STRANGERS:
+            review = float(t)
+    if auto is None:
+        return empty
+    review = min(review if review is not None else auto, auto)
+    tagged = score >= auto
+    return {**empty, "auto_threshold": round(auto, 4), "review_threshold": round(review, 4),
+            "auto_recall": float(np.mean(tagged & right)),
+            "auto_precision": float(right[tagged].mean()) if tagged.any() else None,
+            "strangers_tagged": float(np.mean(stranger_score >= auto)),
+            "strangers_in_review": float(np.mean((stranger_score >= review) & (stranger_score < auto)))}
 
 
 def _largest_face_per_photo(faces: list) -> list[int]:

@@ -4,7 +4,7 @@ A project is bound to the model of its first faces (the graph's Project node rec
 embedding dimension). A process whose pack makes another model's embeddings is refused on that project,
 reads included: clustering an empty collection would otherwise rewrite the project's clusters from
 nothing. Projects made before the record existed are bound on first use when this model holds their faces,
-and refused when they hold photos but none of this model's faces. `switch_face_model` moves a project to
+and refused when their photos hold faces but none of this model's. `switch_face_model` moves a project to
 another pack (services/reembed.py).
 """
 
@@ -78,9 +78,9 @@ class ModelBoundVectors:
                 raise ProjectFaceModelError(mismatch_message(project, recorded[0], model_id, self._pack))
         elif self.unbound.count(project):
             self._graph.set_face_model(project, model_id, dim)
-        elif self._graph.photo_count(project):
+        elif self._graph.face_total(project):
             raise ProjectFaceModelError(
-                f"project {project!r} holds photos but no faces of the model {model_id} (pack {self._pack!r}): it "
+                f"project {project!r} holds photos with faces but none of the model {model_id} (pack {self._pack!r}): it "
                 "was made with another face model pack. Use that pack (--model-pack / PEOPLEGRAPH_MODEL_PACK); "
                 "the project is then bound to it")
         elif writing:
