@@ -123,6 +123,9 @@ def service_latencies(settings, selfies: list[Path]) -> tuple[float, list[float]
         port = probe.getsockname()[1]
     env = {**os.environ, "PEOPLEGRAPH_DATA_DIR": str(settings.data_dir), "PEOPLEGRAPH_MODEL_DIR": str(settings.models_path),
            "PEOPLEGRAPH_PORT": str(port)}
+    made = subprocess.run([sys.executable, "-m", "peoplegraph.cli", "keys", "create", "--name", f"bench-{port}",
+                           "--role", "admin", "--json"], env=env, capture_output=True, text=True, check=True)
+    headers = {"Authorization": f"Bearer {json.loads(made.stdout)['secret']}"}
     server = subprocess.Popen([sys.executable, "-m", "peoplegraph.cli", "serve"], env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -138,7 +141,7 @@ def service_latencies(settings, selfies: list[Path]) -> tuple[float, list[float]
                 raise RuntimeError("peoplegraph serve did not start")
             time.sleep(0.5)
         latencies = []
-        with httpx.Client(base_url=url, timeout=60) as client:
+        with httpx.Client(base_url=url, timeout=60, headers=headers) as client:
             # the first request opens the library's face index in the server (timed apart)
             began = time.perf_counter()
             client.post(f"/projects/{PROJECT}/search", files={"data": ("warm.jpg", selfies[0].read_bytes())},

@@ -59,3 +59,21 @@ def app_settings(tmp_path: Path, model_dir: Path):
     from peoplegraph.settings import Settings
 
     return Settings(data_dir=tmp_path / "data", model_dir=model_dir)
+
+
+@pytest.fixture
+def api(app_settings):
+    """The app on the test's data folder (lifespan run), signed in with the folder's first admin key; it
+    creates projects with `make_project`."""
+    from litestar.testing import TestClient
+
+    from peoplegraph.api.app import create_app
+
+    with TestClient(app=create_app(app_settings)) as client:
+        client.headers["Authorization"] = f"Bearer {client.app.state.first_admin_key}"
+        yield client
+
+
+def make_project(client, name: str) -> None:
+    answer = client.post("/projects", json={"name": name})
+    assert answer.status_code == 201, answer.text

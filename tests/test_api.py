@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from peoplegraph.api.app import create_app
+from conftest import make_project
 from peoplegraph.settings import Settings
 
 JOB_TIMEOUT_S = 300
@@ -35,9 +35,10 @@ def _graphql(client: TestClient, query: str) -> dict:
 
 
 @pytest.fixture
-def client(app_settings: Settings):
-    with TestClient(app=create_app(app_settings)) as client:
-        yield client
+def client(api: TestClient) -> TestClient:
+    for project in ("event", "ok"):
+        make_project(api, project)
+    return api
 
 
 def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClient, shared_data: Path) -> None:
@@ -88,8 +89,8 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
 
     # an editor names the largest cluster through GraphQL; the name holds through a reset
     first = clusters[0]["id"]
-    named = _graphql(client, 'mutation { confirmCluster(project: "event", clusterId: %d, name: "Lead Actor", '
-                             'actor: "ed") { action personId faceIds } }' % first)["confirmCluster"]
+    named = _graphql(client, 'mutation { confirmCluster(project: "event", clusterId: %d, name: "Lead Actor") '
+                             '{ action personId faceIds } }' % first)["confirmCluster"]
     assert named["personId"] == "lead-actor" and len(named["faceIds"]) == 2
     assert _graphql(client, 'mutation { resetClusters(project: "event") { clusters } }')["resetClusters"]["clusters"] >= 2
     people = _graphql(client, '{ people(project: "event") { id name photoCount photos { path } coAppearances '

@@ -129,6 +129,28 @@ def test_a_project_records_its_face_model_and_the_faces_its_photos_hold(store, p
     assert store.face_model("other-project") is None
 
 
+def test_api_keys_round_trip_and_are_revoked(store, project: str) -> None:
+    import hashlib
+
+    from peoplegraph.identity.records import ApiKeyRecord
+
+    store.ensure_project(project)
+    a, b = (hashlib.sha256(f"{project}-{i}".encode()).hexdigest() for i in (1, 2))  # a server's keys outlive tests
+    admin = ApiKeyRecord(a[:12], "root", "", "admin", "2026-11-28T01:00:00Z")
+    editor = ApiKeyRecord(b[:12], "Eve", project, "editor", "2026-11-28T01:00:01Z")
+    store.add_api_key(admin, a)
+    store.add_api_key(editor, b)
+    assert store.api_keys(project) == [editor] and admin in store.api_keys("")
+    assert {admin, editor} <= set(store.api_keys())
+    assert store.api_key(b[:12]) == (editor, b) and store.api_key("c" * 12) is None
+    store.revoke_api_key(editor.key_id, "2026-11-28T02:00:00Z")
+    store.revoke_api_key(editor.key_id, "2026-11-28T03:00:00Z")  # revoked once: the first time stays
+    assert store.api_key(editor.key_id)[0].revoked_at == "2026-11-28T02:00:00Z"
+    store.drop_project(project)
+    assert store.api_key(editor.key_id) is None and store.api_key(admin.key_id) is not None
+    store.revoke_api_key(admin.key_id, "2026-11-28T02:00:00Z")
+
+
 def test_add_photos_creates_the_project_and_pages(store, project: str) -> None:
     photos = [photo(project, i) for i in range(2500)]  # more than one UNWIND batch
     store.add_photos(photos)

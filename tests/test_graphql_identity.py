@@ -5,13 +5,12 @@ except in the one test that needs real faces for merging and splitting clusters.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
-from peoplegraph.api.app import create_app
+from conftest import make_project
 from peoplegraph.identity.records import (
     Appearance, ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
     RelationRecord,
@@ -65,9 +64,10 @@ def appearances(clusters: list[ClusterRecord]) -> list[Appearance]:
 
 
 @pytest.fixture
-def client(app_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(app=create_app(app_settings)) as client:
-        yield client
+def client(api: TestClient) -> TestClient:
+    for project in (P, "real"):
+        make_project(api, project)
+    return api
 
 
 @pytest.fixture
@@ -201,7 +201,7 @@ def test_private_fields_are_withheld_and_hidden_people_left_out_of_lists(archive
 EDIT = """mutation ($id: String!, $born: String, $bio: String, $add: [String!], $remove: [String!],
                      $ids: [ExternalIdInput!], $visibility: String) {
   editPerson(project: "archive", id: $id, born: $born, biography: $bio, addAliases: $add, removeAliases: $remove,
-             externalIds: $ids, visibility: $visibility, actor: "ed") {
+             externalIds: $ids, visibility: $visibility) {
     id name born aliases biography externalIds { source id } visibility } }"""
 
 
@@ -233,7 +233,7 @@ def test_edit_person_round_trip_and_bad_input(archive: TestClient) -> None:
 
 
 MERGE = """mutation ($prefer: String) { mergePeople(project: "archive", keptId: "ann", mergedId: "bob",
-  prefer: $prefer, actor: "ed") { action personId conflicts { field kept merged } } }"""
+  prefer: $prefer) { action personId conflicts { field kept merged } } }"""
 
 
 def test_merge_people_is_refused_on_a_conflict_until_prefer_says_who_wins(archive: TestClient) -> None:
@@ -344,8 +344,8 @@ def test_merge_split_and_reset_clusters_of_real_faces(client: TestClient, shared
     for face in graphql(client, '{ faces(project: "real") { id clusterId } }')["faces"]:
         faces_of.setdefault(face["clusterId"], []).append(face["id"])
 
-    merged = graphql(client, 'mutation ($ids: [Int!]!) { mergeClusters(project: "real", clusterIds: $ids, '
-                             'actor: "ed") { action faceIds personId } }', {"ids": [a, b]})["mergeClusters"]
+    merged = graphql(client, 'mutation ($ids: [Int!]!) { mergeClusters(project: "real", clusterIds: $ids) '
+                             '{ action faceIds personId } }', {"ids": [a, b]})["mergeClusters"]
     assert merged["action"] == "merge clusters" and merged["personId"] is None
     assert sorted(merged["faceIds"]) == sorted(faces_of[a] + faces_of[b])
     sizes = {c["id"]: c["size"] for c in graphql(client, '{ clusters(project: "real") { id size } }')["clusters"]}
@@ -354,7 +354,7 @@ def test_merge_split_and_reset_clusters_of_real_faces(client: TestClient, shared
     (big,) = together
 
     split = graphql(client, 'mutation ($c: Int!, $f: [ID!]!) { splitCluster(project: "real", clusterId: $c, '
-                            'faceIds: $f, actor: "ed") { action faceIds } }',
+                            'faceIds: $f) { action faceIds } }',
                     {"c": big, "f": faces_of[b]})["splitCluster"]
     assert split["action"] == "split" and sorted(split["faceIds"]) == sorted(faces_of[b])
     now = {}
@@ -365,7 +365,7 @@ def test_merge_split_and_reset_clusters_of_real_faces(client: TestClient, shared
 
     named = graphql(client, 'mutation ($c: Int!) { confirmCluster(project: "real", clusterId: $c, name: "Lead") '
                             '{ personId } }', {"c": now[faces_of[a][0]]})["confirmCluster"]["personId"]
-    reset = graphql(client, 'mutation ($c: Int!) { resetClusters(project: "real", clusterId: $c, actor: "ed") '
+    reset = graphql(client, 'mutation ($c: Int!) { resetClusters(project: "real", clusterId: $c) '
                             '{ action faceIds } }', {"c": now[faces_of[a][0]]})["resetClusters"]
     assert reset["action"] == "reset" and sorted(reset["faceIds"]) == sorted(faces_of[a])
     lead = graphql(client, '{ person(project: "real", id: "%s") { photoCount photos { path appearances '

@@ -13,6 +13,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from strawberry.litestar import make_graphql_controller
 
+from peoplegraph.api.access import AccessController, authentication, first_admin_key
 from peoplegraph.api.controllers import HealthController, JobController, PhotoController
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
 from peoplegraph.graphql.schema import schema
@@ -30,6 +31,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         with Runtime(settings) as runtime, queue_redis(settings) as redis_settings:
             await asyncio.to_thread(lambda: (runtime.vectors, runtime.graph))  # open stores, prepare the pack
+            app.state.first_admin_key = await asyncio.to_thread(first_admin_key, runtime)
             with face_index_warming(runtime):  # leaving it waits (shutdown) for the project being loaded
                 queue = await create_pool(redis_settings)
                 app.state.runtime = runtime
@@ -54,7 +56,8 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
 
     graphql = make_graphql_controller(schema, path="/graphql")
     return Litestar(
-        route_handlers=[HealthController, PhotoController, JobController, graphql],
+        route_handlers=[HealthController, AccessController, PhotoController, JobController, graphql],
+        middleware=[authentication()],
         lifespan=[lifespan],
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),

@@ -10,13 +10,14 @@ from typing import Annotated, Any
 
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
 from litestar.params import Body
 
 from peoplegraph import __version__
+from peoplegraph.api.access import check_project, project_guard
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import catalog
 from peoplegraph.services import search as search_service
@@ -37,8 +38,9 @@ class HealthController(Controller):
 
 class PhotoController(Controller):
     path = "/projects/{project:str}"
+    guards = [project_guard]
 
-    @post("/photos", status_code=202)
+    @post("/photos", status_code=202, opt={"role": "editor"})
     async def upload(
         self,
         project: str,
@@ -68,7 +70,7 @@ class PhotoController(Controller):
         assert job is not None  # only None for a duplicate explicit job id, which we never pass
         return {"project": project, "files": len(files), "jobs": [job.job_id]}
 
-    @post("/clustering", status_code=202)
+    @post("/clustering", status_code=202, opt={"role": "editor"})
     async def cluster(self, project: str, queue: ArqRedis, mode: str = "reset") -> dict[str, Any]:
         """Enqueue a clustering job: `mode` reset (every face again) or missing (faces without a cluster)."""
         validate_project_name(project)
@@ -115,11 +117,17 @@ class JobController(Controller):
     path = "/jobs"
 
     @get("/{job_id:str}")
-    async def job(self, job_id: str, queue: ArqRedis) -> dict[str, Any]:
+    async def job(self, job_id: str, queue: ArqRedis, request: Request, runtime: Runtime) -> dict[str, Any]:
         job = Job(job_id, queue)
         status = await job.status()
-        if status == JobStatus.not_found:
-            raise NotFoundException(f"no job {job_id!r} (unknown, or its result has expired)")
+        missing = NotFoundException(f"no job {job_id!r} (unknown, or its result has expired)")
+        info = None if status == JobStatus.not_found else await job.info()
+        if info is None or not info.args:
+            raise missing
+        try:  # a job of a project this key does not reach does not exist for it
+            await check_project(runtime, request.user, info.args[0], "viewer")
+        except (NotFoundException, PermissionDeniedException):
+            raise missing from None
         answer: dict[str, Any] = {"id": job_id, "state": status.value, "progress": await read_progress(queue, job_id)}
         if status == JobStatus.complete:
             info = await job.result_info()

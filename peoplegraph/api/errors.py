@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 
 from peoplegraph.engine.pack import ModelPackError
 from peoplegraph.observations.store import StoreBusyError
@@ -21,7 +23,21 @@ def _answer(status: int):
     return handler
 
 
+log = logging.getLogger(__name__)
+
+
+def _unexpected(request: Request, exc: Exception) -> Response:
+    """A bug or an outage: logged with its traceback for the operator, a plain line for the client."""
+    if isinstance(exc, HTTPException):
+        return _answer(exc.status_code)(request, exc)
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": HTTP_500_INTERNAL_SERVER_ERROR,
+                     "detail": f"internal error ({type(exc).__name__}); the server log has the details"},
+                    status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+
+
 EXCEPTION_HANDLERS = {
+    Exception: _unexpected,
     ValueError: _answer(HTTP_400_BAD_REQUEST),
     ModelPackError: _answer(HTTP_503_SERVICE_UNAVAILABLE),
     StoreBusyError: _answer(HTTP_503_SERVICE_UNAVAILABLE),

@@ -12,6 +12,7 @@ import click
 from tqdm import tqdm
 
 from peoplegraph.cli import backup as cli_backup
+from peoplegraph.cli import keys as cli_keys
 from peoplegraph.cli import linking as cli_linking
 from peoplegraph.cli import media as cli_media
 from peoplegraph.cli.common import (
@@ -34,7 +35,7 @@ def main(ctx: click.Context, **overrides: Any) -> None:
     ctx.obj = Context(overrides)
 
 
-for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_media.COMMANDS):
+for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_keys.COMMANDS, *cli_media.COMMANDS):
     main.add_command(command)
 
 

@@ -14,7 +14,8 @@ from peoplegraph.graphql.identity import (
     Event, EventTagging, ExternalIdInput, Membership, Organisation, Person, Relation, RepairOutcome, shown,
 )
 from peoplegraph.graphql.types import (
-    Cluster, CoAppearanceChain, Face, LinkingOutcome, Photo, check_page, checked_face_ids, runtime_of,
+    Cluster, CoAppearanceChain, Editors, Face, LinkingOutcome, Photo, Readers, actor_of, check_page, checked_face_ids,
+    runtime_of,
 )
 from peoplegraph.identity.records import EventRecord, MembershipRecord, OrganisationRecord, RelationRecord
 from peoplegraph.linking import people as people_service
@@ -27,26 +28,26 @@ from peoplegraph.services.runtime import Runtime
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The project's machine clusters, largest first.")
+    @strawberry.field(permission_classes=[Readers], description="The project's machine clusters, largest first.")
     async def clusters(self, info: Info, project: str) -> list[Cluster]:
         return [Cluster.of(c) for c in await asyncio.to_thread(catalog.clusters, runtime_of(info), project)]
 
-    @strawberry.field(description="The named people of a project (hidden and private ones only with "
+    @strawberry.field(permission_classes=[Readers], description="The named people of a project (hidden and private ones only with "
                                   "`includeHidden`).")
     async def people(self, info: Info, project: str, include_hidden: bool = False) -> list[Person]:
         found = await asyncio.to_thread(catalog.people, runtime_of(info), project)
         return [Person.of(p) for p in found if shown(p, include_hidden)]
 
-    @strawberry.field(description="One person, hidden and private ones included (a private person's personal "
+    @strawberry.field(permission_classes=[Readers], description="One person, hidden and private ones included (a private person's personal "
                                   "fields withheld); an error when there is no such person.")
     async def person(self, info: Info, project: str, id: str) -> Person | None:
         return Person.of(await asyncio.to_thread(_person, runtime_of(info), project, id))
 
-    @strawberry.field(description="The project's organisations (teams, clubs, companies...).")
+    @strawberry.field(permission_classes=[Readers], description="The project's organisations (teams, clubs, companies...).")
     async def organisations(self, info: Info, project: str) -> list[Organisation]:
         return [Organisation.of(o) for o in await asyncio.to_thread(runtime_of(info).graph.organisations, project)]
 
-    @strawberry.field(description="The members of an organisation whose membership overlaps since..until (YYYY, "
+    @strawberry.field(permission_classes=[Readers], description="The members of an organisation whose membership overlaps since..until (YYYY, "
                                   "YYYY-MM or YYYY-MM-DD; \"\" open), with their roles; hidden and private people "
                                   "only with `includeHidden`.")
     async def members(self, info: Info, project: str, organisation_id: str, since: str = "", until: str = "",
@@ -56,28 +57,28 @@ class Query:
         team = Organisation.of(organisation)
         return [Membership.of(m, Person.of(p), team) for m, p in found if shown(p, include_hidden)]
 
-    @strawberry.field(description="The project's events, by date.")
+    @strawberry.field(permission_classes=[Readers], description="The project's events, by date.")
     async def events(self, info: Info, project: str) -> list[Event]:
         return [Event.of(e) for e in await asyncio.to_thread(runtime_of(info).graph.events, project)]
 
-    @strawberry.field(description="The shortest chain of co-appearances from one person to another (at most "
+    @strawberry.field(permission_classes=[Readers], description="The shortest chain of co-appearances from one person to another (at most "
                                   "`maxSteps` photos), or null when there is none.")
     async def co_appearance_chain(self, info: Info, project: str, first: str, last: str,
                                   max_steps: int = 6) -> CoAppearanceChain | None:
         found = await asyncio.to_thread(runtime_of(info).graph.co_appearance_chain, project, first, last, max_steps)
         return None if found is None else CoAppearanceChain(person_ids=found[0], photo_ids=found[1])
 
-    @strawberry.field(description="The photos in which every one of these people appears.")
+    @strawberry.field(permission_classes=[Readers], description="The photos in which every one of these people appears.")
     async def photos_with_all(self, info: Info, project: str, person_ids: list[str]) -> list[Photo]:
         return [Photo.of(p) for p in await asyncio.to_thread(runtime_of(info).graph.photos_with_all, project, person_ids)]
 
-    @strawberry.field(description="The project's photos, paginated (limit at most 1000).")
+    @strawberry.field(permission_classes=[Readers], description="The project's photos, paginated (limit at most 1000).")
     async def photos(self, info: Info, project: str, limit: int = 100, offset: int = 0) -> list[Photo]:
         check_page(limit, offset)
         found = await asyncio.to_thread(catalog.photos, runtime_of(info), project, limit, offset)
         return [Photo.of(p) for p in found]
 
-    @strawberry.field(description="Every face of a project.")
+    @strawberry.field(permission_classes=[Readers], description="Every face of a project.")
     async def faces(self, info: Info, project: str) -> list[Face]:
         runtime = runtime_of(info)
         return [Face.of(f, runtime.settings.child_age) for f in await asyncio.to_thread(catalog.faces, runtime, project)]
@@ -98,88 +99,81 @@ async def _graph(info: Info, method: str, *args):
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Confirm a cluster as a person: a new one by `name` or an existing one by "
+    @strawberry.mutation(permission_classes=[Editors], description="Confirm a cluster as a person: a new one by `name` or an existing one by "
                                      "`personId`. Every face of it is that person from now on.")
     async def confirm_cluster(self, info: Info, project: str, cluster_id: int, name: str | None = None,
-                              person_id: str | None = None, actor: str = "") -> LinkingOutcome:
+                              person_id: str | None = None) -> LinkingOutcome:
         return await _act(info, linking.confirm_cluster, project, cluster_id, name=name, person_id=person_id,
-                          actor=actor)
+                          actor=actor_of(info))
 
-    @strawberry.mutation(description="Ignore a cluster (background extras): its faces never join a cluster again.")
-    async def ignore_cluster(self, info: Info, project: str, cluster_id: int, actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.ignore_cluster, project, cluster_id, actor=actor)
+    @strawberry.mutation(permission_classes=[Editors], description="Ignore a cluster (background extras): its faces never join a cluster again.")
+    async def ignore_cluster(self, info: Info, project: str, cluster_id: int) -> LinkingOutcome:
+        return await _act(info, linking.ignore_cluster, project, cluster_id, actor=actor_of(info))
 
-    @strawberry.mutation(description="Take faces out of their cluster for good: they are not its person (or, in "
+    @strawberry.mutation(permission_classes=[Editors], description="Take faces out of their cluster for good: they are not its person (or, in "
                                      "a cluster no one has named, not the individual its other faces are).")
-    async def remove_faces(self, info: Info, project: str, face_ids: list[strawberry.ID],
-                           actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.remove_faces, project, checked_face_ids(face_ids), actor=actor)
+    async def remove_faces(self, info: Info, project: str, face_ids: list[strawberry.ID]) -> LinkingOutcome:
+        return await _act(info, linking.remove_faces, project, checked_face_ids(face_ids), actor=actor_of(info))
 
-    @strawberry.mutation(description="Ignored faces may seed and join clusters again.")
-    async def unignore_faces(self, info: Info, project: str, face_ids: list[strawberry.ID],
-                             actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.unignore_faces, project, checked_face_ids(face_ids), actor=actor)
+    @strawberry.mutation(permission_classes=[Editors], description="Ignored faces may seed and join clusters again.")
+    async def unignore_faces(self, info: Info, project: str, face_ids: list[strawberry.ID]) -> LinkingOutcome:
+        return await _act(info, linking.unignore_faces, project, checked_face_ids(face_ids), actor=actor_of(info))
 
-    @strawberry.mutation(description="The clusters are one individual: the person one of them is confirmed as, or "
+    @strawberry.mutation(permission_classes=[Editors], description="The clusters are one individual: the person one of them is confirmed as, or "
                                      "an unnamed group kept by every later run. Clusters of two different people "
                                      "are refused (merge the people).")
-    async def merge_clusters(self, info: Info, project: str, cluster_ids: list[int],
-                             actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.merge_clusters, project, cluster_ids, actor=actor)
+    async def merge_clusters(self, info: Info, project: str, cluster_ids: list[int]) -> LinkingOutcome:
+        return await _act(info, linking.merge_clusters, project, cluster_ids, actor=actor_of(info))
 
-    @strawberry.mutation(description="The chosen faces of a cluster are another individual than the rest: they "
+    @strawberry.mutation(permission_classes=[Editors], description="The chosen faces of a cluster are another individual than the rest: they "
                                      "form a cluster of their own, never again with the rest.")
-    async def split_cluster(self, info: Info, project: str, cluster_id: int, face_ids: list[strawberry.ID],
-                            actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.split_cluster, project, cluster_id, checked_face_ids(face_ids), actor=actor)
+    async def split_cluster(self, info: Info, project: str, cluster_id: int, face_ids: list[strawberry.ID]) -> LinkingOutcome:
+        return await _act(info, linking.split_cluster, project, cluster_id, checked_face_ids(face_ids), actor=actor_of(info))
 
-    @strawberry.mutation(description="Accept (the suggested person) or reject queued auto-matching suggestions.")
-    async def review_faces(self, info: Info, project: str, face_ids: list[strawberry.ID], accept: bool,
-                           actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.review_faces, project, checked_face_ids(face_ids), accept=accept, actor=actor)
+    @strawberry.mutation(permission_classes=[Editors], description="Accept (the suggested person) or reject queued auto-matching suggestions.")
+    async def review_faces(self, info: Info, project: str, face_ids: list[strawberry.ID], accept: bool) -> LinkingOutcome:
+        return await _act(info, linking.review_faces, project, checked_face_ids(face_ids), accept=accept, actor=actor_of(info))
 
-    @strawberry.mutation(description="Undo the latest editor action (person edits and merges included) or "
+    @strawberry.mutation(permission_classes=[Editors], description="Undo the latest editor action (person edits and merges included) or "
                                      "auto-matching run.")
     async def undo(self, info: Info, project: str) -> LinkingOutcome:
         return await _act(info, linking.undo, project)
 
-    @strawberry.mutation(description="Recompute the machine's work on one cluster (or, without `clusterId`, "
+    @strawberry.mutation(permission_classes=[Editors], description="Recompute the machine's work on one cluster (or, without `clusterId`, "
                                      "cluster every face again); every human decision is kept.")
-    async def reset_clusters(self, info: Info, project: str, cluster_id: int | None = None,
-                             actor: str = "") -> LinkingOutcome:
-        return await _act(info, linking.reset, project, cluster_id, actor=actor)
+    async def reset_clusters(self, info: Info, project: str, cluster_id: int | None = None) -> LinkingOutcome:
+        return await _act(info, linking.reset, project, cluster_id, actor=actor_of(info))
 
-    @strawberry.mutation(description="Change the given fields of a person (others stay; \"\" clears a date, the "
+    @strawberry.mutation(permission_classes=[Editors], description="Change the given fields of a person (others stay; \"\" clears a date, the "
                                      "biography or the notes; an external id \"\" removes that source). Undoable.")
     async def edit_person(self, info: Info, project: str, id: str, name: str | None = None,
                           born: str | None = None, died: str | None = None, biography: str | None = None,
                           notes: str | None = None, add_aliases: list[str] | None = None,
                           remove_aliases: list[str] | None = None, external_ids: list[ExternalIdInput] | None = None,
-                          visibility: str | None = None, actor: str = "") -> Person:
+                          visibility: str | None = None) -> Person:
         ids = None if external_ids is None else {e.source: e.id for e in external_ids}
         edited = await asyncio.to_thread(
             people_service.edit_person, runtime_of(info), project, id, name=name, born=born, died=died,
             biography=biography, notes=notes, add_aliases=add_aliases or (), remove_aliases=remove_aliases or (),
-            external_ids=ids, visibility=visibility, actor=actor)
+            external_ids=ids, visibility=visibility, actor=actor_of(info))
         return Person.of(edited)
 
-    @strawberry.mutation(description="Fold `mergedId` into `keptId` (names, aliases, biographies, notes, ids, "
+    @strawberry.mutation(permission_classes=[Editors], description="Fold `mergedId` into `keptId` (names, aliases, biographies, notes, ids, "
                                      "memberships, relations and faces combined). Refused, with the conflicts "
                                      "listed (message, and `conflicts` in the error's extensions), until `prefer` "
                                      "(keptId or mergedId) says whose values win. Undoable.")
-    async def merge_people(self, info: Info, project: str, kept_id: str, merged_id: str, prefer: str | None = None,
-                           actor: str = "") -> LinkingOutcome:
+    async def merge_people(self, info: Info, project: str, kept_id: str, merged_id: str, prefer: str | None = None) -> LinkingOutcome:
         try:
             return await _act(info, people_service.merge_people, project, kept_id, merged_id, prefer=prefer,
-                              actor=actor)
+                              actor=actor_of(info))
         except MergeConflictError as exc:
             raise GraphQLError(str(exc), extensions={"conflicts": exc.conflicts}) from exc
 
-    @strawberry.mutation(description="Create an organisation (a team, a club...) or rename it. ")
+    @strawberry.mutation(permission_classes=[Editors], description="Create an organisation (a team, a club...) or rename it. ")
     async def add_organisation(self, info: Info, project: str, id: str, name: str, kind: str = "") -> Organisation:
         return Organisation.of(await _graph(info, "add_organisation", OrganisationRecord(project, id, name, kind)))
 
-    @strawberry.mutation(description="Record that a person is (or was) a member of an organisation, in a role, "
+    @strawberry.mutation(permission_classes=[Editors], description="Record that a person is (or was) a member of an organisation, in a role, "
                                      "since..until (YYYY, YYYY-MM or YYYY-MM-DD; until \"\": still a member). "
                                     )
     async def add_membership(self, info: Info, project: str, person_id: str, organisation_id: str, role: str = "",
@@ -188,7 +182,7 @@ class Mutation:
         person, organisation = await asyncio.to_thread(_add_membership, runtime_of(info), membership)
         return Membership.of(membership, Person.of(person), Organisation.of(organisation))
 
-    @strawberry.mutation(description="Record that `personId` is `kind` of `otherId` (parent, child, sibling, "
+    @strawberry.mutation(permission_classes=[Editors], description="Record that `personId` is `kind` of `otherId` (parent, child, sibling, "
                                      "spouse, partner, relative, colleague, teammate, friend, other). "
                                     )
     async def add_relation(self, info: Info, project: str, person_id: str, kind: str, other_id: str) -> Relation:
@@ -196,13 +190,13 @@ class Mutation:
         names = await asyncio.to_thread(_add_relation, runtime_of(info), relation)
         return Relation.of(relation, names)
 
-    @strawberry.mutation(description="Create an event (or change it); `partOf` names a larger event. "
+    @strawberry.mutation(permission_classes=[Editors], description="Create an event (or change it); `partOf` names a larger event. "
                                     )
     async def add_event(self, info: Info, project: str, id: str, name: str, date: str = "", place: str = "",
                         part_of: str = "") -> Event:
         return Event.of(await _graph(info, "add_event", EventRecord(project, id, name, date, place, part_of)))
 
-    @strawberry.mutation(description="Say these photos (ids) were taken at the event (each photo at one event; "
+    @strawberry.mutation(permission_classes=[Editors], description="Say these photos (ids) were taken at the event (each photo at one event; "
                                      "eventId \"\" takes them out of any).")
     async def tag_photos_with_event(self, info: Info, project: str, event_id: str, photo_ids: list[str]) -> EventTagging:
         if not photo_ids:
@@ -210,7 +204,7 @@ class Mutation:
         known = await _graph(info, "set_photo_event", project, photo_ids, event_id)
         return EventTagging(event_id=event_id, photos=known)
 
-    @strawberry.mutation(description="Check that the vector store, the graph and the decisions agree (after a "
+    @strawberry.mutation(permission_classes=[Editors], description="Check that the vector store, the graph and the decisions agree (after a "
                                      "crash, say) and, where they do not, finish the interrupted work.")
     async def repair(self, info: Info, project: str) -> RepairOutcome:
         return RepairOutcome.of(await asyncio.to_thread(repair_service.repair, runtime_of(info), project))

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 import strawberry
+from graphql import GraphQLError
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from strawberry.permission import BasePermission
 from strawberry.types import Info
 
+from peoplegraph.api.access import check_project
 from peoplegraph.engine.quality import flags_from_bits
 from peoplegraph.identity.records import ClusterRecord, PhotoRecord
 from peoplegraph.linking.service import LinkingResult
@@ -187,3 +192,33 @@ class LinkingOutcome:
                    unclustered_faces=result.clustering.unclustered_faces,
                    conflicts=[MergeConflict(field=c["field"], kept=str(c["kept"]), merged=str(c["merged"]))
                               for c in result.conflicts])
+
+
+class _ProjectRole(BasePermission):
+    """The key of the request reaches the field's `project` with this role (peoplegraph.access.keys): another
+    project's, or an unknown one, is not found; a role too low is refused."""
+
+    role = "viewer"
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        request = info.context["request"]
+        try:
+            await check_project(request.app.state.runtime, request.user, kwargs.get("project", ""), self.role)
+        except NotFoundException as exc:
+            raise GraphQLError(str(exc.detail), extensions={"code": "NOT_FOUND"}) from None
+        except PermissionDeniedException as exc:
+            raise GraphQLError(str(exc.detail), extensions={"code": "FORBIDDEN"}) from None
+        return True
+
+
+class Readers(_ProjectRole):
+    role = "viewer"
+
+
+class Editors(_ProjectRole):
+    role = "editor"
+
+
+def actor_of(info: Info) -> str:
+    """Who decides: the name of the request's key (no free-text actor over HTTP)."""
+    return info.context["request"].user.name

@@ -46,7 +46,7 @@ from typing import Any
 from peoplegraph.identity import rows as codec
 from peoplegraph.identity import statements as q
 from peoplegraph.identity.records import (
-    RELATION_KINDS, ActionRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord,
+    RELATION_KINDS, ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord,
     OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord,
 )
 from peoplegraph.engine.decisions import GROUP_PREFIX, HUMAN_METHODS
@@ -248,6 +248,27 @@ class CypherGraphStore:
 
     def set_face_model(self, project: str, model_id: str, dim: int) -> None:
         self._run(q.SET_FACE_MODEL, {"project": validate_project_name(project), "model": model_id, "dim": int(dim)})
+
+    def add_api_key(self, key: ApiKeyRecord, secret_hash: str) -> None:
+        self._run(q.ADD_API_KEY, {"hash": secret_hash, "key_id": key.key_id, "name": key.name,
+                                  "project": key.project, "role": key.role, "created_at": key.created_at})
+
+    def api_keys(self, project: str | None = None) -> list[ApiKeyRecord]:
+        """The keys of a project ("" : the admin keys), or every key when None; revoked ones included."""
+        rows = self._run(q.ALL_API_KEYS) if project is None else self._run(q.API_KEYS, {"project": project})
+        return [ApiKeyRecord(**row) for row in rows]
+
+    def api_key(self, key_id: str) -> tuple[ApiKeyRecord, str] | None:
+        """The key and the sha256 of its secret, to compare with."""
+        rows = self._run(q.API_KEY, {"key_id": key_id})
+        if not rows:
+            return None
+        row = dict(rows[0])
+        digest = row.pop("hash")
+        return ApiKeyRecord(**row), digest
+
+    def revoke_api_key(self, key_id: str, when: str) -> None:
+        self._run(q.REVOKE_API_KEY, {"key_id": key_id, "revoked_at": when})
 
     def clusters(self, project: str) -> list[ClusterRecord]:
         validate_project_name(project)

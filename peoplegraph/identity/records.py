@@ -19,6 +19,18 @@ class PhotoRecord:
 
 
 @dataclass(frozen=True)
+class ApiKeyRecord:
+    """A key of the HTTP API (peoplegraph/access): the secret itself is never stored, only its sha256."""
+
+    key_id: str  # the first 12 hex digits of the secret's sha256: how owners name a key
+    name: str  # who holds it: the actor of every decision made with it
+    project: str  # "" for an admin key (every project)
+    role: str  # admin, owner, editor or viewer
+    created_at: str
+    revoked_at: str = ""
+
+
+@dataclass(frozen=True)
 class ClusterRecord:
     """A machine cluster: its faces live in the vector store (cluster id per face), its summary here."""
 

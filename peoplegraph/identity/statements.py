@@ -33,6 +33,8 @@ EMBEDDED_SCHEMA = (
     "method STRING, actor STRING, score DOUBLE, decided_at STRING, grouped_as STRING)",
     "CREATE NODE TABLE IF NOT EXISTS LinkAction(key STRING PRIMARY KEY, project STRING, seq INT64, "
     "action STRING, actor STRING, decided_at STRING, before STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS ApiKey(key STRING PRIMARY KEY, key_id STRING, name STRING, project STRING, "
+    "role STRING, created_at STRING, revoked_at STRING)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PHOTO(FROM Project TO Photo)",
     "CREATE REL TABLE IF NOT EXISTS HAS_CLUSTER(FROM Project TO Cluster)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PERSON(FROM Project TO Person)",
@@ -62,6 +64,8 @@ NEO4J_SCHEMA = (
       for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction")),
     *(f"CREATE INDEX peoplegraph_{label.lower()}_project IF NOT EXISTS FOR (n:{label}) ON (n.project)"
       for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction")),
+    "CREATE CONSTRAINT peoplegraph_apikey_key IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.key IS UNIQUE",
+    "CREATE INDEX peoplegraph_apikey_key_id IF NOT EXISTS FOR (n:ApiKey) ON (n.key_id)",
     # graphs written before these properties existed get the embedded schema's defaults
     "MATCH (pe:Person) WHERE pe.visibility IS NULL SET "
     + ", ".join(f"pe.{c} = coalesce(pe.{c}, '{'normal' if c == 'visibility' else ''}')" for c in _PERSON_COLUMNS),
@@ -90,6 +94,14 @@ PHOTOS_PAGE = PHOTOS + " SKIP $offset LIMIT $limit"
 PHOTOS_FROM = PHOTOS + " SKIP $offset"
 PHOTOS_BY_KEY = "UNWIND $keys AS k MATCH (ph:Photo {key: k}) " + _PHOTO_FIELDS
 PHOTO_COUNT = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) RETURN count(ph) AS n"
+_API_KEY_FIELDS = ("k.key_id AS key_id, k.name AS name, k.project AS project, k.role AS role, "
+                   "k.created_at AS created_at, k.revoked_at AS revoked_at")
+ADD_API_KEY = ("CREATE (k:ApiKey {key: $hash, key_id: $key_id, name: $name, project: $project, role: $role, "
+               "created_at: $created_at, revoked_at: ''})")
+API_KEYS = f"MATCH (k:ApiKey) WHERE k.project = $project RETURN {_API_KEY_FIELDS} ORDER BY created_at, key_id"
+ALL_API_KEYS = f"MATCH (k:ApiKey) RETURN {_API_KEY_FIELDS} ORDER BY project, created_at, key_id"
+API_KEY = f"MATCH (k:ApiKey) WHERE k.key_id = $key_id RETURN {_API_KEY_FIELDS}, k.key AS hash"
+REVOKE_API_KEY = "MATCH (k:ApiKey) WHERE k.key_id = $key_id AND k.revoked_at = '' SET k.revoked_at = $revoked_at"
 FACE_TOTAL = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) RETURN sum(ph.face_count) AS n"
 
 CLUSTER_LINKS = (
@@ -296,6 +308,7 @@ DROP_PROJECT = (
     "MATCH (e:Event) WHERE e.project = $project DETACH DELETE e",
     "MATCH (d:FaceDecision) WHERE d.project = $project DELETE d",
     "MATCH (a:LinkAction) WHERE a.project = $project DELETE a",
+    "MATCH (k:ApiKey) WHERE k.project = $project DELETE k",
     "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(n:Photo) DETACH DELETE n",
     "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(n:Cluster) DETACH DELETE n",
     "MATCH (:Project {name: $project})-[:HAS_PERSON]->(n:Person) DETACH DELETE n",

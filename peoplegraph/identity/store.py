@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from peoplegraph.identity.records import (
-    ActionRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord, OrganisationRecord,
+    ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord, OrganisationRecord,
     PersonRecord, PhotoRecord, RelationRecord,
 )
 
@@ -58,6 +58,16 @@ class GraphStore(Protocol):
         """The face model (id, embedding dimension) of the project's faces; None until its first faces."""
 
     def set_face_model(self, project: str, model_id: str, dim: int) -> None: ...
+
+    def add_api_key(self, key: ApiKeyRecord, secret_hash: str) -> None: ...
+
+    def api_keys(self, project: str | None = None) -> list[ApiKeyRecord]:
+        """The keys of a project ("" : the admin keys), or every key when None; revoked ones included."""
+
+    def api_key(self, key_id: str) -> tuple[ApiKeyRecord, str] | None:
+        """The key and the sha256 of its secret, to compare with."""
+
+    def revoke_api_key(self, key_id: str, when: str) -> None: ...
 
     def clusters(self, project: str) -> list[ClusterRecord]: ...
 

@@ -1,0 +1,146 @@
+"""Keys at the HTTP edge: who is asking (the middleware), whether they may (the guard), and the routes that
+create projects and keys. The rules themselves live in `peoplegraph.access.keys`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import urlsplit
+
+from litestar import Controller, Request, delete, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
+from msgspec import Struct
+
+from peoplegraph.access.keys import PROJECT_ROLES, Access, KeyService, access
+from peoplegraph.identity.records import ApiKeyRecord
+from peoplegraph.observations.model import validate_project_name
+from peoplegraph.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+OPEN_PATHS = ["^/health$", "^/schema"]  # liveness and the API's own description need no key
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def presented_key(connection: ASGIConnection) -> str:
+    header = connection.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return connection.headers.get("x-api-key", "").strip()
+
+
+class KeyAuthentication(AbstractAuthenticationMiddleware):
+    """Every request but OPEN_PATHS carries a live key (`Authorization: Bearer <key>` or `X-API-Key`), never a
+    cookie, so a page on another site cannot act with a browser's credentials; a write whose Origin is not
+    this server is refused all the same."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        origin = connection.headers.get("origin")
+        if connection.scope.get("method") not in SAFE_METHODS and origin and origin != "null" \
+                and urlsplit(origin).netloc != connection.headers.get("host", ""):
+            raise PermissionDeniedException(f"a write from another site ({origin}) is refused")
+        secret = presented_key(connection)
+        if not secret:
+            raise NotAuthorizedException("send an API key: `Authorization: Bearer <key>` (`peoplegraph keys create`)")
+        runtime: Runtime = connection.app.state.runtime
+        key = await asyncio.to_thread(KeyService(runtime.graph).authenticate, secret)
+        if key is None:
+            raise NotAuthorizedException("unknown or revoked API key")
+        return AuthenticationResult(user=key, auth=secret)
+
+
+def authentication() -> DefineMiddleware:
+    return DefineMiddleware(KeyAuthentication, exclude=OPEN_PATHS)
+
+
+async def check_project(runtime: Runtime, key: ApiKeyRecord, project: str, role: str) -> None:
+    """404 for another project's key and for a project that does not exist, 403 for a role too low."""
+    validate_project_name(project)
+    decision = access(key, project, role)
+    if decision is Access.FORBIDDEN:
+        raise PermissionDeniedException(f"the key {key.name!r} is a {key.role} key: this needs {role} or above")
+    if decision is Access.HIDDEN or project not in await asyncio.to_thread(runtime.graph.projects):
+        raise NotFoundException(f"no project {project!r}")
+
+
+async def project_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Routes under /projects/{project}: the role the handler names in its `opt` (viewer when none)."""
+    project = connection.path_params.get("project")
+    if project is not None:
+        await check_project(connection.app.state.runtime, connection.user, project, handler.opt.get("role", "viewer"))
+
+
+def admin_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    if connection.user.role != "admin":
+        raise PermissionDeniedException("only an admin key may do this")
+
+
+def first_admin_key(runtime: Runtime) -> str | None:
+    """A new data folder's admin key, printed once (as Jupyter prints its token); None when one exists."""
+    issued = KeyService(runtime.graph).first_admin_key()
+    if issued is None:
+        return None
+    print(f"\npeoplegraph: the admin key of this data folder (shown once, keep it):\n\n    {issued.secret}\n\n"
+          "Send it as `Authorization: Bearer <key>`; `peoplegraph keys create` makes project keys.\n",
+          file=sys.stderr, flush=True)
+    return issued.secret
+
+
+class NewProject(Struct):
+    name: str
+
+
+class NewKey(Struct):
+    name: str
+    role: str
+
+
+def key_to_dict(key: ApiKeyRecord) -> dict[str, Any]:
+    return asdict(key)
+
+
+class AccessController(Controller):
+    """Projects and their keys."""
+
+    path = "/projects"
+    guards = [project_guard]
+
+    @get("/", description="The projects this key reaches.")
+    async def projects(self, request: Request, runtime: Runtime) -> list[dict[str, str]]:
+        key: ApiKeyRecord = request.user
+        names = await asyncio.to_thread(runtime.graph.projects)
+        return [{"name": n} for n in names if key.role == "admin" or n == key.project]
+
+    @post("/", guards=[admin_guard], status_code=201, description="Create a project (admin keys only).")
+    async def create_project(self, data: NewProject, runtime: Runtime) -> dict[str, str]:
+        name = validate_project_name(data.name)
+        if name in await asyncio.to_thread(runtime.graph.projects):
+            raise ValueError(f"name: project {name!r} exists already")
+        await asyncio.to_thread(runtime.graph.ensure_project, name)
+        return {"name": name}
+
+    @post("/{project:str}/keys", opt={"role": "owner"}, status_code=201,
+          description="A new key of the project (shown once): name (who holds it) and role (owner, editor, viewer).")
+    async def create_key(self, project: str, data: NewKey, runtime: Runtime) -> dict[str, Any]:
+        if data.role not in PROJECT_ROLES:
+            raise ValueError(f"role: {data.role!r} is not one of {', '.join(PROJECT_ROLES)}")
+        issued = await asyncio.to_thread(KeyService(runtime.graph).create, data.name, data.role, project)
+        return {**key_to_dict(issued.record), "secret": issued.secret}
+
+    @get("/{project:str}/keys", opt={"role": "owner"}, description="The project's keys (never their secrets).")
+    async def keys(self, project: str, runtime: Runtime) -> list[dict[str, Any]]:
+        return [key_to_dict(k) for k in await asyncio.to_thread(KeyService(runtime.graph).keys, project)]
+
+    @delete("/{project:str}/keys/{key_id:str}", opt={"role": "owner"}, status_code=200,
+            description="Revoke a key of the project: it is refused from the next request on.")
+    async def revoke_key(self, project: str, key_id: str, runtime: Runtime) -> dict[str, Any]:
+        try:
+            revoked = await asyncio.to_thread(KeyService(runtime.graph).revoke, key_id, project)
+        except KeyError as exc:
+            raise NotFoundException(str(exc.args[0])) from None
+        return key_to_dict(revoked)

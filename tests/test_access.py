@@ -1,0 +1,139 @@
+"""API keys and roles over HTTP (REST and GraphQL) and the `keys` command, on the embedded default."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from litestar.testing import TestClient
+
+from conftest import make_project
+from peoplegraph.settings import Settings
+
+PEOPLE = '{ people(project: "%s") { id } }'
+CONFIRM = 'mutation { confirmCluster(project: "%s", clusterId: 0, name: "X") { action } }'
+
+
+def _key(admin: TestClient, project: str, role: str, name: str) -> str:
+    answer = admin.post(f"/projects/{project}/keys", json={"name": name, "role": role})
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert body["role"] == role and body["project"] == project and body["secret"].startswith("pgk_")
+    return body["secret"]
+
+
+def _as(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _graphql(client: TestClient, key: str, query: str) -> dict:
+    answer = client.post("/graphql", json={"query": query}, headers=_as(key))
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_roles_reach_their_own_project_only(api: TestClient) -> None:
+    for project in ("alpha", "beta"):
+        make_project(api, project)
+    owner, editor, viewer = (_key(api, "alpha", role, f"{role} of alpha") for role in ("owner", "editor", "viewer"))
+    stranger = _key(api, "beta", "owner", "owner of beta")
+
+    # reads: every role of alpha; a key of beta finds no project alpha, in REST and GraphQL alike
+    for key in (owner, editor, viewer):
+        assert api.get("/projects/alpha/clusters", headers=_as(key)).status_code == 200
+        assert "errors" not in _graphql(api, key, PEOPLE % "alpha")
+    for _ in range(500):  # the same answer every time, as for a project that does not exist
+        hidden = api.get("/projects/alpha/clusters", headers=_as(stranger))
+        assert hidden.status_code == 404 and "no project 'alpha'" in hidden.json()["detail"]
+        errors = _graphql(api, stranger, PEOPLE % "alpha")["errors"]
+        assert errors[0]["extensions"]["code"] == "NOT_FOUND"
+    assert api.get("/projects/nowhere/clusters", headers=_as(stranger)).json()["detail"] == "no project 'nowhere'"
+    assert [p["name"] for p in api.get("/projects", headers=_as(stranger)).json()] == ["beta"]
+    assert [p["name"] for p in api.get("/projects").json()] == ["alpha", "beta"]  # the admin's
+
+    # writes: a viewer is refused (403), an editor gets through to the action (which refuses cluster 0 here)
+    refused = api.post("/projects/alpha/clustering", headers=_as(viewer))
+    assert refused.status_code == 403 and "viewer" in refused.json()["detail"]
+    assert _graphql(api, viewer, CONFIRM % "alpha")["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert "no cluster 0" in _graphql(api, editor, CONFIRM % "alpha")["errors"][0]["message"]
+    assert api.post("/projects/alpha/clustering", headers=_as(editor)).status_code == 202
+
+    # keys: owners manage their project's, never another's; only an admin creates projects
+    assert api.get("/projects/alpha/keys", headers=_as(editor)).status_code == 403
+    assert api.get("/projects/alpha/keys", headers=_as(stranger)).status_code == 404
+    listed = api.get("/projects/alpha/keys", headers=_as(owner)).json()
+    assert sorted(k["role"] for k in listed) == ["editor", "owner", "viewer"]
+    assert all("secret" not in k and "hash" not in k for k in listed)
+    assert api.post("/projects", json={"name": "gamma"}, headers=_as(owner)).status_code == 403
+    viewer_id = next(k["key_id"] for k in listed if k["role"] == "viewer")
+    assert api.delete(f"/projects/beta/keys/{viewer_id}", headers=_as(stranger)).status_code == 404
+    revoked = api.delete(f"/projects/alpha/keys/{viewer_id}", headers=_as(owner))
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert api.get("/projects/alpha/clusters", headers=_as(viewer)).status_code == 401
+
+
+def test_requests_without_a_live_key_or_from_another_site_are_refused(api: TestClient) -> None:
+    make_project(api, "alpha")
+    admin = api.headers.pop("Authorization")
+    assert api.get("/health").status_code == 200  # liveness needs no key
+    for headers in ({}, {"Authorization": "Bearer pgk_not-a-key"}, {"X-API-Key": "guess"},
+                    {"Cookie": f"key={admin[7:]}"}):
+        answer = api.get("/projects/alpha/clusters", headers=headers)
+        assert answer.status_code == 401 and "key" in answer.json()["detail"], headers
+    assert api.get("/projects/alpha/clusters", headers={"X-API-Key": admin[7:]}).status_code == 200
+    foreign = api.post("/projects/alpha/clustering", headers={"Authorization": admin, "Origin": "https://evil.example"})
+    assert foreign.status_code == 403 and "another site" in foreign.json()["detail"]
+    mine = api.post("/projects/alpha/clustering", headers={"Authorization": admin, "Origin": "http://testserver.local"})
+    assert mine.status_code == 202
+
+
+def test_a_decision_made_with_a_key_names_the_key(api: TestClient, shared_data: Path) -> None:
+    import time
+
+    make_project(api, "event")
+    editor = _key(api, "event", "editor", "Eve Editor")
+    group = shared_data / "faces-misc" / "group-photos"
+    files = [("photos", (name, (group / name).read_bytes(), "image/jpeg"))
+             for name in ("insightface_t1.jpg", "facenet_pytorch_multiface.jpg")]
+    (job_id,) = api.post("/projects/event/photos", files=files, headers=_as(editor)).json()["jobs"]
+    deadline = time.monotonic() + 300
+    while api.get(f"/jobs/{job_id}", headers=_as(editor)).json()["state"] not in ("complete", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert api.get(f"/jobs/{job_id}", headers=_as(_key(api, "event", "viewer", "v"))).status_code == 200
+    make_project(api, "other")
+    assert api.get(f"/jobs/{job_id}", headers=_as(_key(api, "other", "owner", "o"))).status_code == 404
+    cluster = api.get("/projects/event/clusters", headers=_as(editor)).json()[0]["id"]
+    done = _graphql(api, editor, 'mutation { confirmCluster(project: "event", clusterId: %d, name: "Lead") '
+                                 '{ faceIds } }' % cluster)
+    assert "errors" not in done, done
+    decisions = api.app.state.runtime.graph.face_decisions("event")
+    assert {d.actor for d in decisions.values() if d.method == "confirmed"} == {"Eve Editor"}
+
+
+def test_the_keys_command_creates_lists_and_revokes(app_settings: Settings) -> None:
+    env = dict(os.environ, PEOPLEGRAPH_DATA_DIR=str(app_settings.data_dir),
+               PEOPLEGRAPH_MODEL_DIR=str(app_settings.models_path))
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "peoplegraph.cli", "keys", *args], env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    made = cli("create", "--name", "root", "--role", "admin", "--json")
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)
+    assert key["secret"].startswith("pgk_") and key["role"] == "admin" and key["project"] == ""
+    for args, word in ((("--name", "x", "--role", "editor", "--project", "nope"), "no project 'nope'"),
+                       (("--name", "root", "--role", "admin"), "already have a key named 'root'"),
+                       (("--name", " ", "--role", "admin"), "needs a name")):
+        refused = cli("create", *args)
+        assert refused.returncode == 1 and word in refused.stderr and "Traceback" not in refused.stderr
+    listed = json.loads(cli("list", "--json").stdout)
+    assert [k["key_id"] for k in listed] == [key["key_id"]] and "secret" not in listed[0]
+    assert key["secret"] not in (app_settings.data_dir / "graph.lbug").read_bytes().decode("latin-1")
+    assert cli("revoke", key["key_id"]).returncode == 0
+    assert json.loads(cli("list", "--json").stdout)[0]["revoked_at"]
+    assert "no key 'nope'" in cli("revoke", "nope").stderr
