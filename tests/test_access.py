@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from litestar.testing import TestClient
 
 from conftest import make_project
@@ -137,3 +138,17 @@ def test_the_keys_command_creates_lists_and_revokes(app_settings: Settings) -> N
     assert cli("revoke", key["key_id"]).returncode == 0
     assert json.loads(cli("list", "--json").stdout)[0]["revoked_at"]
     assert "no key 'nope'" in cli("revoke", "nope").stderr
+
+
+def test_a_refused_graphql_request_is_not_logged_as_a_server_error(api: TestClient,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    make_project(api, "alpha")
+    key = api.headers["Authorization"][7:]
+    with caplog.at_level(logging.INFO):
+        for query in (PEOPLE % "nowhere", '{ clusters(project: "../x") { id } }', "{ nonsense }",
+                      CONFIRM % "alpha"):
+            assert _graphql(api, key, query)["errors"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+    assert any("refused" in r.getMessage() for r in caplog.records)

@@ -5,6 +5,7 @@ block); a ValueError there becomes a GraphQL error with its message, which names
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import strawberry
 from graphql import GraphQLError
@@ -25,6 +26,9 @@ from peoplegraph.linking.people import MergeConflictError
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
 
 @strawberry.type
 class Query:
@@ -223,4 +227,21 @@ def _add_relation(runtime: Runtime, relation: RelationRecord) -> dict[str, str]:
     return {p.person_id: p.name for p in people if p}
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation)
+class PeoplegraphSchema(strawberry.Schema):
+    """Errors the client caused (a bad argument, an unknown id, a key that may not: ValueErrors and our own
+    GraphQLErrors, and the query's own syntax and validation) are the client's to read, not the operator's:
+    logged at INFO without a traceback. Anything else is a server error, logged with its traceback."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        unexpected = []
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, (ValueError, GraphQLError, PermissionError)):
+                log.info("GraphQL request refused: %s", error.message)
+            else:
+                unexpected.append(error)
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+schema = PeoplegraphSchema(query=Query, mutation=Mutation)

@@ -36,15 +36,17 @@ def faces(runtime: Runtime, project: str) -> list[FaceObservation]:
 
 
 def cluster_to_dict(cluster: ClusterRecord) -> dict:
+    """The cluster as JSON: face ids as strings (63-bit: a browser's numbers would round them), confidence
+    0-100 as a face's."""
     return {
         "id": cluster.cluster_id,
         "size": cluster.size,
         "representative": {
-            "face_id": cluster.representative_face_id,
+            "face_id": str(cluster.representative_face_id),
             "photo_id": cluster.representative_photo_id,
             "box": list(cluster.representative_box),
         },
-        "mean_confidence": round(cluster.mean_confidence, 4),
+        "mean_confidence": round(100 * cluster.mean_confidence, 2),
         "photos": len(cluster.photo_ids),
         "person_id": cluster.person_id,
     }

@@ -31,7 +31,8 @@ class PhotoMatch:
     via: str  # "face": the face itself matched; "cluster": reached through the person's cluster
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "score": round(self.score, 4)}
+        """As JSON: the face id a string (63-bit: a browser's numbers would round it)."""
+        return {**asdict(self), "face_id": str(self.face_id), "score": round(self.score, 4)}
 
 
 class NoFaceInSelfie(ValueError):
