@@ -111,8 +111,11 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
     found = client.post("/projects/event/search", files=selfie)
     assert found.status_code == 200, found.text
     photos = found.json()["photos"]
-    assert photos[0]["path"] == "t1.jpg" and photos[0]["via"] == "face" and photos[0]["score"] > 0.99
-    assert {p["path"] for p in photos} <= {"t1.jpg", "multiface.jpg"}
+    assert photos[0]["name"] == "t1.jpg" and photos[0]["via"] == "face" and photos[0]["score"] > 0.99
+    assert {p["name"] for p in photos} <= {"t1.jpg", "multiface.jpg"} and "path" not in photos[0]
+    assert isinstance(photos[0]["face_id"], str)
+    thumb = client.get(photos[0]["thumbnail"])
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
     for bad, word in (([("selfie", ("a.jpg", b"not a photo", "image/jpeg"))], "not an image"),
                       (selfie + selfie, "exactly one selfie")):
         refused = client.post("/projects/event/search", files=bad)

@@ -16,6 +16,7 @@ from strawberry.litestar import make_graphql_controller
 from peoplegraph.api.access import AccessController, authentication, first_admin_key
 from peoplegraph.api.controllers import HealthController, JobController, PhotoController
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
+from peoplegraph.api.media import MediaController
 from peoplegraph.graphql.schema import schema
 from peoplegraph.services.runtime import Runtime, face_index_warming
 from peoplegraph.settings import Settings
@@ -56,7 +57,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
 
     graphql = make_graphql_controller(schema, path="/graphql")
     return Litestar(
-        route_handlers=[HealthController, AccessController, PhotoController, JobController, graphql],
+        route_handlers=[HealthController, AccessController, PhotoController, MediaController, JobController, graphql],
         middleware=[authentication()],
         lifespan=[lifespan],
         dependencies={

@@ -22,6 +22,7 @@ from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import catalog
 from peoplegraph.services import search as search_service
 from peoplegraph.services.clustering import MODES
+from peoplegraph.services.photo_media import display_name
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.workers.progress import read_progress
 from peoplegraph.workers.tasks import cluster_photos, ingest_photos
@@ -98,9 +99,11 @@ class PhotoController(Controller):
         def run() -> dict[str, Any]:
             query = search_service.selfie_embedding(runtime, content, name)
             found = search_service.search_project(runtime, project, query)
-            paths = {p.photo_id: p.path for p in runtime.graph.photos_by_id(project, [m.photo_id for m in found])}
+            photos = {p.photo_id: p for p in runtime.graph.photos_by_id(project, [m.photo_id for m in found])}
             return {"project": project, "threshold": runtime.search_similarity,
-                    "photos": [{**m.to_dict(), "path": paths.get(m.photo_id)} for m in found]}
+                    "photos": [{**m.to_dict(), "name": display_name(photos[m.photo_id]),
+                                "thumbnail": f"/projects/{project}/photos/{m.photo_id}/thumbnail"}
+                               for m in found if m.photo_id in photos]}
 
         try:
             return await asyncio.to_thread(run)

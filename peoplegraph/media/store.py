@@ -20,7 +20,7 @@ from peoplegraph.engine.decode import decode_image
 from peoplegraph.media.cipher import MediaCipher
 from peoplegraph.observations.model import validate_project_name
 
-THUMBNAIL_SIDES = (256, 1024)  # the longest side of a thumbnail, pixels: a grid tile, a photo shown large
+THUMBNAIL_SIDES = (256, 1280)  # the longest side of a thumbnail, pixels: a grid tile, a photo shown large
 CROP_SIDE = 224  # the longest side of a face crop, pixels
 CROP_MARGIN = 0.25  # a face crop shows this much of the box's size around it, on each side
 CROP_SOURCE_SIDE = 4096  # a face crop is cut from the photo decoded this large (faces keep their detail)

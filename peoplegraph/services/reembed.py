@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from peoplegraph.engine.decode import ImageRejected, decode_image, read_photo_file, sha256_of
+from peoplegraph.engine.decode import ImageRejected, decode_image
 from peoplegraph.engine.faces import Detections
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.factory import open_vector_store
 from peoplegraph.observations.indexed import IndexedVectorStore
 from peoplegraph.observations.model import FaceObservation, validate_project_name
-from peoplegraph.services.file_names import file_path
+from peoplegraph.services.photo_media import photo_bytes
 from peoplegraph.services.runtime import Runtime
 
 WRITE_PHOTOS = 200  # photos re-embedded between two writes to the store
@@ -97,7 +97,7 @@ def switch_face_model(runtime: Runtime, project: str,
 def _reembedded(runtime: Runtime, photo: PhotoRecord, faces: list[FaceObservation]) -> list[FaceObservation]:
     """The photo's faces with the new pack's embeddings, aligned on their recorded landmarks."""
     settings = runtime.settings
-    data = _photo_bytes(runtime, photo)
+    data = photo_bytes(runtime, photo)
     image = decode_image(data, name=photo.path, max_pixels=settings.max_image_pixels,
                          max_bytes=settings.max_file_bytes, max_side=settings.detection_max_side)
     scale = image.scale
@@ -108,15 +108,3 @@ def _reembedded(runtime: Runtime, photo: PhotoRecord, faces: list[FaceObservatio
     embedded = runtime.pack.embed(image.pixels, detections, scale)
     return [dataclasses.replace(f, embedding=e.embedding, age=f.age if e.age is None else float(e.age))
             for f, e in zip(faces, embedded)]
-
-
-def _photo_bytes(runtime: Runtime, photo: PhotoRecord) -> bytes:
-    """The photo as ingest read it: the upload kept in the media store, else the file where it was found."""
-    media = runtime.media
-    if media.has_original(photo.project, photo.photo_id):
-        data = media.original(photo.project, photo.photo_id)
-    else:
-        data = read_photo_file(file_path(photo.path), photo.path, runtime.settings.max_file_bytes)
-    if sha256_of(data) != photo.photo_id:
-        raise ImageRejected(photo.path, "the file changed since it was ingested (its sha256 differs)")
-    return data

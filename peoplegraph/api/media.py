@@ -1,0 +1,54 @@
+"""Photos and faces as images: thumbnails, face crops and originals, for keys that may read the project.
+
+Everything here is named by content (a photo's sha256, a face's id from it), so a browser may keep it for
+good: `Cache-Control: private, immutable` (private: a shared cache must not serve it to another key)."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+from litestar import Controller, Response, get
+from litestar.exceptions import NotFoundException
+
+from peoplegraph.api.access import project_guard
+from peoplegraph.media.store import THUMBNAIL_SIDES
+from peoplegraph.services import photo_media
+from peoplegraph.services.runtime import Runtime
+
+CACHE = "private, max-age=31536000, immutable"
+
+
+async def _served(make, *args) -> bytes | tuple:
+    try:
+        return await asyncio.to_thread(make, *args)
+    except photo_media.PhotoNotFound as exc:
+        raise NotFoundException(str(exc)) from None
+
+
+class MediaController(Controller):
+    path = "/projects/{project:str}"
+    guards = [project_guard]
+
+    @get("/photos/{photo_id:str}/thumbnail", description="A JPEG of the photo as it is seen (EXIF orientation "
+         f"applied), its longest side `side` pixels ({' or '.join(map(str, THUMBNAIL_SIDES))}).")
+    async def thumbnail(self, project: str, photo_id: str, runtime: Runtime, side: int = THUMBNAIL_SIDES[0]
+                        ) -> Response[bytes]:
+        if side not in THUMBNAIL_SIDES:
+            raise ValueError(f"side: {side} is not one of {', '.join(map(str, THUMBNAIL_SIDES))}")
+        data = await _served(photo_media.thumbnail, runtime, project, photo_id, side)
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": CACHE, "ETag": f'"{photo_id}-{side}"'})
+
+    @get("/photos/{photo_id:str}/original", description="The photo's file as it was ingested, under its name.")
+    async def original(self, project: str, photo_id: str, runtime: Runtime) -> Response[bytes]:
+        data, kind, name = await _served(photo_media.original, runtime, project, photo_id)
+        disposition = f"inline; filename*=UTF-8''{quote(name)}"
+        return Response(data, media_type=kind, headers={"Cache-Control": CACHE, "ETag": f'"{photo_id}"',
+                                                        "Content-Disposition": disposition})
+
+    @get("/faces/{face_id:str}/crop", description="A JPEG of one face with a margin around it.")
+    async def face_crop(self, project: str, face_id: str, runtime: Runtime) -> Response[bytes]:
+        if not face_id.lstrip("-").isdigit():
+            raise ValueError(f"face_id: {face_id!r} is not a face id (a whole number, as a string)")
+        data = await _served(photo_media.face_crop, runtime, project, int(face_id))
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": CACHE, "ETag": f'"{face_id}"'})
