@@ -196,6 +196,17 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, ge=1, description="Largest multipart upload the API accepts (bytes)."
     )
+    graphql_max_depth: int = Field(
+        default=10, ge=2, le=100, description="GraphQL: deepest nesting of fields a query may ask (levels, 2-100).")
+    graphql_max_aliases: int = Field(
+        default=50, ge=1, le=10_000, description="GraphQL: most aliases one query may use (1-10,000): each alias "
+        "runs its field again.")
+    graphql_max_tokens: int = Field(
+        default=5_000, ge=100, le=1_000_000, description="GraphQL: most tokens (names, braces, values) one query "
+        "may have (100-1,000,000).")
+    graphql_max_query_bytes: int = Field(
+        default=100_000, ge=1_000, le=10_000_000, description="GraphQL: largest request body, bytes "
+        "(1,000-10,000,000).")
     worker_concurrency: int = Field(default=2, ge=1, le=64, description="Jobs one worker runs at a time.")
 
     @field_validator("data_dir", "model_dir", "face_index_dir", "media_key_file", mode="after")

@@ -198,3 +198,17 @@ def test_photos_and_faces_are_served_as_images_to_those_who_may_see_them(api: Te
     gone = api.get(f"/projects/stills/photos/{photo_id}/original")
     assert gone.status_code == 404 and "is gone" in gone.json()["detail"]
     assert api.get(f"/projects/stills/photos/{photo_id}/thumbnail?side=256").status_code == 200
+
+
+def test_graphql_queries_past_the_limits_are_refused_before_they_run(api: TestClient) -> None:
+    make_project(api, "alpha")
+    key = api.headers["Authorization"][7:]
+    aliases = "{ " + " ".join(f'a{i}: people(project: "alpha") {{ id }}' for i in range(1500)) + " }"
+    refused = _graphql(api, key, aliases)["errors"][0]["message"]
+    assert "aliases" in refused.lower() or "token" in refused.lower(), refused
+    deep = '{ people(project: "alpha") { ' + "memberships { person { " * 6 + "id" + " } }" * 6 + " } }"
+    assert "depth" in _graphql(api, key, deep)["errors"][0]["message"].lower()
+    huge = api.post("/graphql", json={"query": "{ people(project: \"alpha\") { id } }" + " " * 200_000})
+    assert huge.status_code == 413
+    assert "errors" not in _graphql(api, key, '{ a: people(project: "alpha") { id } b: people(project: "alpha") '
+                                              '{ name } }')

@@ -9,6 +9,7 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.types import Info
 
 from peoplegraph.graphql.identity import (
@@ -26,6 +27,7 @@ from peoplegraph.linking.people import MergeConflictError
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
+from peoplegraph.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -244,4 +246,11 @@ class PeoplegraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-schema = PeoplegraphSchema(query=Query, mutation=Mutation)
+def build_schema(settings: Settings) -> PeoplegraphSchema:
+    """The schema with the settings' limits, so one client's query cannot stall the others: nesting depth,
+    aliases (each runs its field again) and tokens, checked before anything runs."""
+    return PeoplegraphSchema(query=Query, mutation=Mutation, extensions=[
+        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+    ])
