@@ -212,3 +212,28 @@ def test_graphql_queries_past_the_limits_are_refused_before_they_run(api: TestCl
     assert huge.status_code == 413
     assert "errors" not in _graphql(api, key, '{ a: people(project: "alpha") { id } b: people(project: "alpha") '
                                               '{ name } }')
+
+
+def test_an_owner_deletes_their_project_and_nothing_of_it_is_left(api: TestClient, shared_data: Path) -> None:
+    import time
+
+    for project in ("gone", "kept"):
+        make_project(api, project)
+    group = shared_data / "faces-misc" / "group-photos"
+    files = [("photos", ("t1.jpg", (group / "insightface_t1.jpg").read_bytes(), "image/jpeg"))]
+    for project in ("gone", "kept"):
+        (job_id,) = api.post(f"/projects/{project}/photos", files=files).json()["jobs"]
+        deadline = time.monotonic() + 300
+        while api.get(f"/jobs/{job_id}").json()["state"] not in ("complete", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    owner, editor = _key(api, "gone", "owner", "o"), _key(api, "gone", "editor", "e")
+    assert api.delete("/projects/gone", headers=_as(editor)).status_code == 403
+    assert api.delete("/projects/kept", headers=_as(owner)).status_code == 404
+    assert api.delete("/projects/gone", headers=_as(owner)).json() == {"deleted": "gone"}
+    runtime = api.app.state.runtime
+    assert "gone" not in runtime.graph.projects() and runtime.vectors.unbound.count("gone") == 0
+    assert not (runtime.settings.data_dir / "media" / "gone").exists()
+    assert api.get("/projects/gone/clusters", headers=_as(owner)).status_code == 401  # its keys went with it
+    assert len(runtime.vectors.faces("kept")) == 6 and (runtime.settings.data_dir / "media" / "kept").exists()
+    assert api.delete("/projects/gone").status_code == 404

@@ -20,6 +20,7 @@ from msgspec import Struct
 from peoplegraph.access.keys import PROJECT_ROLES, Access, KeyService, access
 from peoplegraph.identity.records import ApiKeyRecord
 from peoplegraph.observations.model import validate_project_name
+from peoplegraph.services import projects
 from peoplegraph.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,12 @@ class AccessController(Controller):
             raise ValueError(f"name: project {name!r} exists already")
         await asyncio.to_thread(runtime.graph.ensure_project, name)
         return {"name": name}
+
+    @delete("/{project:str}", opt={"role": "owner"}, status_code=200,
+            description="Delete the project: its photos, faces, clusters, people, decisions, keys and media.")
+    async def delete_project(self, project: str, runtime: Runtime) -> dict[str, str]:
+        await asyncio.to_thread(projects.delete_project, runtime, project)
+        return {"deleted": project}
 
     @post("/{project:str}/keys", opt={"role": "owner"}, status_code=201,
           description="A new key of the project (shown once): name (who holds it) and role (owner, editor, viewer).")

@@ -11,8 +11,10 @@ from arq.connections import ArqRedis
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
 from strawberry.litestar import make_graphql_controller
 
+from peoplegraph import __version__
 from peoplegraph.api.access import AccessController, authentication, first_admin_key
 from peoplegraph.api.controllers import HealthController, JobController, PhotoController
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
@@ -66,5 +68,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
             "queue": Provide(provide_queue, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(title="peoplegraph", version=__version__,
+                                     description="Find, group and name the people in large photo libraries."),
         request_max_body_size=settings.max_upload_bytes,
     )
