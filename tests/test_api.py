@@ -129,6 +129,14 @@ def test_bad_requests_get_clear_errors(client: TestClient) -> None:
     assert answer.status_code == 404 and "no-such-job" in answer.json()["detail"]
     answer = client.post("/projects/ok/photos", data={"note": "no files"})
     assert answer.status_code == 400
+    for body in ({}, {"json": {"photos": []}}, {"content": b"", "headers": {"content-type": "multipart/form-data; boundary=x"}},
+                 {"content": b"--x\r\nbroken", "headers": {"content-type": "multipart/form-data; boundary=x"}},
+                 {"content": b"abc", "headers": {"content-type": "multipart/form-data"}}):
+        for route in ("photos", "search"):  # empty, not multipart, malformed: a 400 naming it, never a 500
+            answer = client.post(f"/projects/ok/{route}", **body)
+            assert answer.status_code == 400 and "multipart" in answer.json()["detail"], (route, body, answer.text)
+    answer = client.post("/projects", json={})
+    assert answer.status_code == 400 and "name" in answer.json()["detail"]
     answer = client.post("/projects/ok/clustering?mode=sideways")
     assert answer.status_code == 400 and "mode" in answer.json()["detail"]
     data = client.post("/graphql", json={"query": '{ clusters(project: "../x") { id } }'}).json()

@@ -6,15 +6,13 @@ import asyncio
 import re
 import shutil
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
 from litestar import Controller, Request, get, post
 from litestar.datastructures import UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
-from litestar.params import Body
 
 from peoplegraph import __version__
 from peoplegraph.api.access import check_project, project_guard
@@ -30,6 +28,17 @@ from peoplegraph.workers.tasks import cluster_photos, ingest_photos
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+async def multipart_files(request: Request) -> list[UploadFile]:
+    """The files of a multipart/form-data body (any field names); a body that is not one is a 400 saying so."""
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        raise ValidationException("send the photos as multipart/form-data files (the request has content type "
+                                  f"{request.headers.get('content-type') or 'none'})")
+    if request.headers.get("content-length") == "0" or not await request.body():
+        raise ValidationException("the request body is empty: send the photos as multipart/form-data files")
+    form = await request.form()
+    return [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+
+
 class HealthController(Controller):
     @get("/health")
     async def health(self, runtime: Runtime, queue: ArqRedis) -> dict[str, Any]:
@@ -42,15 +51,10 @@ class PhotoController(Controller):
     guards = [project_guard]
 
     @post("/photos", status_code=202, opt={"role": "editor"})
-    async def upload(
-        self,
-        project: str,
-        runtime: Runtime,
-        queue: ArqRedis,
-        data: Annotated[list[UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> dict[str, Any]:
+    async def upload(self, project: str, runtime: Runtime, queue: ArqRedis, request: Request) -> dict[str, Any]:
         """Upload one or more photos (multipart, any field name); they are ingested by a worker job."""
         validate_project_name(project)
+        data = await multipart_files(request)
         if not data:
             raise ValidationException("no files in the upload: send photos as multipart/form-data files")
         spool = runtime.settings.data_dir / "uploads" / uuid.uuid4().hex
@@ -82,15 +86,11 @@ class PhotoController(Controller):
         return {"project": project, "mode": mode, "jobs": [job.job_id]}
 
     @post("/search", status_code=200)
-    async def search(
-        self,
-        project: str,
-        runtime: Runtime,
-        data: Annotated[list[UploadFile], Body(media_type=RequestEncodingType.MULTI_PART)],
-    ) -> dict[str, Any]:
+    async def search(self, project: str, runtime: Runtime, request: Request) -> dict[str, Any]:
         """Selfie search: one photo of a person (multipart, one file) in, the project's photos that person
         appears in out, best match first, with scores and how each was reached (face or cluster)."""
         validate_project_name(project)
+        data = await multipart_files(request)
         if len(data) != 1:
             raise ValidationException(f"send exactly one selfie as a multipart file, not {len(data)} files")
         content = await data[0].read()

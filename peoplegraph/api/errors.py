@@ -16,6 +16,10 @@ def _answer(status: int):
     def handler(_: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException):  # some of Litestar's own exceptions are ValueErrors too
             code, detail = exc.status_code, exc.detail
+            problems = [e for e in exc.extra if isinstance(e, dict)] if isinstance(exc.extra, list) else []
+            if problems:  # the fields at fault, as Litestar's validation names them
+                detail += ": " + "; ".join(f"{e.get('key') or e.get('source') or 'body'}: {e.get('message')}"
+                                           for e in problems)
         else:
             code, detail = status, str(exc)
         return Response({"status_code": code, "detail": detail}, status_code=code)
