@@ -19,6 +19,7 @@ from peoplegraph.api.access import AccessController, authentication, first_admin
 from peoplegraph.api.controllers import HealthController, JobController, PhotoController
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
 from peoplegraph.api.media import MediaController
+from peoplegraph.api.review import ReviewController
 from peoplegraph.graphql.schema import build_schema
 from peoplegraph.services.runtime import Runtime, face_index_warming
 from peoplegraph.settings import Settings
@@ -60,7 +61,8 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
     graphql = make_graphql_controller(build_schema(settings), path="/graphql")
     graphql.request_max_body_size = settings.graphql_max_query_bytes  # a 10 MB query is refused (413)
     return Litestar(
-        route_handlers=[HealthController, AccessController, PhotoController, MediaController, JobController, graphql],
+        route_handlers=[HealthController, AccessController, PhotoController, ReviewController, MediaController,
+                        JobController, graphql],
         middleware=[authentication()],
         lifespan=[lifespan],
         dependencies={

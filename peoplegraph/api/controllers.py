@@ -17,7 +17,6 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException, Va
 from peoplegraph import __version__
 from peoplegraph.api.access import check_project, project_guard
 from peoplegraph.observations.model import validate_project_name
-from peoplegraph.services import catalog
 from peoplegraph.services import search as search_service
 from peoplegraph.services.clustering import MODES
 from peoplegraph.services.photo_media import display_name
@@ -109,11 +108,6 @@ class PhotoController(Controller):
             return await asyncio.to_thread(run)
         except ValueError as exc:  # not an image, no face in it
             raise ValidationException(str(exc)) from None
-
-    @get("/clusters")
-    async def clusters(self, project: str, runtime: Runtime) -> list[dict[str, Any]]:
-        found = await asyncio.to_thread(catalog.clusters, runtime, project)
-        return [catalog.cluster_to_dict(c) for c in found]
 
 
 class JobController(Controller):

@@ -1,0 +1,152 @@
+"""Review over REST: the clusters and their faces, the editor's actions on them, the review queue, undo.
+
+Thin: each route checks its input, runs a `linking` action (the same the CLI and GraphQL run) in a thread, and
+shapes the answer. Face ids travel as strings (63-bit), confidences 0-100; the actor of every decision is the
+name of the request's key."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.exceptions import NotFoundException
+from msgspec import Struct
+
+from peoplegraph.api.access import project_guard
+from peoplegraph.linking import service as linking
+from peoplegraph.linking.service import LinkingResult
+from peoplegraph.services import catalog
+from peoplegraph.services.runtime import Runtime
+
+MAX_PAGE = 500
+STATUSES = ("all", "unnamed", "confirmed")
+
+
+class Confirmation(Struct):
+    name: str | None = None
+    person_id: str | None = None
+
+
+class FaceChoice(Struct):
+    face_ids: list[str]
+
+
+class ClusterChoice(Struct):
+    cluster_ids: list[int]
+
+
+class ReviewAnswer(Struct):
+    face_ids: list[str]
+    accept: bool
+
+
+def _page(limit: int, offset: int) -> None:
+    if not 0 < limit <= MAX_PAGE or offset < 0:
+        raise ValueError(f"limit/offset: limit 1-{MAX_PAGE} and offset >= 0, got {limit} and {offset}")
+
+
+def _face_ids(values: list[str]) -> list[int]:
+    if not values or not all(v.lstrip("-").isdigit() for v in values):
+        raise ValueError(f"face_ids: a non-empty list of face ids (whole numbers, as strings), got {values!r}")
+    return [int(v) for v in values]
+
+
+def _outcome(result: LinkingResult) -> dict[str, Any]:
+    return {**result.to_dict(), "faces": [str(f) for f in result.faces]}
+
+
+def _face(project: str, face) -> dict[str, Any]:
+    return {**catalog.face_to_dict(face), "face_id": str(face.face_id),
+            "crop": f"/projects/{project}/faces/{face.face_id}/crop",
+            "thumbnail": f"/projects/{project}/photos/{face.photo_id}/thumbnail"}
+
+
+class ReviewController(Controller):
+    path = "/projects/{project:str}"
+    guards = [project_guard]
+
+    async def _act(self, request: Request, action: Callable[..., LinkingResult], *args: Any, **kwargs: Any
+                   ) -> dict[str, Any]:
+        runtime: Runtime = request.app.state.runtime
+        result = await asyncio.to_thread(action, runtime, *args, actor=request.user.name, **kwargs)
+        return _outcome(result)
+
+    @get("/clusters", description="Clusters, largest first: `status` unnamed or confirmed (default all), "
+         f"`limit` (1-{MAX_PAGE}) and `offset`; the total is in the X-Total-Count header.")
+    async def clusters(self, project: str, runtime: Runtime, status: str = "all", limit: int = 100,
+                       offset: int = 0) -> Response[list[dict[str, Any]]]:
+        _page(limit, offset)
+        if status not in STATUSES:
+            raise ValueError(f"status: {status!r} is not one of {', '.join(STATUSES)}")
+        found = await asyncio.to_thread(catalog.clusters, runtime, project)
+        if status != "all":
+            found = [c for c in found if (c.person_id is None) == (status == "unnamed")]
+        page = [{**catalog.cluster_to_dict(c),
+                 "crop": f"/projects/{project}/faces/{c.representative_face_id}/crop"}
+                for c in found[offset:offset + limit]]
+        return Response(page, headers={"X-Total-Count": str(len(found))})
+
+    @get("/clusters/{cluster_id:int}/faces", description="The faces of a cluster (paginated), with their crops "
+         "and quality flags.")
+    async def cluster_faces(self, project: str, cluster_id: int, runtime: Runtime, limit: int = 100,
+                            offset: int = 0) -> Response[list[dict[str, Any]]]:
+        _page(limit, offset)
+        faces = await asyncio.to_thread(runtime.vectors.faces_of_clusters, project, [cluster_id])
+        if not faces:
+            raise NotFoundException(f"no cluster {cluster_id} in project {project!r}")
+        return Response([_face(project, f) for f in faces[offset:offset + limit]],
+                        headers={"X-Total-Count": str(len(faces))})
+
+    @post("/clusters/{cluster_id:int}/confirm", opt={"role": "editor"}, status_code=200,
+          description="Confirm the cluster as a person: a new one by `name` or an existing one by `person_id`.")
+    async def confirm(self, project: str, cluster_id: int, data: Confirmation, request: Request) -> dict[str, Any]:
+        return await self._act(request, linking.confirm_cluster, project, cluster_id, name=data.name,
+                               person_id=data.person_id)
+
+    @post("/clusters/{cluster_id:int}/ignore", opt={"role": "editor"}, status_code=200,
+          description="Ignore the cluster (background extras): its faces never join a cluster again.")
+    async def ignore(self, project: str, cluster_id: int, request: Request) -> dict[str, Any]:
+        return await self._act(request, linking.ignore_cluster, project, cluster_id)
+
+    @post("/clusters/{cluster_id:int}/split", opt={"role": "editor"}, status_code=200,
+          description="The chosen faces are another individual: a cluster of their own, never again with the rest.")
+    async def split(self, project: str, cluster_id: int, data: FaceChoice, request: Request) -> dict[str, Any]:
+        return await self._act(request, linking.split_cluster, project, cluster_id, _face_ids(data.face_ids))
+
+    @post("/clusters/{cluster_id:int}/reset", opt={"role": "editor"}, status_code=200,
+          description="Recompute the machine's work on this cluster; every human decision is kept.")
+    async def reset_cluster(self, project: str, cluster_id: int, request: Request) -> dict[str, Any]:
+        return await self._act(request, linking.reset, project, cluster_id)
+
+    @post("/faces/remove", opt={"role": "editor"}, status_code=200,
+          description="Take faces out of their cluster for good: they are not its person.")
+    async def remove_faces(self, project: str, data: FaceChoice, request: Request) -> dict[str, Any]:
+        return await self._act(request, linking.remove_faces, project, _face_ids(data.face_ids))
+
+    @post("/clusters/merge", opt={"role": "editor"}, status_code=200,
+          description="The clusters are one individual (clusters of two different people are refused).")
+    async def merge(self, project: str, data: ClusterChoice, request: Request) -> dict[str, Any]:
+        return await self._act(request, linking.merge_clusters, project, data.cluster_ids)
+
+    @get("/review", description="The review queue: faces auto-matching suggested for a person, best score first.")
+    async def queue(self, project: str, runtime: Runtime, limit: int = 100, offset: int = 0
+                    ) -> Response[list[dict[str, Any]]]:
+        _page(limit, offset)
+        queued = await asyncio.to_thread(linking.review_queue, runtime, project)
+        page = [{"face_id": str(d.face_id), "suggested_person_id": d.suggested_as,
+                 "score": None if d.score is None else round(d.score, 4),  # cosine, as auto_threshold
+                 "reference_face_ids": [str(r) for r in d.references],
+                 "crop": f"/projects/{project}/faces/{d.face_id}/crop"} for d in queued[offset:offset + limit]]
+        return Response(page, headers={"X-Total-Count": str(len(queued))})
+
+    @post("/review", opt={"role": "editor"}, status_code=200,
+          description="Accept (the suggested person) or reject queued suggestions.")
+    async def answer(self, project: str, data: ReviewAnswer, request: Request) -> dict[str, Any]:
+        return await self._act(request, linking.review_faces, project, _face_ids(data.face_ids), accept=data.accept)
+
+    @post("/undo", opt={"role": "editor"}, status_code=200,
+          description="Undo the latest action of the project (an editor's or an auto-matching run's).")
+    async def undo(self, project: str, runtime: Runtime) -> dict[str, Any]:
+        return _outcome(await asyncio.to_thread(linking.undo, runtime, project))
