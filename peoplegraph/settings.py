@@ -207,6 +207,12 @@ class Settings(BaseSettings):
     graphql_max_query_bytes: int = Field(
         default=100_000, ge=1_000, le=10_000_000, description="GraphQL: largest request body, bytes "
         "(1,000-10,000,000).")
+    share_searches_per_client: int = Field(
+        default=10, ge=1, le=10_000, description="Share links: selfie searches a minute one client address may "
+        "make on one link (1-10,000).")
+    share_searches_per_link: int = Field(
+        default=120, ge=1, le=100_000, description="Share links: selfie searches a minute on one link from everyone "
+        "(1-100,000).")
     worker_concurrency: int = Field(default=2, ge=1, le=64, description="Jobs one worker runs at a time.")
 
     @field_validator("data_dir", "model_dir", "face_index_dir", "media_key_file", mode="after")

@@ -151,6 +151,24 @@ def test_api_keys_round_trip_and_are_revoked(store, project: str) -> None:
     store.revoke_api_key(admin.key_id, "2026-11-28T02:00:00Z")
 
 
+def test_share_links_round_trip_and_are_revoked(store, project: str) -> None:
+    import hashlib
+
+    from peoplegraph.identity.records import ShareLinkRecord
+
+    store.ensure_project(project)
+    digest = hashlib.sha256(f"{project}-link".encode()).hexdigest()
+    link = ShareLinkRecord(digest[:12], project, "", "Eve", "2026-11-28T01:00:00Z", "2026-11-30T01:00:00Z",
+                           "scrypt$00$11")
+    store.add_share_link(link, digest)
+    assert store.share_links(project) == [link] and store.share_link(digest) == link
+    assert store.share_link("0" * 64) is None and store.share_links("other-project") == []
+    store.revoke_share_link(project, link.link_id, "2026-11-28T02:00:00Z")
+    assert store.share_link(digest).revoked_at == "2026-11-28T02:00:00Z"
+    store.drop_project(project)
+    assert store.share_link(digest) is None
+
+
 def test_add_photos_creates_the_project_and_pages(store, project: str) -> None:
     photos = [photo(project, i) for i in range(2500)]  # more than one UNWIND batch
     store.add_photos(photos)

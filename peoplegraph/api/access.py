@@ -24,7 +24,8 @@ from peoplegraph.services import projects
 from peoplegraph.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
-OPEN_PATHS = ["^/health$", "^/schema"]  # liveness and the API's own description need no key
+# liveness, the API's own description, and a share link's guest routes (the link is their credential)
+OPEN_PATHS = ["^/health$", "^/schema", "^/share/"]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

@@ -15,11 +15,13 @@ from litestar.openapi import OpenAPIConfig
 from strawberry.litestar import make_graphql_controller
 
 from peoplegraph import __version__
+from peoplegraph.access.share import RateLimits
 from peoplegraph.api.access import AccessController, authentication, first_admin_key
 from peoplegraph.api.controllers import HealthController, JobController, PhotoController
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
 from peoplegraph.api.media import MediaController
 from peoplegraph.api.review import ReviewController
+from peoplegraph.api.share import GuestController, ShareLinkController
 from peoplegraph.graphql.schema import build_schema
 from peoplegraph.services.runtime import Runtime, face_index_warming
 from peoplegraph.settings import Settings
@@ -36,6 +38,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
         with Runtime(settings) as runtime, queue_redis(settings) as redis_settings:
             await asyncio.to_thread(lambda: (runtime.vectors, runtime.graph))  # open stores, prepare the pack
             app.state.first_admin_key = await asyncio.to_thread(first_admin_key, runtime)
+            app.state.share_limits = RateLimits(settings.share_searches_per_client, settings.share_searches_per_link)
             with face_index_warming(runtime):  # leaving it waits (shutdown) for the project being loaded
                 queue = await create_pool(redis_settings)
                 app.state.runtime = runtime
@@ -62,7 +65,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
     graphql.request_max_body_size = settings.graphql_max_query_bytes  # a 10 MB query is refused (413)
     return Litestar(
         route_handlers=[HealthController, AccessController, PhotoController, ReviewController, MediaController,
-                        JobController, graphql],
+                        ShareLinkController, GuestController, JobController, graphql],
         middleware=[authentication()],
         lifespan=[lifespan],
         dependencies={

@@ -47,7 +47,7 @@ from peoplegraph.identity import rows as codec
 from peoplegraph.identity import statements as q
 from peoplegraph.identity.records import (
     RELATION_KINDS, ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord,
-    OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord,
+    OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord, ShareLinkRecord,
 )
 from peoplegraph.engine.decisions import GROUP_PREFIX, HUMAN_METHODS
 from peoplegraph.observations.model import validate_project_name
@@ -269,6 +269,19 @@ class CypherGraphStore:
 
     def revoke_api_key(self, key_id: str, when: str) -> None:
         self._run(q.REVOKE_API_KEY, {"key_id": key_id, "revoked_at": when})
+
+    def add_share_link(self, link: ShareLinkRecord, token_hash: str) -> None:
+        self._run(q.ADD_SHARE_LINK, {"hash": token_hash, **{k: v for k, v in asdict(link).items() if k != "revoked_at"}})
+
+    def share_links(self, project: str) -> list[ShareLinkRecord]:
+        return [ShareLinkRecord(**row) for row in self._run(q.SHARE_LINKS, {"project": validate_project_name(project)})]
+
+    def share_link(self, token_hash: str) -> ShareLinkRecord | None:
+        rows = self._run(q.SHARE_LINK_BY_HASH, {"hash": token_hash})
+        return ShareLinkRecord(**rows[0]) if rows else None
+
+    def revoke_share_link(self, project: str, link_id: str, when: str) -> None:
+        self._run(q.REVOKE_SHARE_LINK, {"project": project, "link_id": link_id, "revoked_at": when})
 
     def clusters(self, project: str) -> list[ClusterRecord]:
         validate_project_name(project)

@@ -31,6 +31,20 @@ class ApiKeyRecord:
 
 
 @dataclass(frozen=True)
+class ShareLinkRecord:
+    """A guest link to a project (or one event of it): the token itself is never stored, only its sha256."""
+
+    link_id: str  # the first 12 hex digits of the token's sha256
+    project: str
+    event_id: str  # "" : the whole project
+    created_by: str  # the name of the key that made it
+    created_at: str
+    expires_at: str = ""  # "" : never
+    password: str = ""  # "scrypt$salt$hash" hex, "" : none
+    revoked_at: str = ""
+
+
+@dataclass(frozen=True)
 class ClusterRecord:
     """A machine cluster: its faces live in the vector store (cluster id per face), its summary here."""
 

@@ -35,6 +35,8 @@ EMBEDDED_SCHEMA = (
     "action STRING, actor STRING, decided_at STRING, before STRING)",
     "CREATE NODE TABLE IF NOT EXISTS ApiKey(key STRING PRIMARY KEY, key_id STRING, name STRING, project STRING, "
     "role STRING, created_at STRING, revoked_at STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS ShareLink(key STRING PRIMARY KEY, link_id STRING, project STRING, "
+    "event_id STRING, created_by STRING, created_at STRING, expires_at STRING, password STRING, revoked_at STRING)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PHOTO(FROM Project TO Photo)",
     "CREATE REL TABLE IF NOT EXISTS HAS_CLUSTER(FROM Project TO Cluster)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PERSON(FROM Project TO Person)",
@@ -66,6 +68,7 @@ NEO4J_SCHEMA = (
       for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction")),
     "CREATE CONSTRAINT peoplegraph_apikey_key IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.key IS UNIQUE",
     "CREATE INDEX peoplegraph_apikey_key_id IF NOT EXISTS FOR (n:ApiKey) ON (n.key_id)",
+    "CREATE CONSTRAINT peoplegraph_sharelink_key IF NOT EXISTS FOR (n:ShareLink) REQUIRE n.key IS UNIQUE",
     # graphs written before these properties existed get the embedded schema's defaults
     "MATCH (pe:Person) WHERE pe.visibility IS NULL SET "
     + ", ".join(f"pe.{c} = coalesce(pe.{c}, '{'normal' if c == 'visibility' else ''}')" for c in _PERSON_COLUMNS),
@@ -102,6 +105,16 @@ API_KEYS = f"MATCH (k:ApiKey) WHERE k.project = $project RETURN {_API_KEY_FIELDS
 ALL_API_KEYS = f"MATCH (k:ApiKey) RETURN {_API_KEY_FIELDS} ORDER BY project, created_at, key_id"
 API_KEY = f"MATCH (k:ApiKey) WHERE k.key_id = $key_id RETURN {_API_KEY_FIELDS}, k.key AS hash"
 REVOKE_API_KEY = "MATCH (k:ApiKey) WHERE k.key_id = $key_id AND k.revoked_at = '' SET k.revoked_at = $revoked_at"
+_SHARE_LINK_FIELDS = ("s.link_id AS link_id, s.project AS project, s.event_id AS event_id, s.created_by AS "
+                      "created_by, s.created_at AS created_at, s.expires_at AS expires_at, s.password AS password, "
+                      "s.revoked_at AS revoked_at")
+ADD_SHARE_LINK = ("CREATE (s:ShareLink {key: $hash, link_id: $link_id, project: $project, event_id: $event_id, "
+                  "created_by: $created_by, created_at: $created_at, expires_at: $expires_at, password: $password, "
+                  "revoked_at: ''})")
+SHARE_LINKS = f"MATCH (s:ShareLink) WHERE s.project = $project RETURN {_SHARE_LINK_FIELDS} ORDER BY created_at, link_id"
+SHARE_LINK_BY_HASH = f"MATCH (s:ShareLink {{key: $hash}}) RETURN {_SHARE_LINK_FIELDS}"
+REVOKE_SHARE_LINK = ("MATCH (s:ShareLink) WHERE s.project = $project AND s.link_id = $link_id AND s.revoked_at = '' "
+                     "SET s.revoked_at = $revoked_at")
 FACE_TOTAL = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) RETURN sum(ph.face_count) AS n"
 
 CLUSTER_LINKS = (
@@ -309,6 +322,7 @@ DROP_PROJECT = (
     "MATCH (d:FaceDecision) WHERE d.project = $project DELETE d",
     "MATCH (a:LinkAction) WHERE a.project = $project DELETE a",
     "MATCH (k:ApiKey) WHERE k.project = $project DELETE k",
+    "MATCH (s:ShareLink) WHERE s.project = $project DELETE s",
     "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(n:Photo) DETACH DELETE n",
     "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(n:Cluster) DETACH DELETE n",
     "MATCH (:Project {name: $project})-[:HAS_PERSON]->(n:Person) DETACH DELETE n",

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from peoplegraph.identity.records import (
     ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord, OrganisationRecord,
-    PersonRecord, PhotoRecord, RelationRecord,
+    PersonRecord, PhotoRecord, RelationRecord, ShareLinkRecord,
 )
 
 
@@ -68,6 +68,14 @@ class GraphStore(Protocol):
         """The key and the sha256 of its secret, to compare with."""
 
     def revoke_api_key(self, key_id: str, when: str) -> None: ...
+
+    def add_share_link(self, link: ShareLinkRecord, token_hash: str) -> None: ...
+
+    def share_links(self, project: str) -> list[ShareLinkRecord]: ...
+
+    def share_link(self, token_hash: str) -> ShareLinkRecord | None: ...
+
+    def revoke_share_link(self, project: str, link_id: str, when: str) -> None: ...
 
     def clusters(self, project: str) -> list[ClusterRecord]: ...
 

@@ -1,0 +1,144 @@
+"""Share links at the HTTP edge: owners and editors make them; a guest with one finds their own photos by a
+selfie (peoplegraph.access.share has the rules)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.exceptions import NotFoundException, TooManyRequestsException
+from msgspec import Struct
+
+from peoplegraph.access.share import RateLimits, ShareLinkError, ShareLinks
+from peoplegraph.api.access import project_guard
+from peoplegraph.api.controllers import multipart_files
+from peoplegraph.api.media import CACHE
+from peoplegraph.identity.records import ShareLinkRecord
+from peoplegraph.media.store import THUMBNAIL_SIDES
+from peoplegraph.services import photo_media
+from peoplegraph.services import search as search_service
+from peoplegraph.services.runtime import Runtime
+
+
+class NewShareLink(Struct):
+    event_id: str = ""
+    expires_in_hours: float | None = None
+    password: str = ""
+
+
+def share_links(runtime: Runtime) -> ShareLinks:
+    return ShareLinks(runtime.graph, runtime.settings.data_dir / "share.key")
+
+
+def _link_to_dict(link: ShareLinkRecord) -> dict[str, Any]:
+    shown = asdict(link)
+    shown["has_password"] = bool(shown.pop("password"))
+    return shown
+
+
+class ShareLinkController(Controller):
+    """The share links of a project (editors and owners)."""
+
+    path = "/projects/{project:str}/share-links"
+    guards = [project_guard]
+    opt = {"role": "editor"}
+
+    @post("/", status_code=201, description="A guest link to the project (or one `event_id` of it), with an "
+          "optional expiry (`expires_in_hours`) and `password`; its token and URL are shown once.")
+    async def create(self, project: str, data: NewShareLink, request: Request, runtime: Runtime) -> dict[str, Any]:
+        issued = await asyncio.to_thread(share_links(runtime).create, project, request.user.name,
+                                         event_id=data.event_id, expires_in_hours=data.expires_in_hours,
+                                         password=data.password)
+        return {**_link_to_dict(issued.record), "token": issued.token, "url": f"/share/{issued.token}"}
+
+    @get("/", description="The project's share links (never their tokens).")
+    async def list_links(self, project: str, runtime: Runtime) -> list[dict[str, Any]]:
+        return [_link_to_dict(link) for link in await asyncio.to_thread(share_links(runtime).links, project)]
+
+    @delete("/{link_id:str}", status_code=200, description="Revoke a share link: it stops working at once.")
+    async def revoke(self, project: str, link_id: str, runtime: Runtime) -> dict[str, Any]:
+        try:
+            return _link_to_dict(await asyncio.to_thread(share_links(runtime).revoke, project, link_id))
+        except KeyError as exc:
+            raise NotFoundException(str(exc.args[0])) from None
+
+
+async def _open(request: Request, token: str) -> ShareLinkRecord:
+    try:
+        return await asyncio.to_thread(share_links(request.app.state.runtime).open, token)
+    except ShareLinkError as exc:
+        raise NotFoundException(str(exc)) from None
+
+
+class GuestController(Controller):
+    """What a guest with a share link may do: search by selfie, and see and download what it found."""
+
+    path = "/share/{token:str}"
+
+    @post("/search", status_code=200, description="One selfie (multipart) in; the photos its person is in out, "
+          "each with its signed thumbnail, large and download URLs. The selfie is not kept.")
+    async def search(self, token: str, request: Request, runtime: Runtime) -> dict[str, Any]:
+        link = await _open(request, token)
+        limits: RateLimits = request.app.state.share_limits
+        client = request.client.host if request.client else ""
+        if not limits.allow(link.link_id, client):  # password guesses count too
+            raise TooManyRequestsException("too many searches a minute on this link: wait a minute")
+        try:
+            await asyncio.to_thread(ShareLinks.check_password, link, request.headers.get("x-share-password", ""))
+        except ShareLinkError as exc:
+            raise NotFoundException(str(exc)) from None
+        files = await multipart_files(request)
+        if len(files) != 1:
+            raise ValueError(f"send exactly one selfie as a multipart file, not {len(files)} files")
+        content, name = await files[0].read(), files[0].filename or "selfie"
+
+        def run() -> list[str]:
+            query = search_service.selfie_embedding(runtime, content, name)
+            found = [m.photo_id for m in search_service.search_project(runtime, link.project, query)]
+            if link.event_id:
+                at_event = {p.photo_id for p in runtime.graph.event_photos(link.project, link.event_id)}
+                found = [p for p in found if p in at_event]
+            return list(dict.fromkeys(found))
+
+        photo_ids = await asyncio.to_thread(run)
+        links = share_links(runtime)
+        base = f"/share/{token}/photos"
+        photos = []
+        for photo_id in photo_ids:
+            signed = f"{base}/{photo_id}/{links.signature(token, photo_id)}"
+            photos.append({"thumbnail": f"{signed}/thumbnail?side={THUMBNAIL_SIDES[0]}",
+                           "large": f"{signed}/thumbnail?side={THUMBNAIL_SIDES[-1]}", "download": f"{signed}/original"})
+        message = "" if photos else "nobody in these photos looks like the person in the selfie"
+        return {"photos": photos, "message": message}
+
+    async def _photo(self, request: Request, token: str, photo_id: str, signature: str) -> ShareLinkRecord:
+        link = await _open(request, token)  # no password: the signature came from a search that gave it
+        if not share_links(request.app.state.runtime).signed(token, photo_id, signature):
+            raise NotFoundException("no such photo on this link")
+        return link
+
+    @get("/photos/{photo_id:str}/{signature:str}/thumbnail", description="A photo the guest's search found.")
+    async def thumbnail(self, token: str, photo_id: str, signature: str, request: Request, runtime: Runtime,
+                        side: int = THUMBNAIL_SIDES[0]) -> Response[bytes]:
+        link = await self._photo(request, token, photo_id, signature)
+        if side not in THUMBNAIL_SIDES:
+            raise ValueError(f"side: {side} is not one of {', '.join(map(str, THUMBNAIL_SIDES))}")
+        try:
+            data = await asyncio.to_thread(photo_media.thumbnail, runtime, link.project, photo_id, side)
+        except photo_media.PhotoNotFound:
+            raise NotFoundException("this photo is not available any more") from None
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": CACHE})
+
+    @get("/photos/{photo_id:str}/{signature:str}/original", description="Download a photo the guest's search found.")
+    async def original(self, token: str, photo_id: str, signature: str, request: Request, runtime: Runtime
+                       ) -> Response[bytes]:
+        link = await self._photo(request, token, photo_id, signature)
+        try:
+            data, kind, name = await asyncio.to_thread(photo_media.original, runtime, link.project, photo_id)
+        except photo_media.PhotoNotFound:
+            raise NotFoundException("this photo is not available any more") from None
+        return Response(data, media_type=kind, headers={
+            "Cache-Control": CACHE, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})

@@ -1,0 +1,81 @@
+"""Share links end to end on real photos: a guest finds exactly the photos they are in by a selfie, and
+nothing else of the project."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from litestar.testing import TestClient
+
+from conftest import make_project
+from peoplegraph.api.app import create_app
+from peoplegraph.settings import Settings
+
+
+def _ids(paths: list[Path]) -> set[str]:
+    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+
+
+def _search(client: TestClient, url: str, selfie: Path, password: str = "") -> TestClient:
+    headers = {"X-Share-Password": password} if password else {}
+    return client.post(f"{url}/search", files=[("selfie", (selfie.name, selfie.read_bytes(), "image/jpeg"))],
+                       headers=headers)
+
+
+def test_a_guest_finds_exactly_their_own_photos_and_nothing_else(app_settings: Settings, shared_data: Path) -> None:
+    lfw = shared_data / "lfw-devtrain"
+    colin, tony = (sorted((lfw / who).glob("*.jpg")) for who in ("Colin_Powell", "Tony_Blair"))
+    settings = app_settings.model_copy(update={"share_searches_per_client": 4})
+    with TestClient(app=create_app(settings)) as api:
+        api.headers["Authorization"] = f"Bearer {api.app.state.first_admin_key}"
+        make_project(api, "gala")
+        files = [("photos", (p.name, p.read_bytes(), "image/jpeg")) for p in colin[:6] + tony[:6]]
+        (job_id,) = api.post("/projects/gala/photos", files=files).json()["jobs"]
+        deadline = time.monotonic() + 300
+        while api.get(f"/jobs/{job_id}").json()["state"] not in ("complete", "failed"):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        made = api.post("/projects/gala/share-links", json={"password": "gala2026", "expires_in_hours": 48})
+        assert made.status_code == 201, made.text
+        link = made.json()
+        assert link["has_password"] and link["expires_at"] and "password" not in link
+        guest = TestClient(app=api.app)  # no key: the link is the guest's only credential
+
+        found = _search(guest, link["url"], colin[8], "gala2026")  # a photo of Colin Powell the project lacks
+        assert found.status_code == 200, found.text
+        photos = found.json()["photos"]
+        shown = {p["download"].split("/")[4] for p in photos}
+        assert shown == _ids(colin[:6])  # all of his photos, none of Tony Blair's
+        assert set(photos[0]) == {"thumbnail", "large", "download"}  # no names, people, clusters or face ids
+        download = guest.get(photos[0]["download"])
+        assert download.status_code == 200 and hashlib.sha256(download.content).hexdigest() in shown
+        assert guest.get(photos[0]["thumbnail"]).headers["content-type"] == "image/jpeg"
+        tony_photo = next(iter(_ids(tony[:1])))
+        forged = photos[0]["download"].replace(photos[0]["download"].split("/")[4], tony_photo)
+        assert guest.get(forged).status_code == 404  # another photo: its signature does not match
+        assert guest.get("/projects/gala/clusters").status_code == 401  # nothing else of the project
+
+        assert _search(guest, link["url"], colin[8]).status_code == 404  # no password
+        assert _search(guest, link["url"], colin[8], "wrong").status_code == 404
+        no_face = guest.post(f"{link['url']}/search", files=[("selfie", ("x.jpg", b"not a photo", "image/jpeg"))],
+                             headers={"X-Share-Password": "gala2026"})
+        assert no_face.status_code == 400
+        limited = _search(guest, link["url"], colin[8], "gala2026")  # the 5th this minute: wrong passwords count
+        assert limited.status_code == 429 and "wait" in limited.json()["detail"]
+
+        # an event's link finds only the event's photos; a revoked link stops at once
+        runtime = api.app.state.runtime
+        api.post("/graphql", json={"query": 'mutation { addEvent(project: "gala", id: "dinner", name: "Dinner") '
+                                            '{ id } }'})
+        runtime.graph.set_photo_event("gala", sorted(_ids(colin[:2])), "dinner")
+        event_link = api.post("/projects/gala/share-links", json={"event_id": "dinner"}).json()
+        found = _search(guest, event_link["url"], colin[8]).json()["photos"]
+        assert {p["download"].split("/")[4] for p in found} == _ids(colin[:2])
+        assert api.post("/projects/gala/share-links", json={"event_id": "nope"}).status_code == 400
+        listed = api.get("/projects/gala/share-links").json()
+        assert len(listed) == 2 and all("token" not in x for x in listed)
+        assert api.delete(f"/projects/gala/share-links/{event_link['link_id']}").status_code == 200
+        assert _search(guest, event_link["url"], colin[8]).status_code == 404
+        assert guest.post("/share/pgs_made-up/search").status_code == 404
