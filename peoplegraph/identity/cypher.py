@@ -488,6 +488,17 @@ class CypherGraphStore:
         return {int(r["face_id"]): codec.decision_record(r)
                 for r in self._run(q.HUMAN_CONFIRMATIONS, {"project": project, "methods": list(HUMAN_METHODS)})}
 
+    def latest_action(self, project: str) -> ActionRecord | None:
+        """The action `undo_last_action` would undo, left in place; None when there is none."""
+        found = self._run(q.LATEST_ACTION, {"project": validate_project_name(project)})
+        if not found:
+            return None
+        latest = found[0]
+        before = json.loads(latest["before"])
+        faces, people = (before, []) if isinstance(before, list) else (before["faces"], before["people"])
+        return ActionRecord(project, int(latest["seq"]), latest["action"], latest["actor"], latest["decided_at"],
+                            tuple(int(row["face_id"]) for row in faces), tuple(s["person_id"] for s in people))
+
     def undo_last_action(self, project: str) -> ActionRecord | None:
         """Put back what the project's latest recorded action replaced (faces that had no decision lose
         theirs, people it created go, people it changed or merged away come back with their memberships and

@@ -105,6 +105,9 @@ class GraphStore(Protocol):
         `cleared` faces and write `people`, in one transaction; with `action` named, keep what they replace
         for `undo_last_action`."""
 
+    def latest_action(self, project: str) -> ActionRecord | None:
+        """The action `undo_last_action` would undo, left in place; None when there is none."""
+
     def undo_last_action(self, project: str) -> ActionRecord | None:
         """Put back what the latest recorded action replaced; None when there is nothing to undo."""
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from peoplegraph.engine.decisions import constrained_labels, people_of_clusters
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
-from peoplegraph.services.clustering import ClusteringReport, as_constraints, cluster_project
+from peoplegraph.services.clustering import PLACING, ClusteringReport, as_constraints, cluster_project, place_faces
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.services.project_lock import holding_project
 
@@ -44,7 +44,9 @@ def check(runtime: Runtime, project: str) -> list[str]:
     validate_project_name(project)
     problems = []
     pending = runtime.graph.pending_clustering(project)
-    if pending:
+    if pending.startswith(PLACING):
+        problems.append("an action stopped before it placed the faces it changed")
+    elif pending:
         problems.append(f"a {pending} clustering run stopped between its vector-store and graph writes")
     faces = runtime.vectors.faces(project)
     orphans = orphan_faces(runtime, project, faces)
@@ -95,7 +97,12 @@ def repair(runtime: Runtime, project: str) -> RepairReport:
     if orphans:  # the next ingest of their photos writes them again, with the photos
         runtime.vectors.delete_faces(project, orphans)
     runtime.vectors.rebuild_index(project)
-    report = cluster_project(runtime, project, mode=mode)
+    if mode.startswith(PLACING):  # the faces the action named, placed as it would have placed them
+        report = place_faces(runtime, project)
+        if check(runtime, project):
+            report = cluster_project(runtime, project, mode="missing")
+    else:
+        report = cluster_project(runtime, project, mode=mode)
     left = check(runtime, project)
     if left:
         raise RuntimeError(f"repair: project {project!r} still disagrees after a {mode} run: {'; '.join(left)}")

@@ -31,7 +31,9 @@ from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
 from peoplegraph.identity.records import FaceDecision, PersonRecord, now
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
-from peoplegraph.services.clustering import ClusteringReport, cluster_project, named_groups, place_faces
+from peoplegraph.services.clustering import (
+    ClusteringReport, cluster_project, decide_and_place, named_groups, place_faces,
+)
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.services.project_lock import holding_project
 
@@ -65,10 +67,10 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
         new_people.append(PersonRecord(project, person_id, name.strip()))  # type: ignore[union-attr]
     known = decisions_around(runtime, project, faces, person_id)
     stamp = now()
-    _record(runtime, project, "confirm", known, [
-        _decided(known, face, confirmed_as=person_id, actor=actor, decided_at=stamp) for face in faces
-    ], people=new_people)
-    return LinkingResult("confirm", project, faces, person_id, place_faces(runtime, project, faces, [cluster_id]))
+    decisions = [_decided(known, face, confirmed_as=person_id, actor=actor, decided_at=stamp) for face in faces]
+    placed = decide_and_place(runtime, project, lambda: _record(runtime, project, "confirm", known, decisions,
+                                                                people=new_people), faces, [cluster_id])
+    return LinkingResult("confirm", project, faces, person_id, placed)
 
 
 @holding_project
@@ -77,13 +79,11 @@ def ignore_cluster(runtime: Runtime, project: str, cluster_id: int, *, actor: st
     faces = _faces_of_cluster(runtime, project, cluster_id)
     known = runtime.graph.face_decisions(project, face_ids=faces)
     stamp = now()
-    runtime.graph.set_face_decisions(project, action="ignore", decisions=[
-        FaceDecision(face, removed_from=_removed(known, face), ignored=True, method="confirmed", actor=actor,
-                     decided_at=stamp)
-        for face in faces
-    ])
-    runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in faces})
-    return LinkingResult("ignore", project, faces, None, place_faces(runtime, project, faces, [cluster_id]))
+    decisions = [FaceDecision(face, removed_from=_removed(known, face), ignored=True, method="confirmed",
+                              actor=actor, decided_at=stamp) for face in faces]
+    placed = decide_and_place(runtime, project, lambda: runtime.graph.set_face_decisions(
+        project, action="ignore", decisions=decisions), faces, [cluster_id], release=faces)
+    return LinkingResult("ignore", project, faces, None, placed)
 
 
 def ignored_faces(runtime: Runtime, project: str) -> list[FaceDecision]:
@@ -104,9 +104,10 @@ def unignore_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, a
         raise ValueError(f"faces: {', '.join(map(str, not_ignored)) or 'none given'}: not ignored in project "
                          f"{project!r} (peoplegraph faces ignored)")
     stamp = now()
-    runtime.graph.set_face_decisions(project, action="unignore", decisions=[
-        replace(known[f], ignored=False, method="confirmed", actor=actor, decided_at=stamp) for f in wanted])
-    return LinkingResult("unignore", project, wanted, None, place_faces(runtime, project, wanted))
+    decisions = [replace(known[f], ignored=False, method="confirmed", actor=actor, decided_at=stamp) for f in wanted]
+    placed = decide_and_place(runtime, project, lambda: runtime.graph.set_face_decisions(
+        project, action="unignore", decisions=decisions), wanted)
+    return LinkingResult("unignore", project, wanted, None, placed)
 
 
 @holding_project
@@ -146,11 +147,10 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
             decisions.append(_decided(
                 known, face, confirmed_as=previous.confirmed_as if previous and previous.confirmed_as != identity else None,
                 grouped_as=None, removed_from=_removed(known, face) | {identity}, actor=actor, decided_at=stamp))
-    _record(runtime, project, "remove", known, decisions)
-    runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in wanted})
+    placed = decide_and_place(runtime, project, lambda: _record(runtime, project, "remove", known, decisions),
+                              wanted, set(found.values()), release=wanted)
     person_id = next(iter(identities)) if len(identities) == 1 and not is_group(next(iter(identities))) else None
-    return LinkingResult("remove", project, wanted, person_id,
-                         place_faces(runtime, project, wanted, set(found.values())))
+    return LinkingResult("remove", project, wanted, person_id, placed)
 
 
 @holding_project
@@ -181,9 +181,10 @@ def merge_clusters(runtime: Runtime, project: str, cluster_ids: Sequence[int], *
         into = groups.most_common(1)[0][0] if groups else _new_group(known, runtime.graph.group_names(project))
         decisions = [_decided(known, f, grouped_as=into, actor=actor, decided_at=stamp) for f in every]
     # the groups merged in are the one individual now: faces kept apart from them are kept apart from it
-    _record(runtime, project, "merge clusters", known, decisions,
-            renamed={g: into for g in groups if g != into})
-    return LinkingResult("merge clusters", project, every, person, place_faces(runtime, project, every, wanted))
+    placed = decide_and_place(runtime, project, lambda: _record(
+        runtime, project, "merge clusters", known, decisions, renamed={g: into for g in groups if g != into}),
+        every, wanted)
+    return LinkingResult("merge clusters", project, every, person, placed)
 
 
 @holding_project
@@ -212,9 +213,9 @@ def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Seq
     decisions += [_decided(known, f, confirmed_as=None, grouped_as=other,
                            removed_from=(_removed(known, f) - {other}) | {identity}, actor=actor, decided_at=stamp)
                   for f in chosen]
-    _record(runtime, project, "split", known, decisions)
-    runtime.vectors.set_clusters(project, {face: UNCLUSTERED for face in chosen})
-    return LinkingResult("split", project, chosen, person, place_faces(runtime, project, members, [cluster_id]))
+    placed = decide_and_place(runtime, project, lambda: _record(runtime, project, "split", known, decisions),
+                              members, [cluster_id], release=chosen)
+    return LinkingResult("split", project, chosen, person, placed)
 
 
 def review_queue(runtime: Runtime, project: str) -> list[FaceDecision]:
@@ -248,10 +249,11 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
                      decided_at=stamp)
         for f in wanted
     ]
-    _record(runtime, project, "accept" if accept else "reject", known, decisions)
+    placed = decide_and_place(runtime, project, lambda: _record(
+        runtime, project, "accept" if accept else "reject", known, decisions), wanted)
     people = {queued[f].suggested_as for f in wanted}
     return LinkingResult("accept" if accept else "reject", project, wanted,
-                         next(iter(people)) if len(people) == 1 else None, place_faces(runtime, project, wanted))
+                         next(iter(people)) if len(people) == 1 else None, placed)
 
 
 @holding_project
@@ -261,14 +263,13 @@ def undo(runtime: Runtime, project: str) -> LinkingResult:
     merge or split of clusters moved are placed again by the machine (nothing holds them where the action
     put them any more)."""
     validate_project_name(project)
-    undone = runtime.graph.undo_last_action(project)
-    if undone is None:
+    latest = runtime.graph.latest_action(project)
+    if latest is None:
         raise ValueError(f"undo: nothing to undo in project {project!r}")
-    clusters = set(_clusters_of(runtime, project, undone.face_ids).values())
-    if undone.action in RESHAPING:
-        runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in undone.face_ids})
-    return LinkingResult(f"undo {undone.action}", project, list(undone.face_ids), None,
-                         place_faces(runtime, project, undone.face_ids, clusters))
+    clusters = set(_clusters_of(runtime, project, latest.face_ids).values())
+    placed = decide_and_place(runtime, project, lambda: runtime.graph.undo_last_action(project), latest.face_ids,
+                              clusters, release=latest.face_ids if latest.action in RESHAPING else ())
+    return LinkingResult(f"undo {latest.action}", project, list(latest.face_ids), None, placed)
 
 
 RESHAPING = ("merge clusters", "split")  # actions that move faces between clusters by decision alone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -36,6 +37,7 @@ class ClusteringReport:
 
 
 MODES = ("reset", "missing")
+PLACING = "place "  # the mark of an action's placement to come (`decide_and_place`): its faces and clusters, JSON
 # Rounds of widening the scope of a partial run (`place_faces`) before it gives up and runs on the whole
 # project: each round adds the clusters and decided faces the last one reached.
 MAX_SCOPE_ROUNDS = 8
@@ -104,7 +106,13 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
 
     A run left unfinished (the mark of a dead run) is finished first by a whole-project run."""
     validate_project_name(project)
-    if runtime.graph.pending_clustering(project):
+    pending = runtime.graph.pending_clustering(project)
+    if pending.startswith(PLACING):  # an action that died before placing its faces: place them with these
+        left = json.loads(pending[len(PLACING):])
+        if left["release"]:
+            runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in left["release"]})
+        face_ids, cluster_ids = [*face_ids, *left["faces"]], [*cluster_ids, *left["clusters"]]
+    elif pending:
         return cluster_project(runtime, project, stage, mode="missing")
     settings = runtime.settings
     say = stage or (lambda _: None)
@@ -149,6 +157,28 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
         appearances=appearances(faces, members, faces.cluster_ids, kept, decisions))
     total = len(np.unique(faces.cluster_ids[faces.cluster_ids != UNCLUSTERED]))
     return _report(faces, faces.cluster_ids, total, similarity, settings.min_cluster_size, "missing", "")
+
+
+def decide_and_place(runtime: Runtime, project: str, decide: Callable[[], object], face_ids: Iterable[int],
+                     cluster_ids: Iterable[int] = (), release: Iterable[int] = ()) -> ClusteringReport:
+    """An editor action, safe against a crash at any point: mark the placement to come (the faces and clusters
+    `place_faces` will place, and the faces to take out of their cluster first), write the decisions
+    (`decide`), release those faces, place. Killed anywhere in between, `repair` (or the next partial run)
+    releases and places the marked faces under the decisions then in force: the action is then wholly done,
+    or not at all."""
+    face_ids, cluster_ids, release = (sorted({int(v) for v in values}) for values in (face_ids, cluster_ids, release))
+    if runtime.graph.pending_clustering(project):  # a dead run's or action's work first: its mark is not ours
+        place_faces(runtime, project)
+    marked = {"faces": face_ids, "clusters": cluster_ids, "release": release}
+    runtime.graph.mark_clustering(project, PLACING + json.dumps(marked))
+    try:
+        decide()
+    except Exception:  # refused: the graph wrote nothing (one transaction), and neither will we
+        runtime.graph.mark_clustering(project, "")
+        raise
+    if release:
+        runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in release})
+    return place_faces(runtime, project, face_ids, cluster_ids)
 
 
 @holding_project
