@@ -196,3 +196,29 @@ def test_an_upload_job_keeps_its_photos_and_finishes_when_redis_goes_down_mid_ba
             assert runtime.media.original("gone", photo_id) == data
             assert (settings.data_dir / "media" / "gone" / "originals" / photo_id[:2] / photo_id).read_bytes() != data
     assert not spool.exists()
+
+
+def test_an_upload_job_streams_its_progress_as_server_sent_events(client: TestClient, shared_data: Path) -> None:
+    import json
+
+    photos = sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[:4]
+    files = [("photos", (p.name, p.read_bytes(), "image/jpeg")) for p in photos]
+    (job_id,) = client.post("/projects/event/photos", files=files).json()["jobs"]
+    events = []
+    with client.stream("GET", f"/jobs/{job_id}/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        kind = None
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                kind = line.split(":", 1)[1].strip()
+            elif line.startswith("data:"):
+                events.append((kind, json.loads(line.split(":", 1)[1])))
+                if kind == "end":
+                    break
+    kinds = [k for k, _ in events]
+    assert kinds[-1] == "end" and set(kinds[:-1]) <= {"progress"}
+    last = events[-1][1]
+    assert last["state"] == "complete" and last["result"]["new_photos"] == 4
+    assert last["progress"]["done"] == last["progress"]["total"] == 4 and last["progress"]["eta_s"] == 0.0
+    assert last["progress"]["per_s"] > 0
+    assert client.get("/jobs/nope/events").status_code == 404

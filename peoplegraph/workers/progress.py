@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -12,6 +13,15 @@ from redis.exceptions import RedisError
 log = logging.getLogger(__name__)
 
 PROGRESS_TTL_S = 7 * 24 * 3600
+
+
+def counted(stage: str, done: int, total: int, began: float, **more: Any) -> dict[str, Any]:
+    """A stage's progress with its rate (items a second since `began`, a time.monotonic()) and the seconds
+    left at that rate (None until there is a rate)."""
+    rate = done / max(time.monotonic() - began, 1e-6)
+    left = 0.0 if done >= total else (total - done) / rate if rate > 0 else None
+    return {"stage": stage, "done": done, "total": total, "per_s": round(rate, 2),
+            "eta_s": None if left is None else round(left, 1), **more}
 
 
 def progress_key(job_id: str) -> str:

@@ -14,7 +14,7 @@ from peoplegraph.services.clustering import cluster_new_faces, cluster_project
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.ingest import IngestReport, IngestService, PhotoSource
 from peoplegraph.services.runtime import Runtime
-from peoplegraph.workers.progress import write_progress
+from peoplegraph.workers.progress import counted, write_progress
 
 PROGRESS_INTERVAL_S = 0.25
 
@@ -25,15 +25,15 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
     job_id: str = ctx["job_id"]
     redis = ctx["redis"]
     loop = asyncio.get_running_loop()
-    last = 0.0
-    await write_progress(redis, job_id, {"stage": "ingesting", "done": 0, "total": len(files)})
+    last, began = 0.0, time.monotonic()
+    await write_progress(redis, job_id, counted("ingesting", 0, len(files), began, faces=0))
 
     def on_progress(report: IngestReport, total: int) -> None:
         nonlocal last
         now = time.monotonic()
         if now - last >= PROGRESS_INTERVAL_S or report.processed == total:
             last = now
-            payload = {"stage": "ingesting", "done": report.processed, "total": total, "faces": report.faces}
+            payload = counted("ingesting", report.processed, total, began, faces=report.faces)
             asyncio.run_coroutine_threadsafe(write_progress(redis, job_id, payload), loop)
 
     sources = [PhotoSource(name=stored_name(f["name"]), path=Path(f["path"])) for f in files]
@@ -43,14 +43,12 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
     finally:
         if cleanup_dir:
             shutil.rmtree(cleanup_dir, ignore_errors=True)
-    await write_progress(redis, job_id, {"stage": "matching", "done": report.processed, "total": len(files),
-                                         "faces": report.faces})
+    faces = len(report.face_ids)
+    await write_progress(redis, job_id, counted("matching", 0, faces, time.monotonic(), photos=report.processed))
     matching = await asyncio.to_thread(match_new_faces, runtime, project, report.face_ids)
-    await write_progress(redis, job_id, {"stage": "clustering", "done": report.processed, "total": len(files),
-                                         "faces": report.faces})
+    await write_progress(redis, job_id, counted("clustering", 0, faces, time.monotonic(), photos=report.processed))
     clustering = await asyncio.to_thread(cluster_new_faces, runtime, project, report.face_ids)
-    await write_progress(redis, job_id, {"stage": "done", "done": report.processed, "total": len(files),
-                                         "faces": report.faces})
+    await write_progress(redis, job_id, counted("done", report.processed, len(files), began, faces=faces))
     return {**report.to_dict(), "matching": matching.to_dict(), "clustering": clustering.to_dict()}
 
 
