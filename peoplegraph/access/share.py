@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from peoplegraph.access.keys import secret_hash
 from peoplegraph.atomic import atomic_write
 from peoplegraph.identity.records import ShareLinkRecord, now
 from peoplegraph.identity.store import GraphStore
@@ -38,10 +39,6 @@ class ShareLinkError(LookupError):
 class IssuedLink:
     record: ShareLinkRecord
     token: str  # shown once
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _password_hash(password: str, salt: bytes | None = None) -> str:
@@ -74,7 +71,7 @@ class ShareLinks:
         if password and len(password) > 200:
             raise ValueError("password: at most 200 characters")
         token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
-        digest = token_hash(token)
+        digest = secret_hash(token)
         record = ShareLinkRecord(digest[:12], project, event_id, created_by, now(), expires,
                                  _password_hash(password) if password else "")
         self.graph.add_share_link(record, digest)
@@ -91,7 +88,7 @@ class ShareLinks:
 
     def open(self, token: str) -> ShareLinkRecord:
         """The live link this token is; ShareLinkError otherwise."""
-        link = self.graph.share_link(token_hash(token)) if token.startswith(TOKEN_PREFIX) and len(token) < 200 else None
+        link = self.graph.share_link(secret_hash(token)) if token.startswith(TOKEN_PREFIX) and len(token) < 200 else None
         if link is None or link.revoked_at or (link.expires_at and link.expires_at <= now()):
             raise ShareLinkError("this link does not work (unknown, revoked or expired): ask for a new one")
         return link
@@ -104,7 +101,7 @@ class ShareLinks:
     # -- signed photo URLs -----------------------------------------------------------------------------
 
     def signature(self, token: str, photo_id: str) -> str:
-        return hmac.new(self._key(), f"{token_hash(token)}:{photo_id}".encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.new(self._key(), f"{secret_hash(token)}:{photo_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def signed(self, token: str, photo_id: str, signature: str) -> bool:
         return hmac.compare_digest(self.signature(token, photo_id), signature)

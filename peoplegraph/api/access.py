@@ -66,7 +66,9 @@ async def check_project(runtime: Runtime, key: ApiKeyRecord, project: str, role:
     decision = access(key, project, role)
     if decision is Access.FORBIDDEN:
         raise PermissionDeniedException(f"the key {key.name!r} is a {key.role} key: this needs {role} or above")
-    if decision is Access.HIDDEN or project not in await asyncio.to_thread(runtime.graph.projects):
+    # a project key's project exists (its keys go with it): only an admin key can name one that does not
+    if decision is Access.HIDDEN or (key.role == "admin" and project not in await asyncio.to_thread(
+            runtime.graph.projects)):
         raise NotFoundException(f"no project {project!r}")
 
 

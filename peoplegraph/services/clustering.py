@@ -104,16 +104,23 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
     clustered with the unclustered faces near them. Only the clusters whose faces or person changed are
     written, in both stores; the cost follows the faces touched, not the size of the project.
 
-    A run left unfinished (the mark of a dead run) is finished first by a whole-project run."""
+    A run left unfinished (the mark of a dead run) is finished first by a whole-project run; the placement
+    an action marked and did not make (`decide_and_place`) is made with this one."""
     validate_project_name(project)
     pending = runtime.graph.pending_clustering(project)
-    if pending.startswith(PLACING):  # an action that died before placing its faces: place them with these
+    if pending.startswith(PLACING):
         left = json.loads(pending[len(PLACING):])
         if left["release"]:
             runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in left["release"]})
         face_ids, cluster_ids = [*face_ids, *left["faces"]], [*cluster_ids, *left["clusters"]]
     elif pending:
         return cluster_project(runtime, project, stage, mode="missing")
+    return _place(runtime, project, face_ids, cluster_ids, stage)
+
+
+def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids: Iterable[int],
+           stage: Callable[[str], None] | None = None) -> ClusteringReport:
+    """`place_faces` once no mark is left to finish."""
     settings = runtime.settings
     say = stage or (lambda _: None)
     similarity = runtime.cluster_similarity
@@ -178,7 +185,7 @@ def decide_and_place(runtime: Runtime, project: str, decide: Callable[[], object
         raise
     if release:
         runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in release})
-    return place_faces(runtime, project, face_ids, cluster_ids)
+    return _place(runtime, project, face_ids, cluster_ids)  # the mark is ours: no need to read it again
 
 
 @holding_project
