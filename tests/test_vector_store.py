@@ -167,7 +167,7 @@ def test_set_clusters_changes_only_cluster_ids(store: MilvusVectorStore, caplog:
         store.set_clusters("clusters", {faces[0].face_id: 0})
         store.set_clusters("clusters", {faces[1].face_id: 7}, present=True)  # the caller vouches: no lookup
         store.set_clusters("clusters", {faces[1].face_id: assignment[faces[1].face_id]}, present=True)
-    # a server without partial upserts is known by its version: no refused call, nothing logged
+    # nothing refused, nothing logged
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO and "milvus" in r.name] == []
     after = {f.face_id: f for f in store.faces("clusters", with_embeddings=True)}
     assert set(after) == set(before)
@@ -213,11 +213,10 @@ def test_server_versions_are_read() -> None:
 
 def test_the_server_store_knows_what_its_server_can_do(store: MilvusVectorStore, backend: Backend) -> None:
     if backend.name == "lite":
-        assert store.server_version is None and store._upsert and store._partial_update
+        assert store.server_version is None and store._upsert
         return
     assert store.server_version is not None
     assert store._upsert == (store.server_version >= (2, 4))
-    assert store._partial_update == (store.server_version >= (2, 6))
 
 
 def test_good_project_names_pass() -> None:
@@ -351,3 +350,65 @@ def test_a_refused_write_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.undo()
     assert store.count("full") == 3
     store.close()
+
+
+def legacy_collection(fresh: Backend, faces: list[FaceObservation], clusters: list[int]) -> None:
+    """A face collection as peoplegraph made them before the membership collection: `cluster_id` on the face
+    row, and a copy of the membership collection cut short (`_migrating`) beside it."""
+    from pymilvus import DataType, MilvusClient
+
+    if fresh.name == "lite":
+        Path(fresh.uri).parent.mkdir(parents=True)
+    client = MilvusClient(fresh.uri) if fresh.name == "lite" else MilvusClient(uri=fresh.uri, token=fresh.token)
+    schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    schema.add_field("face_id", DataType.INT64, is_primary=True)
+    schema.add_field("project", DataType.VARCHAR, max_length=128, is_partition_key=True)
+    schema.add_field("photo_id", DataType.VARCHAR, max_length=64)
+    schema.add_field("box", DataType.ARRAY, element_type=DataType.FLOAT, max_capacity=4)
+    schema.add_field("landmarks", DataType.ARRAY, element_type=DataType.FLOAT, max_capacity=10)
+    schema.add_field("det_score", DataType.FLOAT)
+    schema.add_field("cluster_id", DataType.INT64)
+    for name in ("yaw", "pitch", "roll", "quality_score"):
+        schema.add_field(name, DataType.FLOAT)
+    schema.add_field("quality_flags", DataType.INT64)
+    schema.add_field("age", DataType.FLOAT)
+    schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=DIM)
+    name = collection_name_for(MODEL)
+    client.create_collection(name, schema=schema, consistency_level="Strong")
+    if fresh.name == "server":
+        index = client.prepare_index_params()
+        index.add_index("embedding", index_type="FLAT", metric_type="COSINE")
+        client.create_index(name, index)
+    client.load_collection(name)
+    client.insert(name, [{"face_id": f.face_id, "project": f.project, "photo_id": f.photo_id, "box": list(f.box),
+                          "landmarks": f.landmarks, "det_score": f.det_score, "cluster_id": cluster, "yaw": 0.0,
+                          "pitch": 0.0, "roll": 0.0, "quality_score": 50.0, "quality_flags": 0, "age": -1.0,
+                          "embedding": f.embedding.tolist()} for f, cluster in zip(faces, clusters)])
+    cut_short = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
+    cut_short.add_field("face_id", DataType.INT64, is_primary=True)
+    cut_short.add_field("marker", DataType.FLOAT_VECTOR, dim=2)
+    client.create_collection(collection_name_for(MODEL, "clusters_") + "_migrating", schema=cut_short)
+    client.close()
+
+
+def test_an_older_collection_keeps_its_clusters(fresh: Backend) -> None:
+    """Cluster ids on the face rows (before the membership collection) are copied once, on open; a copy cut
+    short is made again; from then on clusters change in the membership collection alone."""
+    faces = make_faces("old", unit_vectors(30, seed=8)) + make_faces("older", unit_vectors(5, seed=9))
+    clusters = [i % 4 - 1 for i in range(len(faces))]  # UNCLUSTERED and clusters 0-2
+    legacy_collection(fresh, faces, clusters)
+    with fresh.open() as store:
+        assert store._legacy
+        got = {f.face_id: f.cluster_id for p in ("old", "older") for f in store.faces(p)}
+        assert got == {f.face_id: c for f, c in zip(faces, clusters)}
+        assert [f.face_id for f in store.faces_of_clusters("old", [2])] == sorted(
+            f.face_id for f, c in zip(faces[:30], clusters) if c == 2)
+        assert len(store.faces("old", only_unclustered=True)) == clusters[:30].count(UNCLUSTERED)
+        store.set_clusters("old", {faces[0].face_id: 9})
+        new = make_faces("old", unit_vectors(1, seed=10))[0]
+        new.face_id, new.cluster_id = 12345, 4
+        store.upsert([new])
+    with fresh.open() as again:  # copied once: the second open finds the membership collection
+        assert {f.face_id: f.cluster_id for f in again.faces_by_id("old", [faces[0].face_id, 12345, faces[1].face_id])} \
+            == {faces[0].face_id: 9, 12345: 4, faces[1].face_id: clusters[1]}
+        assert not again._client.has_collection(again.membership + "_migrating")

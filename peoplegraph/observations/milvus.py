@@ -7,11 +7,16 @@ project's reads and deletes touch only its own partition. Facts this code leans 
   failed" and is answered here with `StoreBusyError`.
 - After a restart a collection is not loaded: it is loaded on open, before any search or query.
 - A query answers at most 16,384 rows (offset + limit): `faces()` pages with `query_iterator`.
-- `upsert(..., partial_update=True)` works in milvus-lite 3.2 and Milvus >= 2.6: `set_clusters` sends
-  only `cluster_id` (no embedding round trip). An older server (its version is asked once, on open) gets
-  whole rows, fetched and written again; a server of unknown version that refuses it, the same from then on.
-- Milvus 2.3 (checked on 2.3.5, the `milvus` PyPI package the tests start) against 2.6: no partial upsert
-  (above); its upsert into a partition-key collection files the new row under the wrong partition (routed
+- Cluster membership lives in a collection of its own (`clusters_<model id>`: face id, project, cluster id
+  and a constant 2-D marker, since Milvus wants a vector field in every collection), not on the face's row.
+  A change of cluster is then one small row, where rewriting the face's row costs the whole row: Milvus
+  before 2.6 has no partial upsert (the row was read back, 330-410 ms a Strong read, and written again),
+  and milvus-lite writes a partial upsert as a new whole row beside the old one, which its compaction
+  rarely reclaims (segments near 100k rows are never merged again): a reset of 1M faces left a second
+  copy of every embedding in memory, 1.4 GB. Collections made before this (`cluster_id` on the face row)
+  are migrated on open: their cluster ids are copied into a new membership collection that takes its name
+  only once complete, and the old field is written as UNCLUSTERED from then on.
+- Milvus 2.3 (checked on 2.3.5, the `milvus` PyPI package the tests start) against 2.6: its upsert into a partition-key collection files the new row under the wrong partition (routed
   by the wrong field, milvus-io/milvus#30607, fixed in Feb 2024), so the row vanishes from its project's
   reads and searches: before 2.4 a write is a delete by face id and an insert. The rest works as on 2.6:
   Strong consistency, `count(*)` with a filter, delete by filter, `query_iterator` past the 16,384 window,
@@ -39,12 +44,15 @@ import numpy as np
 from pymilvus import DataType, MilvusClient
 from pymilvus.exceptions import MilvusException
 
-from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, validate_project_name
+from peoplegraph.observations.model import UNCLUSTERED, UNKNOWN_AGE, FaceObservation, validate_project_name
 from peoplegraph.observations.store import StoreBusyError, StoreWriteError
 
 log = logging.getLogger(__name__)
 
 COLLECTION_PREFIX = "faces_"
+MEMBERSHIP_PREFIX = "clusters_"
+MIGRATING_SUFFIX = "_migrating"  # a membership collection being copied from an older face collection
+MARKER = [0.0, 0.0]  # the membership rows' vector: Milvus wants one in every collection
 PROJECT_MAX_LENGTH = 128
 PHOTO_ID_MAX_LENGTH = 64
 LANDMARK_COUNT = 10
@@ -54,10 +62,10 @@ READ_BATCH = 4000  # rows per query_iterator page (a server allows at most 16,38
 ID_BATCH = 1000  # ids per `face_id in [...]` filter
 QUERY_WINDOW = 16_384  # the most rows one query may answer (offset + limit)
 UPSERT_SINCE = (2, 4)  # Milvus 2.3's upsert misroutes partition-key rows (module docstring)
-PARTIAL_UPDATE_SINCE = (2, 6)
-STORED_FIELDS = ("face_id", "project", "photo_id", "box", "landmarks", "det_score", "cluster_id", "yaw", "pitch",
-                 "roll", "quality_score", "quality_flags", "age", "embedding")
+STORED_FIELDS = ("face_id", "project", "photo_id", "box", "landmarks", "det_score", "yaw", "pitch", "roll",
+                 "quality_score", "quality_flags", "age", "embedding")
 META_FIELDS = [f for f in STORED_FIELDS if f != "embedding"]
+LEGACY_CLUSTER_FIELD = "cluster_id"  # on the face rows of collections made before the membership collection
 FLUSH_BEFORE_SCAN = 1000  # milvus-lite: unflushed rows after which a full scan flushes first
 LITE_LOCK_FILE = "LOCK"  # milvus_lite.db.LOCK_FILENAME
 
@@ -65,9 +73,9 @@ _lite_users: dict[str, int] = {}
 _lite_users_lock = threading.Lock()
 
 
-def collection_name_for(model_id: str) -> str:
-    """`faces_` + the model id with anything outside [A-Za-z0-9_] replaced by `_`."""
-    return COLLECTION_PREFIX + re.sub(r"[^A-Za-z0-9_]", "_", model_id)
+def collection_name_for(model_id: str, prefix: str = COLLECTION_PREFIX) -> str:
+    """`faces_` (or another prefix) + the model id with anything outside [A-Za-z0-9_] replaced by `_`."""
+    return prefix + re.sub(r"[^A-Za-z0-9_]", "_", model_id)
 
 
 def server_version(text: str) -> tuple[int, int] | None:
@@ -130,9 +138,11 @@ class MilvusVectorStore:
         self.model_id = model_id
         self.dim = int(dim)
         self.collection = collection_name_for(model_id)
+        self.membership = collection_name_for(model_id, MEMBERSHIP_PREFIX)
+        self._legacy = False  # a face collection from before the membership collection (module docstring)
         self._lite_path: str | None = None
         self._unflushed = 0
-        # what the server can do: milvus-lite 3.2 and Milvus >= 2.6 everything; see the module docstring
+        # what the server can do: milvus-lite 3.2 and Milvus >= 2.4 upsert; see the module docstring
         self.server_version: tuple[int, int] | None = None
         if "://" in uri:
             self.uri = uri
@@ -157,10 +167,11 @@ class MilvusVectorStore:
                 _lite_users[self.uri] = _lite_users.get(self.uri, 0) + 1
         known = self.server_version
         self._upsert = known is None or known >= UPSERT_SINCE
-        self._partial_update = known is None or known >= PARTIAL_UPDATE_SINCE
         try:
             self._ensure_collection()
+            self._ensure_membership()
             self._client.load_collection(self.collection)
+            self._client.load_collection(self.membership)
         except BaseException:
             self.close()
             raise
@@ -173,7 +184,7 @@ class MilvusVectorStore:
             described = client.describe_collection(name)
             fields = {f["name"]: f for f in described["fields"]}
             vector = fields.get("embedding")
-            if vector is None or "face_id" not in fields or "cluster_id" not in fields:
+            if vector is None or "face_id" not in fields:
                 raise ValueError(f"collection {name} in {self.uri} is not a peoplegraph face collection")
             existing = int(vector["params"]["dim"])
             if existing != self.dim:
@@ -189,6 +200,7 @@ class MilvusVectorStore:
                     f"{', '.join(missing)}: ingest into a fresh data folder (PEOPLEGRAPH_DATA_DIR) or a new "
                     "Milvus database; nothing was changed"
                 )
+            self._legacy = LEGACY_CLUSTER_FIELD in fields
             if self._lite_path is not None and client.list_indexes(name):  # made by an earlier peoplegraph
                 client.release_collection(name)
                 for index_name in client.list_indexes(name):
@@ -203,7 +215,6 @@ class MilvusVectorStore:
         schema.add_field("box", DataType.ARRAY, element_type=DataType.FLOAT, max_capacity=4)
         schema.add_field("landmarks", DataType.ARRAY, element_type=DataType.FLOAT, max_capacity=LANDMARK_COUNT)
         schema.add_field("det_score", DataType.FLOAT)
-        schema.add_field("cluster_id", DataType.INT64)
         schema.add_field("yaw", DataType.FLOAT)
         schema.add_field("pitch", DataType.FLOAT)
         schema.add_field("roll", DataType.FLOAT)
@@ -211,20 +222,57 @@ class MilvusVectorStore:
         schema.add_field("quality_flags", DataType.INT64)
         schema.add_field("age", DataType.FLOAT)  # years; UNKNOWN_AGE where the pack has no age model
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=self.dim)
+        # no vector index in milvus-lite: peoplegraph searches its own face index beside it, which holds every
+        # row in memory anyway (a FLAT index was one more copy of every embedding: 0.5 GB at 1M faces)
+        self._create(name, schema, "embedding", "HNSW", "COSINE", HNSW_PARAMS)
+
+    def _create(self, name: str, schema: Any, vector: str, index_type: str, metric: str, params: dict) -> None:
         # Strong: a clustering run must see the faces an ingest wrote a moment ago.
-        client.create_collection(name, schema=schema, consistency_level="Strong")
+        self._client.create_collection(name, schema=schema, consistency_level="Strong")
         if self._lite_path is not None:
-            # no vector index: peoplegraph searches its own face index beside milvus-lite, which holds every
-            # row in memory anyway (a FLAT index was one more copy of every embedding: 0.5 GB at 1M faces) and
-            # searches without one
             return
-        index = client.prepare_index_params()
-        index.add_index("embedding", index_type="HNSW", metric_type="COSINE", params=HNSW_PARAMS)
+        index = self._client.prepare_index_params()
+        index.add_index(vector, index_type=index_type, metric_type=metric, params=params)
         # The index of an empty collection is ready at once, but pymilvus' waiting loop sleeps 0.5 s before
         # it first asks: half a second off every new library's first ingest. load_collection waits for what
         # searches need.
-        client.create_index(name, index, sync=False)
-        client.load_collection(name)
+        self._client.create_index(name, index, sync=False)
+        self._client.load_collection(name)
+
+    def _ensure_membership(self) -> None:
+        """The membership collection; made from an older face collection's cluster ids where there is one,
+        under a temporary name that becomes the real one only once every id is copied (a copy cut short is
+        made again on the next open)."""
+        client = self._client
+        if client.has_collection(self.membership):
+            return
+        schema = MilvusClient.create_schema(
+            auto_id=False, enable_dynamic_field=False, description=f"peoplegraph clusters of model {self.model_id}"
+        )
+        schema.add_field("face_id", DataType.INT64, is_primary=True)
+        schema.add_field("project", DataType.VARCHAR, max_length=PROJECT_MAX_LENGTH, is_partition_key=True)
+        schema.add_field("cluster_id", DataType.INT64)
+        schema.add_field("marker", DataType.FLOAT_VECTOR, dim=len(MARKER))
+        if not self._legacy:
+            self._create(self.membership, schema, "marker", "FLAT", "L2", {})
+            return
+        partial = self.membership + MIGRATING_SUFFIX
+        if client.has_collection(partial):
+            client.drop_collection(partial)
+        self._create(partial, schema, "marker", "FLAT", "L2", {})
+        client.load_collection(partial)
+        client.load_collection(self.collection)
+        copied, batch = 0, []
+        for row in self._iterate(self.collection, 'project != ""', ["face_id", "project", LEGACY_CLUSTER_FIELD]):
+            batch.append(self._member(row["face_id"], row["project"], row[LEGACY_CLUSTER_FIELD]))
+            if len(batch) == WRITE_BATCH:
+                copied += self._write(partial, batch)
+                batch = []
+        copied += self._write(partial, batch)
+        client.flush(partial)
+        client.release_collection(partial)
+        client.rename_collection(partial, self.membership)
+        log.info("copied the cluster ids of %d faces from %s into %s", copied, self.collection, self.membership)
 
     # -- writes ----------------------------------------------------------------------------------------
 
@@ -237,14 +285,13 @@ class MilvusVectorStore:
             raise ValueError(f"embedding: face {face.face_id} has {vector.shape[0]} dimensions, expected {self.dim}")
         if len(face.box) != 4 or len(face.landmarks) != LANDMARK_COUNT:
             raise ValueError(f"box/landmarks: face {face.face_id} needs 4 box and {LANDMARK_COUNT} landmark numbers")
-        return {
+        row = {
             "face_id": int(face.face_id),
             "project": face.project,
             "photo_id": face.photo_id,
             "box": [float(v) for v in face.box],
             "landmarks": [float(v) for v in face.landmarks],
             "det_score": float(face.det_score),
-            "cluster_id": int(face.cluster_id),
             "yaw": float(face.yaw),
             "pitch": float(face.pitch),
             "roll": float(face.roll),
@@ -253,10 +300,19 @@ class MilvusVectorStore:
             "age": float(face.age),
             "embedding": vector.tolist(),
         }
+        if self._legacy:
+            row[LEGACY_CLUSTER_FIELD] = UNCLUSTERED  # read from the membership collection only
+        return row
+
+    @staticmethod
+    def _member(face_id: int, project: str, cluster_id: int) -> dict[str, Any]:
+        return {"face_id": int(face_id), "project": project, "cluster_id": int(cluster_id), "marker": MARKER}
 
     def upsert(self, observations: Sequence[FaceObservation]) -> None:
+        """The faces' rows, then their clusters' (a face whose cluster row is missing is unclustered)."""
         with self._writing("faces"):
-            self._write([self._row(face) for face in observations])
+            self._write(self.collection, [self._row(face) for face in observations])
+            self._write(self.membership, [self._member(f.face_id, f.project, f.cluster_id) for f in observations])
 
     @contextlib.contextmanager
     def _writing(self, what: str) -> Iterator[None]:
@@ -268,65 +324,44 @@ class MilvusVectorStore:
                 f"the vector store {self.uri} could not write {what}: {exc}. If its disk is full, free space; then "
                 "run `peoplegraph repair --project P` and the same command again") from exc
 
-    def _write(self, rows: list[dict[str, Any]]) -> None:
-        """Whole rows, replacing those of the same face ids."""
+    def _write(self, collection: str, rows: list[dict[str, Any]]) -> int:
+        """Whole rows, replacing those of the same face ids; returns how many."""
         for start in range(0, len(rows), WRITE_BATCH):
             batch = rows[start : start + WRITE_BATCH]
             if self._upsert:
-                self._client.upsert(self.collection, batch)
+                self._client.upsert(collection, batch)
                 continue
             latest = {row["face_id"]: row for row in batch}  # one row per id, as an upsert keeps
-            self._client.delete(self.collection, ids=list(latest))
-            self._client.insert(self.collection, list(latest.values()))
+            self._client.delete(collection, ids=list(latest))
+            self._client.insert(collection, list(latest.values()))
         self._unflushed += len(rows)
+        return len(rows)
 
     def set_clusters(self, project: str, assignment: Mapping[int, int], *, present: bool = False) -> None:
-        """Only `cluster_id` changes; ids not in the project are ignored (with `present`, the caller knows
-        every id is the project's and none is looked up first: a partial upsert of an unknown id would
-        write a row without an embedding)."""
+        """Only the clusters change (one small row per face); ids not in the project are ignored (with
+        `present`, the caller knows every id is the project's and none is looked up first)."""
         validate_project_name(project)
-        with self._writing("cluster ids"):
-            self._set_clusters(project, assignment, present)
-
-    def _set_clusters(self, project: str, assignment: Mapping[int, int], present: bool) -> None:
         items = [(int(k), int(v)) for k, v in assignment.items()]
-        for start in range(0, len(items), ID_BATCH):
-            chunk = dict(items[start : start + ID_BATCH])
-            if self._partial_update:
-                found = list(chunk) if present else [row["face_id"] for row in self._query_ids(project, list(chunk), ["face_id"])]
-                rows = [{"face_id": i, "project": project, "cluster_id": chunk[i]} for i in found]
-                if not rows:
-                    continue
-                try:
-                    self._client.upsert(self.collection, rows, partial_update=True)
-                    self._unflushed += len(rows)
-                    continue
-                except MilvusException as exc:  # a server before 2.6: whole rows from here on
-                    log.info("partial upsert refused (%s); re-upserting whole rows", exc)
-                    self._partial_update = False
-            fields = [*META_FIELDS, "embedding"]
-            # the rows this process wrote are seen at once in its own session; only the ones it does not see
-            # (written by another process a moment ago) wait for Strong consistency
-            full = self._query_ids(project, list(chunk), fields, consistency="Session")
-            if present and len(full) < len(chunk):
-                seen = {row["face_id"] for row in full}
-                full += self._query_ids(project, [f for f in chunk if f not in seen], fields)
-            for row in full:
-                row["cluster_id"] = chunk[row["face_id"]]
-                row["embedding"] = [float(v) for v in row["embedding"]]
-            self._write(full)
+        with self._writing("cluster ids"):
+            for start in range(0, len(items), ID_BATCH):
+                chunk = dict(items[start : start + ID_BATCH])
+                found = list(chunk) if present else [
+                    row["face_id"] for row in self._query_ids(self.collection, project, list(chunk), ["face_id"])]
+                self._write(self.membership, [self._member(i, project, chunk[i]) for i in found])
 
     def delete_faces(self, project: str, face_ids: Sequence[int]) -> None:
         ids = sorted({int(f) for f in face_ids})
         with self._writing("the removal of faces"):
             for start in range(0, len(ids), ID_BATCH):
                 batch = ids[start:start + ID_BATCH]
-                self._client.delete(self.collection, filter=f"{self._project_filter(project)} and face_id in {batch}")
+                for collection in (self.collection, self.membership):
+                    self._client.delete(collection, filter=f"{self._project_filter(project)} and face_id in {batch}")
                 self._unflushed += len(batch)
 
     def drop_project(self, project: str) -> None:
         validate_project_name(project)
-        self._client.delete(self.collection, filter=self._project_filter(project))
+        for collection in (self.collection, self.membership):
+            self._client.delete(collection, filter=self._project_filter(project))
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -337,13 +372,12 @@ class MilvusVectorStore:
     def _flush_before_scan(self) -> None:
         if self._lite_path is not None and self._unflushed >= FLUSH_BEFORE_SCAN:
             self._client.flush(self.collection)
+            self._client.flush(self.membership)
             self._unflushed = 0
 
-    def _iterate(self, filter_: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+    def _iterate(self, collection: str, filter_: str, fields: list[str]) -> Iterator[dict[str, Any]]:
         self._flush_before_scan()
-        iterator = self._client.query_iterator(
-            self.collection, batch_size=READ_BATCH, filter=filter_, output_fields=fields
-        )
+        iterator = self._client.query_iterator(collection, batch_size=READ_BATCH, filter=filter_, output_fields=fields)
         try:
             while True:
                 page = iterator.next()
@@ -353,7 +387,7 @@ class MilvusVectorStore:
         finally:
             iterator.close()
 
-    def _query_ids(self, project: str, ids: list[int], fields: list[str],
+    def _query_ids(self, collection: str, project: str, ids: list[int], fields: list[str],
                    consistency: str | None = None) -> list[dict[str, Any]]:
         """The rows of these ids (the collection's Strong consistency unless another `consistency` is asked)."""
         rows: list[dict[str, Any]] = []
@@ -361,11 +395,20 @@ class MilvusVectorStore:
         for start in range(0, len(ids), ID_BATCH):
             chunk = ids[start : start + ID_BATCH]
             filter_ = f"{self._project_filter(project)} and face_id in [{','.join(str(int(i)) for i in chunk)}]"
-            rows.extend(self._client.query(self.collection, filter=filter_, output_fields=fields, limit=len(chunk),
-                                           **level))
+            rows.extend(self._client.query(collection, filter=filter_, output_fields=fields, limit=len(chunk), **level))
         return rows
 
-    def _face(self, row: Mapping[str, Any], with_embedding: bool) -> FaceObservation:
+    def _clusters_of(self, project: str, face_ids: list[int]) -> dict[int, int]:
+        rows = self._query_ids(self.membership, project, face_ids, ["face_id", "cluster_id"])
+        return {int(row["face_id"]): int(row["cluster_id"]) for row in rows}
+
+    def _faces(self, project: str, rows: Sequence[Mapping[str, Any]], with_embedding: bool) -> list[FaceObservation]:
+        """Face rows as observations, each with its cluster from the membership collection."""
+        clusters = self._clusters_of(project, [int(row["face_id"]) for row in rows])
+        return [self._face(row, with_embedding, clusters.get(int(row["face_id"]), UNCLUSTERED)) for row in rows]
+
+    @staticmethod
+    def _face(row: Mapping[str, Any], with_embedding: bool, cluster_id: int) -> FaceObservation:
         embedding = None
         if with_embedding:
             embedding = np.asarray(row["embedding"], dtype=np.float32)
@@ -376,7 +419,7 @@ class MilvusVectorStore:
             box=tuple(float(v) for v in row["box"]),  # type: ignore[arg-type]
             landmarks=[float(v) for v in row["landmarks"]],
             det_score=float(row["det_score"]),
-            cluster_id=int(row["cluster_id"]),
+            cluster_id=cluster_id,
             embedding=embedding,
             yaw=float(row.get("yaw", 0.0)),
             pitch=float(row.get("pitch", 0.0)),
@@ -391,10 +434,13 @@ class MilvusVectorStore:
     ) -> list[FaceObservation]:
         """Every face of the project (paged, so past 16,384 rows too), in face id order."""
         filter_ = self._project_filter(project)
-        if only_unclustered:
-            filter_ += " and cluster_id == -1"
+        clusters = {int(row["face_id"]): int(row["cluster_id"])
+                    for row in self._iterate(self.membership, filter_, ["face_id", "cluster_id"])}
         fields = [*META_FIELDS, "embedding"] if with_embeddings else META_FIELDS
-        faces = [self._face(row, with_embeddings) for row in self._iterate(filter_, fields)]
+        faces = [self._face(row, with_embeddings, clusters.get(int(row["face_id"]), UNCLUSTERED))
+                 for row in self._iterate(self.collection, filter_, fields)]
+        if only_unclustered:
+            faces = [face for face in faces if face.cluster_id == UNCLUSTERED]
         faces.sort(key=lambda f: f.face_id)
         return faces
 
@@ -403,27 +449,25 @@ class MilvusVectorStore:
     ) -> list[FaceObservation]:
         """The faces among `face_ids` that belong to the project, in the order asked."""
         fields = [*META_FIELDS, "embedding"] if with_embeddings else META_FIELDS
-        found = {row["face_id"]: row for row in self._query_ids(project, [int(i) for i in face_ids], fields)}
-        return [self._face(found[int(i)], with_embeddings) for i in face_ids if int(i) in found]
+        rows = self._query_ids(self.collection, project, [int(i) for i in face_ids], fields)
+        found = {face.face_id: face for face in self._faces(project, rows, with_embeddings)}
+        return [found[int(i)] for i in face_ids if int(i) in found]
 
     def faces_of_photo(self, project: str, photo_id: str) -> list[FaceObservation]:
         filter_ = f"{self._project_filter(project)} and photo_id == {quote(photo_id)}"
         rows = self._client.query(self.collection, filter=filter_, output_fields=META_FIELDS, limit=QUERY_WINDOW)
-        return sorted((self._face(row, False) for row in rows), key=lambda f: f.face_id)
+        return sorted(self._faces(project, rows, False), key=lambda f: f.face_id)
 
     def faces_of_clusters(
         self, project: str, cluster_ids: Sequence[int], *, with_embeddings: bool = False
     ) -> list[FaceObservation]:
         """Every face of the given clusters (paged), in face id order."""
         wanted = sorted({int(c) for c in cluster_ids})
-        if not wanted:
-            return []
-        fields = [*META_FIELDS, "embedding"] if with_embeddings else META_FIELDS
-        faces: list[FaceObservation] = []
+        ids: list[int] = []
         for start in range(0, len(wanted), ID_BATCH):
             filter_ = f"{self._project_filter(project)} and cluster_id in {wanted[start:start + ID_BATCH]}"
-            faces += [self._face(row, with_embeddings) for row in self._iterate(filter_, fields)]
-        return sorted(faces, key=lambda f: f.face_id)
+            ids += [int(row["face_id"]) for row in self._iterate(self.membership, filter_, ["face_id"])]
+        return self.faces_by_id(project, sorted(ids), with_embeddings=with_embeddings)
 
     def count(self, project: str) -> int:
         self._flush_before_scan()
@@ -461,7 +505,8 @@ class MilvusVectorStore:
                 search_params={"metric_type": "COSINE", "params": {"ef": max(64, limit)}},
             )
             for per_query in hits:
-                answers.append([(self._face(hit["entity"], False), float(hit["distance"])) for hit in per_query])
+                faces = self._faces(project, [hit["entity"] for hit in per_query], False)
+                answers.append([(face, float(hit["distance"])) for face, hit in zip(faces, per_query)])
         return answers
 
     # -- lifetime --------------------------------------------------------------------------------------
