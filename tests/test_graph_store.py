@@ -221,6 +221,14 @@ def test_people_links_and_appearances(store, project: str) -> None:
     assert sorted((a.face_id, a.cluster_id, a.method, a.box) for a in faces) == [
         (1, 0, "cluster", (1.0, 2.0, 3.0, 4.0)), (100, 1, "cluster", (1.0, 2.0, 3.0, 4.0))]
     assert [p.photo_id for p, _ in store.person_photos(project, "alice", limit=2, offset=2)] == [f"{2:064x}"]
+    # a page of people at once (GraphQL's people list): each person's own page, by path, with only their faces
+    every = {"alice": [f"{i:064x}" for i in (0, 1, 2)], "bob": [f"{5:064x}"], "nobody": []}
+    for limit, offset in ((2, 0), (2, 1), (1, 2), (5, 0), (3, 7)):
+        together = store.people_photos(project, list(every), limit=limit, offset=offset)
+        assert {p: [ph.photo_id for ph, _ in page] for p, page in together.items()} == {
+            p: ids[offset:offset + limit] for p, ids in every.items()}
+    assert [len(v) for v in store.people_photos(project, ["alice", "bob"], limit=5).values()] == [3, 1]
+    assert all(a.person_id == "bob" for _, faces in store.people_photos(project, ["bob"])["bob"] for a in faces)
     store.update_person(replace(store.person(project, "bob"), born="1961-08-04"))
     renamed = store.add_person(project, "bob", "Robert")
     assert renamed.name == "Robert" and renamed.born == "1961-08-04" and len(store.people(project)) == 2

@@ -151,6 +151,31 @@ def test_a_person_with_biography_teams_relations_events_and_paged_photos(archive
     assert "no person 'nobody'" in error["message"]
 
 
+def test_a_page_of_people_loads_their_photos_in_one_graph_call(archive: TestClient,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = archive.app.state.runtime.graph
+    calls: list[tuple[str, tuple]] = []
+    batched = graph.people_photos
+
+    def counted(project, person_ids, **page):
+        calls.append((project, tuple(person_ids)))
+        return batched(project, person_ids, **page)
+
+    monkeypatch.setattr(graph, "people_photos", counted)
+    query = ('{ people(project: "archive", includeHidden: true) { id photos(limit: 2) { path appearances '
+             '{ faceId } } } }')
+    people = {p["id"]: p["photos"] for p in graphql(archive, query)["people"]}
+    assert len(calls) == 1 and sorted(calls[0][1]) == ["ann", "bob", "hal", "pat"]
+    assert people["ann"] == [{"path": "/photos/00001.jpg", "appearances": [{"faceId": "100"}]},
+                             {"path": "/photos/00002.jpg", "appearances": [{"faceId": "101"}]}]
+    assert people["bob"] == [{"path": "/photos/00001.jpg", "appearances": [{"faceId": "200"}]},
+                             {"path": "/photos/00002.jpg", "appearances": [{"faceId": "201"}]}]
+    assert people["hal"] == [{"path": "/photos/00001.jpg", "appearances": [{"faceId": "400"}]}]
+    page = graphql(archive, '{ people(project: "archive", includeHidden: true, limit: 2, offset: 1) { id } }')
+    assert [p["id"] for p in page["people"]] == sorted(people)[1:3]
+    assert "limit" in graphql_error(archive, '{ people(project: "archive", limit: 0) { id } }')["message"]
+
+
 def test_members_of_a_team_in_a_period_organisations_and_events(archive: TestClient) -> None:
     query = ('query ($since: String!, $until: String!, $all: Boolean!) { members(project: "archive", '
              'organisationId: "fc", since: $since, until: $until, includeHidden: $all) { person { id name } role '

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import strawberry
+from strawberry.dataloader import DataLoader
 from strawberry.types import Info
 
 from peoplegraph.identity.records import (
@@ -170,8 +171,7 @@ class Person:
                                   "each with the person's faces there.")
     async def photos(self, info: Info, limit: int = 50, offset: int = 0) -> list[PersonPhoto]:
         check_page(limit, offset)
-        found = await asyncio.to_thread(runtime_of(info).graph.person_photos, self.project, self.id, limit=limit,
-                                        offset=offset)
+        found = await person_photos_loader(info).load((self.project, self.id, limit, offset))
         return [PersonPhoto.with_faces(photo, faces) for photo, faces in found]
 
     @strawberry.field(description="The organisations this person is (or was) a member of; empty when private.")
@@ -215,6 +215,30 @@ class RepairOutcome:
 class EventTagging:
     event_id: str
     photos: int
+
+
+PersonPhotosKey = tuple[str, str, int, int]  # project, person id, limit, offset
+
+
+def person_photos_loader(info: Info) -> DataLoader[PersonPhotosKey, list]:
+    """The request's loader of people's photo pages: the pages a list of people asks for in one graph call
+    per (project, limit, offset), where each person's `photos` would make one of its own."""
+    context = info.context
+    if "person_photos" not in context:
+        runtime = runtime_of(info)
+
+        async def load(keys: list[PersonPhotosKey]) -> list[list]:
+            wanted: dict[tuple[str, int, int], list[str]] = {}
+            for project, person_id, limit, offset in keys:
+                wanted.setdefault((project, limit, offset), []).append(person_id)
+            found = {}
+            for (project, limit, offset), people in wanted.items():
+                pages = await asyncio.to_thread(runtime.graph.people_photos, project, people, limit=limit, offset=offset)
+                found.update({(project, p, limit, offset): page for p, page in pages.items()})
+            return [found[key] for key in keys]
+
+        context["person_photos"] = DataLoader(load_fn=load)
+    return context["person_photos"]
 
 
 def _memberships(runtime: Runtime, project: str, person_id: str):

@@ -16,8 +16,8 @@ from peoplegraph.graphql.identity import (
     Event, EventTagging, ExternalIdInput, Membership, Organisation, Person, Relation, RepairOutcome, shown,
 )
 from peoplegraph.graphql.types import (
-    Cluster, CoAppearanceChain, Editors, Face, LinkingOutcome, Photo, Readers, actor_of, check_page, checked_face_ids,
-    runtime_of,
+    MAX_PAGE, Cluster, CoAppearanceChain, Editors, Face, LinkingOutcome, Photo, Readers, actor_of, check_page,
+    checked_face_ids, runtime_of,
 )
 from peoplegraph.identity.records import EventRecord, MembershipRecord, OrganisationRecord, RelationRecord
 from peoplegraph.linking import people as people_service
@@ -38,11 +38,13 @@ class Query:
     async def clusters(self, info: Info, project: str) -> list[Cluster]:
         return [Cluster.of(c) for c in await asyncio.to_thread(catalog.clusters, runtime_of(info), project)]
 
-    @strawberry.field(permission_classes=[Readers], description="The named people of a project (hidden and private ones only with "
-                                  "`includeHidden`).")
-    async def people(self, info: Info, project: str, include_hidden: bool = False) -> list[Person]:
+    @strawberry.field(permission_classes=[Readers], description="A page of the named people of a project, by name "
+                      "(limit at most 1000; hidden and private ones only with `includeHidden`).")
+    async def people(self, info: Info, project: str, include_hidden: bool = False, limit: int = MAX_PAGE,
+                     offset: int = 0) -> list[Person]:
+        check_page(limit, offset)
         found = await asyncio.to_thread(catalog.people, runtime_of(info), project)
-        return [Person.of(p) for p in found if shown(p, include_hidden)]
+        return [Person.of(p) for p in found if shown(p, include_hidden)][offset:offset + limit]
 
     @strawberry.field(permission_classes=[Readers], description="One person, hidden and private ones included (a private person's personal "
                                   "fields withheld); an error when there is no such person.")

@@ -690,20 +690,29 @@ class CypherGraphStore:
                       offset: int = 0) -> list[tuple[PhotoRecord, list[Appearance]]]:
         """A page of the photos a person appears in (ordered by path), each with the person's faces there:
         box, cluster and how each was named."""
+        return self.people_photos(project, [person_id], limit=limit, offset=offset)[person_id]
+
+    def people_photos(self, project: str, person_ids: Sequence[str], *, limit: int = 50,
+                      offset: int = 0) -> dict[str, list[tuple[PhotoRecord, list[Appearance]]]]:
+        """`person_photos` for several people in two statements (a page of people, each with its photos)."""
         validate_project_name(project)
         if offset < 0 or limit < 0:
             raise ValueError("limit/offset: must not be negative")
-        key = codec.node_key(project, codec.checked_id(person_id))
-        page = [codec.photo_record(project, r) for r in self._run(q.PERSON_PHOTOS_PAGE, {"key": key, "offset": int(offset),
-                                                                          "limit": int(limit)})]
-        if not page:
-            return []
-        faces: dict[str, list[Appearance]] = {}
-        for r in self._run(q.PERSON_APPEARANCES, {"key": key, "photos": [codec.node_key(project, p.photo_id) for p in page]}):
-            faces.setdefault(r["photo_id"], []).append(Appearance(
-                person_id, r["photo_id"], int(r["face_id"]), tuple(float(v) for v in r["box"]),  # type: ignore[arg-type]
-                int(r["cluster_id"]), r["method"], None if r["score"] == codec.NO_SCORE else float(r["score"])))
-        return [(photo, faces.get(photo.photo_id, [])) for photo in page]
+        keys = {codec.node_key(project, codec.checked_id(p)): p for p in person_ids}
+        pages: dict[str, list[PhotoRecord]] = {p: [] for p in person_ids}
+        if limit:
+            for r in self._run(q.PEOPLE_PHOTOS_PAGE[self.dialect], {"keys": list(keys), "offset": int(offset),
+                                                                     "limit": int(limit)}):
+                pages[r["person_id"]].append(codec.photo_record(project, r))
+        photos = {codec.node_key(project, ph.photo_id) for page in pages.values() for ph in page}
+        faces: dict[tuple[str, str], list[Appearance]] = {}
+        if photos:
+            for r in self._run(q.PEOPLE_APPEARANCES, {"people": list(keys), "photos": sorted(photos)}):
+                faces.setdefault((r["person_id"], r["photo_id"]), []).append(Appearance(
+                    r["person_id"], r["photo_id"], int(r["face_id"]),
+                    tuple(float(v) for v in r["box"]),  # type: ignore[arg-type]
+                    int(r["cluster_id"]), r["method"], None if r["score"] == codec.NO_SCORE else float(r["score"])))
+        return {p: [(ph, faces.get((p, ph.photo_id), [])) for ph in page] for p, page in pages.items()}
 
     def person_events(self, project: str, person_id: str) -> list[tuple[EventRecord, int]]:
         """The events of the photos a person appears in, with how many such photos, by date."""

@@ -261,14 +261,23 @@ PERSON_EVENTS = (
     "MATCH (:Person {key: $key})-[:APPEARS_IN]->(ph:Photo)-[:TOOK_PLACE_AT]->(e:Event) "
     "RETURN e.event_id AS event_id, count(DISTINCT ph) AS photos ORDER BY event_id"
 )
-PERSON_PHOTOS_PAGE = (
-    "MATCH (:Person {key: $key})-[:APPEARS_IN]->(ph:Photo) WITH DISTINCT ph " + _PHOTO_FIELDS
-    + " SKIP $offset LIMIT $limit"
+# A page of each person's photos, by path: the engines slice lists differently (LadybugDB from 1, end included;
+# Neo4j from 0, end excluded), and LadybugDB wants SKIP after an ORDER BY in WITH.
+_PEOPLE_PHOTOS = (
+    "UNWIND $keys AS key MATCH (pe:Person {{key: key}})-[:APPEARS_IN]->(ph:Photo) "
+    "WITH DISTINCT pe, ph ORDER BY ph.path, ph.photo_id SKIP 0 "
+    "WITH pe, collect(ph) AS photos UNWIND photos[{page}] AS ph "
+    "RETURN pe.person_id AS person_id, ph.photo_id AS photo_id, ph.path AS path, ph.width AS width, "
+    "ph.height AS height, ph.face_count AS face_count, ph.taken_at AS taken_at"
 )
-PERSON_APPEARANCES = (
-    "MATCH (pe:Person {key: $key})-[a:APPEARS_IN]->(ph:Photo) WHERE ph.key IN $photos "
-    "RETURN ph.photo_id AS photo_id, a.face_id AS face_id, a.box AS box, a.cluster_id AS cluster_id, "
-    "a.method AS method, a.score AS score ORDER BY face_id"
+PEOPLE_PHOTOS_PAGE = {
+    "embedded": _PEOPLE_PHOTOS.format(page="$offset + 1..$offset + $limit"),
+    "neo4j": _PEOPLE_PHOTOS.format(page="$offset..$offset + $limit"),
+}
+PEOPLE_APPEARANCES = (
+    "MATCH (pe:Person)-[a:APPEARS_IN]->(ph:Photo) WHERE pe.key IN $people AND ph.key IN $photos "
+    "RETURN pe.person_id AS person_id, ph.photo_id AS photo_id, a.face_id AS face_id, a.box AS box, "
+    "a.cluster_id AS cluster_id, a.method AS method, a.score AS score ORDER BY face_id"
 )
 SET_DECISIONS = (
     "UNWIND $rows AS r "

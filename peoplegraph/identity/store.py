@@ -155,6 +155,10 @@ class GraphStore(Protocol):
                       offset: int = 0) -> list[tuple[PhotoRecord, list[Appearance]]]:
         """A page of a person's photos, each with the person's faces in it."""
 
+    def people_photos(self, project: str, person_ids: Sequence[str], *, limit: int = 50,
+                      offset: int = 0) -> dict[str, list[tuple[PhotoRecord, list[Appearance]]]]:
+        """`person_photos` of each of these people, at once."""
+
     def person_events(self, project: str, person_id: str) -> list[tuple[EventRecord, int]]: ...
 
     def co_appearances(self, project: str, person_id: str, *, everyone: bool = False) -> list[tuple[str, str, int]]:
