@@ -204,6 +204,9 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(
         default=5_000, ge=100, le=1_000_000, description="GraphQL: most tokens (names, braces, values) one query "
         "may have (100-1,000,000).")
+    graphql_time_budget_s: float = Field(
+        default=30.0, gt=0, le=3600, description="GraphQL: seconds a query may run before it is answered with a "
+        "TIME_BUDGET_EXCEEDED error and its remaining fields are not run (0-3,600; mutations run to the end).")
     graphql_max_query_bytes: int = Field(
         default=100_000, ge=1_000, le=10_000_000, description="GraphQL: largest request body, bytes "
         "(1,000-10,000,000).")

@@ -212,6 +212,42 @@ def test_graphql_queries_past_the_limits_are_refused_before_they_run(api: TestCl
     assert huge.status_code == 413
     assert "errors" not in _graphql(api, key, '{ a: people(project: "alpha") { id } b: people(project: "alpha") '
                                               '{ name } }')
+    codes = {
+        "{ people(project: \"alpha\") { nope } }": "GRAPHQL_VALIDATION_FAILED",
+        "{ people(project: \"alpha\", limit: 0) { id } }": "BAD_REQUEST",
+        "{ people(project: \"nowhere\") { id } }": "NOT_FOUND",
+        "mutation { undo(project: \"alpha\") { action } }": "BAD_REQUEST",  # nothing to undo
+    }
+    for query, code in codes.items():
+        assert _graphql(api, key, query)["errors"][0]["extensions"]["code"] == code, query
+
+
+def test_a_graphql_query_past_its_time_budget_is_answered_and_stopped(app_settings, monkeypatch) -> None:
+    import time
+
+    from litestar.testing import TestClient
+
+    from peoplegraph.api.app import create_app
+    from peoplegraph.services import catalog
+
+    settings = app_settings.model_copy(update={"graphql_time_budget_s": 0.5})
+
+    def slow_people(*args, **kwargs):
+        time.sleep(3.0)
+        return []
+
+    monkeypatch.setattr(catalog, "people", slow_people)
+    with TestClient(app=create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {client.app.state.first_admin_key}"
+        make_project(client, "alpha")
+        began = time.monotonic()
+        answer = client.post("/graphql", json={"query": '{ people(project: "alpha") { id } }'})
+        assert time.monotonic() - began < 2.0  # answered at the budget, not when the 3 s field would end
+        error = answer.json()["errors"][0]
+        assert error["extensions"]["code"] == "TIME_BUDGET_EXCEEDED" and "0.5 s" in error["message"]
+        mutation = 'mutation { undo(project: "alpha") { action } }'  # mutations are not cut short
+        assert client.post("/graphql", json={"query": mutation}).json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+        assert client.get("/health").status_code == 200  # nobody else waits
 
 
 def test_an_owner_deletes_their_project_and_nothing_of_it_is_left(api: TestClient, shared_data: Path) -> None:

@@ -76,3 +76,64 @@ def test_an_editor_reviews_clusters_over_rest(api: TestClient, shared_data: Path
                       (api.post("/projects/cast/clusters/999/ignore"), "no cluster 999")):
         assert bad.status_code == 400 and word in bad.json()["detail"], bad.text
     assert api.get("/projects/cast/clusters/999/faces").status_code == 404
+
+
+def _key(admin: TestClient, project: str, role: str, name: str) -> dict[str, str]:
+    answer = admin.post(f"/projects/{project}/keys", json={"name": name, "role": role})
+    assert answer.status_code == 201, answer.text
+    return {"Authorization": f"Bearer {answer.json()['secret']}"}
+
+
+def test_decision_history_people_search_and_undoing_ones_own(api: TestClient, shared_data: Path) -> None:
+    make_project(api, "hist")
+    alice, bob, olga = (_key(api, "hist", role, name) for role, name in
+                        (("editor", "alice"), ("editor", "bob"), ("owner", "olga")))
+    lfw = shared_data / "lfw-devtrain"
+    colin, tony = (sorted((lfw / who).glob("*.jpg")) for who in ("Colin_Powell", "Tony_Blair"))
+    assert _upload(api, "hist", colin[:4] + tony[:4])["state"] == "complete"
+    first, second = api.get("/projects/hist/clusters").json()[:2]
+    faces = [f["face_id"] for f in api.get(f"/projects/hist/clusters/{first['id']}/faces").json()]
+
+    assert api.post(f"/projects/hist/clusters/{first['id']}/confirm", json={"name": "Lead"},
+                    headers=alice).status_code == 200
+    assert api.post("/projects/hist/faces/remove", json={"face_ids": faces[:1]}, headers=bob).status_code == 200
+    steps = api.get(f"/projects/hist/faces/{faces[0]}/history").json()
+    assert [(s["action"], s["actor"], s["face_id"]) for s in steps] == [("confirm", "alice", faces[0]),
+                                                                         ("remove", "bob", faces[0])]
+    assert (steps[0]["method"], steps[0]["person_id"], steps[0]["removed_from"]) == ("confirmed", "lead", [])
+    assert steps[1]["person_id"] is None and steps[1]["removed_from"] == ["lead"] and steps[0]["seq"] < steps[1]["seq"]
+    assert all(s["decided_at"] for s in steps)
+    person = api.get("/projects/hist/people/lead/history").json()
+    assert {s["face_id"] for s in person} == set(faces)  # every face confirmed as (or removed from) Lead
+    clustered = api.get(f"/projects/hist/clusters/{first['id']}/history").json()
+    assert {s["face_id"] for s in clustered} == set(faces[1:]) and {s["actor"] for s in clustered} == {"alice"}
+    query = ('{ history(project: "hist", faceIds: ["%s"]) { action actor method personId removedFrom } }' % faces[0])
+    assert api.post("/graphql", json={"query": query}).json()["data"]["history"] == [
+        {"action": "confirm", "actor": "alice", "method": "confirmed", "personId": "lead", "removedFrom": []},
+        {"action": "remove", "actor": "bob", "method": "confirmed", "personId": None, "removedFrom": ["lead"]}]
+    assert api.get("/projects/hist/people/nobody/history").status_code == 400
+    assert api.get("/projects/hist/faces/x/history").status_code == 400
+
+    # undo is last first: Alice may not take back Bob's removal, Bob may, then Alice hers
+    refused = api.post("/projects/hist/undo", headers=alice)
+    assert refused.status_code == 409 and "'bob'" in refused.json()["detail"], refused.text
+    error = api.post("/graphql", json={"query": 'mutation { undo(project: "hist") { action } }'}, headers=alice)
+    assert "'bob'" in error.json()["errors"][0]["message"]
+    assert api.post("/projects/hist/undo", headers=bob).json()["action"] == "undo remove"
+    assert api.post("/projects/hist/undo", headers=alice).json()["action"] == "undo confirm"
+    assert api.get(f"/projects/hist/faces/{faces[0]}/history").json() == []  # undone actions leave the history
+    # an owner undoes anyone's
+    api.post(f"/projects/hist/clusters/{second['id']}/confirm", json={"name": "Second Lead"}, headers=bob)
+    assert api.post("/projects/hist/undo", headers=olga).json()["action"] == "undo confirm"
+
+    # people, searched by name or alias
+    api.post(f"/projects/hist/clusters/{first['id']}/confirm", json={"name": "Colin Powell"}, headers=alice)
+    api.post(f"/projects/hist/clusters/{second['id']}/confirm", json={"name": "Tony Blair"}, headers=alice)
+    edit = 'mutation { editPerson(project: "hist", id: "tony-blair", addAliases: ["PM"]) { id } }'
+    assert not api.post("/graphql", json={"query": edit}).json().get("errors")
+    found = api.get("/projects/hist/people?search=pOwE")
+    assert [p["name"] for p in found.json()] == ["Colin Powell"] and found.headers["x-total-count"] == "1"
+    assert [p["person_id"] for p in api.get("/projects/hist/people?search=pm").json()] == ["tony-blair"]
+    assert len(api.get("/projects/hist/people").json()) == 2
+    searched = api.post("/graphql", json={"query": '{ people(project: "hist", search: "pm") { id } }'}).json()
+    assert searched["data"]["people"] == [{"id": "tony-blair"}]

@@ -17,7 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from msgspec import Struct
 
-from peoplegraph.access.keys import PROJECT_ROLES, Access, KeyService, access
+from peoplegraph.access.keys import PROJECT_ROLES, ROLES, Access, KeyService, access
 from peoplegraph.identity.records import ApiKeyRecord
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import projects
@@ -58,6 +58,11 @@ class KeyAuthentication(AbstractAuthenticationMiddleware):
 
 def authentication() -> DefineMiddleware:
     return DefineMiddleware(KeyAuthentication, exclude=OPEN_PATHS)
+
+
+def may_undo_any(key: ApiKeyRecord) -> bool:
+    """Owners (and admins) undo any action; editors only their own."""
+    return ROLES.index(key.role) >= ROLES.index("owner")
 
 
 async def check_project(runtime: Runtime, key: ApiKeyRecord, project: str, role: str) -> None:

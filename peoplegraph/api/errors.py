@@ -6,9 +6,12 @@ import logging
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
-from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE,
+)
 
 from peoplegraph.engine.pack import ModelPackError
+from peoplegraph.linking.service import Conflict
 from peoplegraph.observations.store import StoreBusyError
 
 
@@ -43,6 +46,7 @@ def _unexpected(request: Request, exc: Exception) -> Response:
 EXCEPTION_HANDLERS = {
     Exception: _unexpected,
     ValueError: _answer(HTTP_400_BAD_REQUEST),
+    Conflict: _answer(HTTP_409_CONFLICT),
     ModelPackError: _answer(HTTP_503_SERVICE_UNAVAILABLE),
     StoreBusyError: _answer(HTTP_503_SERVICE_UNAVAILABLE),
 }

@@ -14,7 +14,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from msgspec import Struct
 
-from peoplegraph.api.access import project_guard
+from peoplegraph.api.access import may_undo_any, project_guard
 from peoplegraph.linking import service as linking
 from peoplegraph.linking.service import LinkingResult
 from peoplegraph.services import catalog
@@ -130,6 +130,19 @@ class ReviewController(Controller):
     async def merge(self, project: str, data: ClusterChoice, request: Request) -> dict[str, Any]:
         return await self._act(request, linking.merge_clusters, project, data.cluster_ids)
 
+    @get("/people", description="The project's people by name, paginated (`limit`, `offset`; the total in "
+         "X-Total-Count): `search` keeps those whose name or an alias holds it (any case); hidden and private "
+         "people only with `include_hidden` (a private person's aliases withheld).")
+    async def people(self, project: str, runtime: Runtime, search: str = "", include_hidden: bool = False,
+                     limit: int = 100, offset: int = 0) -> Response[list[dict[str, Any]]]:
+        _page(limit, offset)
+        found = [p for p in await asyncio.to_thread(catalog.people, runtime, project, search)
+                 if include_hidden or p.visibility == "normal"]
+        page = [{"person_id": p.person_id, "name": p.name, "visibility": p.visibility,
+                 "aliases": [] if p.visibility == "private" else list(p.aliases),
+                 "cluster_ids": list(p.cluster_ids), "photo_count": p.photo_count} for p in found[offset:offset + limit]]
+        return Response(page, headers={"X-Total-Count": str(len(found))})
+
     @get("/review", description="The review queue: faces auto-matching suggested for a person, best score first.")
     async def queue(self, project: str, runtime: Runtime, limit: int = 100, offset: int = 0
                     ) -> Response[list[dict[str, Any]]]:
@@ -147,6 +160,27 @@ class ReviewController(Controller):
         return await self._act(request, linking.review_faces, project, _face_ids(data.face_ids), accept=data.accept)
 
     @post("/undo", opt={"role": "editor"}, status_code=200,
-          description="Undo the latest action of the project (an editor's or an auto-matching run's).")
-    async def undo(self, project: str, runtime: Runtime) -> dict[str, Any]:
-        return _outcome(await asyncio.to_thread(linking.undo, runtime, project))
+          description="Undo the latest action of the project: an editor their own (409 when the latest is "
+                      "another's), an owner any (an editor's or an auto-matching run's).")
+    async def undo(self, project: str, request: Request) -> dict[str, Any]:
+        key = request.user
+        only_by = None if may_undo_any(key) else key.name
+        return _outcome(await asyncio.to_thread(linking.undo, request.app.state.runtime, project, only_by=only_by))
+
+    @get("/faces/{face_id:str}/history", description="The decision history of a face, oldest first: who, when, "
+         "how (action, method), the person and the score it was left with.")
+    async def face_history(self, project: str, face_id: str, runtime: Runtime) -> list[dict[str, Any]]:
+        return await _history(runtime, project, face_ids=_face_ids([face_id]))
+
+    @get("/clusters/{cluster_id:int}/history", description="The decision history of a cluster's faces, oldest first.")
+    async def cluster_history(self, project: str, cluster_id: int, runtime: Runtime) -> list[dict[str, Any]]:
+        return await _history(runtime, project, cluster_id=cluster_id)
+
+    @get("/people/{person_id:str}/history", description="The decision history of a person: the faces decided as "
+         "(or not) them, and the edits of them, oldest first.")
+    async def person_history(self, project: str, person_id: str, runtime: Runtime) -> list[dict[str, Any]]:
+        return await _history(runtime, project, person_id=person_id)
+
+
+async def _history(runtime: Runtime, project: str, **scope: Any) -> list[dict[str, Any]]:
+    return [e.to_dict() for e in await asyncio.to_thread(linking.history, runtime, project, **scope)]

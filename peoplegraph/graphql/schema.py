@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.types import Info
+from strawberry.types import ExecutionResult, Info
 
+from peoplegraph.api.access import may_undo_any
 from peoplegraph.graphql.identity import (
     Event, EventTagging, ExternalIdInput, Membership, Organisation, Person, Relation, RepairOutcome, shown,
 )
 from peoplegraph.graphql.types import (
-    MAX_PAGE, Cluster, CoAppearanceChain, Editors, Face, LinkingOutcome, Photo, Readers, actor_of, check_page,
-    checked_face_ids, runtime_of,
+    MAX_PAGE, Cluster, CoAppearanceChain, Editors, Face, HistoryStep, LinkingOutcome, Photo, Readers, Suggestion,
+    actor_of, check_page, checked_face_ids, runtime_of,
 )
 from peoplegraph.identity.records import EventRecord, MembershipRecord, OrganisationRecord, RelationRecord
 from peoplegraph.linking import people as people_service
@@ -41,10 +43,30 @@ class Query:
     @strawberry.field(permission_classes=[Readers], description="A page of the named people of a project, by name "
                       "(limit at most 1000; hidden and private ones only with `includeHidden`).")
     async def people(self, info: Info, project: str, include_hidden: bool = False, limit: int = MAX_PAGE,
-                     offset: int = 0) -> list[Person]:
+                     offset: int = 0, search: Annotated[str, strawberry.argument(
+                         description="Only people whose name or an alias holds this (any case).")] = "",
+                     ) -> list[Person]:
         check_page(limit, offset)
-        found = await asyncio.to_thread(catalog.people, runtime_of(info), project)
+        found = await asyncio.to_thread(catalog.people, runtime_of(info), project, search)
         return [Person.of(p) for p in found if shown(p, include_hidden)][offset:offset + limit]
+
+    @strawberry.field(permission_classes=[Readers], description="The review queue: faces auto-matching suggested "
+                      "for a person, best score first (limit at most 1000).")
+    async def review_queue(self, info: Info, project: str, limit: int = 100, offset: int = 0) -> list[Suggestion]:
+        check_page(limit, offset)
+        queued = await asyncio.to_thread(linking.review_queue, runtime_of(info), project)
+        return [Suggestion.of(d) for d in queued[offset:offset + limit]]
+
+    @strawberry.field(permission_classes=[Readers], description="The decision history of faces, of a cluster's "
+                      "faces or of a person, oldest first: who, when, how, and what each face was left with.")
+    async def history(self, info: Info, project: str, face_ids: list[strawberry.ID] | None = None,
+                      cluster_id: int | None = None, person_id: str | None = None) -> list[HistoryStep]:
+        if not (face_ids or cluster_id is not None or person_id):
+            raise ValueError("history: name faceIds, clusterId or personId")
+        found = await asyncio.to_thread(linking.history, runtime_of(info), project,
+                                        face_ids=checked_face_ids(face_ids or []) if face_ids else (),
+                                        cluster_id=cluster_id, person_id=person_id)
+        return [HistoryStep.of(e) for e in found]
 
     @strawberry.field(permission_classes=[Readers], description="One person, hidden and private ones included (a private person's personal "
                                   "fields withheld); an error when there is no such person.")
@@ -143,9 +165,10 @@ class Mutation:
         return await _act(info, linking.review_faces, project, checked_face_ids(face_ids), accept=accept, actor=actor_of(info))
 
     @strawberry.mutation(permission_classes=[Editors], description="Undo the latest editor action (person edits and merges included) or "
-                                     "auto-matching run.")
+                                     "auto-matching run: an editor their own (CONFLICT when the latest is another's), an owner any.")
     async def undo(self, info: Info, project: str) -> LinkingOutcome:
-        return await _act(info, linking.undo, project)
+        key = info.context["request"].user
+        return await _act(info, linking.undo, project, only_by=None if may_undo_any(key) else key.name)
 
     @strawberry.mutation(permission_classes=[Editors], description="Recompute the machine's work on one cluster (or, without `clusterId`, "
                                      "cluster every face again); every human decision is kept.")
@@ -232,14 +255,33 @@ def _add_relation(runtime: Runtime, relation: RelationRecord) -> dict[str, str]:
 
 
 class PeoplegraphSchema(strawberry.Schema):
-    """Errors the client caused (a bad argument, an unknown id, a key that may not: ValueErrors and our own
-    GraphQLErrors, and the query's own syntax and validation) are the client's to read, not the operator's:
-    logged at INFO without a traceback. Anything else is a server error, logged with its traceback."""
+    """Every error carries a code in `extensions` (ERROR_CODES). Errors the client caused (a bad argument, an
+    unknown id, a key that may not: ValueErrors and our own GraphQLErrors, and the query's own syntax and
+    validation) are the client's to read, not the operator's: logged at INFO without a traceback. Anything
+    else is a server error, logged with its traceback. A query runs within a time budget: past it, the
+    client is answered and the fields not yet started never run (a mutation, once started, runs to its end)."""
+
+    def __init__(self, *args, time_budget_s: float, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_budget_s = time_budget_s
+
+    async def execute(self, query: str | None, *args, operation_name: str | None = None, **kwargs) -> ExecutionResult:
+        running = super().execute(query, *args, operation_name=operation_name, **kwargs)
+        if not _is_query(query, operation_name):
+            return await running
+        try:
+            return await asyncio.wait_for(running, self.time_budget_s)
+        except TimeoutError:
+            log.info("GraphQL query stopped at its time budget of %.1f s", self.time_budget_s)
+            return ExecutionResult(data=None, errors=[GraphQLError(
+                f"the query ran past its time budget of {self.time_budget_s:g} s: ask for fewer fields or a "
+                "smaller page", extensions={"code": "TIME_BUDGET_EXCEEDED"})])
 
     def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
         unexpected = []
         for error in errors:
             original = error.original_error
+            error.extensions = {"code": _code(error), **(error.extensions or {})}
             if original is None or isinstance(original, (ValueError, GraphQLError, PermissionError)):
                 log.info("GraphQL request refused: %s", error.message)
             else:
@@ -248,10 +290,33 @@ class PeoplegraphSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
+# The code in each error's `extensions`, by what raised it (the first that matches).
+ERROR_CODES = ((linking.Conflict, "CONFLICT"), (MergeConflictError, "CONFLICT"), (ValueError, "BAD_REQUEST"),
+               (PermissionError, "FORBIDDEN"))
+
+
+def _code(error: GraphQLError) -> str:
+    original = error.original_error
+    if original is None or isinstance(original, GraphQLError):
+        return "GRAPHQL_VALIDATION_FAILED"  # syntax, unknown fields, wrong argument types, the query limits
+    return next((code for kind, code in ERROR_CODES if isinstance(original, kind)), "INTERNAL_SERVER_ERROR")
+
+
+def _is_query(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation to run is a query (a document that does not parse is left to strawberry)."""
+    try:
+        document = parse(query or "")
+    except GraphQLError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)
+                  and (operation_name is None or (d.name and d.name.value == operation_name))]
+    return len(operations) == 1 and operations[0].operation == OperationType.QUERY
+
+
 def build_schema(settings: Settings) -> PeoplegraphSchema:
     """The schema with the settings' limits, so one client's query cannot stall the others: nesting depth,
-    aliases (each runs its field again) and tokens, checked before anything runs."""
-    return PeoplegraphSchema(query=Query, mutation=Mutation, extensions=[
+    aliases (each runs its field again) and tokens, checked before anything runs, and the time budget."""
+    return PeoplegraphSchema(query=Query, mutation=Mutation, time_budget_s=settings.graphql_time_budget_s, extensions=[
         QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

@@ -15,8 +15,8 @@ from strawberry.types import Info
 
 from peoplegraph.api.access import check_project
 from peoplegraph.engine.quality import flags_from_bits
-from peoplegraph.identity.records import ClusterRecord, PhotoRecord
-from peoplegraph.linking.service import LinkingResult
+from peoplegraph.identity.records import ClusterRecord, FaceDecision, PhotoRecord
+from peoplegraph.linking.service import HistoryEntry, LinkingResult
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
@@ -192,6 +192,42 @@ class LinkingOutcome:
                    unclustered_faces=result.clustering.unclustered_faces,
                    conflicts=[MergeConflict(field=c["field"], kept=str(c["kept"]), merged=str(c["merged"]))
                               for c in result.conflicts])
+
+
+@strawberry.type(description="A face auto-matching suggested for a person, waiting in the review queue.")
+class Suggestion:
+    face_id: strawberry.ID
+    person_id: str
+    score: float | None = strawberry.field(description="The match's cosine similarity (as the auto threshold).")
+    reference_face_ids: list[strawberry.ID] = strawberry.field(description="The person's confirmed faces it was "
+                                                                           "scored against.")
+
+    @classmethod
+    def of(cls, d: FaceDecision) -> Suggestion:
+        return cls(face_id=strawberry.ID(str(d.face_id)), person_id=d.suggested_as or "",
+                   score=None if d.score is None else round(d.score, 4),
+                   reference_face_ids=[strawberry.ID(str(r)) for r in d.references])
+
+
+@strawberry.type(description="One action in a decision history: who took it, when, and what it left the face "
+                             "with (method, person, removals, score).")
+class HistoryStep:
+    seq: int | None = strawberry.field(description="The action's place in the undo log; null for a decision "
+                                                   "taken before the log kept it.")
+    action: str
+    actor: str
+    decided_at: str
+    face_id: strawberry.ID | None = strawberry.field(description="Null for an action on the person alone.")
+    method: str | None
+    person_id: str | None
+    removed_from: list[str]
+    ignored: bool
+    score: float | None
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryStep:
+        d = entry.to_dict()
+        return cls(**{**d, "face_id": None if d["face_id"] is None else strawberry.ID(d["face_id"])})
 
 
 class _ProjectRole(BasePermission):

@@ -491,13 +491,11 @@ class CypherGraphStore:
     def latest_action(self, project: str) -> ActionRecord | None:
         """The action `undo_last_action` would undo, left in place; None when there is none."""
         found = self._run(q.LATEST_ACTION, {"project": validate_project_name(project)})
-        if not found:
-            return None
-        latest = found[0]
-        before = json.loads(latest["before"])
-        faces, people = (before, []) if isinstance(before, list) else (before["faces"], before["people"])
-        return ActionRecord(project, int(latest["seq"]), latest["action"], latest["actor"], latest["decided_at"],
-                            tuple(int(row["face_id"]) for row in faces), tuple(s["person_id"] for s in people))
+        return _action(project, found[0]) if found else None
+
+    def actions(self, project: str) -> list[ActionRecord]:
+        """Every action that can still be undone, first first, each with the decisions it replaced."""
+        return [_action(project, row, replaced=True) for row in self._run(q.ACTIONS, {"project": validate_project_name(project)})]
 
     def undo_last_action(self, project: str) -> ActionRecord | None:
         """Put back what the project's latest recorded action replaced (faces that had no decision lose
@@ -770,3 +768,11 @@ class CypherGraphStore:
         with self._transaction():
             for query in q.DROP_PROJECT:
                 self._run(query, {"project": project})
+
+
+def _action(project: str, row: dict[str, Any], *, replaced: bool = False) -> ActionRecord:
+    before = json.loads(row["before"])
+    faces, people = (before, []) if isinstance(before, list) else (before["faces"], before["people"])
+    earlier = {int(r["face_id"]): codec.decision_record(r) if "method" in r else None for r in faces} if replaced else {}
+    return ActionRecord(project, int(row["seq"]), row["action"], row["actor"], row["decided_at"],
+                        tuple(int(r["face_id"]) for r in faces), tuple(s["person_id"] for s in people), earlier)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -165,6 +166,8 @@ class ActionRecord:
     decided_at: str
     face_ids: tuple[int, ...]
     person_ids: tuple[str, ...] = ()  # the people it created, changed or merged away
+    # the decision each face had before it (None: no decision); filled by `GraphStore.actions` only
+    replaced: Mapping[int, FaceDecision | None] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

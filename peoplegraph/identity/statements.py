@@ -324,6 +324,10 @@ LATEST_ACTION = (
     "a.actor AS actor, a.decided_at AS decided_at, a.before AS before ORDER BY seq DESC LIMIT 1"
 )
 DELETE_ACTION = "MATCH (a:LinkAction {key: $key}) DELETE a"
+ACTIONS = (
+    "MATCH (a:LinkAction) WHERE a.project = $project RETURN a.seq AS seq, a.action AS action, a.actor AS actor, "
+    "a.decided_at AS decided_at, a.before AS before ORDER BY seq"
+)
 
 DROP_PROJECT = (
     "MATCH (o:Organisation) WHERE o.project = $project DETACH DELETE o",

@@ -108,6 +108,9 @@ class GraphStore(Protocol):
     def latest_action(self, project: str) -> ActionRecord | None:
         """The action `undo_last_action` would undo, left in place; None when there is none."""
 
+    def actions(self, project: str) -> list[ActionRecord]:
+        """Every action that can still be undone, first first, each with the decisions it replaced."""
+
     def undo_last_action(self, project: str) -> ActionRecord | None:
         """Put back what the latest recorded action replaced; None when there is nothing to undo."""
 

@@ -256,20 +256,81 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
                          next(iter(people)) if len(people) == 1 else None, placed)
 
 
+class Conflict(ValueError):
+    """What the project's state refuses as it is now (another's action on top of the undo stack): the
+    request was well formed, and may succeed later. 409 over HTTP."""
+
+
 @holding_project
-def undo(runtime: Runtime, project: str) -> LinkingResult:
+def undo(runtime: Runtime, project: str, *, only_by: str | None = None) -> LinkingResult:
     """Undo the latest action (an editor's or an auto-matching run's): the faces get back the decisions they
     had before it, and a `missing` run puts faces it had taken out of clusters back into one. The faces a
     merge or split of clusters moved are placed again by the machine (nothing holds them where the action
-    put them any more)."""
+    put them any more). With `only_by`, only when that actor took the latest action (an editor undoes their
+    own; undo is last first, so another's action on top must be undone by its author or an owner)."""
     validate_project_name(project)
     latest = runtime.graph.latest_action(project)
     if latest is None:
         raise ValueError(f"undo: nothing to undo in project {project!r}")
+    if only_by is not None and latest.actor != only_by:
+        raise Conflict(f"undo: the latest action of project {project!r} is {latest.action!r} by "
+                       f"{latest.actor or 'auto-matching'!r} at {latest.decided_at}, not one of {only_by!r}'s: "
+                       "its author or an owner may undo it")
     clusters = set(_clusters_of(runtime, project, latest.face_ids).values())
     placed = decide_and_place(runtime, project, lambda: runtime.graph.undo_last_action(project), latest.face_ids,
                               clusters, release=latest.face_ids if latest.action in RESHAPING else ())
     return LinkingResult(f"undo {latest.action}", project, list(latest.face_ids), None, placed)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One action in a face's (or a person's) history: who took it, when, and what it left the face with."""
+
+    seq: int | None  # the action's place in the undo log; None for a decision whose action is not in it
+    action: str
+    actor: str
+    decided_at: str
+    face_id: int | None  # None: an action on the person alone (an edit)
+    decision: FaceDecision | None  # what the face was left with (None: no decision)
+
+    def to_dict(self) -> dict:
+        d = self.decision
+        return {"seq": self.seq, "action": self.action, "actor": self.actor, "decided_at": self.decided_at,
+                "face_id": None if self.face_id is None else str(self.face_id),
+                "method": d.method if d else None, "person_id": (d.confirmed_as or d.suggested_as) if d else None,
+                "removed_from": sorted(d.removed_from) if d else [], "ignored": bool(d and d.ignored),
+                "score": None if d is None or d.score is None else round(d.score, 4)}
+
+
+def history(runtime: Runtime, project: str, *, face_ids: Sequence[int] = (), cluster_id: int | None = None,
+            person_id: str | None = None) -> list[HistoryEntry]:
+    """The decision history of faces, of a cluster's faces, or of a person (the faces decided as, or away
+    from, them, and the edits of them), oldest first: each action that can still be undone, with what it
+    left each face with (the decision the next action replaced, or the one in force)."""
+    validate_project_name(project)
+    wanted = {int(f) for f in face_ids}
+    if cluster_id is not None:
+        wanted |= set(_faces_of_cluster(runtime, project, cluster_id))
+    if person_id is not None:
+        existing_person(runtime, project, person_id)
+        wanted |= set(runtime.graph.face_decisions(project, identities=[person_id]))
+    actions = runtime.graph.actions(project)
+    if person_id is not None:
+        wanted |= {f for a in actions if person_id in a.person_ids for f in a.face_ids}
+    current = runtime.graph.face_decisions(project, face_ids=sorted(wanted)) if wanted else {}
+    entries: list[HistoryEntry] = []
+    later: dict[int, FaceDecision | None] = {}  # each face's decision after the action being read (newest first)
+    for action in reversed(actions):
+        touched = sorted(wanted.intersection(action.face_ids))
+        entries += [HistoryEntry(action.seq, action.action, action.actor, action.decided_at, f,
+                                 later.get(f, current.get(f))) for f in reversed(touched)]
+        later.update({f: action.replaced.get(f) for f in touched})
+        if person_id is not None and person_id in action.person_ids and not action.face_ids:
+            entries.append(HistoryEntry(action.seq, action.action, action.actor, action.decided_at, None, None))
+    seen = {e.face_id for e in entries}
+    entries += [HistoryEntry(None, d.method, d.actor, d.decided_at, f, d)  # decided before the log kept it
+                for f, d in current.items() if f not in seen]
+    return sorted(entries, key=lambda e: (e.seq is not None, e.seq or 0, e.decided_at, e.face_id or 0))
 
 
 RESHAPING = ("merge clusters", "split")  # actions that move faces between clusters by decision alone

@@ -15,9 +15,14 @@ def clusters(runtime: Runtime, project: str) -> list[ClusterRecord]:
     return sorted(runtime.graph.clusters(project), key=lambda c: (-c.size, c.cluster_id))
 
 
-def people(runtime: Runtime, project: str) -> list[PersonRecord]:
+def people(runtime: Runtime, project: str, search: str = "") -> list[PersonRecord]:
+    """The project's people by name; with `search`, those whose name or an alias holds it (any case)."""
     validate_project_name(project)
-    return runtime.graph.people(project)
+    found = runtime.graph.people(project)
+    wanted = search.strip().casefold()
+    if not wanted:
+        return found
+    return [p for p in found if any(wanted in n.casefold() for n in (p.name, *p.aliases))]
 
 
 def photos(runtime: Runtime, project: str, limit: int, offset: int) -> list[PhotoRecord]:

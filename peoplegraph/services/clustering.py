@@ -43,6 +43,9 @@ PLACING = "place "  # the mark of an action's placement to come (`decide_and_pla
 MAX_SCOPE_ROUNDS = 8
 # An ingest whose new faces are at least 1/WHOLE_RUN_SHARE of the project clusters the whole project.
 WHOLE_RUN_SHARE = 5
+# Faces whose cluster a whole-project run writes per call: a reset of 1M faces as one mapping held three
+# Python copies of it (about 300 MB) while the store wrote.
+CLUSTER_WRITE_BATCH = 100_000
 
 
 @holding_project
@@ -85,8 +88,9 @@ def cluster_project(
     say("writing clusters")
     runtime.graph.mark_clustering(project, mode)
     changed = np.flatnonzero(faces.cluster_ids != labels)
-    if changed.size:
-        runtime.vectors.set_clusters(project, dict(zip(faces.face_ids[changed].tolist(), labels[changed].tolist())))
+    for start in range(0, changed.size, CLUSTER_WRITE_BATCH):
+        part = changed[start:start + CLUSTER_WRITE_BATCH]
+        runtime.vectors.set_clusters(project, dict(zip(faces.face_ids[part].tolist(), labels[part].tolist())))
     everyone = np.arange(len(faces))
     records = summarise_clusters(project, faces, labels, person_of)
     runtime.graph.replace_clusters(project, records, appearances(faces, everyone, labels, person_of, decisions))
