@@ -4,7 +4,10 @@ nothing else of the project."""
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import time
+import zipfile
 from pathlib import Path
 
 from litestar.testing import TestClient
@@ -34,8 +37,8 @@ def test_a_guest_finds_exactly_their_own_photos_and_nothing_else(app_settings: S
         files = [("photos", (p.name, p.read_bytes(), "image/jpeg")) for p in colin[:6] + tony[:6]]
         (job_id,) = api.post("/projects/gala/photos", files=files).json()["jobs"]
         deadline = time.monotonic() + 300
-        while api.get(f"/jobs/{job_id}").json()["state"] not in ("complete", "failed"):
-            assert time.monotonic() < deadline
+        while (job := api.get(f"/jobs/{job_id}").json()).get("state") not in ("complete", "failed"):
+            assert time.monotonic() < deadline and "state" in job, job
             time.sleep(0.2)
         made = api.post("/projects/gala/share-links", json={"password": "gala2026", "expires_in_hours": 48})
         assert made.status_code == 201, made.text
@@ -56,6 +59,20 @@ def test_a_guest_finds_exactly_their_own_photos_and_nothing_else(app_settings: S
         forged = photos[0]["download"].replace(photos[0]["download"].split("/")[4], tony_photo)
         assert guest.get(forged).status_code == 404  # another photo: its signature does not match
         assert guest.get("/projects/gala/clusters").status_code == 401  # nothing else of the project
+        # all of them as one zip, streamed: the originals and a manifest of files, sizes and times only
+        entries = ["/".join(p["download"].split("/")[4:6]) for p in photos]
+        bundle = guest.post(f"{link['url']}/export", json={"photos": entries})
+        assert bundle.status_code == 200 and bundle.headers["content-type"] == "application/zip"
+        with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
+            inside = [n for n in archive.namelist() if n.startswith("photos/")]
+            assert {hashlib.sha256(archive.read(n)).hexdigest() for n in inside} == shown
+            manifest = json.loads(archive.read("manifest.json"))
+            assert sorted(r["file"] for r in manifest["photos"]) == sorted(inside)
+            assert all(set(r) == {"file", "width", "height", "taken_at"} for r in manifest["photos"])
+            assert archive.read("manifest.csv").decode().startswith("file,width,height,taken_at\n")
+        forged_entry = f"{tony_photo}/{entries[0].split('/')[1]}"
+        assert guest.post(f"{link['url']}/export", json={"photos": [forged_entry]}).status_code == 404
+        assert guest.post(f"{link['url']}/export", json={"photos": []}).status_code == 400
 
         assert _search(guest, link["url"], colin[8]).status_code == 404  # no password
         assert _search(guest, link["url"], colin[8], "wrong").status_code == 404

@@ -118,9 +118,12 @@ async def job_state(job_id: str, queue: ArqRedis, request: Request, runtime: Run
     """The job's state, progress and, once it ended, its result or error; 404 for a job of a project the
     request's key does not reach."""
     job = Job(job_id, queue)
-    status = await job.status()
+    for _ in range(3):  # a job that ends between the two reads has neither its definition nor yet a result
+        status = await job.status()
+        info = None if status == JobStatus.not_found else await job.info()
+        if info is not None or status == JobStatus.not_found:
+            break
     missing = NotFoundException(f"no job {job_id!r} (unknown, or its result has expired)")
-    info = None if status == JobStatus.not_found else await job.info()
     if info is None or not info.args:
         raise missing
     try:  # a job of a project this key does not reach does not exist for it
