@@ -2,7 +2,7 @@
 then `repair`, compared with the same session run cleanly.
 
 The session: ingest 24 LFW photos (clustered), confirm two clusters as people, merge two clusters, split one,
-undo, ingest 12 more photos, merge the two people, a whole `reset`. A clean run records the library before
+undo, ingest 12 more photos, merge the two people, delete a photo of a confirmed face, a whole `reset`. A clean run records the library before
 and after each step (and a copy of the data folder before each). A trial starts from the copy before one
 step, runs that step in a process of its own and kills it after a random delay (or, for a disk trial, runs it
 on a small tmpfs filled to a random level), then `repair`s in a fresh process:
@@ -52,6 +52,13 @@ STEPS = {
     "undo": "linking.undo(runtime, PROJECT)",
     "merge people": "people.merge_people(runtime, PROJECT, arg[0], arg[1], prefer=arg[0])",
     "reset": "linking.reset(runtime, PROJECT)",
+    "delete photo": """
+        from peoplegraph.services.projects import delete_photo
+        try:
+            delete_photo(runtime, PROJECT, arg[0])
+        except KeyError:  # run again after it was done: nothing left to delete
+            pass
+    """,
 }
 PRELUDE = """
 import json, sys
@@ -88,7 +95,7 @@ def library(runtime):
     person_of = {c.cluster_id: c.person_id or "" for c in runtime.graph.clusters(PROJECT)}
     return {
         "photos": sorted([p.photo_id, p.path, p.face_count] for p in runtime.graph.photos(PROJECT)),
-        "faces": sorted(f.face_id for f in faces),
+        "faces": sorted([f.face_id, f.photo_id] for f in faces),
         "clusters": sorted([sorted(ids), person_of.get(c, "?")] for c, ids in groups.items()),
         "graph clusters": len(person_of),
         "decisions": sorted([d.face_id, d.confirmed_as or "", sorted(d.removed_from), d.ignored, d.grouped_as or "",
@@ -181,11 +188,16 @@ def clean_session(shared_data: Path, model_dir: Path, scratch: Path) -> Session:
     clusters.sort(key=len, reverse=True)
     plan = [("confirm", [clusters[0][0], "Person A"]), ("confirm", [clusters[1][0], "Person B"]),
             ("merge", [clusters[2][0], clusters[3][0]]), ("split", [clusters[4][0], *clusters[4][: len(clusters[4]) // 2]]),
-            ("undo", []), ("ingest", second), ("merge people", ["person-a", "person-b"]), ("reset", [])]
+            ("undo", []), ("ingest", second), ("merge people", ["person-a", "person-b"]),
+            ("delete photo", [photo_of(session.states[-1], clusters[0][1])]), ("reset", [])]
     for name, arg in plan:
         session.steps.append((name, arg))
         run(name, arg)
     return session
+
+
+def photo_of(state: dict, face_id: int) -> str:
+    return next(photo for face, photo in state["faces"] if face == face_id)
 
 
 @dataclass

@@ -3,9 +3,15 @@ and undo, each decision made in the name of the key."""
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
+import json
 import time
+import zipfile
 from pathlib import Path
 
+import pytest
 from litestar.testing import TestClient
 
 from conftest import make_project
@@ -137,3 +143,56 @@ def test_decision_history_people_search_and_undoing_ones_own(api: TestClient, sh
     assert len(api.get("/projects/hist/people").json()) == 2
     searched = api.post("/graphql", json={"query": '{ people(project: "hist", search: "pm") { id } }'}).json()
     assert searched["data"]["people"] == [{"id": "tony-blair"}]
+
+
+def test_deleting_a_photo_takes_its_faces_decisions_and_media(api: TestClient, shared_data: Path) -> None:
+    from peoplegraph.linking import repair
+
+    make_project(api, "del")
+    viewer = _key(api, "del", "viewer", "vera")
+    colin = sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[:5]
+    assert _upload(api, "del", colin)["state"] == "complete"
+    (cluster,) = api.get("/projects/del/clusters").json()
+    api.post(f"/projects/del/clusters/{cluster['id']}/confirm", json={"name": "Colin"}).raise_for_status()
+    faces = api.get(f"/projects/del/clusters/{cluster['id']}/faces").json()
+    gone = faces[0]
+    photo = gone["photo_id"]
+    assert api.get(f"/projects/del/photos/{photo}/thumbnail").status_code == 200
+    assert api.get(gone["crop"]).status_code == 200
+
+    assert api.delete(f"/projects/del/photos/{photo}", headers=viewer).status_code == 403
+    deleted = api.delete(f"/projects/del/photos/{photo}")
+    assert deleted.status_code == 200 and deleted.json()["deleted"] == photo
+    left = api.get(f"/projects/del/clusters/{cluster['id']}/faces").json()
+    assert sorted(f["face_id"] for f in left) == sorted(f["face_id"] for f in faces[1:])
+    runtime = api.app.state.runtime
+    assert runtime.graph.photos_by_id("del", [photo]) == [] and runtime.vectors.faces_of_photo("del", photo) == []
+    assert int(gone["face_id"]) not in runtime.graph.face_decisions("del")
+    # the log still says who confirmed it (an audit), with no decision left in force
+    assert [(s["action"], s["method"]) for s in api.get(f"/projects/del/faces/{gone['face_id']}/history").json()] \
+        == [("confirm", None)]
+    assert api.get("/projects/del/people").json()[0]["photo_count"] == len(colin) - 1
+    for url in (f"/projects/del/photos/{photo}/thumbnail", f"/projects/del/photos/{photo}/original", gone["crop"]):
+        assert api.get(url).status_code == 404, url
+    assert repair.check(runtime, "del") == []
+    # the portfolio: every photo Colin is in, with his faces and their boxes in the manifest
+    bundle = api.get("/projects/del/people/colin/export", headers=viewer)
+    assert bundle.status_code == 200 and bundle.headers["x-export-photos"] == str(len(colin) - 1)
+    assert "Colin.zip" in bundle.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
+        inside = sorted(n for n in archive.namelist() if n.startswith("photos/"))
+        assert inside == sorted(f"photos/{p.name}" for p in colin if hashlib.sha256(p.read_bytes()).hexdigest() != photo)
+        manifest = json.loads(archive.read("manifest.json"))
+        rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+    graph_faces = {str(a.face_id): a for _, faces in runtime.graph.person_photos("del", "colin", limit=100)
+                   for a in faces}
+    assert {r["face_id"] for r in manifest["photos"]} == set(graph_faces) == {r["face_id"] for r in rows}
+    for r in manifest["photos"]:
+        assert (r["x1"], r["y1"], r["x2"], r["y2"]) == pytest.approx(graph_faces[r["face_id"]].box)
+    assert manifest["missing"] == []
+    assert api.get("/projects/del/people/nobody/export").status_code == 400
+    assert api.delete(f"/projects/del/photos/{photo}").status_code == 404
+    assert api.delete(f"/projects/del/photos/{'x' * 64}").status_code == 404
+    (same,) = [p for p in colin if hashlib.sha256(p.read_bytes()).hexdigest() == photo]
+    assert _upload(api, "del", [same])["result"]["new_photos"] == 1  # the same file again: a new photo
+    assert runtime.graph.photos_by_id("del", [photo]) != []

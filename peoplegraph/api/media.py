@@ -1,4 +1,5 @@
-"""Photos and faces as images: thumbnails, face crops and originals, for keys that may read the project.
+"""Photos and faces as images: thumbnails, face crops and originals, and a person's portfolio as a zip, for
+keys that may read the project; deleting a photo, for editors.
 
 Everything here is named by content (a photo's sha256, a face's id from it), so a browser may keep it for
 good: `Cache-Control: private, immutable` (private: a shared cache must not serve it to another key)."""
@@ -8,12 +9,13 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import quote
 
-from litestar import Controller, Response, get
+from litestar import Controller, Response, delete, get
 from litestar.exceptions import NotFoundException
+from litestar.response import Stream
 
 from peoplegraph.api.access import project_guard
 from peoplegraph.media.store import THUMBNAIL_SIDES
-from peoplegraph.services import photo_media
+from peoplegraph.services import export, photo_media, projects
 from peoplegraph.services.runtime import Runtime
 
 CACHE = "private, max-age=31536000, immutable"
@@ -52,3 +54,28 @@ class MediaController(Controller):
             raise ValueError(f"face_id: {face_id!r} is not a face id (a whole number, as a string)")
         data = await _served(photo_media.face_crop, runtime, project, int(face_id))
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": CACHE, "ETag": f'"{face_id}"'})
+
+    @delete("/photos/{photo_id:str}", opt={"role": "editor"}, status_code=200,
+            description="Delete a photo: its faces, the decisions about them, its thumbnails, crops and kept "
+                        "original; the clusters it was in lose its faces. A file in a CLI-ingested folder stays.")
+    async def delete_photo(self, project: str, photo_id: str, runtime: Runtime) -> dict[str, object]:
+        try:
+            report = await asyncio.to_thread(projects.delete_photo, runtime, project, photo_id)
+        except KeyError as exc:
+            raise NotFoundException(str(exc.args[0])) from None
+        return {"deleted": photo_id, "clusters": report.clusters}
+
+    @get("/people/{person_id:str}/export", description="A person's portfolio: a zip of the originals of every "
+         "photo they appear in, with manifest.csv and manifest.json (each photo's file, size, time, and the "
+         "person's faces in it with their boxes), streamed as it is made; X-Export-Photos says how many photos.")
+    async def export_person(self, project: str, person_id: str, runtime: Runtime) -> Stream:
+        items = await asyncio.to_thread(export.portfolio, runtime, project, person_id)
+        person = await asyncio.to_thread(runtime.graph.person, project, person_id)
+        return zip_response(export.zip_stream(runtime, items), f"{person.name if person else person_id}.zip",
+                            len(items))
+
+
+def zip_response(chunks, name: str, photos: int) -> Stream:
+    return Stream(chunks, media_type="application/zip", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "X-Export-Photos": str(photos),
+        "Cache-Control": "no-store"})

@@ -10,17 +10,25 @@ from urllib.parse import quote
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotFoundException, TooManyRequestsException
+from litestar.response import Stream
 from msgspec import Struct
 
 from peoplegraph.access.share import RateLimits, ShareLinkError, ShareLinks
 from peoplegraph.api.access import project_guard
 from peoplegraph.api.controllers import multipart_files
-from peoplegraph.api.media import CACHE
+from peoplegraph.api.media import CACHE, zip_response
 from peoplegraph.identity.records import ShareLinkRecord
 from peoplegraph.media.store import THUMBNAIL_SIDES
-from peoplegraph.services import photo_media
+from peoplegraph.services import export, photo_media
 from peoplegraph.services import search as search_service
 from peoplegraph.services.runtime import Runtime
+
+
+MAX_EXPORT = 2000  # photos in one guest download
+
+
+class GuestExport(Struct):
+    photos: list[str]
 
 
 class NewShareLink(Struct):
@@ -113,6 +121,20 @@ class GuestController(Controller):
                            "large": f"{signed}/thumbnail?side={THUMBNAIL_SIDES[-1]}", "download": f"{signed}/original"})
         message = "" if photos else "nobody in these photos looks like the person in the selfie"
         return {"photos": photos, "message": message}
+
+    @post("/export", status_code=200, description="Download photos a search found as one zip (with a manifest of "
+          "their files, sizes and times), streamed: `photos` lists each one's `<photo id>/<signature>` as its URLs "
+          f"carry them (at most {MAX_EXPORT}).")
+    async def export(self, token: str, data: GuestExport, request: Request, runtime: Runtime) -> Stream:
+        link = await _open(request, token)
+        if not 0 < len(data.photos) <= MAX_EXPORT:
+            raise ValueError(f"photos: between 1 and {MAX_EXPORT} `<photo id>/<signature>` entries")
+        links = share_links(runtime)
+        wanted = [entry.partition("/") for entry in data.photos]
+        if not all(links.signed(token, photo_id, signature) for photo_id, _, signature in wanted):
+            raise NotFoundException("no such photo on this link")
+        items = await asyncio.to_thread(export.photos, runtime, link.project, [photo_id for photo_id, _, _ in wanted])
+        return zip_response(export.zip_stream(runtime, items, with_ids=False), "photos.zip", len(items))
 
     async def _photo(self, request: Request, token: str, photo_id: str, signature: str) -> ShareLinkRecord:
         link = await _open(request, token)  # no password: the signature came from a search that gave it

@@ -763,6 +763,14 @@ class CypherGraphStore:
         keys = [codec.node_key(project, p) for p in wanted]
         return [codec.photo_record(project, r) for r in self._run(q.PHOTOS_WITH_ALL, {"keys": keys, "wanted": len(keys)})]
 
+    def delete_photo(self, project: str, photo_id: str, face_ids: Sequence[int]) -> None:
+        """The photo (its appearances and event tags) and the decisions about its faces, in one transaction."""
+        validate_project_name(project)
+        with self._transaction():
+            for batch in codec.batches(sorted({int(f) for f in face_ids})):
+                self._run(q.DELETE_DECISIONS, {"keys": [codec.node_key(project, f) for f in batch]})
+            self._run(q.DELETE_PHOTO, {"key": codec.node_key(project, photo_id)})
+
     def drop_project(self, project: str) -> None:
         validate_project_name(project)
         with self._transaction():

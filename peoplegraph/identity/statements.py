@@ -314,6 +314,7 @@ HUMAN_CONFIRMATIONS = (
     + _DECISION_FIELDS
 )
 DELETE_DECISIONS = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) DELETE d"
+DELETE_PHOTO = "MATCH (ph:Photo {key: $key}) DETACH DELETE ph"
 LAST_ACTION = "MATCH (a:LinkAction) WHERE a.project = $project RETURN coalesce(max(a.seq), 0) AS n"
 ADD_ACTION = (
     "CREATE (a:LinkAction {key: $key, project: $project, seq: $seq, action: $action, actor: $actor, "

@@ -175,6 +175,9 @@ class GraphStore(Protocol):
     def photos_with_all(self, project: str, person_ids: Sequence[str]) -> list[PhotoRecord]:
         """The photos in which every one of these people appears, ordered by path."""
 
+    def delete_photo(self, project: str, photo_id: str, face_ids: Sequence[int]) -> None:
+        """The photo (its appearances and event tags) and the decisions about its faces, in one transaction."""
+
     def drop_project(self, project: str) -> None:
         """Delete the project and everything under it (photos, clusters, people)."""
 

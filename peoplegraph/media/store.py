@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PIL import Image
@@ -62,7 +62,7 @@ class MediaStore:
     def face_crop(self, project: str, photo_id: str, face_id: int, box: tuple[float, float, float, float],
                   source: Callable[[], bytes]) -> bytes:
         """A JPEG of one face (`box` in the upright photo's pixels, x1 y1 x2 y2) with a margin around it."""
-        name = self._name(project, "faces", f"{int(face_id) & 0xFFFF_FFFF_FFFF_FFFF:016x}")
+        name = self._face_name(project, face_id)
 
         def make() -> bytes:
             image, scale = self._upright(photo_id, source, CROP_SOURCE_SIDE)
@@ -73,6 +73,14 @@ class MediaStore:
             return _jpeg(crop, CROP_SIDE)
 
         return self._made(name, make)
+
+    def drop_photo(self, project: str, photo_id: str, face_ids: Iterable[int]) -> None:
+        """The photo's original (when kept), thumbnails and face crops; those already gone are no error."""
+        names = [self._name(project, kind, photo_id) for kind in
+                 ("originals", *(f"thumbnails-{side}" for side in THUMBNAIL_SIDES))]
+        names += [self._face_name(project, face_id) for face_id in face_ids]
+        for name in names:
+            (self.folder / name).unlink(missing_ok=True)
 
     def drop_project(self, project: str) -> None:
         shutil.rmtree(self.folder / validate_project_name(project), ignore_errors=True)
@@ -91,6 +99,10 @@ class MediaStore:
         data = make()
         self._write(name, data)
         return data
+
+    @classmethod
+    def _face_name(cls, project: str, face_id: int) -> str:
+        return cls._name(project, "faces", f"{int(face_id) & 0xFFFF_FFFF_FFFF_FFFF:016x}")
 
     @staticmethod
     def _name(project: str, kind: str, key: str) -> str:

@@ -114,8 +114,7 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
     pending = runtime.graph.pending_clustering(project)
     if pending.startswith(PLACING):
         left = json.loads(pending[len(PLACING):])
-        if left["release"]:
-            runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in left["release"]})
+        _release(runtime, project, left["release"], left.get("delete", []))
         face_ids, cluster_ids = [*face_ids, *left["faces"]], [*cluster_ids, *left["clusters"]]
     elif pending:
         return cluster_project(runtime, project, stage, mode="missing")
@@ -171,25 +170,33 @@ def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids:
 
 
 def decide_and_place(runtime: Runtime, project: str, decide: Callable[[], object], face_ids: Iterable[int],
-                     cluster_ids: Iterable[int] = (), release: Iterable[int] = ()) -> ClusteringReport:
+                     cluster_ids: Iterable[int] = (), release: Iterable[int] = (),
+                     delete: Iterable[int] = ()) -> ClusteringReport:
     """An editor action, safe against a crash at any point: mark the placement to come (the faces and clusters
-    `place_faces` will place, and the faces to take out of their cluster first), write the decisions
-    (`decide`), release those faces, place. Killed anywhere in between, `repair` (or the next partial run)
-    releases and places the marked faces under the decisions then in force: the action is then wholly done,
-    or not at all."""
-    face_ids, cluster_ids, release = (sorted({int(v) for v in values}) for values in (face_ids, cluster_ids, release))
+    `place_faces` will place, the faces to take out of their cluster first, and those to delete), write the
+    decisions (`decide`), release (or delete) those faces, place. Killed anywhere in between, `repair` (or
+    the next partial run) releases, deletes and places the marked faces under the decisions then in force:
+    the action is then wholly done, or not at all."""
+    face_ids, cluster_ids, release, delete = (sorted({int(v) for v in values})
+                                              for values in (face_ids, cluster_ids, release, delete))
     if runtime.graph.pending_clustering(project):  # a dead run's or action's work first: its mark is not ours
         place_faces(runtime, project)
-    marked = {"faces": face_ids, "clusters": cluster_ids, "release": release}
+    marked = {"faces": face_ids, "clusters": cluster_ids, "release": release, "delete": delete}
     runtime.graph.mark_clustering(project, PLACING + json.dumps(marked))
     try:
         decide()
     except Exception:  # refused: the graph wrote nothing (one transaction), and neither will we
         runtime.graph.mark_clustering(project, "")
         raise
+    _release(runtime, project, release, delete)
+    return _place(runtime, project, face_ids, cluster_ids)  # the mark is ours: no need to read it again
+
+
+def _release(runtime: Runtime, project: str, release: Sequence[int], delete: Sequence[int]) -> None:
     if release:
         runtime.vectors.set_clusters(project, {f: UNCLUSTERED for f in release})
-    return _place(runtime, project, face_ids, cluster_ids)  # the mark is ours: no need to read it again
+    if delete:
+        runtime.vectors.delete_faces(project, delete)
 
 
 @holding_project
