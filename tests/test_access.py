@@ -273,3 +273,27 @@ def test_an_owner_deletes_their_project_and_nothing_of_it_is_left(api: TestClien
     assert api.get("/projects/gone/clusters", headers=_as(owner)).status_code == 401  # its keys went with it
     assert len(runtime.vectors.faces("kept")) == 6 and (runtime.settings.data_dir / "media" / "kept").exists()
     assert api.delete("/projects/gone").status_code == 404
+
+
+def test_swagger_and_graphiql_load_their_scripts_from_this_server(api: TestClient, monkeypatch, tmp_path) -> None:
+    import re
+
+    from peoplegraph.api import web_assets
+    from unavailable import skip_or_fail
+
+    if web_assets.missing():
+        skip_or_fail(f"the API's browser scripts are not fetched ({', '.join(web_assets.missing())}): "
+                     "run `python -m peoplegraph.api.web_assets`")
+    anonymous = TestClient(app=api.app)
+    for page in ("/graphiql", "/schema/swagger"):
+        html = anonymous.get(page)
+        assert html.status_code == 200 and html.headers["content-type"].startswith("text/html"), page
+        sources = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html.text)
+        assert sources and not [s for s in sources if "://" in s], (page, sources)  # no CDN
+        for source in sources:
+            served = anonymous.get(source)
+            assert served.status_code == 200 and len(served.content) > 1000, source
+    assert anonymous.post("/graphql", json={"query": "{ __typename }"}).status_code == 401  # the page, not the data
+    monkeypatch.setattr(web_assets, "VENDOR", tmp_path)  # not fetched: the page says how, nothing breaks
+    absent = anonymous.get("/graphiql")
+    assert absent.status_code == 503 and "peoplegraph.api.web_assets" in absent.text

@@ -24,8 +24,9 @@ from peoplegraph.services import projects
 from peoplegraph.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
-# liveness, the API's own description, and a share link's guest routes (the link is their credential)
-OPEN_PATHS = ["^/health$", "^/schema", "^/share/"]
+# liveness, the API's own description and browser pages (they hold no data; their requests carry a key), and
+# a share link's guest routes (the link is their credential)
+OPEN_PATHS = ["^/health$", "^/schema", "^/graphiql", "^/static/", "^/share/"]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

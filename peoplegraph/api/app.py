@@ -22,6 +22,7 @@ from peoplegraph.api.errors import EXCEPTION_HANDLERS
 from peoplegraph.api.media import MediaController
 from peoplegraph.api.review import ReviewController
 from peoplegraph.api.share import GuestController, ShareLinkController
+from peoplegraph.api.web_assets import GraphiQLController, static_files, swagger_plugin
 from peoplegraph.graphql.schema import build_schema
 from peoplegraph.services.runtime import Runtime, face_index_warming
 from peoplegraph.settings import Settings
@@ -61,11 +62,12 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
     def provide_queue(state: State) -> ArqRedis:
         return state.queue
 
-    graphql = make_graphql_controller(build_schema(settings), path="/graphql")
+    graphql = make_graphql_controller(build_schema(settings), path="/graphql", graphql_ide=None)  # /graphiql
     graphql.request_max_body_size = settings.graphql_max_query_bytes  # a 10 MB query is refused (413)
     return Litestar(
         route_handlers=[HealthController, AccessController, PhotoController, ReviewController, MediaController,
-                        ShareLinkController, GuestController, JobController, graphql],
+                        ShareLinkController, GuestController, JobController, graphql, GraphiQLController,
+                        static_files()],
         middleware=[authentication()],
         lifespan=[lifespan],
         dependencies={
@@ -74,6 +76,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
         },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="peoplegraph", version=__version__,
-                                     description="Find, group and name the people in large photo libraries."),
+                                     description="Find, group and name the people in large photo libraries.",
+                                     render_plugins=[swagger_plugin()]),
         request_max_body_size=settings.max_upload_bytes,
     )
