@@ -12,6 +12,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from strawberry.litestar import make_graphql_controller
 
 from peoplegraph import __version__
@@ -77,6 +78,10 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="peoplegraph", version=__version__,
                                      description="Find, group and name the people in large photo libraries.",
-                                     render_plugins=[swagger_plugin()]),
+                                     render_plugins=[swagger_plugin()],
+                                     components=Components(security_schemes={"key": SecurityScheme(
+                                         type="http", scheme="bearer", description="An API key (`peoplegraph keys "
+                                         "create`, or the admin key the first `serve` printed)")}),
+                                     security=[{"key": []}]),
         request_max_body_size=settings.max_upload_bytes,
     )
