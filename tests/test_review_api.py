@@ -196,3 +196,40 @@ def test_deleting_a_photo_takes_its_faces_decisions_and_media(api: TestClient, s
     (same,) = [p for p in colin if hashlib.sha256(p.read_bytes()).hexdigest() == photo]
     assert _upload(api, "del", [same])["result"]["new_photos"] == 1  # the same file again: a new photo
     assert runtime.graph.photos_by_id("del", [photo]) != []
+
+
+def test_cluster_ids_last_and_a_gone_one_says_where_its_faces_went(api: TestClient, shared_data: Path) -> None:
+    make_project(api, "ids")
+    lfw = shared_data / "lfw-devtrain"
+    people = [sorted((lfw / who).glob("*.jpg"))[:4] for who in ("Colin_Powell", "Tony_Blair", "George_W_Bush")]
+    assert _upload(api, "ids", [p for photos in people for p in photos])["state"] == "complete"
+
+    def listed() -> dict[int, list[str]]:
+        return {c["id"]: sorted(f["face_id"] for f in api.get(f"/projects/ids/clusters/{c['id']}/faces").json())
+                for c in api.get("/projects/ids/clusters").json()}
+
+    before = listed()
+    assert len(before) == 3
+    (job_id,) = api.post("/projects/ids/clustering?mode=reset").json()["jobs"]
+    assert _wait(api, job_id)["state"] == "complete"
+    assert listed() == before  # a reset keeps each id whose faces stay together
+
+    kept, gone, third = sorted(before)
+    api.post("/projects/ids/clusters/merge", json={"cluster_ids": [kept, gone]}).raise_for_status()
+    now = listed()
+    (merged,) = [c for c, faces in now.items() if set(before[kept]) <= set(faces)]
+    assert gone not in now and now[third] == before[third]
+    refused = api.post(f"/projects/ids/clusters/{gone}/confirm", json={"name": "X"})
+    assert refused.status_code == 409, refused.text
+    assert f"cluster {gone} " in refused.json()["detail"] and f"now in cluster {merged}" in refused.json()["detail"]
+    assert api.get(f"/projects/ids/clusters/{gone}/faces").status_code == 409
+    answer = api.post("/graphql", json={"query": f'mutation {{ ignoreCluster(project: "ids", clusterId: {gone}) '
+                                                 '{ action } }'}).json()
+    assert answer["errors"][0]["extensions"]["code"] == "CONFLICT"
+
+    api.post("/projects/ids/undo").raise_for_status()  # the merge taken back: where its faces are now
+    after = listed()
+    detail = api.post(f"/projects/ids/clusters/{gone}/ignore").json()["detail"]
+    home = {c for c, faces in after.items() if set(faces) & set(before[gone])}
+    assert home and all(str(c) in detail for c in home), (detail, home)
+    assert api.post("/projects/ids/clusters/999/ignore").status_code == 400  # an id no cluster ever had

@@ -95,7 +95,10 @@ class ReviewController(Controller):
         _page(limit, offset)
         faces = await asyncio.to_thread(runtime.vectors.faces_of_clusters, project, [cluster_id])
         if not faces:
-            raise NotFoundException(f"no cluster {cluster_id} in project {project!r}")
+            missing = await asyncio.to_thread(linking.missing_cluster, runtime, project, cluster_id)
+            if isinstance(missing, linking.ClusterGone):
+                raise missing
+            raise NotFoundException(str(missing))
         return Response([_face(project, f) for f in faces[offset:offset + limit]],
                         headers={"X-Total-Count": str(len(faces))})
 

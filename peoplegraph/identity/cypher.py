@@ -38,7 +38,7 @@ embedded dialect cannot type as null or empty lists are plain strings: decisions
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from typing import Any
@@ -150,7 +150,8 @@ class CypherGraphStore:
     # -- clusters --------------------------------------------------------------------------------------
 
     def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord],
-                         appearances: Sequence[Appearance] = ()) -> None:
+                         appearances: Sequence[Appearance] = (), *,
+                         gone: Mapping[int, Sequence[int]] | None = None) -> None:
         """Replace the project's machine clusters, their SEEN_IN edges, each cluster's person (the one its
         record carries: cluster ids change from run to run, so no link is carried by id) and the APPEARS_IN
         edges, in one transaction; clears the mark of a clustering run in progress. SEEN_IN and APPEARS_IN
@@ -160,10 +161,11 @@ class CypherGraphStore:
             self._run(q.ENSURE_PROJECT, {"project": project})
             self._run(q.DELETE_CLUSTERS, {"project": project})
             self._run(q.DELETE_APPEARS_IN, {"project": project})
-            self._write_clusters(project, clusters, appearances)
+            self._write_clusters(project, clusters, appearances, gone or {})
 
     def update_clusters(self, project: str, clusters: Sequence[ClusterRecord], *, removed: Sequence[int] = (),
-                        faces: Sequence[tuple[str, int]] = (), appearances: Sequence[Appearance] = ()) -> None:
+                        faces: Sequence[tuple[str, int]] = (), appearances: Sequence[Appearance] = (),
+                        gone: Mapping[int, Sequence[int]] | None = None) -> None:
         """Write only what a partial clustering run changed, in one transaction: the `clusters` given replace
         those of the same ids (with their SEEN_IN edges and person), the `removed` ids go, the APPEARS_IN
         edges of `faces` ((photo id, face id) pairs) are replaced by `appearances`; clears the mark of a
@@ -177,12 +179,27 @@ class CypherGraphStore:
                 self._run(q.DELETE_CLUSTERS_BY_KEY, {"keys": batch})
             for batch in codec.batches(face_rows):
                 self._run(q.DELETE_APPEARANCES_OF_FACES, {"rows": batch})
-            self._write_clusters(project, clusters, appearances)
+            self._write_clusters(project, clusters, appearances, gone or {})
+
+    def gone_cluster_faces(self, project: str, cluster_id: int) -> list[int] | None:
+        """Some faces of a cluster a run removed (where they are now says where it went); None when no run
+        removed that id."""
+        found = self._run(q.GONE_CLUSTER, {"key": _gone_key(validate_project_name(project), cluster_id)})
+        if not found:
+            return None
+        return [int(f) for f in found[0]["faces"].split(",") if f]
 
     def _write_clusters(self, project: str, clusters: Sequence[ClusterRecord],
-                        appearances: Sequence[Appearance]) -> None:
-        """Create the clusters, their SEEN_IN and IS_PERSON edges and the appearances, and clear the mark of
-        a clustering run (inside the caller's transaction)."""
+                        appearances: Sequence[Appearance], gone: Mapping[int, Sequence[int]]) -> None:
+        """Create the clusters, their SEEN_IN and IS_PERSON edges and the appearances, keep some faces of each
+        cluster that went (`gone`: id -> face ids; an id in use again keeps none), and clear the mark of a
+        clustering run (inside the caller's transaction)."""
+        rows = [{"key": _gone_key(project, c), "cluster_id": int(c), "faces": ",".join(str(int(f)) for f in faces)}
+                for c, faces in gone.items()]
+        for batch in codec.batches(rows):
+            self._run(q.SET_GONE_CLUSTERS, {"project": project, "rows": batch})
+        for batch in codec.batches([_gone_key(project, c.cluster_id) for c in clusters]):
+            self._run(q.DELETE_GONE_CLUSTERS, {"keys": batch})
         rows, seen_in = [], []
         for cluster in clusters:
             if cluster.project != project:
@@ -784,3 +801,7 @@ def _action(project: str, row: dict[str, Any], *, replaced: bool = False) -> Act
     earlier = {int(r["face_id"]): codec.decision_record(r) if "method" in r else None for r in faces} if replaced else {}
     return ActionRecord(project, int(row["seq"]), row["action"], row["actor"], row["decided_at"],
                         tuple(int(r["face_id"]) for r in faces), tuple(s["person_id"] for s in people), earlier)
+
+
+def _gone_key(project: str, cluster_id: int) -> str:
+    return codec.node_key(project, f"gone-{int(cluster_id)}")

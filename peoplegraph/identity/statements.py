@@ -31,6 +31,8 @@ EMBEDDED_SCHEMA = (
     "CREATE NODE TABLE IF NOT EXISTS FaceDecision(key STRING PRIMARY KEY, project STRING, face_id INT64, "
     "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, suggested_as STRING, reference_faces STRING, "
     "method STRING, actor STRING, score DOUBLE, decided_at STRING, grouped_as STRING)",
+    "CREATE NODE TABLE IF NOT EXISTS GoneCluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
+    "faces STRING)",
     "CREATE NODE TABLE IF NOT EXISTS LinkAction(key STRING PRIMARY KEY, project STRING, seq INT64, "
     "action STRING, actor STRING, decided_at STRING, before STRING)",
     "CREATE NODE TABLE IF NOT EXISTS ApiKey(key STRING PRIMARY KEY, key_id STRING, name STRING, project STRING, "
@@ -63,7 +65,8 @@ EMBEDDED_SCHEMA = (
 NEO4J_SCHEMA = (
     "CREATE CONSTRAINT peoplegraph_project_name IF NOT EXISTS FOR (n:Project) REQUIRE n.name IS UNIQUE",
     *(f"CREATE CONSTRAINT peoplegraph_{label.lower()}_key IF NOT EXISTS FOR (n:{label}) REQUIRE n.key IS UNIQUE"
-      for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction")),
+      for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction",
+                    "GoneCluster")),
     *(f"CREATE INDEX peoplegraph_{label.lower()}_project IF NOT EXISTS FOR (n:{label}) ON (n.project)"
       for label in ("Photo", "Cluster", "Person", "Organisation", "Event", "FaceDecision", "LinkAction")),
     "CREATE CONSTRAINT peoplegraph_apikey_key IF NOT EXISTS FOR (n:ApiKey) REQUIRE n.key IS UNIQUE",
@@ -123,6 +126,13 @@ CLUSTER_LINKS = (
 )
 DELETE_CLUSTERS = "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster) DETACH DELETE c"
 DELETE_CLUSTERS_BY_KEY = "UNWIND $keys AS k MATCH (c:Cluster {key: k}) DETACH DELETE c"
+# Some faces of each cluster a run removed, so that a client acting on its old id is told where they are now.
+SET_GONE_CLUSTERS = (
+    "UNWIND $rows AS r MERGE (g:GoneCluster {key: r.key}) SET g.project = $project, g.cluster_id = r.cluster_id, "
+    "g.faces = r.faces"
+)
+DELETE_GONE_CLUSTERS = "UNWIND $keys AS k MATCH (g:GoneCluster {key: k}) DELETE g"
+GONE_CLUSTER = "MATCH (g:GoneCluster {key: $key}) RETURN g.faces AS faces"
 CREATE_CLUSTERS = (
     "MATCH (pr:Project {name: $project}) "
     "UNWIND $rows AS r "
@@ -335,6 +345,7 @@ DROP_PROJECT = (
     "MATCH (e:Event) WHERE e.project = $project DETACH DELETE e",
     "MATCH (d:FaceDecision) WHERE d.project = $project DELETE d",
     "MATCH (a:LinkAction) WHERE a.project = $project DELETE a",
+    "MATCH (g:GoneCluster) WHERE g.project = $project DELETE g",
     "MATCH (k:ApiKey) WHERE k.project = $project DELETE k",
     "MATCH (s:ShareLink) WHERE s.project = $project DELETE s",
     "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(n:Photo) DETACH DELETE n",

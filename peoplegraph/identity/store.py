@@ -5,7 +5,7 @@ Written for two adapters: the embedded engine (default, a local file) and Neo4j 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from peoplegraph.identity.records import (
@@ -38,15 +38,21 @@ class GraphStore(Protocol):
         """The faces the project's photos were found to hold, by their records (whatever model found them)."""
 
     def replace_clusters(self, project: str, clusters: Sequence[ClusterRecord],
-                         appearances: Sequence[Appearance] = ()) -> None:
+                         appearances: Sequence[Appearance] = (), *,
+                         gone: Mapping[int, Sequence[int]] | None = None) -> None:
         """Replace the project's machine clusters (SEEN_IN edges, each record's person) and the APPEARS_IN
-        edges, in one transaction; clears the mark `mark_clustering` set."""
+        edges, in one transaction; `gone`: the ids that went, each with some of its faces; clears the mark
+        `mark_clustering` set."""
 
     def update_clusters(self, project: str, clusters: Sequence[ClusterRecord], *, removed: Sequence[int] = (),
-                        faces: Sequence[tuple[str, int]] = (), appearances: Sequence[Appearance] = ()) -> None:
+                        faces: Sequence[tuple[str, int]] = (), appearances: Sequence[Appearance] = (),
+                        gone: Mapping[int, Sequence[int]] | None = None) -> None:
         """Write what a partial run changed in one transaction: `clusters` replace those of their ids,
-        `removed` ids go, the APPEARS_IN edges of `faces` ((photo id, face id)) become `appearances`; clears
-        the mark `mark_clustering` set."""
+        `removed` ids go (`gone`: some faces of each), the APPEARS_IN edges of `faces` ((photo id, face id))
+        become `appearances`; clears the mark `mark_clustering` set."""
+
+    def gone_cluster_faces(self, project: str, cluster_id: int) -> list[int] | None:
+        """Some faces of a cluster a run removed; None when no run removed that id."""
 
     def mark_clustering(self, project: str, mode: str) -> None:
         """Mark a clustering run as started, before it writes the vector store."""

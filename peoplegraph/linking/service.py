@@ -27,6 +27,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+import numpy as np
+
 from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
 from peoplegraph.identity.records import FaceDecision, PersonRecord, now
 from peoplegraph.linking.matching import match_new_faces
@@ -410,8 +412,27 @@ def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[i
     faces = runtime.vectors.project_faces(project)
     found = sorted(faces.face_ids[faces.members([int(cluster_id)])].tolist())
     if int(cluster_id) < 0 or not found:
-        raise ValueError(f"cluster: no cluster {cluster_id} in project {project!r}")
+        raise missing_cluster(runtime, project, int(cluster_id))
     return found
+
+
+class ClusterGone(Conflict):
+    """An id a client holds from an earlier list names a cluster an action or a run has since removed."""
+
+
+def missing_cluster(runtime: Runtime, project: str, cluster_id: int) -> ValueError:
+    """The error for an id that names no cluster: ClusterGone naming the clusters its faces are in now when
+    a run removed it, else a plain "no cluster"."""
+    sample = runtime.graph.gone_cluster_faces(project, cluster_id) if cluster_id >= 0 else None
+    if sample is None:
+        return ValueError(f"cluster: no cluster {cluster_id} in project {project!r}")
+    faces = runtime.vectors.project_faces(project)
+    rows = faces.rows(sample)
+    now = set(faces.cluster_ids[rows[rows >= 0]].tolist()) - {UNCLUSTERED}
+    where = (f"its faces are now in cluster{'s' if len(now) > 1 else ''} {', '.join(map(str, sorted(now)))}"
+             if now else "its faces are in no cluster now")
+    return ClusterGone(f"cluster {cluster_id} of project {project!r} is gone (an action or a clustering run "
+                       f"moved its faces): {where}; list the clusters again")
 
 
 def _clusters_of(runtime: Runtime, project: str, face_ids: Sequence[int]) -> dict[int, int]:

@@ -46,6 +46,7 @@ WHOLE_RUN_SHARE = 5
 # Faces whose cluster a whole-project run writes per call: a reset of 1M faces as one mapping held three
 # Python copies of it (about 300 MB) while the store wrote.
 CLUSTER_WRITE_BATCH = 100_000
+GONE_SAMPLE = 16  # faces kept of each cluster a run removes, to tell where it went
 
 
 @holding_project
@@ -81,19 +82,22 @@ def cluster_project(
     decisions = runtime.graph.face_decisions(project)
     constraints = as_constraints(faces.face_ids, decisions)
     if mode == "reset":
-        labels = cluster_labels(faces, settings, similarity, min_size, constraints)
+        labels = keep_cluster_ids(faces.cluster_ids, cluster_labels(faces, settings, similarity, min_size,
+                                                                    constraints))
     else:
         labels = missing_labels(faces, settings, similarity, min_size, constraints)
     person_of = {} if constraints is None else people_of_clusters(labels, constraints)
     say("writing clusters")
     runtime.graph.mark_clustering(project, mode)
-    changed = np.flatnonzero(faces.cluster_ids != labels)
+    before = faces.cluster_ids.copy()
+    changed = np.flatnonzero(before != labels)
     for start in range(0, changed.size, CLUSTER_WRITE_BATCH):
         part = changed[start:start + CLUSTER_WRITE_BATCH]
         runtime.vectors.set_clusters(project, dict(zip(faces.face_ids[part].tolist(), labels[part].tolist())))
     everyone = np.arange(len(faces))
     records = summarise_clusters(project, faces, labels, person_of)
-    runtime.graph.replace_clusters(project, records, appearances(faces, everyone, labels, person_of, decisions))
+    runtime.graph.replace_clusters(project, records, appearances(faces, everyone, labels, person_of, decisions),
+                                   gone=gone_clusters(faces.face_ids, before, labels))
     return _report(faces, labels, len(records), similarity, min_size, mode, recovered)
 
 
@@ -122,8 +126,10 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
 
 
 def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids: Iterable[int],
-           stage: Callable[[str], None] | None = None) -> ClusteringReport:
-    """`place_faces` once no mark is left to finish."""
+           stage: Callable[[str], None] | None = None, released: Mapping[int, int] | None = None) -> ClusteringReport:
+    """`place_faces` once no mark is left to finish; `released`: the clusters the faces an action took out of
+    their cluster were in (so that a cluster that is gone says where its faces went)."""
+    released = dict(released or {})
     settings = runtime.settings
     say = stage or (lambda _: None)
     similarity = runtime.cluster_similarity
@@ -151,6 +157,9 @@ def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids:
     person_of = {} if constraints is None else people_of_clusters(labels, constraints)
     before = faces.cluster_ids[inside]
     moved = labels != before
+    was_in = before.copy()  # where the faces were before the action (released ones included)
+    for k, face in enumerate(faces.face_ids[inside].tolist() if released else ()):
+        was_in[k] = released.get(face, was_in[k])
     say("writing clusters")
     affected = (clusters | set(labels[moved].tolist())) - {UNCLUSTERED}
     if moved.any():
@@ -161,10 +170,12 @@ def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids:
     kept = {c: p for c, p in person_of.items() if c in affected}
     records = summarise_clusters(project, faces, faces.cluster_ids, kept, rows=members)
     written = np.union1d(members, inside)  # faces taken out of a cluster before the run included
+    removed = affected - {r.cluster_id for r in records}
     runtime.graph.update_clusters(
-        project, records, removed=sorted(affected - {r.cluster_id for r in records}),
+        project, records, removed=sorted(removed),
         faces=[(faces.photo_id(i), int(faces.face_ids[i])) for i in written.tolist()],
-        appearances=appearances(faces, members, faces.cluster_ids, kept, decisions))
+        appearances=appearances(faces, members, faces.cluster_ids, kept, decisions),
+        gone=gone_clusters(faces.face_ids[inside], was_in, labels, removed | set(released.values())))
     total = len(np.unique(faces.cluster_ids[faces.cluster_ids != UNCLUSTERED]))
     return _report(faces, faces.cluster_ids, total, similarity, settings.min_cluster_size, "missing", "")
 
@@ -188,8 +199,11 @@ def decide_and_place(runtime: Runtime, project: str, decide: Callable[[], object
     except Exception:  # refused: the graph wrote nothing (one transaction), and neither will we
         runtime.graph.mark_clustering(project, "")
         raise
+    held = runtime.vectors.project_faces(project)
+    rows = held.rows(release)
+    released = {f: int(held.cluster_ids[r]) for f, r in zip(release, rows.tolist()) if r >= 0}
     _release(runtime, project, release, delete)
-    return _place(runtime, project, face_ids, cluster_ids)  # the mark is ours: no need to read it again
+    return _place(runtime, project, face_ids, cluster_ids, released=released)  # the mark is ours: not read again
 
 
 def _release(runtime: Runtime, project: str, release: Sequence[int], delete: Sequence[int]) -> None:
@@ -314,6 +328,59 @@ def appearances(faces: ProjectFaces, rows: np.ndarray, labels: np.ndarray, perso
         out.append(Appearance(person, faces.photo_id(row), face_id, tuple(faces.boxes[row].tolist()),  # type: ignore[arg-type]
                               label, decision.method if own else "cluster", decision.score if own else None))
     return out
+
+
+def keep_cluster_ids(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """`after`'s clusters under lasting ids: a cluster whose faces are mostly those of one cluster of `before`,
+    where most of that cluster's faces went, keeps its id (its faces stayed together); the others take new
+    ids after every id `before` used, in `after`'s order, so that no id ever names other faces."""
+    out = np.full(after.shape, UNCLUSTERED, np.int64)
+    fresh = np.unique(after[after != UNCLUSTERED])
+    both = (before != UNCLUSTERED) & (after != UNCLUSTERED)
+    kept: dict[int, int] = {}
+    if both.any():
+        pairs, counts = np.unique(np.stack([after[both], before[both]]), axis=1, return_counts=True)
+        best_old = _best(pairs[0], pairs[1], counts)
+        best_new = _best(pairs[1], pairs[0], counts)
+        kept = {n: o for n, o in best_old.items() if best_new.get(o) == n}
+    next_id = int(before.max(initial=UNCLUSTERED)) + 1
+    mapping = np.full(int(after.max(initial=0)) + 1, UNCLUSTERED, np.int64)
+    for n in fresh.tolist():
+        if n in kept:
+            mapping[n] = kept[n]
+        else:
+            mapping[n] = next_id
+            next_id += 1
+    clustered = after != UNCLUSTERED
+    out[clustered] = mapping[after[clustered]]
+    return out
+
+
+def _best(keys: np.ndarray, values: np.ndarray, counts: np.ndarray) -> dict[int, int]:
+    """For each key, the value it shares the most faces with (the lower value on a tie)."""
+    order = np.lexsort((values, -counts, keys))
+    k, v = keys[order], values[order]
+    first = np.r_[True, k[1:] != k[:-1]]
+    return dict(zip(k[first].tolist(), v[first].tolist()))
+
+
+def gone_clusters(face_ids: np.ndarray, before: np.ndarray, after: np.ndarray,
+                  candidates: Iterable[int] | None = None) -> dict[int, list[int]]:
+    """For each cluster id of `before` (or of `candidates`) that `after` no longer has, up to GONE_SAMPLE of
+    its faces: where they are when a client asks is where the cluster went."""
+    gone = set(np.unique(before[before != UNCLUSTERED]).tolist() if candidates is None else candidates)
+    gone -= set(np.unique(after).tolist()) | {UNCLUSTERED}
+    if not gone:
+        return {}
+    order = np.argsort(before, kind="stable")
+    ids, starts = np.unique(before[order], return_index=True)
+    where = dict(zip(ids.tolist(), starts.tolist()))
+    found = {}
+    for c in sorted(gone):
+        if c in where:
+            rows = order[where[c]:where[c] + GONE_SAMPLE]
+            found[int(c)] = face_ids[rows[before[rows] == c]].tolist()
+    return found
 
 
 def missing_labels(faces: ProjectFaces, settings, similarity: float, min_cluster_size: int,
