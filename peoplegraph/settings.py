@@ -210,6 +210,9 @@ class Settings(BaseSettings):
     graphql_max_query_bytes: int = Field(
         default=100_000, ge=1_000, le=10_000_000, description="GraphQL: largest request body, bytes "
         "(1,000-10,000,000).")
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="Browser sessions (the web UI): hours a sign-in lasts before "
+        "the key is asked again (0-720).")
     share_searches_per_client: int = Field(
         default=10, ge=1, le=10_000, description="Share links: selfie searches a minute one client address may "
         "make on one link (1-10,000).")

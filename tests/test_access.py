@@ -297,3 +297,35 @@ def test_swagger_and_graphiql_load_their_scripts_from_this_server(api: TestClien
     monkeypatch.setattr(web_assets, "VENDOR", tmp_path)  # not fetched: the page says how, nothing breaks
     absent = anonymous.get("/graphiql")
     assert absent.status_code == 503 and "peoplegraph.api.web_assets" in absent.text
+
+
+def test_a_browser_session_needs_its_csrf_token_to_write_and_ends_with_its_key(api: TestClient) -> None:
+    make_project(api, "alpha")
+    editor = _key(api, "alpha", "editor", "eve")
+    browser = TestClient(app=api.app)  # no key header: the cookie only
+    assert browser.post("/session", json={"key": "pgk_wrong"}).status_code == 401
+    assert browser.post("/session", json={"key": editor}, headers={"Origin": "https://evil.example"}).status_code == 403
+    signed = browser.post("/session", json={"key": editor})
+    assert signed.status_code == 200, signed.text
+    who = signed.json()
+    assert (who["name"], who["role"], who["project"]) == ("eve", "editor", "alpha") and len(who["csrf"]) == 64
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and editor.lower() not in cookie  # not the key
+    assert browser.get("/projects/alpha/clusters").status_code == 200  # reads with the cookie alone
+    assert browser.get("/session").json()["csrf"] == who["csrf"]
+    write = {"query": 'mutation { addEvent(project: "alpha", id: "gala", name: "Gala") { id } }'}
+    assert browser.post("/graphql", json=write).status_code == 403  # a write without the token
+    assert browser.post("/graphql", json=write, headers={"X-CSRF-Token": "0" * 64}).status_code == 403
+    done = browser.post("/graphql", json=write, headers={"X-CSRF-Token": who["csrf"]})
+    assert done.status_code == 200 and not done.json().get("errors"), done.text
+    assert browser.get("/projects/beta/clusters").status_code == 404  # the key's reach, as with the header
+
+    key_id = next(k["key_id"] for k in api.get("/projects/alpha/keys").json() if k["name"] == "eve")
+    api.delete(f"/projects/alpha/keys/{key_id}")
+    assert browser.get("/projects/alpha/clusters").status_code == 401  # revoking the key ends its sessions
+    assert browser.get("/session").status_code == 401
+    again = TestClient(app=api.app)
+    owner = _key(api, "alpha", "owner", "olga")
+    assert again.post("/session", json={"key": owner}).status_code == 200
+    assert again.delete("/session").json() == {"signed_out": True}
+    assert again.get("/projects/alpha/clusters").status_code == 401  # signed out: the cookie is gone

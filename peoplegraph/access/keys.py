@@ -15,7 +15,9 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from enum import Enum
+from pathlib import Path
 
+from peoplegraph.atomic import atomic_write
 from peoplegraph.identity.records import ApiKeyRecord, now
 from peoplegraph.identity.store import GraphStore
 from peoplegraph.observations.model import validate_project_name
@@ -37,6 +39,15 @@ class Access(Enum):
 class IssuedKey:
     record: ApiKeyRecord
     secret: str  # shown once, never stored
+
+
+def server_secret(path: Path) -> bytes:
+    """The data folder's 256-bit secret kept in `path` (made on first use), for the HMACs this server signs
+    with (share links' photo URLs, browser sessions)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, secrets.token_bytes(32))
+    return path.read_bytes()
 
 
 def secret_hash(secret: str) -> str:

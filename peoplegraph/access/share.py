@@ -19,8 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from peoplegraph.access.keys import secret_hash
-from peoplegraph.atomic import atomic_write
+from peoplegraph.access.keys import secret_hash, server_secret
 from peoplegraph.identity.records import ShareLinkRecord, now
 from peoplegraph.identity.store import GraphStore
 from peoplegraph.observations.model import validate_project_name
@@ -107,10 +106,7 @@ class ShareLinks:
         return hmac.compare_digest(self.signature(token, photo_id), signature)
 
     def _key(self) -> bytes:
-        if not self._key_file.exists():
-            self._key_file.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self._key_file, secrets.token_bytes(32))
-        return self._key_file.read_bytes()
+        return server_secret(self._key_file)
 
 
 class RateLimits:

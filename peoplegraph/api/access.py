@@ -18,15 +18,17 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from msgspec import Struct
 
 from peoplegraph.access.keys import PROJECT_ROLES, ROLES, Access, KeyService, access
+from peoplegraph.access.sessions import COOKIE as SESSION_COOKIE
+from peoplegraph.access.sessions import CSRF_HEADER, Sessions
 from peoplegraph.identity.records import ApiKeyRecord
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import projects
 from peoplegraph.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
-# liveness, the API's own description and browser pages (they hold no data; their requests carry a key), and
-# a share link's guest routes (the link is their credential)
-OPEN_PATHS = ["^/health$", "^/schema", "^/graphiql", "^/static/", "^/share/"]
+# liveness, the API's own description and browser pages (they hold no data; their requests carry a key), a
+# share link's guest routes (the link is their credential), and signing in (the key is in the body)
+OPEN_PATHS = ["^/health$", "^/schema", "^/graphiql", "^/static/", "^/share/", "^/session$"]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -37,24 +39,44 @@ def presented_key(connection: ASGIConnection) -> str:
     return connection.headers.get("x-api-key", "").strip()
 
 
+def refuse_foreign_writes(connection: ASGIConnection) -> None:
+    """A write whose Origin is another site is refused, whatever credentials it carries."""
+    origin = connection.headers.get("origin")
+    if connection.scope.get("method") not in SAFE_METHODS and origin and origin != "null" \
+            and urlsplit(origin).netloc != connection.headers.get("host", ""):
+        raise PermissionDeniedException(f"a write from another site ({origin}) is refused")
+
+
+def browser_sessions(runtime: Runtime) -> Sessions:
+    return Sessions(runtime.graph, runtime.settings.data_dir / "session.key", runtime.settings.session_hours * 3600)
+
+
 class KeyAuthentication(AbstractAuthenticationMiddleware):
-    """Every request but OPEN_PATHS carries a live key (`Authorization: Bearer <key>` or `X-API-Key`), never a
-    cookie, so a page on another site cannot act with a browser's credentials; a write whose Origin is not
-    this server is refused all the same."""
+    """Every request but OPEN_PATHS carries a live key (`Authorization: Bearer <key>` or `X-API-Key`), or a
+    browser session's cookie (peoplegraph.access.sessions) with, for a write, its CSRF token; so a page on
+    another site cannot act with a browser's credentials. A write whose Origin is not this server is refused
+    all the same."""
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        origin = connection.headers.get("origin")
-        if connection.scope.get("method") not in SAFE_METHODS and origin and origin != "null" \
-                and urlsplit(origin).netloc != connection.headers.get("host", ""):
-            raise PermissionDeniedException(f"a write from another site ({origin}) is refused")
-        secret = presented_key(connection)
-        if not secret:
-            raise NotAuthorizedException("send an API key: `Authorization: Bearer <key>` (`peoplegraph keys create`)")
+        refuse_foreign_writes(connection)
         runtime: Runtime = connection.app.state.runtime
-        key = await asyncio.to_thread(KeyService(runtime.graph).authenticate, secret)
-        if key is None:
-            raise NotAuthorizedException("unknown or revoked API key")
-        return AuthenticationResult(user=key, auth=secret)
+        secret = presented_key(connection)
+        if secret:
+            key = await asyncio.to_thread(KeyService(runtime.graph).authenticate, secret)
+            if key is None:
+                raise NotAuthorizedException("unknown or revoked API key")
+            return AuthenticationResult(user=key, auth=secret)
+        cookie = connection.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise NotAuthorizedException("send an API key: `Authorization: Bearer <key>` (`peoplegraph keys create`)")
+        session = await asyncio.to_thread(browser_sessions(runtime).resume, cookie)
+        if session is None:
+            raise NotAuthorizedException("the session has ended (expired, or its key revoked): sign in again")
+        if connection.scope.get("method") not in SAFE_METHODS and \
+                not Sessions.csrf_ok(session, connection.headers.get(CSRF_HEADER, "")):
+            raise PermissionDeniedException("a write in a browser session needs its X-CSRF-Token header "
+                                            "(from signing in, or GET /session)")
+        return AuthenticationResult(user=session.key, auth=session)
 
 
 def authentication() -> DefineMiddleware:

@@ -22,6 +22,7 @@ from peoplegraph.api.controllers import HealthController, JobController, PhotoCo
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
 from peoplegraph.api.media import MediaController
 from peoplegraph.api.review import ReviewController
+from peoplegraph.api.sessions import SessionController
 from peoplegraph.api.share import GuestController, ShareLinkController
 from peoplegraph.api.web_assets import GraphiQLController, static_files, swagger_plugin
 from peoplegraph.graphql.schema import build_schema
@@ -67,8 +68,8 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
     graphql.request_max_body_size = settings.graphql_max_query_bytes  # a 10 MB query is refused (413)
     return Litestar(
         route_handlers=[HealthController, AccessController, PhotoController, ReviewController, MediaController,
-                        ShareLinkController, GuestController, JobController, graphql, GraphiQLController,
-                        static_files()],
+                        ShareLinkController, GuestController, JobController, SessionController, graphql,
+                        GraphiQLController, static_files()],
         middleware=[authentication()],
         lifespan=[lifespan],
         dependencies={
