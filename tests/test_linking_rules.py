@@ -233,3 +233,23 @@ def test_photo_dates_are_compared_with_lifetimes_as_dates() -> None:
     assert outside_lifetime("1991-01-01T00:00:00", "", "1990")
     assert not outside_lifetime("1990-12-31T00:00:00", "", "1990")
     assert not outside_lifetime("", "1950", "1960") and not outside_lifetime("2001-02-30", "1950", "1960")
+
+
+def test_a_reset_reports_each_stage_with_counts_and_keeps_the_cluster_ids(tmp_path: Path) -> None:
+    from peoplegraph.services.clustering import cluster_project
+
+    runtime = synthetic_runtime(tmp_path, [5, 4, 3])
+    steps: list[tuple[str, int, int]] = []
+    cluster_project(runtime, PROJECT, lambda stage, done, total: steps.append((stage, done, total)))
+    stages = list(dict.fromkeys(s for s, _, _ in steps))
+    assert stages == ["reading faces", "clustering", "writing clusters"]
+    faces = len(runtime.vectors.project_faces(PROJECT))
+    assert ("clustering", faces, faces) in steps  # the k-NN graph reports the faces it has done
+    for stage in stages:
+        counts = [(d, t) for s, d, t in steps if s == stage]
+        assert all(0 <= d <= t for d, t in counts) and [d for d, _ in counts] == sorted(d for d, _ in counts)
+    assert steps[-1][1] == steps[-1][2]
+    ids = runtime.vectors.project_faces(PROJECT).cluster_ids.copy()
+    runtime.vectors.set_clusters(PROJECT, {int(f): -1 for f in runtime.vectors.project_faces(PROJECT).face_ids[:2]})
+    cluster_project(runtime, PROJECT)  # the same faces together again: the same ids
+    assert (runtime.vectors.project_faces(PROJECT).cluster_ids == ids).all()

@@ -51,6 +51,7 @@ faces in clusters smaller than `min_cluster_size`. Deterministic for a given inp
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from itertools import repeat
 
 import numpy as np
@@ -87,6 +88,7 @@ class GraphClusterer:
         seed: int = 0,
         iterations: int = 50,
         chunk_rows: int = 4096,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         if not -1.0 <= float(similarity) <= 1.0:
             raise ValueError(f"similarity must be in [-1, 1], got {similarity}")
@@ -104,6 +106,7 @@ class GraphClusterer:
         self.seed = int(seed)
         self.iterations = int(iterations)
         self.chunk_rows = int(chunk_rows)
+        self.progress = progress  # (faces whose neighbours are found, faces): the k-NN graph is most of the time
         self.labels_: np.ndarray | None = None
         self.graph_: sp.csr_matrix | None = None
         self.n_iter_: int = 0
@@ -126,7 +129,8 @@ class GraphClusterer:
             self.graph_ = sp.csr_matrix((0, 0), dtype=np.float32)
             return self.labels_
         s = self.similarity
-        graph = knn_graph(x, self.neighbors, max(-1.0, s - CANDIDATE_MARGIN), self.chunk_rows)
+        graph = knn_graph(x, self.neighbors, max(-1.0, s - CANDIDATE_MARGIN), self.chunk_rows,
+                          progress=self.progress)
         pieces, self.n_iter_ = chinese_whispers(at_least(graph, min(1.0, s + SPLIT_MARGIN)), self.iterations,
                                                 self.seed)
         merged = merge_by_average_linkage(x, pieces, graph, s)
@@ -151,18 +155,19 @@ def validate_embeddings(embeddings: np.ndarray) -> np.ndarray:
 
 
 def knn_graph(x: np.ndarray, neighbors: int, similarity: float, chunk_rows: int = 4096,
-              exact_limit: int | None = None) -> sp.csr_matrix:
+              exact_limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> sp.csr_matrix:
     """Symmetric sparse graph: i-j linked (weight = cosine) when one is among the other's `neighbors` most
     similar faces and the similarity is >= `similarity`. No self loops. Exact up to `exact_limit` faces,
-    approximate (faiss IVF) above."""
+    approximate (faiss IVF) above. `progress(done, n)` after each block of faces."""
+    progress = progress or (lambda done, total: None)
     n = x.shape[0]
     k = min(neighbors, n - 1)
     if k <= 0:
         return sp.csr_matrix((n, n), dtype=np.float32)
     if n > (EXACT_LIMIT if exact_limit is None else exact_limit):
-        rows, cols, sims = _approximate_neighbours(x, k, similarity)
+        rows, cols, sims = _approximate_neighbours(x, k, similarity, progress)
     else:
-        rows, cols, sims = _exact_neighbours(x, k, similarity, chunk_rows)
+        rows, cols, sims = _exact_neighbours(x, k, similarity, chunk_rows, progress)
     directed = sp.csr_matrix((sims, (rows, cols)), shape=(n, n), dtype=np.float32)
     graph = directed.maximum(directed.T).tocsr()  # either direction; cosine is symmetric
     graph.sum_duplicates()
@@ -170,7 +175,8 @@ def knn_graph(x: np.ndarray, neighbors: int, similarity: float, chunk_rows: int 
     return graph
 
 
-def _approximate_neighbours(x: np.ndarray, k: int, similarity: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _approximate_neighbours(x: np.ndarray, k: int, similarity: float,
+                            progress: Callable[[int, int], None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The k nearest of every face by an inverted-file index (faiss IVF-Flat, inner product): the faces are
     split into about 4 sqrt(n) lists by k-means, and each face is compared with the faces of the
     `IVF_PROBES` lists nearest to it, not with all n. Pairs under `similarity` are dropped."""
@@ -194,12 +200,13 @@ def _approximate_neighbours(x: np.ndarray, k: int, similarity: float) -> tuple[n
         rows_out.append(rows[keep])
         cols_out.append(found.ravel()[keep])
         sims_out.append(found_sims.ravel()[keep])
+        progress(start + len(found), n)
     del index, quantizer  # a copy of every embedding: gone before the graph is built
     return np.concatenate(rows_out), np.concatenate(cols_out).astype(np.int32), np.concatenate(sims_out)
 
 
-def _exact_neighbours(x: np.ndarray, k: int, similarity: float,
-                      chunk_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _exact_neighbours(x: np.ndarray, k: int, similarity: float, chunk_rows: int,
+                      progress: Callable[[int, int], None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The k nearest of every face above `similarity`, exactly: one BLAS product per chunk of rows."""
     n = x.shape[0]
     chunk = max(1, min(chunk_rows, _BLOCK_BYTES // (4 * n)))
@@ -209,6 +216,7 @@ def _exact_neighbours(x: np.ndarray, k: int, similarity: float,
     mask_buf = np.zeros(-(-chunk * n // 8) * 8, dtype=np.uint8)  # whole 8-byte words, for the word scan
     rows_out, cols_out, sims_out = [], [], []
     for start in range(0, n, chunk):
+        progress(start, n)
         stop = min(n, start + chunk)
         c = stop - start
         block = block_buf[:c]
@@ -253,6 +261,7 @@ def _exact_neighbours(x: np.ndarray, k: int, similarity: float,
             cols_out.append(top.ravel())
             sims_out.append(np.take_along_axis(sub, top, axis=1).ravel())  # all >= threshold
     del block_buf, mask_buf
+    progress(n, n)
     return (np.concatenate(rows_out).astype(np.int64), np.concatenate(cols_out).astype(np.int64),
             np.concatenate(sims_out).astype(np.float32))
 

@@ -37,6 +37,7 @@ class ClusteringReport:
 
 
 MODES = ("reset", "missing")
+Stage = Callable[[str, int, int], None]  # a run's stage, its items done and its items (faces)
 PLACING = "place "  # the mark of an action's placement to come (`decide_and_place`): its faces and clusters, JSON
 # Rounds of widening the scope of a partial run (`place_faces`) before it gives up and runs on the whole
 # project: each round adds the clusters and decided faces the last one reached.
@@ -51,7 +52,7 @@ GONE_SAMPLE = 16  # faces kept of each cluster a run removes, to tell where it w
 
 @holding_project
 def cluster_project(
-    runtime: Runtime, project: str, stage: Callable[[str], None] | None = None, *, min_cluster_size: int | None = None,
+    runtime: Runtime, project: str, stage: Stage | None = None, *, min_cluster_size: int | None = None,
     mode: str = "reset",
 ) -> ClusteringReport:
     """Cluster the whole project. `reset`: every face again (the machine's clusters are replaced whole);
@@ -71,29 +72,30 @@ def cluster_project(
         raise ValueError(f"mode: {mode!r} is not one of {', '.join(MODES)}")
     settings = runtime.settings
     min_size = settings.min_cluster_size if min_cluster_size is None else min_cluster_size
-    say = stage or (lambda _: None)
+    say = stage or _quiet
     recovered = runtime.graph.pending_clustering(project)
     if recovered == "reset":
         mode = "reset"
-    say("reading faces")
+    say("reading faces", 0, 1)
     faces = runtime.vectors.project_faces(project)
     similarity = runtime.cluster_similarity
-    say("clustering")
+    say("clustering", 0, len(faces))
     decisions = runtime.graph.face_decisions(project)
     constraints = as_constraints(faces.face_ids, decisions)
     if mode == "reset":
-        labels = keep_cluster_ids(faces.cluster_ids, cluster_labels(faces, settings, similarity, min_size,
-                                                                    constraints))
+        labels = keep_cluster_ids(faces.cluster_ids, cluster_labels(
+            faces, settings, similarity, min_size, constraints, progress=lambda done, n: say("clustering", done, n)))
     else:
         labels = missing_labels(faces, settings, similarity, min_size, constraints)
     person_of = {} if constraints is None else people_of_clusters(labels, constraints)
-    say("writing clusters")
     runtime.graph.mark_clustering(project, mode)
     before = faces.cluster_ids.copy()
     changed = np.flatnonzero(before != labels)
     for start in range(0, changed.size, CLUSTER_WRITE_BATCH):
+        say("writing clusters", start, changed.size)
         part = changed[start:start + CLUSTER_WRITE_BATCH]
         runtime.vectors.set_clusters(project, dict(zip(faces.face_ids[part].tolist(), labels[part].tolist())))
+    say("writing clusters", changed.size, changed.size)
     everyone = np.arange(len(faces))
     records = summarise_clusters(project, faces, labels, person_of)
     runtime.graph.replace_clusters(project, records, appearances(faces, everyone, labels, person_of, decisions),
@@ -103,7 +105,7 @@ def cluster_project(
 
 @holding_project
 def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cluster_ids: Iterable[int] = (),
-                stage: Callable[[str], None] | None = None) -> ClusteringReport:
+                stage: Stage | None = None) -> ClusteringReport:
     """A `missing` run over the part of the project an action or an ingest touched: the faces named (new
     ones, ones a decision moved or took out of a cluster) and the clusters named, widened until it holds
     every face of each cluster involved and every face decided as an individual involved (so the
@@ -126,20 +128,20 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
 
 
 def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids: Iterable[int],
-           stage: Callable[[str], None] | None = None, released: Mapping[int, int] | None = None) -> ClusteringReport:
+           stage: Stage | None = None, released: Mapping[int, int] | None = None) -> ClusteringReport:
     """`place_faces` once no mark is left to finish; `released`: the clusters the faces an action took out of
     their cluster were in (so that a cluster that is gone says where its faces went)."""
     released = dict(released or {})
     settings = runtime.settings
-    say = stage or (lambda _: None)
+    say = stage or _quiet
     similarity = runtime.cluster_similarity
-    say("reading faces")
+    say("reading faces", 0, 1)
     faces = runtime.vectors.project_faces(project)
     rows = faces.rows(sorted({int(f) for f in face_ids}))
     seeds = set(rows[rows >= 0].tolist())
     clusters = {int(c) for c in cluster_ids} - {UNCLUSTERED}
     scope = _Scope(faces, runtime.graph, project)
-    say("clustering")
+    say("clustering", 0, len(seeds))
     for _ in range(MAX_SCOPE_ROUNDS):
         inside = scope.widen(seeds, clusters)
         labels, joined, pool = _placed(faces, inside, scope.ignored_rows, settings, similarity)
@@ -160,7 +162,7 @@ def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids:
     was_in = before.copy()  # where the faces were before the action (released ones included)
     for k, face in enumerate(faces.face_ids[inside].tolist() if released else ()):
         was_in[k] = released.get(face, was_in[k])
-    say("writing clusters")
+    say("writing clusters", 0, int(moved.sum()))
     affected = (clusters | set(labels[moved].tolist())) - {UNCLUSTERED}
     if moved.any():
         runtime.graph.mark_clustering(project, "missing")
@@ -178,6 +180,10 @@ def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids:
         gone=gone_clusters(faces.face_ids[inside], was_in, labels, removed | set(released.values())))
     total = len(np.unique(faces.cluster_ids[faces.cluster_ids != UNCLUSTERED]))
     return _report(faces, faces.cluster_ids, total, similarity, settings.min_cluster_size, "missing", "")
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    """No one follows the run."""
 
 
 def decide_and_place(runtime: Runtime, project: str, decide: Callable[[], object], face_ids: Iterable[int],
@@ -215,7 +221,7 @@ def _release(runtime: Runtime, project: str, release: Sequence[int], delete: Seq
 
 @holding_project
 def cluster_new_faces(runtime: Runtime, project: str, face_ids: Sequence[int],
-                      stage: Callable[[str], None] | None = None) -> ClusteringReport:
+                      stage: Stage | None = None) -> ClusteringReport:
     """Cluster the faces an ingest added: placed among the existing clusters (`place_faces`) when they are
     a small part of the project, or a whole-project `missing` run when they are much of it (a first
     ingest), where building one k-NN graph beats placing faces one by one. Existing cluster ids stay."""
@@ -407,11 +413,12 @@ def missing_labels(faces: ProjectFaces, settings, similarity: float, min_cluster
 
 
 def cluster_labels(faces: ProjectFaces, settings, similarity: float, min_cluster_size: int,
-                   decisions: Decisions | None = None) -> np.ndarray:
+                   decisions: Decisions | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     """The clustering every run uses: GraphClusterer at `similarity` over the faces not ignored, faces that
     may not seed a cluster kept only in clusters that have a face that may, then the human decisions."""
     clusterer = GraphClusterer(similarity=similarity, min_cluster_size=min_cluster_size,
-                               neighbors=settings.cluster_neighbors)
+                               neighbors=settings.cluster_neighbors, progress=progress)
     labels = np.full(len(faces), UNCLUSTERED, np.int64)
     kept = np.ones(len(faces), bool)
     if decisions is not None:

@@ -58,8 +58,16 @@ async def cluster_photos(ctx: dict[str, Any], project: str, mode: str = "reset")
     redis = ctx["redis"]
     loop = asyncio.get_running_loop()
 
-    def on_stage(stage: str) -> None:
-        asyncio.run_coroutine_threadsafe(write_progress(redis, job_id, {"stage": stage}), loop)
+    began: dict[str, float] = {}
+    last = 0.0
+
+    def on_stage(stage: str, done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        started = began.setdefault(stage, now)
+        if now - last >= PROGRESS_INTERVAL_S or done in (0, total):
+            last = now
+            asyncio.run_coroutine_threadsafe(write_progress(redis, job_id, counted(stage, done, total, started)), loop)
 
     report = await asyncio.to_thread(functools.partial(cluster_project, runtime, project, on_stage, mode=mode))
     await write_progress(redis, job_id, {"stage": "done"})
