@@ -329,3 +329,42 @@ def test_a_browser_session_needs_its_csrf_token_to_write_and_ends_with_its_key(a
     assert again.post("/session", json={"key": owner}).status_code == 200
     assert again.delete("/session").json() == {"signed_out": True}
     assert again.get("/projects/alpha/clusters").status_code == 401  # signed out: the cookie is gone
+
+
+def test_a_thousand_requests_with_another_projects_key_to_real_ids_all_find_nothing(
+        api: TestClient, shared_data: Path) -> None:
+    import time
+
+    for project in ("alpha", "beta"):
+        make_project(api, project)
+    colin = sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[:3]
+    (job,) = api.post("/projects/alpha/photos", files=[("photos", (p.name, p.read_bytes(), "image/jpeg"))
+                                                       for p in colin]).json()["jobs"]
+    deadline = time.monotonic() + 300
+    while api.get(f"/jobs/{job}").json().get("state") not in ("complete", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    (cluster,) = api.get("/projects/alpha/clusters").json()
+    api.post(f"/projects/alpha/clusters/{cluster['id']}/confirm", json={"name": "Colin"}).raise_for_status()
+    face = api.get(f"/projects/alpha/clusters/{cluster['id']}/faces").json()[0]
+    photo, face_id, c = face["photo_id"], face["face_id"], cluster["id"]
+    stranger = _as(_key(api, "beta", "owner", "owner of beta"))
+    a = "/projects/alpha"
+    reads = [f"{a}/clusters", f"{a}/clusters/{c}/faces", f"{a}/clusters/{c}/history", f"{a}/photos/{photo}/thumbnail",
+             f"{a}/photos/{photo}/original", f"{a}/faces/{face_id}/crop", f"{a}/faces/{face_id}/history",
+             f"{a}/people", f"{a}/people/colin/history", f"{a}/people/colin/export", f"{a}/review", f"{a}/keys",
+             f"{a}/share-links", f"/jobs/{job}", f"/jobs/{job}/events"]
+    writes = [("POST", f"{a}/clusters/{c}/confirm", {"name": "X"}), ("POST", f"{a}/clusters/{c}/ignore", None),
+              ("POST", f"{a}/faces/remove", {"face_ids": [face_id]}), ("POST", f"{a}/undo", None),
+              ("DELETE", f"{a}/photos/{photo}", None), ("POST", f"{a}/share-links", {}),
+              ("POST", f"{a}/clustering", None), ("DELETE", a, None)]
+    answers = []
+    while len(answers) < 1000:
+        for path in reads:
+            answers.append((path, api.get(path, headers=stranger).status_code))
+        for method, path, body in writes:
+            answers.append((path, api.request(method, path, json=body, headers=stranger).status_code))
+    assert {code for _, code in answers} == {404}, sorted({(p, code) for p, code in answers if code != 404})
+    graph = '{ person(project: "alpha", id: "colin") { name } }'
+    assert _graphql(api, stranger["Authorization"][7:], graph)["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert api.get(f"{a}/people/colin/export").status_code == 200  # all still there for alpha's own keys
