@@ -46,7 +46,7 @@ def server_secret(path: Path) -> bytes:
     with (share links' photo URLs, browser sessions)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, secrets.token_bytes(32))
+        atomic_write(path, secrets.token_bytes(32), mode=0o600)
     return path.read_bytes()
 
 

@@ -18,6 +18,7 @@ from strawberry.litestar import make_graphql_controller
 from peoplegraph import __version__
 from peoplegraph.access.share import RateLimits
 from peoplegraph.api.access import AccessController, authentication, first_admin_key
+from peoplegraph.api.cli import CommandLineController
 from peoplegraph.api.controllers import HealthController, JobController, PhotoController
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
 from peoplegraph.api.media import MediaController
@@ -25,6 +26,7 @@ from peoplegraph.api.review import ReviewController
 from peoplegraph.api.sessions import SessionController
 from peoplegraph.api.share import GuestController, ShareLinkController
 from peoplegraph.api.web_assets import GraphiQLController, static_files, swagger_plugin
+from peoplegraph.cli import through_server
 from peoplegraph.graphql.schema import build_schema
 from peoplegraph.services.runtime import Runtime, face_index_warming
 from peoplegraph.settings import Settings
@@ -32,9 +34,10 @@ from peoplegraph.workers.queue import queue_redis
 from peoplegraph.workers.runner import build_worker
 
 
-def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litestar:
+def create_app(settings: Settings, *, in_process_worker: bool = True, url: str | None = None) -> Litestar:
     """`in_process_worker`: run the ARQ worker inside the API process (required with milvus-lite,
-    which one process at a time may open); with Milvus and Neo4j servers, run `peoplegraph worker`s instead."""
+    which one process at a time may open); with Milvus and Neo4j servers, run `peoplegraph worker`s instead.
+    `url`: where the server listens, announced to the command line (`peoplegraph serve`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -42,6 +45,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
             await asyncio.to_thread(lambda: (runtime.vectors, runtime.graph))  # open stores, prepare the pack
             app.state.first_admin_key = await asyncio.to_thread(first_admin_key, runtime)
             app.state.share_limits = RateLimits(settings.share_searches_per_client, settings.share_searches_per_link)
+            app.state.local_server = None if url is None else through_server.announce(settings.data_dir, url)
             with face_index_warming(runtime):  # leaving it waits (shutdown) for the project being loaded
                 queue = await create_pool(redis_settings)
                 app.state.runtime = runtime
@@ -57,6 +61,8 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
                         with contextlib.suppress(asyncio.CancelledError):
                             await worker_task
                     await queue.aclose()
+                    if app.state.local_server is not None:
+                        through_server.withdraw(settings.data_dir, app.state.local_server)
 
     def provide_runtime(state: State) -> Runtime:
         return state.runtime
@@ -68,7 +74,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True) -> Litesta
     graphql.request_max_body_size = settings.graphql_max_query_bytes  # a 10 MB query is refused (413)
     return Litestar(
         route_handlers=[HealthController, AccessController, PhotoController, ReviewController, MediaController,
-                        ShareLinkController, GuestController, JobController, SessionController, graphql,
+                        ShareLinkController, GuestController, JobController, SessionController, CommandLineController, graphql,
                         GraphiQLController, static_files()],
         middleware=[authentication()],
         lifespan=[lifespan],

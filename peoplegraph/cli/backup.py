@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from peoplegraph.cli.common import JSON_OPTION, Context, emit, fail_clearly
+from peoplegraph.cli.common import JSON_OPTION, Context, LocalPath, emit, fail_clearly
 from peoplegraph.services import backup as service
 
 
@@ -17,7 +17,7 @@ def _text(verb: str, report: service.BackupReport) -> str:
 
 
 @click.command("backup")
-@click.argument("destination", type=click.Path(path_type=Path))
+@click.argument("destination", type=LocalPath(path_type=Path))
 @JSON_OPTION
 @click.pass_obj
 @fail_clearly
@@ -30,7 +30,7 @@ def backup_command(obj: Context, destination: Path, as_json: bool) -> None:
 
 
 @click.command("restore")
-@click.argument("source", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.argument("source", type=LocalPath(path_type=Path, exists=True, file_okay=False))
 @JSON_OPTION
 @click.pass_obj
 @fail_clearly

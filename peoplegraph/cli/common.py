@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import json
+import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 import click
@@ -31,8 +35,13 @@ def settings_options(command: click.Command) -> click.Command:
 
 
 class Context:
-    def __init__(self, overrides: dict[str, Any]) -> None:
+    """What a command runs with: the settings (flags over environment), and, when a running server runs it
+    for a client (cli/through_server.py), the server's open stores, the client's user and folder."""
+
+    def __init__(self, overrides: dict[str, Any], *, shared: Runtime | None = None, actor: str | None = None,
+                 cwd: Path | None = None) -> None:
         self.overrides = {k: v for k, v in overrides.items() if v is not None}
+        self.shared, self.actor, self.cwd = shared, actor, cwd
 
     def settings(self) -> Settings:
         try:
@@ -43,8 +52,27 @@ class Context:
             )
             raise click.UsageError(f"invalid setting: {problems}") from None
 
-    def runtime(self) -> Runtime:
-        return Runtime(self.settings())
+    def runtime(self) -> AbstractContextManager[Runtime]:
+        """The stores to run on (a `with` block): this process's own, or the server's, left open after."""
+        return contextlib.nullcontext(self.shared) if self.shared is not None else Runtime(self.settings())
+
+
+class LocalPath(click.Path):
+    """A path typed on the command line: relative to the folder it was typed in, the client's when a server
+    runs the command."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        obj = ctx.find_object(Context) if ctx is not None else None
+        if obj is not None and obj.cwd is not None and isinstance(value, str) and not os.path.isabs(value):
+            value = os.path.join(obj.cwd, value)
+        return super().convert(value, param, ctx)
+
+
+def _default_actor() -> str:
+    """The user who typed the command (the client's, when a server runs it)."""
+    ctx = click.get_current_context(silent=True)
+    obj = ctx.find_object(Context) if ctx is not None else None
+    return obj.actor if obj is not None and obj.actor else getpass.getuser()
 
 
 PROJECT_OPTION = click.option("--project", "-p", required=True, help="The project (library).")
@@ -76,7 +104,7 @@ def clustering_text(report: ClusteringReport) -> str:
     )
 
 
-ACTOR_OPTION = click.option("--actor", default=getpass.getuser, show_default="your user name",
+ACTOR_OPTION = click.option("--actor", default=_default_actor, show_default="your user name",
                             help="Who decides (recorded with every decision).")
 
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
-from peoplegraph.cli.common import Context, clustering_text, clusters_table, emit, link, project_command
+from peoplegraph.cli.common import (
+    Context, LocalPath, clustering_text, clusters_table, emit, link, project_command,
+)
 from peoplegraph.identity.records import (
     RELATION_KINDS, VISIBILITIES, EventRecord, MembershipRecord, OrganisationRecord, RelationRecord,
 )
@@ -200,7 +202,7 @@ def people_show(obj: Context, person_id: str, project: str, limit: int, offset: 
 @click.option("--name", help="The person's name.")
 @click.option("--born", help="Birth date YYYY-MM-DD ('' clears it): photos taken before it are never auto-matched.")
 @click.option("--died", help="Death date YYYY-MM-DD ('' clears it): photos taken after it are never auto-matched.")
-@click.option("--bio-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--bio-file", type=LocalPath(exists=True, dir_okay=False, path_type=Path),
               help="A Markdown file: the biography (UTF-8; an empty file clears it).")
 @click.option("--notes", help="The editors' notes ('' clears them).")
 @click.option("--alias", "aliases", multiple=True, help="Add an alias (repeatable).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,9 +16,10 @@ from peoplegraph.cli import backup as cli_backup
 from peoplegraph.cli import keys as cli_keys
 from peoplegraph.cli import linking as cli_linking
 from peoplegraph.cli import media as cli_media
+from peoplegraph.cli import through_server
 from peoplegraph.cli.common import (
-    JSON_OPTION, PROJECT_OPTION, Context, clustering_text, clusters_table, emit, fail_clearly, project_command,
-    settings_options,
+    JSON_OPTION, PROJECT_OPTION, Context, LocalPath, clustering_text, clusters_table, emit, fail_clearly,
+    project_command, settings_options,
 )
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services import catalog
@@ -32,7 +34,20 @@ from peoplegraph.services.runtime import Runtime, face_index_warming
 @click.pass_context
 def main(ctx: click.Context, **overrides: Any) -> None:
     """Find, group and name the people in large photo libraries."""
+    held = ctx.obj if isinstance(ctx.obj, Context) else None  # a server running a client's command
+    if held is not None:
+        ctx.obj = Context(overrides, shared=held.shared, actor=held.actor, cwd=held.cwd)
+        return
     ctx.obj = Context(overrides)
+    if ctx.resilient_parsing or ctx.invoked_subcommand is None:
+        return
+    server = through_server.running_server(ctx.obj.settings().data_dir)
+    if server is None:
+        return
+    if ctx.invoked_subcommand in through_server.NOT_THROUGH_SERVER:
+        raise click.ClickException(f"`peoplegraph serve` (process {server.pid}, {server.url}) holds this data "
+                                   f"folder: `{ctx.invoked_subcommand}` needs it alone, stop the server first")
+    ctx.exit(through_server.forward(server, sys.argv[1:], getpass.getuser()))  # it holds the stores: it runs it
 
 
 for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_keys.COMMANDS, *cli_media.COMMANDS):
@@ -72,7 +87,7 @@ def _run_ingest(runtime: Runtime, project: str, paths: list[Path]) -> IngestRepo
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=LocalPath(path_type=Path))
 @click.option("--project", "-p", required=True, help="Project (library) the photos belong to.")
 @click.option("--cluster/--no-cluster", default=True, show_default=True, help="Cluster the project afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -124,7 +139,7 @@ def _detect_table(name: str, found: list[dict]) -> str:
 
 
 @main.command()
-@click.argument("image", type=click.Path(path_type=Path))
+@click.argument("image", type=LocalPath(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one object per face.")
 @click.pass_obj
 @fail_clearly
@@ -147,7 +162,7 @@ def detect(obj: Context, image: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("selfie", type=click.Path(path_type=Path))
+@click.argument("selfie", type=LocalPath(path_type=Path))
 @PROJECT_OPTION
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most this many photos.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the threshold and the photos.")
@@ -169,7 +184,7 @@ def search(obj: Context, selfie: Path, project: str, limit: int | None, as_json:
 
 
 @main.command("eval")
-@click.argument("labeled_dir", type=click.Path(path_type=Path))
+@click.argument("labeled_dir", type=LocalPath(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with every figure.")
 @click.pass_obj
 @fail_clearly
@@ -233,7 +248,9 @@ def serve(obj: Context, worker: bool) -> None:
     from peoplegraph.api.app import create_app
 
     settings = obj.settings()
-    uvicorn.run(create_app(settings, in_process_worker=worker), host=settings.host, port=settings.port)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    url = f"http://{host}:{settings.port}"
+    uvicorn.run(create_app(settings, in_process_worker=worker, url=url), host=settings.host, port=settings.port)
 
 
 @main.command()
@@ -298,7 +315,7 @@ def models() -> None:
 
 @models.command("prepare")
 @click.option("--model-pack", help="The pack to prepare (as the global --model-pack).")
-@click.option("--model-source", type=click.Path(path_type=Path, file_okay=False),
+@click.option("--model-source", type=LocalPath(path_type=Path, file_okay=False),
               help="A folder holding the pack's files (as the global --model-source).")
 @click.pass_obj
 @fail_clearly

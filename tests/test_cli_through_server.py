@@ -1,0 +1,79 @@
+"""While `peoplegraph serve` holds a data folder, the CLI's commands run in it (cli/through_server.py) instead
+of being refused; with no server, they open the stores as always."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_the_cli_goes_through_a_running_server(shared_data: Path, model_dir: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    data = tmp_path / "data"
+    env = {**os.environ, "PEOPLEGRAPH_DATA_DIR": str(data), "PEOPLEGRAPH_MODEL_DIR": str(model_dir),
+           "PEOPLEGRAPH_PORT": str(port), "PEOPLEGRAPH_WARM_FACE_INDEX": "false"}
+    work = tmp_path / "work"
+    (work / "photos").mkdir(parents=True)
+    for photo in sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[:4]:
+        shutil.copy(photo, work / "photos")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "peoplegraph.cli", *args], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "peoplegraph.cli", "serve"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not (data / "serve.json").exists() or httpx.get(f"http://127.0.0.1:{port}/health").status_code != 200:
+            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.5)
+        assert oct((data / "serve.json").stat().st_mode & 0o777) == "0o600"  # its token is the user's alone
+
+        ingested = cli("ingest", "photos", "--project", "p", "--json")  # a relative path: the client's folder
+        assert ingested.returncode == 0, ingested.stderr
+        report = json.loads(ingested.stdout)
+        assert report["new_photos"] == 4 and report["clustering"]["clusters"] == 1
+        confirmed = cli("clusters", "confirm", "0", "--name", "Colin", "--project", "p", "--actor", "ed")
+        assert confirmed.returncode == 0 and "as colin" in confirmed.stdout, confirmed.stderr
+        people = json.loads(cli("people", "list", "--project", "p", "--json").stdout)
+        assert [p["id"] for p in people] == ["colin"]
+        refused = cli("clusters", "confirm", "7", "--name", "X", "--project", "p")
+        assert refused.returncode == 1 and "no cluster 7" in refused.stderr  # errors as without a server
+        alone = cli("backup", str(tmp_path / "backup"))
+        assert alone.returncode == 1 and "holds this data folder" in alone.stderr and "stop the server" in alone.stderr
+        token = json.loads((data / "serve.json").read_text())["token"]
+        admin = httpx.post(f"http://127.0.0.1:{port}/projects", json={"name": "x"},
+                           headers={"Authorization": f"Bearer {token}"})
+        assert admin.status_code == 201  # the local token is the machine's own user
+        key = json.loads(cli("keys", "create", "--name", "eve", "--role", "editor", "--project", "p",
+                             "--json").stdout)["secret"]
+        stranger = httpx.post(f"http://127.0.0.1:{port}/cli", json={"argv": ["keys", "list"], "cwd": "/", "user": "e"},
+                              headers={"Authorization": f"Bearer {key}"})
+        assert stranger.status_code == 403  # a key, even a valid one, never runs commands on the server
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
+    assert not (data / "serve.json").exists()  # withdrawn when it stopped
+    direct = cli("people", "list", "--project", "p", "--json")  # no server: the stores are opened directly
+    assert direct.returncode == 0 and [p["id"] for p in json.loads(direct.stdout)] == ["colin"]
+    decisions = cli("faces", "ignored", "--project", "p", "--json")
+    assert decisions.returncode == 0
