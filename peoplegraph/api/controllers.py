@@ -18,6 +18,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException, Va
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from peoplegraph import __version__
+from peoplegraph.api import schemas
 from peoplegraph.api.access import check_project, project_guard
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import search as search_service
@@ -44,9 +45,9 @@ async def multipart_files(request: Request) -> list[UploadFile]:
 
 class HealthController(Controller):
     @get("/health")
-    async def health(self, runtime: Runtime, queue: ArqRedis) -> dict[str, Any]:
+    async def health(self, runtime: Runtime, queue: ArqRedis) -> schemas.Health:
         await queue.ping()
-        return {"status": "ok", "version": __version__, "model_pack": runtime.settings.model_pack}
+        return schemas.Health("ok", __version__, runtime.settings.model_pack)
 
 
 class PhotoController(Controller):
@@ -54,7 +55,7 @@ class PhotoController(Controller):
     guards = [project_guard]
 
     @post("/photos", status_code=202, opt={"role": "editor"})
-    async def upload(self, project: str, runtime: Runtime, queue: ArqRedis, request: Request) -> dict[str, Any]:
+    async def upload(self, project: str, runtime: Runtime, queue: ArqRedis, request: Request) -> schemas.Accepted:
         """Upload one or more photos (multipart, any field name); they are ingested by a worker job."""
         validate_project_name(project)
         data = await multipart_files(request)
@@ -76,20 +77,20 @@ class PhotoController(Controller):
             await asyncio.to_thread(shutil.rmtree, spool, True)
             raise
         assert job is not None  # only None for a duplicate explicit job id, which we never pass
-        return {"project": project, "files": len(files), "jobs": [job.job_id]}
+        return schemas.Accepted(project, [job.job_id], files=len(files))
 
     @post("/clustering", status_code=202, opt={"role": "editor"})
-    async def cluster(self, project: str, queue: ArqRedis, mode: str = "reset") -> dict[str, Any]:
+    async def cluster(self, project: str, queue: ArqRedis, mode: str = "reset") -> schemas.Accepted:
         """Enqueue a clustering job: `mode` reset (every face again) or missing (faces without a cluster)."""
         validate_project_name(project)
         if mode not in MODES:
             raise ValidationException(f"mode: {mode!r} is not one of {', '.join(MODES)}")
         job = await queue.enqueue_job(cluster_photos.__name__, project, mode)
         assert job is not None
-        return {"project": project, "mode": mode, "jobs": [job.job_id]}
+        return schemas.Accepted(project, [job.job_id], mode=mode)
 
     @post("/search", status_code=200)
-    async def search(self, project: str, runtime: Runtime, request: Request) -> dict[str, Any]:
+    async def search(self, project: str, runtime: Runtime, request: Request) -> schemas.SearchAnswer:
         """Selfie search: one photo of a person (multipart, one file) in, the project's photos that person
         appears in out, best match first, with scores and how each was reached (face or cluster)."""
         validate_project_name(project)
@@ -99,14 +100,14 @@ class PhotoController(Controller):
         content = await data[0].read()
         name = data[0].filename or "selfie"
 
-        def run() -> dict[str, Any]:
+        def run() -> schemas.SearchAnswer:
             query = search_service.selfie_embedding(runtime, content, name)
             found = search_service.search_project(runtime, project, query)
             photos = {p.photo_id: p for p in runtime.graph.photos_by_id(project, [m.photo_id for m in found])}
-            return {"project": project, "threshold": runtime.search_similarity,
-                    "photos": [{**m.to_dict(), "name": display_name(photos[m.photo_id]),
-                                "thumbnail": f"/projects/{project}/photos/{m.photo_id}/thumbnail"}
-                               for m in found if m.photo_id in photos]}
+            return schemas.typed({"project": project, "threshold": runtime.search_similarity,
+                                  "photos": [{**m.to_dict(), "name": display_name(photos[m.photo_id]),
+                                              "thumbnail": f"/projects/{project}/photos/{m.photo_id}/thumbnail"}
+                                             for m in found if m.photo_id in photos]}, schemas.SearchAnswer)
 
         try:
             return await asyncio.to_thread(run)
@@ -144,8 +145,8 @@ class JobController(Controller):
 
     @get("/{job_id:str}", description="A job's state (queued, in_progress, complete, failed), its progress "
          "(stage, done, total, per_s, eta_s) and, once it ended, its result or error.")
-    async def job(self, job_id: str, queue: ArqRedis, request: Request, runtime: Runtime) -> dict[str, Any]:
-        return await job_state(job_id, queue, request, runtime)
+    async def job(self, job_id: str, queue: ArqRedis, request: Request, runtime: Runtime) -> schemas.JobState:
+        return schemas.typed(await job_state(job_id, queue, request, runtime), schemas.JobState)
 
     @get("/{job_id:str}/events", description="The job's state as server-sent events (`progress`), one each time "
          "it changes, the last when the job ends (`end`).")

@@ -14,6 +14,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Stream
 
 from peoplegraph.api.access import project_guard
+from peoplegraph.api.schemas import PhotoDeleted
 from peoplegraph.media.store import THUMBNAIL_SIDES
 from peoplegraph.services import export, photo_media, projects
 from peoplegraph.services.runtime import Runtime
@@ -58,12 +59,12 @@ class MediaController(Controller):
     @delete("/photos/{photo_id:str}", opt={"role": "editor"}, status_code=200,
             description="Delete a photo: its faces, the decisions about them, its thumbnails, crops and kept "
                         "original; the clusters it was in lose its faces. A file in a CLI-ingested folder stays.")
-    async def delete_photo(self, project: str, photo_id: str, runtime: Runtime) -> dict[str, object]:
+    async def delete_photo(self, project: str, photo_id: str, runtime: Runtime) -> PhotoDeleted:
         try:
             report = await asyncio.to_thread(projects.delete_photo, runtime, project, photo_id)
         except KeyError as exc:
             raise NotFoundException(str(exc.args[0])) from None
-        return {"deleted": photo_id, "clusters": report.clusters}
+        return PhotoDeleted(photo_id, report.clusters)
 
     @get("/people/{person_id:str}/export", description="A person's portfolio: a zip of the originals of every "
          "photo they appear in, with manifest.csv and manifest.json (each photo's file, size, time, and the "

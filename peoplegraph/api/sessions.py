@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
@@ -14,16 +13,17 @@ from msgspec import Struct
 
 from peoplegraph.access.sessions import COOKIE, Session
 from peoplegraph.api.access import browser_sessions, refuse_foreign_writes
+from peoplegraph.api.schemas import SessionInfo, SignedOut
 
 
 class SignIn(Struct):
     key: str
 
 
-def _answer(session: Session) -> dict[str, Any]:
+def _answer(session: Session) -> SessionInfo:
     key = session.key
-    return {"name": key.name, "role": key.role, "project": key.project or None, "csrf": session.csrf,
-            "expires_at": dt.datetime.fromtimestamp(session.expires, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return SessionInfo(name=key.name, role=key.role, project=key.project or None, csrf=session.csrf,
+                       expires_at=dt.datetime.fromtimestamp(session.expires, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
 class SessionController(Controller):
@@ -32,7 +32,7 @@ class SessionController(Controller):
     @post("/", status_code=200, description="Sign a browser in with a key (in the body, never a URL): answers "
           "who it is and the CSRF token every write must carry (X-CSRF-Token); sets the session cookie "
           "(HttpOnly, SameSite=Strict).")
-    async def sign_in(self, data: SignIn, request: Request) -> Response[dict[str, Any]]:
+    async def sign_in(self, data: SignIn, request: Request) -> Response[SessionInfo]:
         refuse_foreign_writes(request)
         sessions = browser_sessions(request.app.state.runtime)
         session = await asyncio.to_thread(sessions.sign_in, data.key.strip())
@@ -43,7 +43,7 @@ class SessionController(Controller):
         return Response(_answer(session), cookies=[cookie], headers={"Cache-Control": "no-store"})
 
     @get("/", description="The browser's session: who it is, and its CSRF token (after a page reload).")
-    async def current(self, request: Request) -> Response[dict[str, Any]]:
+    async def current(self, request: Request) -> Response[SessionInfo]:
         token = request.cookies.get(COOKIE, "")
         session = await asyncio.to_thread(browser_sessions(request.app.state.runtime).resume, token) if token else None
         if session is None:
@@ -51,7 +51,7 @@ class SessionController(Controller):
         return Response(_answer(session), headers={"Cache-Control": "no-store"})
 
     @delete("/", status_code=200, description="Sign the browser out: its session cookie is cleared.")
-    async def sign_out(self, request: Request) -> Response[dict[str, bool]]:
+    async def sign_out(self, request: Request) -> Response[SignedOut]:
         refuse_foreign_writes(request)
         cookie = Cookie(key=COOKIE, value="", httponly=True, samesite="strict", path="/", max_age=0)
-        return Response({"signed_out": True}, cookies=[cookie])
+        return Response(SignedOut(True), cookies=[cookie])

@@ -14,6 +14,7 @@ from litestar.response import Stream
 from msgspec import Struct
 
 from peoplegraph.access.share import RateLimits, ShareLinkError, ShareLinks
+from peoplegraph.api import schemas
 from peoplegraph.api.access import project_guard
 from peoplegraph.api.controllers import multipart_files
 from peoplegraph.api.media import CACHE, zip_response
@@ -47,6 +48,10 @@ def _link_to_dict(link: ShareLinkRecord) -> dict[str, Any]:
     return shown
 
 
+def _shown(link: ShareLinkRecord) -> schemas.ShareLink:
+    return schemas.typed(_link_to_dict(link), schemas.ShareLink)
+
+
 class ShareLinkController(Controller):
     """The share links of a project (editors and owners)."""
 
@@ -56,20 +61,22 @@ class ShareLinkController(Controller):
 
     @post("/", status_code=201, description="A guest link to the project (or one `event_id` of it), with an "
           "optional expiry (`expires_in_hours`) and `password`; its token and URL are shown once.")
-    async def create(self, project: str, data: NewShareLink, request: Request, runtime: Runtime) -> dict[str, Any]:
+    async def create(self, project: str, data: NewShareLink, request: Request, runtime: Runtime
+                     ) -> schemas.IssuedShareLink:
         issued = await asyncio.to_thread(share_links(runtime).create, project, request.user.name,
                                          event_id=data.event_id, expires_in_hours=data.expires_in_hours,
                                          password=data.password)
-        return {**_link_to_dict(issued.record), "token": issued.token, "url": f"/share/{issued.token}"}
+        return schemas.typed({**_link_to_dict(issued.record), "token": issued.token, "url": f"/share/{issued.token}"},
+                             schemas.IssuedShareLink)
 
     @get("/", description="The project's share links (never their tokens).")
-    async def list_links(self, project: str, runtime: Runtime) -> list[dict[str, Any]]:
-        return [_link_to_dict(link) for link in await asyncio.to_thread(share_links(runtime).links, project)]
+    async def list_links(self, project: str, runtime: Runtime) -> list[schemas.ShareLink]:
+        return [_shown(link) for link in await asyncio.to_thread(share_links(runtime).links, project)]
 
     @delete("/{link_id:str}", status_code=200, description="Revoke a share link: it stops working at once.")
-    async def revoke(self, project: str, link_id: str, runtime: Runtime) -> dict[str, Any]:
+    async def revoke(self, project: str, link_id: str, runtime: Runtime) -> schemas.ShareLink:
         try:
-            return _link_to_dict(await asyncio.to_thread(share_links(runtime).revoke, project, link_id))
+            return _shown(await asyncio.to_thread(share_links(runtime).revoke, project, link_id))
         except KeyError as exc:
             raise NotFoundException(str(exc.args[0])) from None
 
@@ -88,7 +95,7 @@ class GuestController(Controller):
 
     @post("/search", status_code=200, description="One selfie (multipart) in; the photos its person is in out, "
           "each with its signed thumbnail, large and download URLs. The selfie is not kept.")
-    async def search(self, token: str, request: Request, runtime: Runtime) -> dict[str, Any]:
+    async def search(self, token: str, request: Request, runtime: Runtime) -> schemas.GuestAnswer:
         link = await _open(request, token)
         limits: RateLimits = request.app.state.share_limits
         client = request.client.host if request.client else ""
@@ -120,7 +127,7 @@ class GuestController(Controller):
             photos.append({"thumbnail": f"{signed}/thumbnail?side={THUMBNAIL_SIDES[0]}",
                            "large": f"{signed}/thumbnail?side={THUMBNAIL_SIDES[-1]}", "download": f"{signed}/original"})
         message = "" if photos else "nobody in these photos looks like the person in the selfie"
-        return {"photos": photos, "message": message}
+        return schemas.typed({"photos": photos, "message": message}, schemas.GuestAnswer)
 
     @post("/export", status_code=200, description="Download photos a search found as one zip (with a manifest of "
           "their files, sizes and times), streamed: `photos` lists each one's `<photo id>/<signature>` as its URLs "

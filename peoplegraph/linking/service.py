@@ -27,8 +27,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
-import numpy as np
-
 from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
 from peoplegraph.identity.records import FaceDecision, PersonRecord, now
 from peoplegraph.linking.matching import match_new_faces

@@ -1,0 +1,205 @@
+"""The typed answers of the REST API (its OpenAPI response schemas). Ids that are 63-bit (faces) are strings, as
+a browser's numbers would round them; confidences are 0-100. `typed` checks an answer against its schema as it
+is made, so the description cannot drift from what is sent."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import msgspec
+from msgspec import Struct
+
+T = TypeVar("T")
+
+
+def typed(value: Any, kind: type[T]) -> T:
+    return msgspec.convert(value, kind, from_attributes=True)
+
+
+class Health(Struct):
+    status: str
+    version: str
+    model_pack: str
+
+
+class Project(Struct):
+    name: str
+
+
+class Deleted(Struct):
+    deleted: str
+
+
+class Key(Struct):
+    key_id: str
+    name: str
+    project: str
+    role: str
+    created_at: str
+    revoked_at: str
+
+
+class IssuedKey(Key):
+    secret: str  # shown once
+
+
+class Accepted(Struct):
+    project: str
+    jobs: list[str]
+    files: int | None = None
+    mode: str | None = None
+
+
+class JobState(Struct):
+    id: str
+    state: str  # queued, deferred, in_progress, complete, failed
+    progress: dict[str, Any] | None  # stage, done, total, per_s, eta_s (and the stage's own counts)
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class SearchHit(Struct):
+    photo_id: str
+    score: float
+    face_id: str
+    via: str  # face: the face itself matched; cluster: reached through the person's cluster
+    name: str  # the file name the photo came with
+    thumbnail: str
+
+
+class SearchAnswer(Struct):
+    project: str
+    threshold: float
+    photos: list[SearchHit]
+
+
+class Representative(Struct):
+    face_id: str
+    photo_id: str
+    box: list[float]
+
+
+class Cluster(Struct):
+    id: int
+    size: int
+    representative: Representative
+    mean_confidence: float
+    photos: int
+    person_id: str | None
+    crop: str
+
+
+class Pose(Struct):
+    yaw: float
+    pitch: float
+    roll: float
+
+
+class Face(Struct):
+    face_id: str
+    photo_id: str
+    box: list[float]
+    landmarks: list[float]
+    confidence: float
+    cluster_id: int
+    pose: Pose
+    quality: dict[str, Any]  # score 0-100, and each flag (sunglasses, profile, ...) with its measure
+    age: float | None
+    crop: str
+    thumbnail: str
+
+
+class ClusteringRun(Struct):
+    faces: int
+    clusters: int
+    clustered_faces: int
+    unclustered_faces: int
+    similarity: float
+    min_cluster_size: int
+    mode: str
+    recovered: str
+
+
+class Outcome(Struct):
+    """What an editor action did: the faces decided about, the person, and the clustering run that applied it."""
+
+    action: str
+    project: str
+    faces: list[str]
+    person_id: str | None
+    clustering: ClusteringRun
+    conflicts: list[dict[str, Any]]
+
+
+class Suggestion(Struct):
+    face_id: str
+    suggested_person_id: str | None
+    score: float | None  # cosine similarity, as the auto threshold
+    reference_face_ids: list[str]
+    crop: str
+
+
+class HistoryStep(Struct):
+    seq: int | None
+    action: str
+    actor: str
+    decided_at: str
+    face_id: str | None
+    method: str | None
+    person_id: str | None
+    removed_from: list[str]
+    ignored: bool
+    score: float | None
+
+
+class Person(Struct):
+    person_id: str
+    name: str
+    visibility: str
+    aliases: list[str]
+    cluster_ids: list[int]
+    photo_count: int
+
+
+class PhotoDeleted(Struct):
+    deleted: str
+    clusters: int
+
+
+class ShareLink(Struct):
+    link_id: str
+    project: str
+    event_id: str
+    created_by: str
+    created_at: str
+    expires_at: str
+    revoked_at: str
+    has_password: bool
+
+
+class IssuedShareLink(ShareLink):
+    token: str  # shown once
+    url: str
+
+
+class GuestPhoto(Struct):
+    thumbnail: str
+    large: str
+    download: str
+
+
+class GuestAnswer(Struct):
+    photos: list[GuestPhoto]
+    message: str
+
+
+class SessionInfo(Struct):
+    name: str
+    role: str
+    project: str | None
+    csrf: str
+    expires_at: str
+
+
+class SignedOut(Struct):
+    signed_out: bool
