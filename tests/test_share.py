@@ -58,6 +58,8 @@ def test_a_guest_finds_exactly_their_own_photos_and_nothing_else(app_settings: S
         tony_photo = next(iter(_ids(tony[:1])))
         forged = photos[0]["download"].replace(photos[0]["download"].split("/")[4], tony_photo)
         assert guest.get(forged).status_code == 404  # another photo: its signature does not match
+        signed = photos[0]["download"].split("/")
+        assert guest.get("/".join([*signed[:5], "\u00e0z\u00ff", "original"])).status_code == 404  # not ASCII: no 500
         assert guest.get("/projects/gala/clusters").status_code == 401  # nothing else of the project
         # all of them as one zip, streamed: the originals and a manifest of files, sizes and times only
         entries = ["/".join(p["download"].split("/")[4:6]) for p in photos]

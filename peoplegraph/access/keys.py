@@ -50,6 +50,11 @@ def server_secret(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time equality of a secret a client sent (any text: hmac refuses non-ASCII str) and ours."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape"))
+
+
 def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from peoplegraph.access.keys import KeyService, server_secret
+from peoplegraph.access.keys import KeyService, same_secret, server_secret
 from peoplegraph.identity.records import ApiKeyRecord
 from peoplegraph.identity.store import GraphStore
 
@@ -54,7 +54,7 @@ class Sessions:
         expires, _, mac = rest.partition(".")
         if not (key_id and expires.isdigit() and mac) or int(expires) < time.time():
             return None
-        if not hmac.compare_digest(mac, self._mac("session", f"{key_id}.{expires}")):
+        if not same_secret(mac, self._mac("session", f"{key_id}.{expires}")):
             return None
         found = self.graph.api_key(key_id)
         if found is None or found[0].revoked_at:
@@ -63,7 +63,7 @@ class Sessions:
 
     @staticmethod
     def csrf_ok(session: Session, sent: str) -> bool:
-        return bool(sent) and hmac.compare_digest(session.csrf, sent)
+        return bool(sent) and same_secret(sent, session.csrf)
 
     def _mac(self, purpose: str, text: str) -> str:
         return hmac.new(server_secret(self._key_file), f"{purpose}:{text}".encode(), hashlib.sha256).hexdigest()

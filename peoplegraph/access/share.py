@@ -19,7 +19,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from peoplegraph.access.keys import secret_hash, server_secret
+from peoplegraph.access.keys import same_secret, secret_hash, server_secret
 from peoplegraph.identity.records import ShareLinkRecord, now
 from peoplegraph.identity.store import GraphStore
 from peoplegraph.observations.model import validate_project_name
@@ -48,7 +48,7 @@ def _password_hash(password: str, salt: bytes | None = None) -> str:
 
 def _password_ok(stored: str, given: str) -> bool:
     _, salt, _ = stored.split("$")
-    return hmac.compare_digest(_password_hash(given, bytes.fromhex(salt)), stored)
+    return same_secret(_password_hash(given, bytes.fromhex(salt)), stored)
 
 
 class ShareLinks:
@@ -103,7 +103,7 @@ class ShareLinks:
         return hmac.new(self._key(), f"{secret_hash(token)}:{photo_id}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def signed(self, token: str, photo_id: str, signature: str) -> bool:
-        return hmac.compare_digest(self.signature(token, photo_id), signature)
+        return same_secret(signature, self.signature(token, photo_id))
 
     def _key(self) -> bytes:
         return server_secret(self._key_file)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import hmac
 import logging
 import sys
 from dataclasses import asdict
@@ -18,7 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult, DefineMiddleware
 from msgspec import Struct
 
-from peoplegraph.access.keys import PROJECT_ROLES, ROLES, Access, KeyService, access
+from peoplegraph.access.keys import PROJECT_ROLES, ROLES, Access, KeyService, access, same_secret
 from peoplegraph.access.sessions import COOKIE as SESSION_COOKIE
 from peoplegraph.access.sessions import CSRF_HEADER, Sessions
 from peoplegraph.api import schemas
@@ -71,7 +70,7 @@ class KeyAuthentication(AbstractAuthenticationMiddleware):
         runtime: Runtime = connection.app.state.runtime
         secret = presented_key(connection)
         local = getattr(connection.app.state, "local_server", None)
-        if secret and local is not None and hmac.compare_digest(secret, local.token):
+        if secret and local is not None and same_secret(secret, local.token):
             return AuthenticationResult(user=local_user(getpass.getuser()), auth=secret)
         if secret:
             key = await asyncio.to_thread(KeyService(runtime.graph).authenticate, secret)
