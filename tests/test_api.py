@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -222,3 +223,7 @@ def test_an_upload_job_streams_its_progress_as_server_sent_events(client: TestCl
     assert last["progress"]["done"] == last["progress"]["total"] == 4 and last["progress"]["eta_s"] == 0.0
     assert last["progress"]["per_s"] > 0
     assert client.get("/jobs/nope/events").status_code == 404
+    media = client.app.state.runtime.settings.data_dir / "media" / "event"
+    for photo in photos:  # the worker made every thumbnail at ingest: the first look waits for nothing
+        photo_id = hashlib.sha256(photo.read_bytes()).hexdigest()
+        assert all((media / f"thumbnails-{side}" / photo_id[:2] / photo_id).is_file() for side in (256, 1280))

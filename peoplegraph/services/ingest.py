@@ -84,6 +84,7 @@ class IngestReport:
     # the faces clustering and matching place: the new ones, and those of photos already stored that a run
     # stopped part way (killed between storing and placing them) left without a cluster
     face_ids: list[int] = field(default_factory=list, repr=False)
+    photo_ids: list[str] = field(default_factory=list, repr=False)  # every photo seen, new or stored before
 
     @property
     def processed(self) -> int:
@@ -91,7 +92,7 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        del out["face_ids"]
+        del out["face_ids"], out["photo_ids"]
         return out
 
 
@@ -241,6 +242,7 @@ class IngestService:
                 self._keep(project, prepared)
                 if prepared.known:
                     known.add(prepared.photo_id)
+                    report.photo_ids.append(prepared.photo_id)
                 report.photos += 1
             else:
                 assert prepared.image is not None and prepared.photo_id is not None
@@ -254,6 +256,7 @@ class IngestService:
                     if prepared.image.note:
                         report.notes.append(PhotoNote(name, prepared.image.note))
                     seen_now.add(prepared.photo_id)
+                    report.photo_ids.append(prepared.photo_id)
                     report.photos += 1
                     report.new_photos += 1
                     report.faces += len(faces)

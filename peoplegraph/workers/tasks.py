@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from peoplegraph.engine.decode import ImageRejected
 from peoplegraph.linking.matching import match_new_faces
+from peoplegraph.media.store import THUMBNAIL_SIDES
+from peoplegraph.services import photo_media
+from peoplegraph.services.photo_media import PhotoNotFound
 from peoplegraph.services.clustering import cluster_new_faces, cluster_project
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.ingest import IngestReport, IngestService, PhotoSource
@@ -48,8 +53,22 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
     matching = await asyncio.to_thread(match_new_faces, runtime, project, report.face_ids)
     await write_progress(redis, job_id, counted("clustering", 0, faces, time.monotonic(), photos=report.processed))
     clustering = await asyncio.to_thread(cluster_new_faces, runtime, project, report.face_ids)
+    await _make_thumbnails(runtime, project, report.photo_ids, redis, job_id)
     await write_progress(redis, job_id, counted("done", report.processed, len(files), began, faces=faces))
     return {**report.to_dict(), "matching": matching.to_dict(), "clustering": clustering.to_dict()}
+
+
+async def _make_thumbnails(runtime: Runtime, project: str, photo_ids: list[str], redis, job_id: str) -> None:
+    """Every size of thumbnail of the uploaded photos, made now so that the first look at them waits for
+    nothing; a photo that cannot be read is left to its own request to say why."""
+    began, last = time.monotonic(), 0.0
+    for done, photo_id in enumerate(photo_ids):
+        if time.monotonic() - last >= PROGRESS_INTERVAL_S:
+            last = time.monotonic()
+            await write_progress(redis, job_id, counted("thumbnails", done, len(photo_ids), began))
+        for side in THUMBNAIL_SIDES:
+            with contextlib.suppress(PhotoNotFound, ImageRejected):
+                await asyncio.to_thread(photo_media.thumbnail, runtime, project, photo_id, side)
 
 
 async def cluster_photos(ctx: dict[str, Any], project: str, mode: str = "reset") -> dict:
