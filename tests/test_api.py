@@ -170,7 +170,6 @@ class _GoneRedis:
 def test_an_upload_job_keeps_its_photos_and_finishes_when_redis_goes_down_mid_batch(app_settings: Settings, shared_data: Path,
                                                                        tmp_path: Path) -> None:
     import asyncio
-    import hashlib
     import shutil
 
     from peoplegraph.services.runtime import Runtime
