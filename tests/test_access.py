@@ -368,3 +368,22 @@ def test_a_thousand_requests_with_another_projects_key_to_real_ids_all_find_noth
     graph = '{ person(project: "alpha", id: "colin") { name } }'
     assert _graphql(api, stranger["Authorization"][7:], graph)["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert api.get(f"{a}/people/colin/export").status_code == 200  # all still there for alpha's own keys
+
+
+def test_an_oversize_upload_is_refused_as_it_streams_in_naming_the_limit(app_settings) -> None:
+    from litestar.testing import TestClient
+
+    from peoplegraph.api.app import create_app
+
+    with TestClient(app=create_app(app_settings.model_copy(update={"max_upload_bytes": 1_000_000}))) as client:
+        client.headers["Authorization"] = f"Bearer {client.app.state.first_admin_key}"
+        make_project(client, "alpha")
+
+        def endless():  # no Content-Length: only counting the bytes as they come can stop it
+            for _ in range(100):
+                yield b"0" * 1_000_000
+
+        refused = client.post("/projects/alpha/photos", content=endless(),
+                              headers={"content-type": "multipart/form-data; boundary=x"})
+        assert refused.status_code == 413 and "1,000,000 bytes" in refused.json()["detail"]
+        assert "PEOPLEGRAPH_MAX_UPLOAD_BYTES" in refused.json()["detail"]

@@ -7,7 +7,8 @@ import logging
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.status_codes import (
-    HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE,
+    HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from peoplegraph.engine.pack import ModelPackError
@@ -16,9 +17,11 @@ from peoplegraph.observations.store import StoreBusyError
 
 
 def _answer(status: int):
-    def handler(_: Request, exc: Exception) -> Response:
+    def handler(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException):  # some of Litestar's own exceptions are ValueErrors too
             code, detail = exc.status_code, exc.detail
+            if code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+                detail = _too_large(request)
             problems = [e for e in exc.extra if isinstance(e, dict)] if isinstance(exc.extra, list) else []
             if problems:  # the fields at fault, as Litestar's validation names them
                 detail += ": " + "; ".join(f"{e.get('key') or e.get('source') or 'body'}: {e.get('message')}"
@@ -31,6 +34,16 @@ def _answer(status: int):
 
 
 log = logging.getLogger(__name__)
+
+
+def _too_large(request: Request) -> str:
+    """Which limit a request refused while it streamed in was past (the body is never read whole first)."""
+    settings = request.app.state.runtime.settings
+    if request.url.path.startswith("/graphql"):
+        return (f"the GraphQL request is larger than {settings.graphql_max_query_bytes:,} bytes "
+                "(PEOPLEGRAPH_GRAPHQL_MAX_QUERY_BYTES)")
+    return (f"the upload is larger than {settings.max_upload_bytes:,} bytes (PEOPLEGRAPH_MAX_UPLOAD_BYTES): send "
+            "fewer photos at a time")
 
 
 def _unexpected(request: Request, exc: Exception) -> Response:
