@@ -1,6 +1,9 @@
 """`MediaStore`: the photos peoplegraph keeps (the originals of uploads, whose senders keep no copy we could
 read), and the thumbnails and face crops made from a photo, in DATA_DIR/media/<project>/.
 
+Where the bytes live is a `MediaFiles` (five verbs over names): `FolderFiles` here; an S3-compatible bucket
+can follow without touching what is made or how it is named.
+
 Files are named by content (a photo's sha256, a face's id), written atomically, and encrypted when a media
 key is set (`MediaCipher`). Thumbnails and crops are made on first use, from the kept original or from the
 bytes the caller reads (a photo ingested from a folder stays where it is), then kept.
@@ -12,6 +15,7 @@ import io
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Protocol
 
 from PIL import Image
 
@@ -27,10 +31,49 @@ CROP_SOURCE_SIDE = 4096  # a face crop is cut from the photo decoded this large 
 JPEG_QUALITY = 88
 
 
-class MediaStore:
-    def __init__(self, folder: Path, cipher: MediaCipher | None = None, *, max_pixels: int = 100_000_000,
-                 max_bytes: int = 200 * 2**20) -> None:
+class MediaFiles(Protocol):
+    """The media store's bytes by name ("<project>/<kind>/<xx>/<id>")."""
+
+    def exists(self, name: str) -> bool: ...
+
+    def read(self, name: str) -> bytes: ...
+
+    def write(self, name: str, data: bytes) -> None:
+        """Whole or not at all."""
+
+    def delete(self, name: str) -> None:
+        """An absent name is no error."""
+
+    def delete_under(self, prefix: str) -> None:
+        """Every name under `prefix`/ (a project's)."""
+
+
+class FolderFiles:
+    def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+
+    def exists(self, name: str) -> bool:
+        return (self.folder / name).exists()
+
+    def read(self, name: str) -> bytes:
+        return (self.folder / name).read_bytes()
+
+    def write(self, name: str, data: bytes) -> None:
+        path = self.folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data)
+
+    def delete(self, name: str) -> None:
+        (self.folder / name).unlink(missing_ok=True)
+
+    def delete_under(self, prefix: str) -> None:
+        shutil.rmtree(self.folder / prefix, ignore_errors=True)
+
+
+class MediaStore:
+    def __init__(self, files: MediaFiles | Path, cipher: MediaCipher | None = None, *, max_pixels: int = 100_000_000,
+                 max_bytes: int = 200 * 2**20) -> None:
+        self.files = FolderFiles(files) if isinstance(files, Path) else files
         self.cipher = cipher
         self._limits = {"max_pixels": max_pixels, "max_bytes": max_bytes}
 
@@ -39,11 +82,11 @@ class MediaStore:
     def keep_original(self, project: str, photo_id: str, data: bytes) -> None:
         """Keep a photo's bytes (once: the name is its content)."""
         name = self._name(project, "originals", photo_id)
-        if not (self.folder / name).exists():
+        if not self.files.exists(name):
             self._write(name, data)
 
     def has_original(self, project: str, photo_id: str) -> bool:
-        return (self.folder / self._name(project, "originals", photo_id)).exists()
+        return self.files.exists(self._name(project, "originals", photo_id))
 
     def original(self, project: str, photo_id: str) -> bytes:
         return self._read(self._name(project, "originals", photo_id))
@@ -80,10 +123,10 @@ class MediaStore:
                  ("originals", *(f"thumbnails-{side}" for side in THUMBNAIL_SIDES))]
         names += [self._face_name(project, face_id) for face_id in face_ids]
         for name in names:
-            (self.folder / name).unlink(missing_ok=True)
+            self.files.delete(name)
 
     def drop_project(self, project: str) -> None:
-        shutil.rmtree(self.folder / validate_project_name(project), ignore_errors=True)
+        self.files.delete_under(validate_project_name(project))
 
     # -- files -----------------------------------------------------------------------------------------
 
@@ -94,7 +137,7 @@ class MediaStore:
         return Image.fromarray(decoded.pixels[:, :, ::-1]), decoded.scale
 
     def _made(self, name: str, make: Callable[[], bytes]) -> bytes:
-        if (self.folder / name).exists():
+        if self.files.exists(name):
             return self._read(name)
         data = make()
         self._write(name, data)
@@ -111,12 +154,10 @@ class MediaStore:
         return f"{validate_project_name(project)}/{kind}/{key[:2]}/{key}"
 
     def _write(self, name: str, data: bytes) -> None:
-        path = self.folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, self.cipher.seal(data, name) if self.cipher is not None else data)
+        self.files.write(name, self.cipher.seal(data, name) if self.cipher is not None else data)
 
     def _read(self, name: str) -> bytes:
-        data = (self.folder / name).read_bytes()
+        data = self.files.read(name)
         return self.cipher.open(data, name) if self.cipher is not None else data
 
 
