@@ -233,3 +233,26 @@ def test_cluster_ids_last_and_a_gone_one_says_where_its_faces_went(api: TestClie
     home = {c for c, faces in after.items() if set(faces) & set(before[gone])}
     assert home and all(str(c) in detail for c in home), (detail, home)
     assert api.post("/projects/ids/clusters/999/ignore").status_code == 400  # an id no cluster ever had
+
+
+def test_clusters_show_their_quality_and_ignored_faces_can_be_listed_and_brought_back(
+        api: TestClient, shared_data: Path) -> None:
+    make_project(api, "extras")
+    lfw = shared_data / "lfw-devtrain"
+    photos = [p for who in ("Colin_Powell", "Tony_Blair") for p in sorted((lfw / who).glob("*.jpg"))[:4]]
+    assert _upload(api, "extras", photos)["state"] == "complete"
+    listed = api.get("/projects/extras/clusters").json()
+    assert len(listed) == 2
+    for cluster in listed:
+        assert 0 <= cluster["quality"]["mean_quality"] <= 100
+        assert 0 <= cluster["quality"]["low_quality_faces"] <= cluster["size"]
+    extra = listed[1]
+    faces = sorted(f["face_id"] for f in api.get(f"/projects/extras/clusters/{extra['id']}/faces").json())
+    api.post(f"/projects/extras/clusters/{extra['id']}/ignore").raise_for_status()
+    ignored = api.get("/projects/extras/faces/ignored")
+    assert ignored.headers["x-total-count"] == str(len(faces)) and sorted(f["face_id"] for f in ignored.json()) == faces
+    assert all(f["crop"] for f in ignored.json())
+    assert len(api.get("/projects/extras/clusters").json()) == 1
+    back = api.post("/projects/extras/faces/unignore", json={"face_ids": faces})
+    assert back.status_code == 200 and sorted(back.json()["faces"]) == faces
+    assert api.get("/projects/extras/faces/ignored").json() == [] and len(api.get("/projects/extras/clusters").json()) == 2

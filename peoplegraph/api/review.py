@@ -75,7 +75,8 @@ class ReviewController(Controller):
         return _outcome(result)
 
     @get("/clusters", description="Clusters, largest first: `status` unnamed or confirmed (default all), "
-         f"`limit` (1-{MAX_PAGE}) and `offset`; the total is in the X-Total-Count header.")
+         f"`limit` (1-{MAX_PAGE}) and `offset`; the total is in the X-Total-Count header. Each with its faces' "
+         "quality (mean score, how many are poor). The faces of ignored clusters are at /faces/ignored.")
     async def clusters(self, project: str, runtime: Runtime, status: str = "all", limit: int = 100,
                        offset: int = 0) -> Response[list[Cluster]]:
         _page(limit, offset)
@@ -84,8 +85,10 @@ class ReviewController(Controller):
         found = await asyncio.to_thread(catalog.clusters, runtime, project)
         if status != "all":
             found = [c for c in found if (c.person_id is None) == (status == "unnamed")]
-        page = [typed({**catalog.cluster_to_dict(c), "crop": f"/projects/{project}/faces/{c.representative_face_id}/crop"},
-                      Cluster) for c in found[offset:offset + limit]]
+        shown = found[offset:offset + limit]
+        quality = await asyncio.to_thread(catalog.cluster_quality, runtime, project, [c.cluster_id for c in shown])
+        page = [typed({**catalog.cluster_to_dict(c), "crop": f"/projects/{project}/faces/{c.representative_face_id}/crop",
+                       "quality": quality.get(c.cluster_id)}, Cluster) for c in shown]
         return Response(page, headers={"X-Total-Count": str(len(found))})
 
     @get("/clusters/{cluster_id:int}/faces", description="The faces of a cluster (paginated), with their crops "
@@ -122,6 +125,21 @@ class ReviewController(Controller):
           description="Recompute the machine's work on this cluster; every human decision is kept.")
     async def reset_cluster(self, project: str, cluster_id: int, request: Request) -> Outcome:
         return await self._act(request, linking.reset, project, cluster_id)
+
+    @get("/faces/ignored", description="The faces editors ignored (background extras: they join no cluster), "
+         "paginated, with their crops; the total in X-Total-Count.")
+    async def ignored_faces(self, project: str, runtime: Runtime, limit: int = 100, offset: int = 0
+                            ) -> Response[list[Face]]:
+        _page(limit, offset)
+        decided = await asyncio.to_thread(linking.ignored_faces, runtime, project)
+        wanted = [d.face_id for d in decided[offset:offset + limit]]
+        faces = await asyncio.to_thread(runtime.vectors.faces_by_id, project, wanted)
+        return Response([_face(project, f) for f in faces], headers={"X-Total-Count": str(len(decided))})
+
+    @post("/faces/unignore", opt={"role": "editor"}, status_code=200,
+          description="Ignored faces are extras no more: they are clustered again.")
+    async def unignore_faces(self, project: str, data: FaceChoice, request: Request) -> Outcome:
+        return await self._act(request, linking.unignore_faces, project, _face_ids(data.face_ids))
 
     @post("/faces/remove", opt={"role": "editor"}, status_code=200,
           description="Take faces out of their cluster for good: they are not its person.")

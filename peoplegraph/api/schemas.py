@@ -79,6 +79,11 @@ class Representative(Struct):
     box: list[float]
 
 
+class ClusterQuality(Struct):
+    mean_quality: float  # the faces' mean quality score, 0-100
+    low_quality_faces: int  # faces under the seed threshold: blurred, tiny or turned away
+
+
 class Cluster(Struct):
     id: int
     size: int
@@ -87,6 +92,7 @@ class Cluster(Struct):
     photos: int
     person_id: str | None
     crop: str
+    quality: ClusterQuality | None = None
 
 
 class Pose(Struct):

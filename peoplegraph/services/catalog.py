@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
+
 from peoplegraph.engine.quality import flags_from_bits
 from peoplegraph.identity.records import (
     ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
@@ -55,6 +59,20 @@ def cluster_to_dict(cluster: ClusterRecord) -> dict:
         "photos": len(cluster.photo_ids),
         "person_id": cluster.person_id,
     }
+
+
+def cluster_quality(runtime: Runtime, project: str, cluster_ids: Sequence[int]) -> dict[int, dict]:
+    """For each cluster: its faces' mean quality score (0-100) and how many are under the seed threshold
+    (blurred, tiny, turned away: they may join a cluster, never start one), from the face index."""
+    faces = runtime.vectors.project_faces(project)
+    rows = faces.members(cluster_ids)
+    found, group = np.unique(faces.cluster_ids[rows], return_inverse=True)
+    quality = faces.quality[rows].astype(np.float64)
+    counts = np.bincount(group, minlength=found.size)
+    sums = np.bincount(group, weights=quality, minlength=found.size)
+    low = np.bincount(group, weights=quality < runtime.settings.cluster_seed_min_quality, minlength=found.size)
+    return {int(c): {"mean_quality": round(float(s / n), 1), "low_quality_faces": int(lo)}
+            for c, s, n, lo in zip(found.tolist(), sums, counts, low)}
 
 
 def face_to_dict(face: FaceObservation) -> dict:
