@@ -93,8 +93,17 @@ def test_a_guest_finds_exactly_their_own_photos_and_nothing_else(app_settings: S
         found = _search(guest, event_link["url"], colin[8]).json()["photos"]
         assert {p["download"].split("/")[4] for p in found} == _ids(colin[:2])
         assert api.post("/projects/gala/share-links", json={"event_id": "nope"}).status_code == 400
+        # an album: these photos alone
+        album = sorted(_ids(colin[2:5]))
+        album_link = api.post("/projects/gala/share-links", json={"album": album}).json()
+        assert album_link["album"] == album
+        found = _search(guest, album_link["url"], colin[8]).json()["photos"]
+        assert {p["download"].split("/")[4] for p in found} == set(album)
+        for bad in ({"album": ["0" * 64]}, {"album": album, "event_id": "dinner"}):
+            refused = api.post("/projects/gala/share-links", json=bad)
+            assert refused.status_code == 400 and "album" in refused.json()["detail"], refused.text
         listed = api.get("/projects/gala/share-links").json()
-        assert len(listed) == 2 and all("token" not in x for x in listed)
+        assert len(listed) == 3 and all("token" not in x for x in listed)
         assert api.delete(f"/projects/gala/share-links/{event_link['link_id']}").status_code == 200
         assert _search(guest, event_link["url"], colin[8]).status_code == 404
         assert guest.post("/share/pgs_made-up/search").status_code == 404

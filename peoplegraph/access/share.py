@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ TOKEN_PREFIX = "pgs_"
 TOKEN_BYTES = 32
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MAX_HOURS = 24 * 366
+MAX_ALBUM = 5000  # photos one album link may hold
 
 
 class ShareLinkError(LookupError):
@@ -57,10 +59,20 @@ class ShareLinks:
         self._key_file = key_file
 
     def create(self, project: str, created_by: str, *, event_id: str = "", expires_in_hours: float | None = None,
-               password: str = "") -> IssuedLink:
+               password: str = "", album: Sequence[str] = ()) -> IssuedLink:
+        """A link to the whole project, to one event of it, or to an album (these photos alone)."""
         validate_project_name(project)
         if event_id and event_id not in {e.event_id for e in self.graph.events(project)}:
             raise ValueError(f"event_id: no event {event_id!r} in project {project!r}")
+        album = tuple(dict.fromkeys(album))
+        if album and event_id:
+            raise ValueError("album: a link is to an event or to an album of photos, not both")
+        if len(album) > MAX_ALBUM:
+            raise ValueError(f"album: at most {MAX_ALBUM} photos, got {len(album)}")
+        missing = set(album) - {p.photo_id for p in self.graph.photos_by_id(project, list(album))}
+        if missing:
+            raise ValueError(f"album: no photo {sorted(missing)[0]!r} in project {project!r}"
+                             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
         expires = ""
         if expires_in_hours is not None:
             if not 0 < expires_in_hours <= MAX_HOURS:
@@ -72,7 +84,7 @@ class ShareLinks:
         token = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
         digest = secret_hash(token)
         record = ShareLinkRecord(digest[:12], project, event_id, created_by, now(), expires,
-                                 _password_hash(password) if password else "")
+                                 _password_hash(password) if password else "", album=album)
         self.graph.add_share_link(record, digest)
         return IssuedLink(record, token)
 

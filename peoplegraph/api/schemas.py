@@ -181,6 +181,7 @@ class ShareLink(Struct):
     expires_at: str
     revoked_at: str
     has_password: bool
+    album: list[str]  # photo ids, when the link is to an album
 
 
 class IssuedShareLink(ShareLink):

@@ -34,6 +34,7 @@ class GuestExport(Struct):
 
 class NewShareLink(Struct):
     event_id: str = ""
+    album: list[str] = []  # photo ids: a link to these photos alone
     expires_in_hours: float | None = None
     password: str = ""
 
@@ -59,13 +60,14 @@ class ShareLinkController(Controller):
     guards = [project_guard]
     opt = {"role": "editor"}
 
-    @post("/", status_code=201, description="A guest link to the project (or one `event_id` of it), with an "
-          "optional expiry (`expires_in_hours`) and `password`; its token and URL are shown once.")
+    @post("/", status_code=201, description="A guest link to the project, to one `event_id` of it, or to an "
+          "`album` (a list of photo ids), with an optional expiry (`expires_in_hours`) and `password`; its token and "
+          "URL are shown once.")
     async def create(self, project: str, data: NewShareLink, request: Request, runtime: Runtime
                      ) -> schemas.IssuedShareLink:
         issued = await asyncio.to_thread(share_links(runtime).create, project, request.user.name,
                                          event_id=data.event_id, expires_in_hours=data.expires_in_hours,
-                                         password=data.password)
+                                         password=data.password, album=data.album)
         return schemas.typed({**_link_to_dict(issued.record), "token": issued.token, "url": f"/share/{issued.token}"},
                              schemas.IssuedShareLink)
 
@@ -116,6 +118,9 @@ class GuestController(Controller):
             if link.event_id:
                 at_event = {p.photo_id for p in runtime.graph.event_photos(link.project, link.event_id)}
                 found = [p for p in found if p in at_event]
+            if link.album:
+                in_album = set(link.album)
+                found = [p for p in found if p in in_album]
             return list(dict.fromkeys(found))
 
         photo_ids = await asyncio.to_thread(run)

@@ -288,14 +288,15 @@ class CypherGraphStore:
         self._run(q.REVOKE_API_KEY, {"key_id": key_id, "revoked_at": when})
 
     def add_share_link(self, link: ShareLinkRecord, token_hash: str) -> None:
-        self._run(q.ADD_SHARE_LINK, {"hash": token_hash, **{k: v for k, v in asdict(link).items() if k != "revoked_at"}})
+        fields = {k: v for k, v in asdict(link).items() if k != "revoked_at"}
+        self._run(q.ADD_SHARE_LINK, {"hash": token_hash, **fields, "album": ",".join(link.album)})
 
     def share_links(self, project: str) -> list[ShareLinkRecord]:
-        return [ShareLinkRecord(**row) for row in self._run(q.SHARE_LINKS, {"project": validate_project_name(project)})]
+        return [codec.share_link_record(row) for row in self._run(q.SHARE_LINKS, {"project": validate_project_name(project)})]
 
     def share_link(self, token_hash: str) -> ShareLinkRecord | None:
         rows = self._run(q.SHARE_LINK_BY_HASH, {"hash": token_hash})
-        return ShareLinkRecord(**rows[0]) if rows else None
+        return codec.share_link_record(rows[0]) if rows else None
 
     def revoke_share_link(self, project: str, link_id: str, when: str) -> None:
         self._run(q.REVOKE_SHARE_LINK, {"project": project, "link_id": link_id, "revoked_at": when})

@@ -43,6 +43,7 @@ class ShareLinkRecord:
     expires_at: str = ""  # "" : never
     password: str = ""  # "scrypt$salt$hash" hex, "" : none
     revoked_at: str = ""
+    album: tuple[str, ...] = ()  # photo ids: a link to these photos alone ("" event_id), empty: not an album
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from peoplegraph.identity.records import (
-    INVERSE_RELATION, VISIBILITIES, FaceDecision, PersonRecord, PhotoRecord, RelationRecord,
+    INVERSE_RELATION, VISIBILITIES, FaceDecision, PersonRecord, PhotoRecord, RelationRecord, ShareLinkRecord,
 )
 
 WRITE_BATCH = 2000  # rows per UNWIND statement
@@ -54,6 +54,10 @@ def decision_record(r: dict[str, Any]) -> FaceDecision:
         score=None if r["score"] == NO_SCORE else float(r["score"]), decided_at=r["decided_at"],
         grouped_as=r.get("grouped_as") or None,
     )
+
+
+def share_link_record(r: dict[str, Any]) -> ShareLinkRecord:
+    return ShareLinkRecord(**{**r, "album": tuple(p for p in (r["album"] or "").split(",") if p)})
 
 
 def photo_record(project: str, r: dict[str, Any]) -> PhotoRecord:

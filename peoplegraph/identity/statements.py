@@ -38,7 +38,8 @@ EMBEDDED_SCHEMA = (
     "CREATE NODE TABLE IF NOT EXISTS ApiKey(key STRING PRIMARY KEY, key_id STRING, name STRING, project STRING, "
     "role STRING, created_at STRING, revoked_at STRING)",
     "CREATE NODE TABLE IF NOT EXISTS ShareLink(key STRING PRIMARY KEY, link_id STRING, project STRING, "
-    "event_id STRING, created_by STRING, created_at STRING, expires_at STRING, password STRING, revoked_at STRING)",
+    "event_id STRING, created_by STRING, created_at STRING, expires_at STRING, password STRING, revoked_at STRING, "
+    "album STRING)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PHOTO(FROM Project TO Photo)",
     "CREATE REL TABLE IF NOT EXISTS HAS_CLUSTER(FROM Project TO Cluster)",
     "CREATE REL TABLE IF NOT EXISTS HAS_PERSON(FROM Project TO Person)",
@@ -57,6 +58,7 @@ EMBEDDED_SCHEMA = (
     *(f"ALTER TABLE Person ADD IF NOT EXISTS {c} STRING DEFAULT '{'normal' if c == 'visibility' else ''}'"
       for c in _PERSON_COLUMNS),
     "ALTER TABLE FaceDecision ADD IF NOT EXISTS grouped_as STRING DEFAULT ''",
+    "ALTER TABLE ShareLink ADD IF NOT EXISTS album STRING DEFAULT ''",
     *(f"ALTER TABLE APPEARS_IN ADD IF NOT EXISTS {column} DEFAULT {default}" for column, default in (
         ("face_id INT64", "-1"), ("box DOUBLE[]", "[]"), ("cluster_id INT64", "-1"), ("method STRING", "'cluster'"),
         ("score DOUBLE", "-1.0"))),
@@ -110,10 +112,10 @@ API_KEY = f"MATCH (k:ApiKey) WHERE k.key_id = $key_id RETURN {_API_KEY_FIELDS}, 
 REVOKE_API_KEY = "MATCH (k:ApiKey) WHERE k.key_id = $key_id AND k.revoked_at = '' SET k.revoked_at = $revoked_at"
 _SHARE_LINK_FIELDS = ("s.link_id AS link_id, s.project AS project, s.event_id AS event_id, s.created_by AS "
                       "created_by, s.created_at AS created_at, s.expires_at AS expires_at, s.password AS password, "
-                      "s.revoked_at AS revoked_at")
+                      "s.revoked_at AS revoked_at, coalesce(s.album, '') AS album")
 ADD_SHARE_LINK = ("CREATE (s:ShareLink {key: $hash, link_id: $link_id, project: $project, event_id: $event_id, "
                   "created_by: $created_by, created_at: $created_at, expires_at: $expires_at, password: $password, "
-                  "revoked_at: ''})")
+                  "revoked_at: '', album: $album})")
 SHARE_LINKS = f"MATCH (s:ShareLink) WHERE s.project = $project RETURN {_SHARE_LINK_FIELDS} ORDER BY created_at, link_id"
 SHARE_LINK_BY_HASH = f"MATCH (s:ShareLink {{key: $hash}}) RETURN {_SHARE_LINK_FIELDS}"
 REVOKE_SHARE_LINK = ("MATCH (s:ShareLink) WHERE s.project = $project AND s.link_id = $link_id AND s.revoked_at = '' "
