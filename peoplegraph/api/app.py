@@ -17,15 +17,18 @@ from strawberry.litestar import make_graphql_controller
 
 from peoplegraph import __version__
 from peoplegraph.access.share import RateLimits
-from peoplegraph.api.access import AccessController, authentication, first_admin_key
-from peoplegraph.api.cli import CommandLineController
-from peoplegraph.api.controllers import HealthController, JobController, PhotoController
+from peoplegraph.api.access import authentication, first_admin_key
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
-from peoplegraph.api.media import MediaController
-from peoplegraph.api.review import ReviewController
-from peoplegraph.api.sessions import SessionController
-from peoplegraph.api.share import GuestController, ShareLinkController
-from peoplegraph.api.web_assets import GraphiQLController, static_files, swagger_plugin
+from peoplegraph.api.jobs.controllers import JobController
+from peoplegraph.api.photos.controllers import PhotoController
+from peoplegraph.api.photos.media import MediaController
+from peoplegraph.api.projects.controllers import ProjectController
+from peoplegraph.api.projects.sessions import SessionController
+from peoplegraph.api.review.controllers import ReviewController
+from peoplegraph.api.share.controllers import GuestController, ShareLinkController
+from peoplegraph.api.system.command_line import CommandLineController
+from peoplegraph.api.system.controllers import HealthController
+from peoplegraph.api.system.web_assets import GraphiQLController, static_files, swagger_plugin
 from peoplegraph.cli import through_server
 from peoplegraph.graphql.schema import build_schema
 from peoplegraph.services.runtime import Runtime, face_index_warming
@@ -73,7 +76,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True, url: str |
     graphql = make_graphql_controller(build_schema(settings), path="/graphql", graphql_ide=None)  # /graphiql
     graphql.request_max_body_size = settings.graphql_max_query_bytes  # a 10 MB query is refused (413)
     return Litestar(
-        route_handlers=[HealthController, AccessController, PhotoController, ReviewController, MediaController,
+        route_handlers=[HealthController, ProjectController, PhotoController, ReviewController, MediaController,
                         ShareLinkController, GuestController, JobController, SessionController, CommandLineController, graphql,
                         GraphiQLController, static_files()],
         middleware=[authentication()],

@@ -16,8 +16,8 @@ from msgspec import Struct
 from peoplegraph.access.share import RateLimits, ShareLinkError, ShareLinks
 from peoplegraph.api import schemas
 from peoplegraph.api.access import project_guard
-from peoplegraph.api.controllers import multipart_files
-from peoplegraph.api.media import CACHE, zip_response
+from peoplegraph.api.photos.controllers import multipart_files
+from peoplegraph.api.photos.media import CACHE, zip_response
 from peoplegraph.identity.records import ShareLinkRecord
 from peoplegraph.media.store import THUMBNAIL_SIDES
 from peoplegraph.services import export, photo_media

@@ -1,34 +1,27 @@
-"""Thin controllers: they validate, hand over to services or the job queue, and shape the answer."""
+"""Photos in: uploads (a worker job each), clustering jobs, and selfie search. Thin: they validate, hand over to
+services or the job queue, and shape the answer."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
 
 from arq.connections import ArqRedis
-from arq.jobs import Job, JobStatus
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, post
 from litestar.datastructures import UploadFile
-from litestar.exceptions import NotFoundException, PermissionDeniedException, ValidationException
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.exceptions import ValidationException
 
-from peoplegraph import __version__
 from peoplegraph.api import schemas
-from peoplegraph.api.access import check_project, project_guard
+from peoplegraph.api.access import project_guard
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services import search as search_service
 from peoplegraph.services.clustering import MODES
 from peoplegraph.services.photo_media import display_name
 from peoplegraph.services.runtime import Runtime
-from peoplegraph.workers.progress import read_progress
 from peoplegraph.workers.tasks import cluster_photos, ingest_photos
 
-EVENT_INTERVAL_S = 0.5  # how often a job's event stream looks for news
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -41,13 +34,6 @@ async def multipart_files(request: Request) -> list[UploadFile]:
         raise ValidationException("the request body is empty: send the photos as multipart/form-data files")
     form = await request.form()
     return [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
-
-
-class HealthController(Controller):
-    @get("/health")
-    async def health(self, runtime: Runtime, queue: ArqRedis) -> schemas.Health:
-        await queue.ping()
-        return schemas.Health("ok", __version__, runtime.settings.model_pack)
 
 
 class PhotoController(Controller):
@@ -113,56 +99,3 @@ class PhotoController(Controller):
             return await asyncio.to_thread(run)
         except ValueError as exc:  # not an image, no face in it
             raise ValidationException(str(exc)) from None
-
-
-async def job_state(job_id: str, queue: ArqRedis, request: Request, runtime: Runtime) -> dict[str, Any]:
-    """The job's state, progress and, once it ended, its result or error; 404 for a job of a project the
-    request's key does not reach."""
-    job = Job(job_id, queue)
-    for _ in range(3):  # a job that ends between the two reads has neither its definition nor yet a result
-        status = await job.status()
-        info = None if status == JobStatus.not_found else await job.info()
-        if info is not None or status == JobStatus.not_found:
-            break
-    missing = NotFoundException(f"no job {job_id!r} (unknown, or its result has expired)")
-    if info is None or not info.args:
-        raise missing
-    try:  # a job of a project this key does not reach does not exist for it
-        await check_project(runtime, request.user, info.args[0], "viewer")
-    except (NotFoundException, PermissionDeniedException):
-        raise missing from None
-    answer: dict[str, Any] = {"id": job_id, "state": status.value, "progress": await read_progress(queue, job_id)}
-    if status == JobStatus.complete:
-        result = await job.result_info()
-        if result is not None:
-            answer["state"] = "complete" if result.success else "failed"
-            answer["result" if result.success else "error"] = result.result if result.success else str(result.result)
-    return answer
-
-
-class JobController(Controller):
-    path = "/jobs"
-
-    @get("/{job_id:str}", description="A job's state (queued, in_progress, complete, failed), its progress "
-         "(stage, done, total, per_s, eta_s) and, once it ended, its result or error.")
-    async def job(self, job_id: str, queue: ArqRedis, request: Request, runtime: Runtime) -> schemas.JobState:
-        return schemas.typed(await job_state(job_id, queue, request, runtime), schemas.JobState)
-
-    @get("/{job_id:str}/events", description="The job's state as server-sent events (`progress`), one each time "
-         "it changes, the last when the job ends (`end`).")
-    async def events(self, job_id: str, queue: ArqRedis, request: Request, runtime: Runtime) -> ServerSentEvent:
-        first = await job_state(job_id, queue, request, runtime)  # a 404 before the stream starts
-
-        async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            answer, last = first, None
-            while True:
-                ended = answer["state"] in ("complete", "failed")
-                if answer != last or ended:
-                    yield ServerSentEventMessage(data=json.dumps(answer), event="end" if ended else "progress")
-                if ended:
-                    return
-                last = answer
-                await asyncio.sleep(EVENT_INTERVAL_S)
-                answer = await job_state(job_id, queue, request, runtime)
-
-        return ServerSentEvent(stream())

@@ -1,7 +1,7 @@
 """The API's browser pages without a CDN: Swagger UI (`/schema/swagger`) and GraphiQL (`/graphiql`) load their
 scripts from this server, which keeps pinned copies of their npm packages in `peoplegraph/api/static/vendor`.
 
-`python -m peoplegraph.api.web_assets` (run by scripts/setup.sh) fetches them once from the npm registry,
+`python -m peoplegraph.api.system.web_assets` (run by scripts/setup.sh) fetches them once from the npm registry,
 each tarball checked against the integrity (sha512) the registry published for it, and unpacks only the files
 the pages use. Without them the pages say how to fetch them; the API itself needs none of this.
 """
@@ -22,7 +22,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
 
-VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
+VENDOR = Path(__file__).resolve().parents[1] / "static" / "vendor"
 REGISTRY = "https://registry.npmjs.org"
 TIMEOUT_S = 60
 
@@ -120,7 +120,7 @@ MISSING_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>peoplegraph: {page}</title></head>
 <body><h1>{page} is not installed here</h1>
 <p>Its scripts are served by this server, not a CDN, and have not been fetched yet ({files} missing). Run
-<code>.venv/bin/python -m peoplegraph.api.web_assets</code> (scripts/setup.sh does) and reload. The API itself
+<code>.venv/bin/python -m peoplegraph.api.system.web_assets</code> (scripts/setup.sh does) and reload. The API itself
 works without them: <a href="/schema/openapi.json">/schema/openapi.json</a>, POST /graphql.</p></body></html>
 """
 
