@@ -7,12 +7,12 @@ import logging
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.status_codes import (
-    HTTP_400_BAD_REQUEST, HTTP_409_CONFLICT, HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_400_BAD_REQUEST, HTTP_404_NOT_FOUND, HTTP_409_CONFLICT, HTTP_413_REQUEST_ENTITY_TOO_LARGE, HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 
 from peoplegraph.engine.pack import ModelPackError
-from peoplegraph.linking.service import Conflict
+from peoplegraph.linking.service import Conflict, Missing
 from peoplegraph.observations.store import StoreBusyError
 
 
@@ -60,6 +60,7 @@ EXCEPTION_HANDLERS = {
     Exception: _unexpected,
     ValueError: _answer(HTTP_400_BAD_REQUEST),
     Conflict: _answer(HTTP_409_CONFLICT),
+    Missing: _answer(HTTP_404_NOT_FOUND),
     ModelPackError: _answer(HTTP_503_SERVICE_UNAVAILABLE),
     StoreBusyError: _answer(HTTP_503_SERVICE_UNAVAILABLE),
 }

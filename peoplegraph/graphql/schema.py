@@ -291,7 +291,8 @@ class PeoplegraphSchema(strawberry.Schema):
 
 
 # The code in each error's `extensions`, by what raised it (the first that matches).
-ERROR_CODES = ((linking.Conflict, "CONFLICT"), (MergeConflictError, "CONFLICT"), (ValueError, "BAD_REQUEST"),
+ERROR_CODES = ((linking.Conflict, "CONFLICT"), (MergeConflictError, "CONFLICT"), (linking.Missing, "NOT_FOUND"),
+               (ValueError, "BAD_REQUEST"),
                (PermissionError, "FORBIDDEN"))
 
 

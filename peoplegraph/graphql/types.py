@@ -17,7 +17,7 @@ from peoplegraph.api.access import check_project
 from peoplegraph.engine.quality import flags_from_bits
 from peoplegraph.identity.records import ClusterRecord, FaceDecision, PhotoRecord
 from peoplegraph.linking.service import HistoryEntry, LinkingResult
-from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation
+from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, checked_id
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
 
@@ -35,13 +35,7 @@ def check_page(limit: int, offset: int) -> None:
 
 def checked_face_ids(ids: Iterable[str], field: str = "faceIds") -> list[int]:
     """Face ids as the API takes them (ID strings of 63-bit integers), checked."""
-    out = []
-    for given in ids:
-        try:
-            out.append(int(str(given).strip()))
-        except ValueError:
-            raise ValueError(f"{field}: {given!r} is not a face id") from None
-    return out
+    return [checked_id(given, field, "face") for given in ids]
 
 
 @strawberry.type

@@ -27,10 +27,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+import numpy as np
+
 from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
 from peoplegraph.identity.records import FaceDecision, PersonRecord, now
 from peoplegraph.linking.matching import match_new_faces
-from peoplegraph.observations.model import UNCLUSTERED, validate_project_name
+from peoplegraph.observations.model import ID_LIMIT, UNCLUSTERED, checked_id, validate_project_name
 from peoplegraph.services.clustering import (
     ClusteringReport, cluster_project, decide_and_place, named_groups, place_faces,
 )
@@ -256,6 +258,10 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
                          next(iter(people)) if len(people) == 1 else None, placed)
 
 
+class Missing(ValueError):
+    """No such person, cluster or face in the project: 404 over HTTP (NOT_FOUND in GraphQL)."""
+
+
 class Conflict(ValueError):
     """What the project's state refuses as it is now (another's action on top of the undo stack): the
     request was well formed, and may succeed later. 409 over HTTP."""
@@ -309,6 +315,11 @@ def history(runtime: Runtime, project: str, *, face_ids: Sequence[int] = (), clu
     left each face with (the decision the next action replaced, or the one in force)."""
     validate_project_name(project)
     wanted = {int(f) for f in face_ids}
+    if wanted:
+        known = runtime.vectors.project_faces(project).rows(sorted(wanted))
+        if (known < 0).any():
+            absent = sorted(wanted)[int(np.flatnonzero(known < 0)[0])]
+            raise Missing(f"face: no face {absent} in project {project!r} (a face of a deleted photo is gone too)")
     if cluster_id is not None:
         wanted |= set(_faces_of_cluster(runtime, project, cluster_id))
     if person_id is not None:
@@ -407,6 +418,7 @@ def _record(runtime: Runtime, project: str, action: str, known: Mapping[int, Fac
 
 def _faces_of_cluster(runtime: Runtime, project: str, cluster_id: int) -> list[int]:
     """The face ids of a cluster, in order."""
+    cluster_id = checked_id(cluster_id, "cluster", "cluster")
     faces = runtime.vectors.project_faces(project)
     found = sorted(faces.face_ids[faces.members([int(cluster_id)])].tolist())
     if int(cluster_id) < 0 or not found:
@@ -421,9 +433,9 @@ class ClusterGone(Conflict):
 def missing_cluster(runtime: Runtime, project: str, cluster_id: int) -> ValueError:
     """The error for an id that names no cluster: ClusterGone naming the clusters its faces are in now when
     a run removed it, else a plain "no cluster"."""
-    sample = runtime.graph.gone_cluster_faces(project, cluster_id) if cluster_id >= 0 else None
+    sample = runtime.graph.gone_cluster_faces(project, cluster_id) if 0 <= cluster_id < ID_LIMIT else None
     if sample is None:
-        return ValueError(f"cluster: no cluster {cluster_id} in project {project!r}")
+        return Missing(f"cluster: no cluster {cluster_id} in project {project!r}")
     faces = runtime.vectors.project_faces(project)
     rows = faces.rows(sample)
     now = set(faces.cluster_ids[rows[rows >= 0]].tolist()) - {UNCLUSTERED}
@@ -494,7 +506,7 @@ def _removed(known: dict[int, FaceDecision], face_id: int) -> frozenset[str]:
 def existing_person(runtime: Runtime, project: str, person_id: str) -> PersonRecord:
     person = runtime.graph.person(project, person_id)
     if person is None:
-        raise ValueError(f"person: no person {person_id!r} in project {project!r} (peoplegraph people list)")
+        raise Missing(f"person: no person {person_id!r} in project {project!r} (peoplegraph people list)")
     return person
 
 

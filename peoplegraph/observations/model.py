@@ -14,6 +14,22 @@ UNKNOWN_AGE = -1.0  # the pack estimates no age
 PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
+ID_LIMIT = 2**63  # face ids are 63-bit; cluster ids fit the same range
+
+
+def checked_id(value: object, field: str, what: str) -> int:
+    """An id as a client sends it (a whole number, in a string or not) within 0..2^63-1; ValueError naming the
+    field otherwise (a larger number would overflow the stores' 64-bit columns)."""
+    text = str(value).strip()
+    try:
+        number = int(text) if text.isdigit() and len(text) <= 19 else -1
+    except ValueError:
+        number = -1
+    if not 0 <= number < ID_LIMIT:
+        raise ValueError(f"{field}: {str(value)[:40]!r} is not a {what} id (a whole number from 0 to 2^63-1)")
+    return number
+
+
 def validate_project_name(project: object, field: str = "project") -> str:
     """The one check on project names (user input that ends up in filter expressions and graph keys).
 

@@ -15,6 +15,7 @@ from litestar.response import Stream
 
 from peoplegraph.api.access import project_guard
 from peoplegraph.api.schemas import PhotoDeleted
+from peoplegraph.observations.model import checked_id
 from peoplegraph.media.store import THUMBNAIL_SIDES
 from peoplegraph.services import export, photo_media, projects
 from peoplegraph.services.runtime import Runtime
@@ -51,9 +52,8 @@ class MediaController(Controller):
 
     @get("/faces/{face_id:str}/crop", description="A JPEG of one face with a margin around it.")
     async def face_crop(self, project: str, face_id: str, runtime: Runtime) -> Response[bytes]:
-        if not face_id.lstrip("-").isdigit():
-            raise ValueError(f"face_id: {face_id!r} is not a face id (a whole number, as a string)")
-        data = await _served(photo_media.face_crop, runtime, project, int(face_id))
+        number = checked_id(face_id, "face_id", "face")
+        data = await _served(photo_media.face_crop, runtime, project, number)
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": CACHE, "ETag": f'"{face_id}"'})
 
     @delete("/photos/{photo_id:str}", opt={"role": "editor"}, status_code=200,

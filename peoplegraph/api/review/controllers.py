@@ -11,13 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import NotFoundException
 from msgspec import Struct
 
 from peoplegraph.api.access import may_undo_any, project_guard
 from peoplegraph.api.schemas import Cluster, Face, HistoryStep, Outcome, Person, Suggestion, typed
 from peoplegraph.linking import service as linking
 from peoplegraph.linking.service import LinkingResult
+from peoplegraph.observations.model import checked_id
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
 
@@ -49,9 +49,9 @@ def _page(limit: int, offset: int) -> None:
 
 
 def _face_ids(values: list[str]) -> list[int]:
-    if not values or not all(v.lstrip("-").isdigit() for v in values):
-        raise ValueError(f"face_ids: a non-empty list of face ids (whole numbers, as strings), got {values!r}")
-    return [int(v) for v in values]
+    if not values:
+        raise ValueError("face_ids: a non-empty list of face ids (whole numbers, as strings)")
+    return [checked_id(v, "face_ids", "face") for v in values]
 
 
 def _outcome(result: LinkingResult) -> Outcome:
@@ -96,12 +96,10 @@ class ReviewController(Controller):
     async def cluster_faces(self, project: str, cluster_id: int, runtime: Runtime, limit: int = 100,
                             offset: int = 0) -> Response[list[Face]]:
         _page(limit, offset)
+        cluster_id = checked_id(cluster_id, "cluster_id", "cluster")
         faces = await asyncio.to_thread(runtime.vectors.faces_of_clusters, project, [cluster_id])
         if not faces:
-            missing = await asyncio.to_thread(linking.missing_cluster, runtime, project, cluster_id)
-            if isinstance(missing, linking.ClusterGone):
-                raise missing
-            raise NotFoundException(str(missing))
+            raise await asyncio.to_thread(linking.missing_cluster, runtime, project, cluster_id)
         return Response([_face(project, f) for f in faces[offset:offset + limit]],
                         headers={"X-Total-Count": str(len(faces))})
 
