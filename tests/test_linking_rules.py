@@ -138,7 +138,8 @@ def _random_action(runtime, rnd: random.Random):
     return rnd.choice(choices)
 
 
-REFUSALS = ("two people, not one cluster", "nothing to undo", "every face of cluster", "in no cluster")
+REFUSALS = ("two people, not one cluster", "nothing to undo", "every face of cluster", "in no cluster",
+            "holds faces confirmed as")
 
 
 def _state(runtime):

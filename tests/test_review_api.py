@@ -260,3 +260,13 @@ def test_clusters_show_their_quality_and_ignored_faces_can_be_listed_and_brought
     back = api.post("/projects/extras/faces/unignore", json={"face_ids": faces})
     assert back.status_code == 200 and sorted(back.json()["faces"]) == faces
     assert api.get("/projects/extras/faces/ignored").json() == [] and len(api.get("/projects/extras/clusters").json()) == 2
+
+    # naming a cluster someone named already is refused (rename the person instead), and a misspelt field too
+    named = listed[0]["id"]
+    assert api.post(f"/projects/extras/clusters/{named}/confirm", json={"name": "Lead"}).status_code == 200
+    again = api.post(f"/projects/extras/clusters/{named}/confirm", json={"name": "Other"})
+    assert again.status_code == 409 and "'lead'" in again.json()["detail"], again.text
+    assert api.post(f"/projects/extras/clusters/{named}/confirm", json={"person_id": "lead"}).status_code == 200
+    typo = api.post(f"/projects/extras/clusters/{named}/confirm", json={"nmae": "Lead"})
+    assert typo.status_code == 400 and "nmae" in typo.json()["detail"], typo.text
+    assert [p["person_id"] for p in api.get("/projects/extras/people").json()] == ["lead"]

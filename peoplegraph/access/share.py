@@ -59,12 +59,14 @@ class ShareLinks:
         self._key_file = key_file
 
     def create(self, project: str, created_by: str, *, event_id: str = "", expires_in_hours: float | None = None,
-               password: str = "", album: Sequence[str] = ()) -> IssuedLink:
+               password: str = "", album: Sequence[str] | None = None) -> IssuedLink:
         """A link to the whole project, to one event of it, or to an album (these photos alone)."""
+        if album is not None and not album:
+            raise ValueError("album: name at least one photo (an empty album would be the whole project)")
         validate_project_name(project)
         if event_id and event_id not in {e.event_id for e in self.graph.events(project)}:
             raise ValueError(f"event_id: no event {event_id!r} in project {project!r}")
-        album = tuple(dict.fromkeys(album))
+        album = tuple(dict.fromkeys(album or ()))
         if album and event_id:
             raise ValueError("album: a link is to an event or to an album of photos, not both")
         if len(album) > MAX_ALBUM:

@@ -16,6 +16,10 @@ def typed(value: Any, kind: type[T]) -> T:
     return msgspec.convert(value, kind, from_attributes=True)
 
 
+class Body(Struct, forbid_unknown_fields=True):
+    """A request body: a field it does not know is refused, naming it (a misspelt one would be ignored)."""
+
+
 class Health(Struct):
     status: str
     version: str

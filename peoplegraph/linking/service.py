@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from peoplegraph.engine.decisions import GROUP_PREFIX, is_group
+from peoplegraph.engine.decisions import GROUP_PREFIX, HUMAN_METHODS, is_group
 from peoplegraph.identity.records import FaceDecision, PersonRecord, now
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.observations.model import ID_LIMIT, UNCLUSTERED, checked_id, validate_project_name
@@ -68,6 +68,12 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
         person_id = _new_person_id(runtime, project, name)
         new_people.append(PersonRecord(project, person_id, name.strip()))  # type: ignore[union-attr]
     known = decisions_around(runtime, project, faces, person_id)
+    named = sorted({known[f].confirmed_as for f in faces if f in known and known[f].method in HUMAN_METHODS
+                    and known[f].confirmed_as} - {person_id})
+    if named:  # an editor named these faces: naming them again would strand that person silently
+        raise Conflict(f"confirm: cluster {cluster_id} holds faces confirmed as {', '.join(map(repr, named))}: to "
+                       "rename that person edit them; to say they are someone else, remove those faces first "
+                       "(or merge the two people)")
     stamp = now()
     decisions = [_decided(known, face, confirmed_as=person_id, actor=actor, decided_at=stamp) for face in faces]
     placed = decide_and_place(runtime, project, lambda: _record(runtime, project, "confirm", known, decisions,

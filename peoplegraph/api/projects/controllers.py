@@ -7,10 +7,10 @@ from dataclasses import asdict
 
 from litestar import Controller, Request, delete, get, post
 from litestar.exceptions import NotFoundException
-from msgspec import Struct
 
 from peoplegraph.access.keys import PROJECT_ROLES, KeyService
 from peoplegraph.api import schemas
+from peoplegraph.api.schemas import Body
 from peoplegraph.api.access import admin_guard, project_guard
 from peoplegraph.identity.records import ApiKeyRecord
 from peoplegraph.observations.model import validate_project_name
@@ -18,11 +18,11 @@ from peoplegraph.services import projects
 from peoplegraph.services.runtime import Runtime
 
 
-class NewProject(Struct):
+class NewProject(Body):
     name: str
 
 
-class NewKey(Struct):
+class NewKey(Body):
     name: str
     role: str
 

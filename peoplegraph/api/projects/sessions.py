@@ -9,14 +9,13 @@ import datetime as dt
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import NotAuthorizedException
-from msgspec import Struct
 
 from peoplegraph.access.sessions import COOKIE, Session
 from peoplegraph.api.access import browser_sessions, refuse_foreign_writes
-from peoplegraph.api.schemas import SessionInfo, SignedOut
+from peoplegraph.api.schemas import Body, SessionInfo, SignedOut
 
 
-class SignIn(Struct):
+class SignIn(Body):
     key: str
 
 

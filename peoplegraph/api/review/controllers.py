@@ -11,10 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from msgspec import Struct
 
 from peoplegraph.api.access import may_undo_any, project_guard
-from peoplegraph.api.schemas import Cluster, Face, HistoryStep, Outcome, Person, Suggestion, typed
+from peoplegraph.api.schemas import Body, Cluster, Face, HistoryStep, Outcome, Person, Suggestion, typed
 from peoplegraph.linking import service as linking
 from peoplegraph.linking.service import LinkingResult
 from peoplegraph.observations.model import checked_id
@@ -25,20 +24,20 @@ MAX_PAGE = 500
 STATUSES = ("all", "unnamed", "confirmed")
 
 
-class Confirmation(Struct):
+class Confirmation(Body):
     name: str | None = None
     person_id: str | None = None
 
 
-class FaceChoice(Struct):
+class FaceChoice(Body):
     face_ids: list[str]
 
 
-class ClusterChoice(Struct):
+class ClusterChoice(Body):
     cluster_ids: list[int]
 
 
-class ReviewAnswer(Struct):
+class ReviewAnswer(Body):
     face_ids: list[str]
     accept: bool
 

@@ -11,10 +11,10 @@ from urllib.parse import quote
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotFoundException, TooManyRequestsException
 from litestar.response import Stream
-from msgspec import Struct
 
 from peoplegraph.access.share import RateLimits, ShareLinkError, ShareLinks
 from peoplegraph.api import schemas
+from peoplegraph.api.schemas import Body
 from peoplegraph.api.access import project_guard
 from peoplegraph.api.photos.controllers import multipart_files
 from peoplegraph.api.photos.media import CACHE, zip_response
@@ -28,13 +28,13 @@ from peoplegraph.services.runtime import Runtime
 MAX_EXPORT = 2000  # photos in one guest download
 
 
-class GuestExport(Struct):
+class GuestExport(Body):
     photos: list[str]
 
 
-class NewShareLink(Struct):
+class NewShareLink(Body):
     event_id: str = ""
-    album: list[str] = []  # photo ids: a link to these photos alone
+    album: list[str] | None = None  # photo ids: a link to these photos alone
     expires_in_hours: float | None = None
     password: str = ""
 

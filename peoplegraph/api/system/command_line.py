@@ -10,14 +10,14 @@ from typing import Any
 
 from litestar import Controller, Request, post
 from litestar.exceptions import PermissionDeniedException
-from msgspec import Struct
 
+from peoplegraph.api.schemas import Body
 from peoplegraph.api.access import LOCAL_KEY_ID
 from peoplegraph.cli.common import Context
 from peoplegraph.cli.through_server import run_here
 
 
-class CommandLine(Struct):
+class CommandLine(Body):
     argv: list[str]
     cwd: str
     user: str
