@@ -128,7 +128,7 @@ def test_the_keys_command_creates_lists_and_revokes(app_settings: Settings) -> N
     key = json.loads(made.stdout)
     assert key["secret"].startswith("pgk_") and key["role"] == "admin" and key["project"] == ""
     for args, word in ((("--name", "x", "--role", "editor", "--project", "nope"), "no project 'nope'"),
-                       (("--name", "root", "--role", "admin"), "already have a key named 'root'"),
+                       (("--name", "root", "--role", "admin"), "is named 'root' already"),
                        (("--name", " ", "--role", "admin"), "needs a name")):
         refused = cli("create", *args)
         assert refused.returncode == 1 and word in refused.stderr and "Traceback" not in refused.stderr

@@ -96,8 +96,9 @@ class KeyService:
         else:
             raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES)}")
         if any(k.name == name and not k.revoked_at for k in self.graph.api_keys(project)):
-            raise ValueError(f"name: {'the admin keys' if not project else f'project {project!r}'} already have a "
-                             f"key named {name!r} (names are the actors of decisions: keep them apart)")
+            holder = "an admin key" if not project else f"a key of project {project!r}"
+            raise ValueError(f"name: {holder} is named {name!r} already (names are the actors of decisions: keep "
+                             "them apart)")
         secret = KEY_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
         digest = secret_hash(secret)
         record = ApiKeyRecord(key_id=digest[:12], name=name, project=project, role=role, created_at=now())

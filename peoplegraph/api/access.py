@@ -99,7 +99,8 @@ async def check_project(runtime: Runtime, key: ApiKeyRecord, project: str, role:
     validate_project_name(project)
     decision = access(key, project, role)
     if decision is Access.FORBIDDEN:
-        raise PermissionDeniedException(f"the key {key.name!r} is a {key.role} key: this needs {role} or above")
+        article = "an" if key.role[0] in "aeiou" else "a"
+        raise PermissionDeniedException(f"the key {key.name!r} is {article} {key.role} key: this needs {role} or above")
     # a project key's project exists (its keys go with it): only an admin key can name one that does not
     if decision is Access.HIDDEN or (key.role == "admin" and project not in await asyncio.to_thread(
             runtime.graph.projects)):

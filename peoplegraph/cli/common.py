@@ -139,6 +139,6 @@ def clusters_table(found: list) -> str:
     rows = [f"{'id':>5} {'faces':>6} {'photos':>6} {'conf':>5}  representative (photo, box)"]
     for c in found:
         box = ",".join(f"{v:.0f}" for v in c.representative_box)
-        rows.append(f"{c.cluster_id:>5} {c.size:>6} {len(c.photo_ids):>6} {c.mean_confidence:>5.2f}  "
+        rows.append(f"{c.cluster_id:>5} {c.size:>6} {len(c.photo_ids):>6} {100 * c.mean_confidence:>5.1f}  "
                     f"{c.representative_photo_id[:12]} [{box}]")
     return "\n".join(rows)
