@@ -238,6 +238,18 @@ def test_cluster_ids_last_and_a_gone_one_says_where_its_faces_went(api: TestClie
     assert home and all(str(c) in detail for c in home), (detail, home)
     assert api.post("/projects/ids/clusters/999/ignore").status_code == 404  # an id no cluster ever had
 
+    # splitting faces off and undoing it gives the cluster its id back; a new cluster never takes a gone id
+    split_off = after[third][:2]
+    api.post(f"/projects/ids/clusters/{third}/split", json={"face_ids": split_off}).raise_for_status()
+    assert third in listed() and len(listed()) == len(after) + 1
+    api.post("/projects/ids/undo").raise_for_status()
+    assert listed() == after
+    lfw = shared_data / "lfw-devtrain"
+    newcomer = sorted((lfw / "John_Ashcroft").glob("*.jpg"))[:4]
+    assert _upload(api, "ids", newcomer)["state"] == "complete"
+    fresh = set(listed()) - set(after)
+    assert fresh and min(fresh) > max([*before, *after, gone]), (fresh, before, after)
+
 
 def test_clusters_show_their_quality_and_ignored_faces_can_be_listed_and_brought_back(
         api: TestClient, shared_data: Path) -> None:

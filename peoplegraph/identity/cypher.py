@@ -181,6 +181,11 @@ class CypherGraphStore:
                 self._run(q.DELETE_APPEARANCES_OF_FACES, {"rows": batch})
             self._write_clusters(project, clusters, appearances, gone or {})
 
+    def highest_gone_cluster(self, project: str) -> int:
+        """The highest id of a cluster a run removed (-1 when none): new clusters take ids above it and above
+        every id in use, so no id ever names other faces."""
+        return self._scalar(q.HIGHEST_GONE_CLUSTER, {"project": validate_project_name(project)})
+
     def gone_cluster_faces(self, project: str, cluster_id: int) -> list[int] | None:
         """Some faces of a cluster a run removed (where they are now says where it went); None when no run
         removed that id."""

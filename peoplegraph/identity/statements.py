@@ -135,6 +135,7 @@ SET_GONE_CLUSTERS = (
 )
 DELETE_GONE_CLUSTERS = "UNWIND $keys AS k MATCH (g:GoneCluster {key: k}) DELETE g"
 GONE_CLUSTER = "MATCH (g:GoneCluster {key: $key}) RETURN g.faces AS faces"
+HIGHEST_GONE_CLUSTER = "MATCH (g:GoneCluster) WHERE g.project = $project RETURN coalesce(max(g.cluster_id), -1) AS n"
 CREATE_CLUSTERS = (
     "MATCH (pr:Project {name: $project}) "
     "UNWIND $rows AS r "

@@ -51,6 +51,9 @@ class GraphStore(Protocol):
         `removed` ids go (`gone`: some faces of each), the APPEARS_IN edges of `faces` ((photo id, face id))
         become `appearances`; clears the mark `mark_clustering` set."""
 
+    def highest_gone_cluster(self, project: str) -> int:
+        """The highest id of a cluster a run removed, -1 when none."""
+
     def gone_cluster_faces(self, project: str, cluster_id: int) -> list[int] | None:
         """Some faces of a cluster a run removed; None when no run removed that id."""
 

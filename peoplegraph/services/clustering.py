@@ -82,11 +82,13 @@ def cluster_project(
     say("clustering", 0, len(faces))
     decisions = runtime.graph.face_decisions(project)
     constraints = as_constraints(faces.face_ids, decisions)
+    floor = max(int(faces.cluster_ids.max(initial=UNCLUSTERED)), runtime.graph.highest_gone_cluster(project))
     if mode == "reset":
         labels = keep_cluster_ids(faces.cluster_ids, cluster_labels(
-            faces, settings, similarity, min_size, constraints, progress=lambda done, n: say("clustering", done, n)))
+            faces, settings, similarity, min_size, constraints, progress=lambda done, n: say("clustering", done, n)),
+            floor)
     else:
-        labels = missing_labels(faces, settings, similarity, min_size, constraints)
+        labels = missing_labels(faces, settings, similarity, min_size, constraints, floor)
     person_of = {} if constraints is None else people_of_clusters(labels, constraints)
     runtime.graph.mark_clustering(project, mode)
     before = faces.cluster_ids.copy()
@@ -141,10 +143,12 @@ def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids:
     seeds = set(rows[rows >= 0].tolist())
     clusters = {int(c) for c in cluster_ids} - {UNCLUSTERED}
     scope = _Scope(faces, runtime.graph, project)
+    floor = max(int(faces.cluster_ids.max(initial=UNCLUSTERED)), max(released.values(), default=UNCLUSTERED),
+                runtime.graph.highest_gone_cluster(project))  # new clusters take ids above every id ever used
     say("clustering", 0, len(seeds))
     for _ in range(MAX_SCOPE_ROUNDS):
         inside = scope.widen(seeds, clusters)
-        labels, joined, pool = _placed(faces, inside, scope.ignored_rows, settings, similarity)
+        labels, joined, pool = _placed(faces, inside, scope.ignored_rows, settings, similarity, floor)
         if joined <= clusters and pool <= seeds:
             break
         seeds |= pool
@@ -153,15 +157,16 @@ def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids:
         return cluster_project(runtime, project, stage, mode="missing")
     decisions = scope.decisions
     constraints = as_constraints(faces.face_ids[inside], decisions)
-    first_new = max(int(faces.cluster_ids.max(initial=UNCLUSTERED)), int(labels.max(initial=UNCLUSTERED))) + 1
+    first_new = max(floor, int(labels.max(initial=UNCLUSTERED))) + 1
     if constraints is not None:
         labels, _ = constrained_labels(labels, constraints, renumber=False, first_new_label=first_new)
-    person_of = {} if constraints is None else people_of_clusters(labels, constraints)
     before = faces.cluster_ids[inside]
-    moved = labels != before
     was_in = before.copy()  # where the faces were before the action (released ones included)
     for k, face in enumerate(faces.face_ids[inside].tolist() if released else ()):
         was_in[k] = released.get(face, was_in[k])
+    labels = _take_back_freed_ids(faces, inside, was_in, labels, floor)
+    person_of = {} if constraints is None else people_of_clusters(labels, constraints)
+    moved = labels != before
     say("writing clusters", 0, int(moved.sum()))
     affected = (clusters | set(labels[moved].tolist())) - {UNCLUSTERED}
     if moved.any():
@@ -276,7 +281,7 @@ class _Scope:
 
 
 def _placed(faces: ProjectFaces, inside: np.ndarray, ignored: np.ndarray, settings,
-            similarity: float) -> tuple[np.ndarray, set[int], set[int]]:
+            similarity: float, floor: int) -> tuple[np.ndarray, set[int], set[int]]:
     """The labels of the rows `inside` once their unclustered faces are placed, the existing clusters they
     joined, and the unclustered rows (inside or near them) clustered with them."""
     labels = faces.cluster_ids[inside].copy()
@@ -301,7 +306,7 @@ def _placed(faces: ProjectFaces, inside: np.ndarray, ignored: np.ndarray, settin
     near, near_sims = faces.nearest(faces.embeddings[rest], settings.cluster_neighbors, among=lone)
     pool = np.union1d(rest, near[(near >= 0) & (near_sims >= similarity - CANDIDATE_MARGIN)])
     fresh = cluster_labels(faces.select(pool), settings, similarity, settings.min_cluster_size)
-    first = max(int(faces.cluster_ids.max(initial=UNCLUSTERED)), int(labels.max(initial=UNCLUSTERED))) + 1
+    first = max(floor, int(labels.max(initial=UNCLUSTERED))) + 1
     for row, label in zip(pool.tolist(), fresh.tolist()):
         if row in position:
             labels[position[row]] = UNCLUSTERED if label == UNCLUSTERED else label + first
@@ -336,10 +341,11 @@ def appearances(faces: ProjectFaces, rows: np.ndarray, labels: np.ndarray, perso
     return out
 
 
-def keep_cluster_ids(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+def keep_cluster_ids(before: np.ndarray, after: np.ndarray, floor: int | None = None) -> np.ndarray:
     """`after`'s clusters under lasting ids: a cluster whose faces are mostly those of one cluster of `before`,
     where most of that cluster's faces went, keeps its id (its faces stayed together); the others take new
-    ids after every id `before` used, in `after`'s order, so that no id ever names other faces."""
+    ids above `floor` (the highest id ever used; by default `before`'s), in `after`'s order, so that no id
+    ever names other faces."""
     out = np.full(after.shape, UNCLUSTERED, np.int64)
     fresh = np.unique(after[after != UNCLUSTERED])
     both = (before != UNCLUSTERED) & (after != UNCLUSTERED)
@@ -349,7 +355,7 @@ def keep_cluster_ids(before: np.ndarray, after: np.ndarray) -> np.ndarray:
         best_old = _best(pairs[0], pairs[1], counts)
         best_new = _best(pairs[1], pairs[0], counts)
         kept = {n: o for n, o in best_old.items() if best_new.get(o) == n}
-    next_id = int(before.max(initial=UNCLUSTERED)) + 1
+    next_id = max(int(before.max(initial=UNCLUSTERED)), UNCLUSTERED if floor is None else floor) + 1
     mapping = np.full(int(after.max(initial=0)) + 1, UNCLUSTERED, np.int64)
     for n in fresh.tolist():
         if n in kept:
@@ -359,6 +365,31 @@ def keep_cluster_ids(before: np.ndarray, after: np.ndarray) -> np.ndarray:
             next_id += 1
     clustered = after != UNCLUSTERED
     out[clustered] = mapping[after[clustered]]
+    return out
+
+
+def _take_back_freed_ids(faces: ProjectFaces, inside: np.ndarray, was_in: np.ndarray, labels: np.ndarray,
+                         floor: int) -> np.ndarray:
+    """A cluster a partial run made anew takes back the id of the cluster most of its faces were in, when that
+    cluster is gone and most of its faces are in this one: undoing a split gives the cluster its id back."""
+    fresh = labels > floor
+    clustered = was_in != UNCLUSTERED
+    freed = np.setdiff1d(np.unique(was_in[clustered]), labels)
+    if not fresh.any() or not freed.size:
+        return labels
+    elsewhere = np.isin(faces.cluster_ids, freed)  # still some faces outside the run: not free
+    elsewhere[inside] = False
+    freed = np.setdiff1d(freed, faces.cluster_ids[elsewhere])
+    counted = fresh & clustered
+    pairs, counts = np.unique(np.stack([labels[counted], was_in[counted]]), axis=1, return_counts=True)
+    best_old = _best(pairs[0], pairs[1], counts)
+    from_freed = np.isin(was_in, freed)
+    pairs, counts = np.unique(np.stack([was_in[from_freed], labels[from_freed]]), axis=1, return_counts=True)
+    best_new = _best(pairs[0], pairs[1], counts)
+    out = labels.copy()
+    for new, old in best_old.items():
+        if old in best_new and best_new[old] == new:
+            out[labels == new] = old
     return out
 
 
@@ -390,7 +421,7 @@ def gone_clusters(face_ids: np.ndarray, before: np.ndarray, after: np.ndarray,
 
 
 def missing_labels(faces: ProjectFaces, settings, similarity: float, min_cluster_size: int,
-                   decisions: Decisions | None = None) -> np.ndarray:
+                   decisions: Decisions | None = None, floor: int = UNCLUSTERED) -> np.ndarray:
     """Clustered faces keep their cluster; the others join one (`assign_to_clusters`) or are clustered among
     themselves into new clusters numbered after the highest existing id; then the decisions, renumbering
     nothing."""
@@ -407,7 +438,7 @@ def missing_labels(faces: ProjectFaces, settings, similarity: float, min_cluster
         labels[new] = joined
         rest = new[joined == UNCLUSTERED]
         fresh = cluster_labels(faces.select(rest), settings, similarity, min_cluster_size)
-        first = max(int(labels.max()) + 1, 0)
+        first = max(int(labels.max()), floor) + 1
         labels[rest] = np.where(fresh == UNCLUSTERED, UNCLUSTERED, fresh + first)
     return labels if decisions is None else constrained_labels(labels, decisions, renumber=False)[0]
 
