@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 import msgspec
 from msgspec import Struct
 
+from peoplegraph.services.clustering import ClusteringReport
+
 T = TypeVar("T")
 
 
@@ -119,17 +121,6 @@ class Face(Struct):
     thumbnail: str
 
 
-class ClusteringRun(Struct):
-    faces: int
-    clusters: int
-    clustered_faces: int
-    unclustered_faces: int
-    similarity: float
-    min_cluster_size: int
-    mode: str
-    recovered: str
-
-
 class Outcome(Struct):
     """What an editor action did: the faces decided about, the person, and the clustering run that applied it."""
 
@@ -137,7 +128,7 @@ class Outcome(Struct):
     project: str
     faces: list[str]
     person_id: str | None
-    clustering: ClusteringRun
+    clustering: ClusteringReport
     conflicts: list[dict[str, Any]]
 
 
