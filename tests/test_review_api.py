@@ -183,7 +183,9 @@ def test_deleting_a_photo_takes_its_faces_decisions_and_media(api: TestClient, s
     bundle = api.get("/projects/del/people/colin/export", headers=viewer)
     assert bundle.status_code == 200 and bundle.headers["x-export-photos"] == str(len(colin) - 1)
     assert "Colin.zip" in bundle.headers["content-disposition"]
+    assert int(bundle.headers["content-length"]) == len(bundle.content)  # known before the first byte
     with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
+        assert archive.testzip() is None  # every entry's CRC checks
         inside = sorted(n for n in archive.namelist() if n.startswith("photos/"))
         assert inside == sorted(f"photos/{p.name}" for p in colin if hashlib.sha256(p.read_bytes()).hexdigest() != photo)
         manifest = json.loads(archive.read("manifest.json"))

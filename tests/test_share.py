@@ -65,7 +65,9 @@ def test_a_guest_finds_exactly_their_own_photos_and_nothing_else(app_settings: S
         entries = ["/".join(p["download"].split("/")[4:6]) for p in photos]
         bundle = guest.post(f"{link['url']}/export", json={"photos": entries})
         assert bundle.status_code == 200 and bundle.headers["content-type"] == "application/zip"
+        assert int(bundle.headers["content-length"]) == len(bundle.content)
         with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
+            assert archive.testzip() is None
             inside = [n for n in archive.namelist() if n.startswith("photos/")]
             assert {hashlib.sha256(archive.read(n)).hexdigest() for n in inside} == shown
             manifest = json.loads(archive.read("manifest.json"))

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"PGE1"
 NONCE_BYTES = 12
+TAG_BYTES = 16  # AES-GCM's authentication tag
+SEALED_OVERHEAD = len(MAGIC) + NONCE_BYTES + TAG_BYTES  # a sealed file is this much larger than the data
 KEY_BYTES = 32
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from peoplegraph.atomic import atomic_write
 from peoplegraph.engine.decode import decode_image
-from peoplegraph.media.cipher import MediaCipher
+from peoplegraph.media.cipher import SEALED_OVERHEAD, MediaCipher
 from peoplegraph.observations.model import validate_project_name
 
 THUMBNAIL_SIDES = (256, 1280)  # the longest side of a thumbnail, pixels: a grid tile, a photo shown large
@@ -35,6 +35,9 @@ class MediaFiles(Protocol):
     """The media store's bytes by name ("<project>/<kind>/<xx>/<id>")."""
 
     def exists(self, name: str) -> bool: ...
+
+    def size(self, name: str) -> int:
+        """Bytes; OSError when absent."""
 
     def read(self, name: str) -> bytes: ...
 
@@ -54,6 +57,9 @@ class FolderFiles:
 
     def exists(self, name: str) -> bool:
         return (self.folder / name).exists()
+
+    def size(self, name: str) -> int:
+        return (self.folder / name).stat().st_size
 
     def read(self, name: str) -> bytes:
         return (self.folder / name).read_bytes()
@@ -87,6 +93,11 @@ class MediaStore:
 
     def has_original(self, project: str, photo_id: str) -> bool:
         return self.files.exists(self._name(project, "originals", photo_id))
+
+    def original_size(self, project: str, photo_id: str) -> int:
+        """The kept original's size (as `original` gives it); OSError when none is kept."""
+        stored = self.files.size(self._name(project, "originals", photo_id))
+        return stored - SEALED_OVERHEAD if self.cipher is not None else stored
 
     def original(self, project: str, photo_id: str) -> bytes:
         return self._read(self._name(project, "originals", photo_id))

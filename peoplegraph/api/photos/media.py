@@ -68,15 +68,17 @@ class MediaController(Controller):
 
     @get("/people/{person_id:str}/export", description="A person's portfolio: a zip of the originals of every "
          "photo they appear in, with manifest.csv and manifest.json (each photo's file, size, time, and the "
-         "person's faces in it with their boxes), streamed as it is made; X-Export-Photos says how many photos.")
+         "person's faces in it with their boxes), streamed as it is made with its exact Content-Length; X-Export-Photos "
+         "says how many photos.")
     async def export_person(self, project: str, person_id: str, runtime: Runtime) -> Stream:
         items = await asyncio.to_thread(export.portfolio, runtime, project, person_id)
+        plan = await asyncio.to_thread(export.plan_zip, runtime, items)
         person = await asyncio.to_thread(runtime.graph.person, project, person_id)
-        return zip_response(export.zip_stream(runtime, items), f"{person.name if person else person_id}.zip",
-                            len(items))
+        return zip_response(runtime, plan, f"{person.name if person else person_id}.zip")
 
 
-def zip_response(chunks, name: str, photos: int) -> Stream:
-    return Stream(chunks, media_type="application/zip", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "X-Export-Photos": str(photos),
-        "Cache-Control": "no-store"})
+def zip_response(runtime: Runtime, plan: export.ZipPlan, name: str) -> Stream:
+    """The zip as it is made, its exact length announced (a browser shows the download's progress)."""
+    return Stream(export.zip_stream(runtime, plan), media_type="application/zip", headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}", "Content-Length": str(plan.length),
+        "X-Export-Photos": str(plan.photos), "Cache-Control": "no-store"})

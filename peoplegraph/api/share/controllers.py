@@ -146,7 +146,8 @@ class GuestController(Controller):
         if not all(links.signed(token, photo_id, signature) for photo_id, _, signature in wanted):
             raise NotFoundException("no such photo on this link")
         items = await asyncio.to_thread(export.photos, runtime, link.project, [photo_id for photo_id, _, _ in wanted])
-        return zip_response(export.zip_stream(runtime, items, with_ids=False), "photos.zip", len(items))
+        plan = await asyncio.to_thread(export.plan_zip, runtime, items, with_ids=False)
+        return zip_response(runtime, plan, "photos.zip")
 
     async def _photo(self, request: Request, token: str, photo_id: str, signature: str) -> ShareLinkRecord:
         link = await _open(request, token)  # no password: the signature came from a search that gave it
