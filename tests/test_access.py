@@ -193,6 +193,17 @@ def test_photos_and_faces_are_served_as_images_to_those_who_may_see_them(api: Te
         assert api.get(path, headers=stranger).status_code == 404, path
     assert api.get(f"/projects/stills/photos/{photo_id}/thumbnail?side=300").status_code == 400
     assert api.get(f"/projects/stills/photos/{'0' * 64}/original").status_code == 404
+    long_id = api.get(f"/projects/stills/photos/{'f' * 5000}/original")
+    assert long_id.status_code == 404 and len(long_id.json()["detail"]) < 200  # not echoed whole
+    import time
+
+    long_name = ("x" * 3000) + ".jpg"  # a client's name is kept to its last 255 characters, suffix and all
+    another = sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[0].read_bytes()
+    (job,) = api.post("/projects/stills/photos", files=[("photos", (long_name, another, "image/jpeg"))]).json()["jobs"]
+    while (state := api.get(f"/jobs/{job}").json())["state"] not in ("complete", "failed"):
+        time.sleep(0.2)
+    names = [p.path for p in runtime.graph.photos("stills")]
+    assert any(n.endswith(".jpg") and len(n) == 255 for n in names), [len(n) for n in names]
     assert api.get("/projects/stills/faces/12x/crop").status_code == 400
     photo.unlink()  # moved away since ingest: reported, never a 500 (the thumbnail made before stays)
     gone = api.get(f"/projects/stills/photos/{photo_id}/original")

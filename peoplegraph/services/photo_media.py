@@ -35,7 +35,7 @@ def display_name(photo: PhotoRecord) -> str:
 def photo_record(runtime: Runtime, project: str, photo_id: str) -> PhotoRecord:
     found = runtime.graph.photos_by_id(project, [photo_id]) if len(photo_id) == 64 else []
     if not found:
-        raise PhotoNotFound(f"no photo {photo_id!r} in project {project!r}")
+        raise PhotoNotFound(f"no photo {photo_id[:80]!r} in project {project!r}")
     return found[0]
 
 

@@ -35,7 +35,7 @@ def delete_photo(runtime: Runtime, project: str, photo_id: str) -> ClusteringRep
     if runtime.graph.pending_clustering(project):  # a dead action's work first: a delete cut short, say
         place_faces(runtime, project)
     if not runtime.graph.photos_by_id(project, [photo_id]):
-        raise KeyError(f"no photo {photo_id!r} in project {project!r}")
+        raise KeyError(f"no photo {photo_id[:80]!r} in project {project!r}")
     faces = runtime.vectors.faces_of_photo(project, photo_id)
     ids = [f.face_id for f in faces]
     clusters = {f.cluster_id for f in faces} - {UNCLUSTERED}

@@ -23,6 +23,7 @@ from peoplegraph.services.runtime import Runtime
 from peoplegraph.workers.tasks import cluster_photos, ingest_photos
 
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+NAME_MAX_CHARS = 255  # of a client's file name, kept as the photo's display name (a file system's own limit)
 
 
 async def multipart_files(request: Request) -> list[UploadFile]:
@@ -52,7 +53,7 @@ class PhotoController(Controller):
         files: list[dict[str, str]] = []
         try:
             for index, upload in enumerate(data):
-                name = upload.filename or f"upload-{index}"
+                name = (upload.filename or f"upload-{index}")[-NAME_MAX_CHARS:]  # the end keeps the suffix
                 target = spool / f"{index:05d}_{UNSAFE_NAME.sub('_', name)[-120:]}"
                 content = await upload.read()
                 await asyncio.to_thread(target.write_bytes, content)
