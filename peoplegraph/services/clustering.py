@@ -210,9 +210,10 @@ def decide_and_place(runtime: Runtime, project: str, decide: Callable[[], object
     except Exception:  # refused: the graph wrote nothing (one transaction), and neither will we
         runtime.graph.mark_clustering(project, "")
         raise
-    held = runtime.vectors.project_faces(project)
-    rows = held.rows(release)
-    released = {f: int(held.cluster_ids[r]) for f, r in zip(release, rows.tolist()) if r >= 0}
+    released = {}
+    if release:  # where they were, so that a cluster they leave empty says where its faces went
+        held = runtime.vectors.project_faces(project)
+        released = {f: int(held.cluster_ids[r]) for f, r in zip(release, held.rows(release).tolist()) if r >= 0}
     _release(runtime, project, release, delete)
     return _place(runtime, project, face_ids, cluster_ids, released=released)  # the mark is ours: not read again
 
@@ -349,12 +350,7 @@ def keep_cluster_ids(before: np.ndarray, after: np.ndarray, floor: int | None = 
     out = np.full(after.shape, UNCLUSTERED, np.int64)
     fresh = np.unique(after[after != UNCLUSTERED])
     both = (before != UNCLUSTERED) & (after != UNCLUSTERED)
-    kept: dict[int, int] = {}
-    if both.any():
-        pairs, counts = np.unique(np.stack([after[both], before[both]]), axis=1, return_counts=True)
-        best_old = _best(pairs[0], pairs[1], counts)
-        best_new = _best(pairs[1], pairs[0], counts)
-        kept = {n: o for n, o in best_old.items() if best_new.get(o) == n}
+    kept = _mutual_majority(after, before, both, both)
     next_id = max(int(before.max(initial=UNCLUSTERED)), UNCLUSTERED if floor is None else floor) + 1
     mapping = np.full(int(after.max(initial=0)) + 1, UNCLUSTERED, np.int64)
     for n in fresh.tolist():
@@ -380,21 +376,28 @@ def _take_back_freed_ids(faces: ProjectFaces, inside: np.ndarray, was_in: np.nda
     elsewhere = np.isin(faces.cluster_ids, freed)  # still some faces outside the run: not free
     elsewhere[inside] = False
     freed = np.setdiff1d(freed, faces.cluster_ids[elsewhere])
-    counted = fresh & clustered
-    pairs, counts = np.unique(np.stack([labels[counted], was_in[counted]]), axis=1, return_counts=True)
-    best_old = _best(pairs[0], pairs[1], counts)
-    from_freed = np.isin(was_in, freed)
-    pairs, counts = np.unique(np.stack([was_in[from_freed], labels[from_freed]]), axis=1, return_counts=True)
-    best_new = _best(pairs[0], pairs[1], counts)
     out = labels.copy()
-    for new, old in best_old.items():
-        if old in best_new and best_new[old] == new:
-            out[labels == new] = old
+    for new, old in _mutual_majority(labels, was_in, fresh & clustered, np.isin(was_in, freed)).items():
+        out[labels == new] = old
     return out
 
 
-def _best(keys: np.ndarray, values: np.ndarray, counts: np.ndarray) -> dict[int, int]:
+def _mutual_majority(after: np.ndarray, before: np.ndarray, from_after: np.ndarray,
+                     from_before: np.ndarray) -> dict[int, int]:
+    """The clusters of `after` matched to clusters of `before`, each pair the one where most of the other's
+    faces are: the rows `from_after` say where an `after` cluster's faces were, `from_before` where a
+    `before` cluster's faces went."""
+    best_old = _best(after[from_after], before[from_after])
+    best_new = _best(before[from_before], after[from_before])
+    return {n: o for n, o in best_old.items() if best_new.get(o) == n}
+
+
+def _best(keys: np.ndarray, values: np.ndarray) -> dict[int, int]:
     """For each key, the value it shares the most faces with (the lower value on a tie)."""
+    if not keys.size:
+        return {}
+    pairs, counts = np.unique(np.stack([keys, values]), axis=1, return_counts=True)
+    keys, values = pairs
     order = np.lexsort((values, -counts, keys))
     k, v = keys[order], values[order]
     first = np.r_[True, k[1:] != k[:-1]]
