@@ -22,9 +22,9 @@ from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
-# liveness, the API's own description and browser pages (they hold no data; their requests carry a key), a
+# the web UI's pages, liveness, the API's own description and browser pages (they hold no data; their requests carry a key), a
 # share link's guest routes (the link is their credential), and signing in (the key is in the body)
-OPEN_PATHS = ["^/health$", "^/schema", "^/graphiql", "^/static/", "^/share/", "^/session$"]
+OPEN_PATHS = ["^/$", "^/health$", "^/schema", "^/graphiql", "^/static/", "^/share/", "^/session$"]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

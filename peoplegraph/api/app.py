@@ -29,6 +29,7 @@ from peoplegraph.api.share.controllers import GuestController, ShareLinkControll
 from peoplegraph.api.system.command_line import CommandLineController
 from peoplegraph.api.system.controllers import HealthController
 from peoplegraph.api.system.web_assets import GraphiQLController, static_files, swagger_plugin
+from peoplegraph.api.ui.controllers import EditorPageController, GuestPageController
 from peoplegraph.cli import through_server
 from peoplegraph.graphql.schema import build_schema
 from peoplegraph.services.runtime import Runtime, face_index_warming
@@ -78,7 +79,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True, url: str |
     return Litestar(
         route_handlers=[HealthController, ProjectController, PhotoController, ReviewController, MediaController,
                         ShareLinkController, GuestController, JobController, SessionController, CommandLineController, graphql,
-                        GraphiQLController, static_files()],
+                        GraphiQLController, EditorPageController, GuestPageController, static_files()],
         middleware=[authentication()],
         lifespan=[lifespan],
         dependencies={

@@ -1,0 +1,127 @@
+// Uploading photos: many at once by drag and drop or a file picker, the bytes' progress, then the ingest
+// job's own progress from its server-sent events, and the clusters it made when it ends. `#/upload/<job>`
+// follows a job started elsewhere (re-clustering the whole project).
+import { api, upload } from "./api.js";
+import { h, plural, replace, showError } from "./dom.js";
+
+const ACCEPT = "image/*,.heic,.heif,.jpg,.jpeg,.png,.webp,.tif,.tiff,.bmp";
+const BEFORE = 500;  // unnamed clusters remembered before an upload, to show the new ones after it
+
+export async function render(main, context, jobId) {
+  const page = new UploadPage(main, context);
+  if (jobId) page.follow(jobId, new Set());
+  return () => page.stop();
+}
+
+function seconds(value) {
+  if (value === null || value === undefined) return "";
+  return value >= 90 ? `${Math.round(value / 60)} min left` : `${Math.round(value)} s left`;
+}
+
+class UploadPage {
+  constructor(main, context) {
+    this.base = context.base;
+    this.files = [];
+    this.events = null;
+    this.input = h("input", { id: "photos", type: "file", multiple: true, accept: ACCEPT, class: "visually-hidden",
+      onchange: () => this.choose([...this.input.files]) });
+    this.chosen = h("p", { class: "muted", id: "chosen" }, "No photos chosen yet.");
+    this.send = h("button", { type: "button", class: "primary", disabled: true, onclick: () => this.start() }, "Upload");
+    this.bar = h("progress", { max: 1, value: 0, "aria-labelledby": "upload-status" });
+    this.status = h("p", { id: "upload-status", role: "status" });
+    this.result = h("div");
+    const drop = h("div", { class: "drop",
+      ondragover: (event) => { event.preventDefault(); drop.classList.add("over"); },
+      ondragleave: () => drop.classList.remove("over"),
+      ondrop: (event) => { event.preventDefault(); drop.classList.remove("over"); this.choose([...event.dataTransfer.files]); } },
+    h("p", {}, "Drop photos here, or"),
+    h("label", { for: "photos", class: "button-like" }, "Choose photos…"), this.input);
+    replace(main, h("h1", {}, "Upload photos"),
+      h("p", { class: "muted" }, "Faces are found, matched to the people you named and grouped into clusters. ",
+        "Photos already in the project are recognised and not stored twice."),
+      drop, this.chosen, h("div", { class: "row" }, this.send), this.bar, this.status, this.result);
+  }
+
+  stop() { if (this.events) this.events.close(); }
+
+  choose(files) {
+    this.files = files.filter((f) => f.size > 0);
+    const bytes = this.files.reduce((sum, f) => sum + f.size, 0);
+    this.chosen.textContent = this.files.length
+      ? `${plural(this.files.length, "photo")} chosen (${(bytes / 1e6).toFixed(1)} MB).` : "No photos chosen yet.";
+    this.send.disabled = this.files.length === 0;
+  }
+
+  async start() {
+    this.send.disabled = true;
+    replace(this.result);
+    const form = new FormData();
+    for (const file of this.files) form.append("photos", file, file.name);
+    try {
+      const { body: before } = await api(`${this.base}/clusters?status=unnamed&limit=${BEFORE}`);
+      this.status.textContent = "Uploading…";
+      const accepted = await upload(`${this.base}/photos`, form, (sent, total) => {
+        this.bar.max = total;
+        this.bar.value = sent;
+        this.status.textContent = `Uploading: ${(sent / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`;
+      });
+      this.follow(accepted.jobs[0], new Set(before.map((c) => c.id)));
+    } catch (error) {
+      this.status.textContent = "";
+      showError(error);
+      this.send.disabled = false;
+    }
+  }
+
+  follow(jobId, known) {
+    this.status.textContent = "Waiting for a worker…";
+    this.events = new EventSource(`/jobs/${encodeURIComponent(jobId)}/events`);
+    this.events.addEventListener("progress", (event) => this.progress(JSON.parse(event.data)));
+    this.events.addEventListener("end", (event) => {
+      this.events.close();
+      this.end(JSON.parse(event.data), known);
+    });
+    this.events.onerror = () => {
+      if (this.events.readyState === EventSource.CLOSED) this.status.textContent = "Lost the job's progress: reload to see it.";
+    };
+  }
+
+  progress(job) {
+    const p = job.progress;
+    if (!p) { this.status.textContent = `Job ${job.state.replaceAll("_", " ")}…`; return; }
+    this.bar.max = Math.max(p.total, 1);
+    this.bar.value = p.done;
+    const rate = p.per_s ? ` · ${p.per_s}/s` : "";
+    this.status.textContent = `${p.stage[0].toUpperCase()}${p.stage.slice(1)}: ${p.done} of ${p.total}${rate}` +
+      `${p.faces !== undefined ? ` · ${plural(p.faces, "face")}` : ""}${p.eta_s ? ` · ${seconds(p.eta_s)}` : ""}`;
+  }
+
+  async end(job, known) {
+    if (job.state === "failed") {
+      this.status.textContent = `The job failed: ${job.error}`;
+      this.send.disabled = false;
+      return;
+    }
+    this.bar.value = this.bar.max;
+    const result = job.result || {};
+    const skipped = result.skipped || [];
+    this.status.textContent = result.new_photos === undefined ? "Done."
+      : `Done: ${plural(result.new_photos, "new photo")}, ${plural(result.faces, "face")} found` +
+        (result.matching?.auto ? `, ${result.matching.auto} recognised` : "") +
+        (result.matching?.review ? `, ${result.matching.review} for review` : "") +
+        (skipped.length ? `, ${plural(skipped.length, "file")} skipped` : "") + ".";
+    const { body: after } = await api(`${this.base}/clusters?status=unnamed&limit=${BEFORE}`);
+    const fresh = after.filter((c) => !known.has(c.id));
+    replace(this.result,
+      skipped.length ? h("section", {}, h("h2", {}, "Skipped"), h("ul", {}, skipped.map((s) => h("li", {}, `${s.path}: ${s.reason}`))))
+        : null,
+      h("h2", {}, fresh.length ? `New clusters (${fresh.length})` : "No new clusters"),
+      h("ul", { class: "plain people-list" }, fresh.slice(0, 24).map((c) => h("li", {},
+        h("a", { href: `#/clusters/${c.id}`, class: "cluster-item" },
+          h("img", { src: c.crop, alt: "", width: 48, height: 48 }),
+          h("span", {}, `Cluster ${c.id}`, h("br"), h("span", { class: "muted" }, plural(c.size, "face"))))))),
+      h("p", {}, h("a", { href: "#/clusters" }, "Review the clusters")));
+    this.files = [];
+    this.chosen.textContent = "No photos chosen yet.";
+  }
+}
