@@ -231,6 +231,12 @@ class Settings(BaseSettings):
         return self.model_dir or self.data_dir / "models"
 
     @property
+    def local_url(self) -> str:
+        """Where a browser on this machine reaches `peoplegraph serve` (a wildcard address as localhost)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
     def face_index_path(self) -> Path:
         return self.face_index_dir or self.data_dir / "face-index"
 

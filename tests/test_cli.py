@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from peoplegraph.access.keys import KeyService
+from peoplegraph.services.runtime import Runtime
 from peoplegraph.settings import Settings
 
 
@@ -27,6 +29,14 @@ def test_demo_finds_the_six_people_of_the_sample_photo(app_settings: Settings) -
     assert demo["ingest"]["new_photos"] == 1 and len(demo["faces"]) == 6
     assert len(demo["clusters"]) == 6 and all(c["size"] == 1 for c in demo["clusters"])
     assert (app_settings.data_dir / "milvus.db").is_dir() and (app_settings.data_dir / "graph.lbug").exists()
+    # it ends with the web UI's address and a key that opens the demo project; a second run replaces the key
+    assert demo["web_ui"]["url"] == app_settings.local_url + "/"
+    again = json.loads(_run(app_settings, "demo", "--json").stdout)["web_ui"]["key"]
+    with Runtime(app_settings) as runtime:
+        keys = KeyService(runtime.graph)
+        assert keys.authenticate(demo["web_ui"]["key"]) is None
+        live = keys.authenticate(again)
+        assert live is not None and (live.project, live.role) == ("demo", "owner")
 
 
 def test_a_bad_setting_is_named(app_settings: Settings) -> None:

@@ -105,6 +105,13 @@ class KeyService:
         self.graph.add_api_key(record, digest)
         return IssuedKey(record, secret)
 
+    def reissue(self, name: str, role: str, project: str = "") -> IssuedKey:
+        """A new key under `name`, the live key of that name (if any) revoked: its secret was shown once."""
+        for key in self.graph.api_keys(project):
+            if key.name == name and not key.revoked_at:
+                self.revoke(key.key_id, project)
+        return self.create(name, role, project)
+
     def keys(self, project: str | None = None) -> list[ApiKeyRecord]:
         return self.graph.api_keys(project)
 

@@ -21,6 +21,7 @@ from peoplegraph.cli.common import (
     JSON_OPTION, PROJECT_OPTION, Context, LocalPath, clustering_text, clusters_table, emit, fail_clearly,
     project_command, settings_options,
 )
+from peoplegraph.access.keys import KeyService
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services import catalog
 from peoplegraph.services.clustering import MODES, cluster_new_faces, cluster_project
@@ -248,9 +249,8 @@ def serve(obj: Context, worker: bool) -> None:
     from peoplegraph.api.app import create_app
 
     settings = obj.settings()
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    url = f"http://{host}:{settings.port}"
-    uvicorn.run(create_app(settings, in_process_worker=worker, url=url), host=settings.host, port=settings.port)
+    uvicorn.run(create_app(settings, in_process_worker=worker, url=settings.local_url), host=settings.host,
+                port=settings.port)
 
 
 @main.command()
@@ -276,21 +276,27 @@ def worker(obj: Context) -> None:
 def demo(obj: Context, project: str, as_json: bool) -> None:
     """Ingest the sample photo that ships with insightface (six people) and print faces and clusters.
 
-    One photo shows each person once, so the demo lets a single face form a cluster."""
+    One photo shows each person once, so the demo lets a single face form a cluster. It ends with the address
+    and a key (the project's owner key `demo`, made anew each run) to review the result in the web UI."""
     sample = _insightface_sample()
     with obj.runtime() as runtime:
         report = _run_ingest(runtime, project, [sample])
         clustering = cluster_project(runtime, project, min_cluster_size=1)
         faces = catalog.faces(runtime, project)
         found = catalog.clusters(runtime, project)
+        key = KeyService(runtime.graph).reissue("demo", "owner", project)
+    url = runtime.settings.local_url
     payload = {"photo": str(sample), "ingest": report.to_dict(), "faces": [catalog.face_to_dict(f) for f in faces],
-               "clustering": clustering.to_dict(), "clusters": [catalog.cluster_to_dict(c) for c in found]}
+               "clustering": clustering.to_dict(), "clusters": [catalog.cluster_to_dict(c) for c in found],
+               "web_ui": {"url": f"{url}/", "key": key.secret}}
     face_lines = [
         f"  face {f.face_id}: box [{', '.join(f'{v:.0f}' for v in f.box)}] confidence {f.det_score * 100:.1f}"
         for f in faces
     ]
     text = "\n".join([f"sample photo: {sample}", _ingest_text(report), f"faces ({len(faces)}):", *face_lines,
-                      clustering_text(clustering), clusters_table(found)])
+                      clustering_text(clustering), clusters_table(found),
+                      f"\nReview it in the web UI: run `peoplegraph serve`, open {url}/ and sign in with the key\n"
+                      f"    {key.secret}\n(the owner key `demo` of project {project!r}: shown once, made anew by each demo)"])
     emit(as_json, payload, text)
 
 

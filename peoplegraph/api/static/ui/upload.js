@@ -117,7 +117,7 @@ class UploadPage {
         : null,
       h("h2", {}, fresh.length ? `New clusters (${fresh.length})` : "No new clusters"),
       h("ul", { class: "plain people-list" }, fresh.slice(0, 24).map((c) => h("li", {},
-        h("a", { href: `#/clusters/${c.id}`, class: "cluster-item" },
+        h("a", { href: `#/clusters/${c.id}`, class: "cluster-card" },
           h("img", { src: c.crop, alt: "", width: 48, height: 48 }),
           h("span", {}, `Cluster ${c.id}`, h("br"), h("span", { class: "muted" }, plural(c.size, "face"))))))),
       h("p", {}, h("a", { href: "#/clusters" }, "Review the clusters")));
