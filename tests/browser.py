@@ -20,7 +20,9 @@ def chromium_path() -> str | None:
     return os.environ.get("PEOPLEGRAPH_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+# per module, not per session: Playwright's sync API keeps an event loop running in this thread while it
+# lives, and later tests that call asyncio.run() would fail
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     executable = chromium_path()
     if executable is None:

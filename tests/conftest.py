@@ -10,7 +10,7 @@ from unavailable import skip_or_fail
 
 from neo4j_server import neo4j_server  # noqa: F401 - the session's Neo4j (tests/neo4j_server.py)
 from milvus_server import milvus_server  # noqa: F401 - the session's Milvus server (tests/milvus_server.py)
-from browser import browser  # noqa: F401 - the session's chromium (tests/browser.py)
+from browser import browser  # noqa: F401 - a module's chromium (tests/browser.py)
 
 SHARED = Path(os.environ.get("PEOPLEGRAPH_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 

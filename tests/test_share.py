@@ -109,3 +109,36 @@ def test_a_guest_finds_exactly_their_own_photos_and_nothing_else(app_settings: S
         assert api.delete(f"/projects/gala/share-links/{event_link['link_id']}").status_code == 200
         assert _search(guest, event_link["url"], colin[8]).status_code == 404
         assert guest.post("/share/pgs_made-up/search").status_code == 404
+
+
+def test_a_guest_page_learns_only_what_the_link_asks_before_a_search(api: TestClient, monkeypatch) -> None:
+    make_project(api, "gala")
+    api.post("/graphql", json={"query": 'mutation { addEvent(project: "gala", id: "dinner", name: "Dinner") { id } }'})
+    plain = api.post("/projects/gala/share-links", json={}).json()
+    guarded = api.post("/projects/gala/share-links", json={"password": "gala2026", "expires_in_hours": 48}).json()
+    dinner = api.post("/projects/gala/share-links", json={"event_id": "dinner"}).json()
+    guest = TestClient(app=api.app)  # no key: the page asks as the guest does
+
+    assert guest.get(f"{plain['url']}/about").json() == {"has_password": False, "expires_at": "", "scope": "project"}
+    about = guest.get(f"{guarded['url']}/about").json()  # no password needed to learn that one is
+    assert about == {"has_password": True, "expires_at": guarded["expires_at"], "scope": "project"}
+    assert guest.get(f"{dinner['url']}/about").json()["scope"] == "event"
+    # with the header, the password is checked before any selfie is taken
+    wrong = guest.get(f"{guarded['url']}/about", headers={"X-Share-Password": "gala2025"})
+    assert wrong.status_code == 404 and "password" in wrong.json()["detail"], wrong.text
+    assert guest.get(f"{guarded['url']}/about", headers={"X-Share-Password": "gala2026"}).json() == about
+    # a password of any script travels as RFC 8187's UTF-8'' form (a header carries ASCII only)
+    accented = api.post("/projects/gala/share-links", json={"password": "café 密码"}).json()
+    utf8 = {"X-Share-Password": "UTF-8''caf%C3%A9%20%E5%AF%86%E7%A0%81"}
+    assert guest.get(f"{accented['url']}/about", headers=utf8).status_code == 200
+    assert guest.get(f"{accented['url']}/about", headers={"X-Share-Password": "UTF-8''caf%C3%A9"}).status_code == 404
+    undecodable = guest.get(f"{accented['url']}/about", headers={"X-Share-Password": "UTF-8''%FF"})
+    assert undecodable.status_code == 404 and "percent-encoded" in undecodable.json()["detail"]
+
+    api.delete(f"/projects/gala/share-links/{plain['link_id']}")
+    for gone in (plain["url"], "/share/pgs_made-up", "/share/not-a-token"):
+        refused = guest.get(f"{gone}/about")
+        assert refused.status_code == 404 and "ask for a new one" in refused.json()["detail"], refused.text
+    # expiry is checked at each request: move the clock past the link's end rather than wait for it
+    monkeypatch.setattr("peoplegraph.access.share.now", lambda: "2999-01-01T00:00:00Z")
+    assert guest.get(f"{guarded['url']}/about").status_code == 404

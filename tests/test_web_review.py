@@ -77,14 +77,12 @@ def section(page, name: str) -> None:
     page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
 
 
-def upload(page, files: list[Path], expect: str) -> None:
+def upload(page, files: list[Path], outcome: str) -> None:
+    """Uploads the files and waits for the job's end (the heading `outcome` over its new clusters)."""
     section(page, "Upload")
     page.locator("#photos").set_input_files([str(f) for f in files])
     page.get_by_role("button", name="Upload", exact=True).click()
-    status = page.locator("#upload-status")
-    status.filter(has_text=re.compile(r"Ingesting|Matching|Clustering|Thumbnails|Waiting|Uploading")).wait_for(
-        timeout=TIMEOUT_MS)
-    page.get_by_role("heading", name=re.compile(expect)).wait_for(timeout=TIMEOUT_MS)
+    page.get_by_role("heading", name=re.compile(outcome)).wait_for(timeout=TIMEOUT_MS)
 
 
 def open_cluster(page, cluster_id: int) -> None:
@@ -112,6 +110,10 @@ def test_an_editor_reviews_and_a_guest_finds_their_photos(site: Site, browser) -
     upload(page, first, r"New clusters \(3\)")
     screenshot(page, "upload-done")
     assert page.locator("#upload-status").inner_text().startswith(f"Done: {len(first)} new photos")
+    # the job's stages, as they went and then from its result: each one passed, with its count
+    stages = page.locator(".stages li.passed")
+    expect(stages).to_have_text([re.compile(rf"^Ingesting: {len(first)} files"), re.compile("^Matching: 18 faces"),
+                                 re.compile("^Clustering: 18 faces"), re.compile(rf"^Thumbnails: {len(first)} photos")])
     truth = site.clusters()
     assert sorted(truth.values()) == sorted(PEOPLE), truth
 

@@ -109,7 +109,7 @@ class ShareLinks:
     @staticmethod
     def check_password(link: ShareLinkRecord, password: str) -> None:
         if link.password and not _password_ok(link.password, password):
-            raise ShareLinkError("this link needs its password (X-Share-Password), and that was not it")
+            raise ShareLinkError("that is not the password of this link")
 
     # -- signed photo URLs -----------------------------------------------------------------------------
 

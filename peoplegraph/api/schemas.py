@@ -4,7 +4,7 @@ is made, so the description cannot drift from what is sent."""
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from msgspec import Struct
@@ -193,6 +193,14 @@ class GuestPhoto(Struct):
 class GuestAnswer(Struct):
     photos: list[GuestPhoto]
     message: str
+
+
+class GuestLink(Struct):
+    """What a guest may know of a link before searching: never its project, event or photos."""
+
+    has_password: bool
+    expires_at: str  # "" : never
+    scope: Literal["project", "event", "album"]  # what the guest's searches look through
 
 
 class SessionInfo(Struct):

@@ -13,6 +13,7 @@ from peoplegraph.identity.records import (
     Appearance, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord,
 )
 from peoplegraph.linking.repair import RepairReport
+from peoplegraph.services.biography import biography_html as render_biography
 from peoplegraph.services.runtime import Runtime
 
 from peoplegraph.graphql.types import Box, CoAppearance, Photo, check_page, runtime_of
@@ -159,6 +160,12 @@ class Person:
             external_ids=[] if private else [ExternalId(source=s, id=i) for s, i in p.external_ids],
             cluster_ids=list(p.cluster_ids), photo_count=p.photo_count,
         )
+
+    @strawberry.field(description="The biography rendered to HTML a page may insert as it is (raw HTML in the "
+                                  "Markdown escaped, javascript: and other unsafe links left as text, headings "
+                                  "from h3); null when private.")
+    def biography_html(self) -> str | None:
+        return None if self.biography is None else render_biography(self.biography)
 
     @strawberry.field(description="The people who appear in photos with this person, most photos together first "
                                   "(hidden and private people only with `includeHidden`).")

@@ -24,6 +24,24 @@ def counted(stage: str, done: int, total: int, began: float, **more: Any) -> dic
             "eta_s": None if left is None else round(left, 1), **more}
 
 
+class StageTimes:
+    """The stages a job went through, for its result: progress events are sampled (a short stage can pass
+    between two), so the result lists every stage with its item count and seconds."""
+
+    def __init__(self) -> None:
+        self._stages: list[tuple[str, Any, float]] = []  # stage, total, began (time.monotonic())
+
+    def note(self, payload: dict[str, Any]) -> None:
+        stage = payload.get("stage")
+        if stage and (not self._stages or self._stages[-1][0] != stage):
+            self._stages.append((stage, payload.get("total"), time.monotonic()))
+
+    def to_list(self) -> list[dict[str, Any]]:
+        ends = [began for _, _, began in self._stages[1:]] + [time.monotonic()]
+        return [{"stage": stage, "total": total, "seconds": round(end - began, 2)}
+                for (stage, total, began), end in zip(self._stages, ends) if stage != "done"]
+
+
 def progress_key(job_id: str) -> str:
     return f"peoplegraph:progress:{job_id}"
 

@@ -8,6 +8,7 @@ import functools
 import shutil
 import time
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from peoplegraph.engine.decode import ImageRejected
@@ -19,7 +20,7 @@ from peoplegraph.services.clustering import cluster_new_faces, cluster_project
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.ingest import IngestReport, IngestService, PhotoSource
 from peoplegraph.services.runtime import Runtime
-from peoplegraph.workers.progress import counted, write_progress
+from peoplegraph.workers.progress import StageTimes, counted, write_progress
 
 PROGRESS_INTERVAL_S = 0.25
 
@@ -31,7 +32,13 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
     redis = ctx["redis"]
     loop = asyncio.get_running_loop()
     last, began = 0.0, time.monotonic()
-    await write_progress(redis, job_id, counted("ingesting", 0, len(files), began, faces=0))
+    stages = StageTimes()
+
+    async def progress(payload: dict[str, Any]) -> None:
+        stages.note(payload)
+        await write_progress(redis, job_id, payload)
+
+    await progress(counted("ingesting", 0, len(files), began, faces=0))
 
     def on_progress(report: IngestReport, total: int) -> None:
         nonlocal last
@@ -49,23 +56,25 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
         if cleanup_dir:
             shutil.rmtree(cleanup_dir, ignore_errors=True)
     faces = len(report.face_ids)
-    await write_progress(redis, job_id, counted("matching", 0, faces, time.monotonic(), photos=report.processed))
+    await progress(counted("matching", 0, faces, time.monotonic(), photos=report.processed))
     matching = await asyncio.to_thread(match_new_faces, runtime, project, report.face_ids)
-    await write_progress(redis, job_id, counted("clustering", 0, faces, time.monotonic(), photos=report.processed))
+    await progress(counted("clustering", 0, faces, time.monotonic(), photos=report.processed))
     clustering = await asyncio.to_thread(cluster_new_faces, runtime, project, report.face_ids)
-    await _make_thumbnails(runtime, project, report.photo_ids, redis, job_id)
-    await write_progress(redis, job_id, counted("done", report.processed, len(files), began, faces=faces))
-    return {**report.to_dict(), "matching": matching.to_dict(), "clustering": clustering.to_dict()}
+    await _make_thumbnails(runtime, project, report.photo_ids, progress)
+    await progress(counted("done", report.processed, len(files), began, faces=faces))
+    return {**report.to_dict(), "matching": matching.to_dict(), "clustering": clustering.to_dict(),
+            "stages": stages.to_list()}
 
 
-async def _make_thumbnails(runtime: Runtime, project: str, photo_ids: list[str], redis, job_id: str) -> None:
+async def _make_thumbnails(runtime: Runtime, project: str, photo_ids: list[str],
+                           progress: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
     """Every size of thumbnail of the uploaded photos, made now so that the first look at them waits for
     nothing; a photo that cannot be read is left to its own request to say why."""
     began, last = time.monotonic(), 0.0
     for done, photo_id in enumerate(photo_ids):
         if time.monotonic() - last >= PROGRESS_INTERVAL_S:
             last = time.monotonic()
-            await write_progress(redis, job_id, counted("thumbnails", done, len(photo_ids), began))
+            await progress(counted("thumbnails", done, len(photo_ids), began))
         for side in THUMBNAIL_SIDES:
             with contextlib.suppress(PhotoNotFound, ImageRejected):
                 await asyncio.to_thread(photo_media.thumbnail, runtime, project, photo_id, side)
@@ -79,6 +88,7 @@ async def cluster_photos(ctx: dict[str, Any], project: str, mode: str = "reset")
 
     began: dict[str, float] = {}
     last = 0.0
+    stages = StageTimes()
 
     def on_stage(stage: str, done: int, total: int) -> None:
         nonlocal last
@@ -86,11 +96,13 @@ async def cluster_photos(ctx: dict[str, Any], project: str, mode: str = "reset")
         started = began.setdefault(stage, now)
         if now - last >= PROGRESS_INTERVAL_S or done in (0, total):
             last = now
-            asyncio.run_coroutine_threadsafe(write_progress(redis, job_id, counted(stage, done, total, started)), loop)
+            payload = counted(stage, done, total, started)
+            stages.note(payload)
+            asyncio.run_coroutine_threadsafe(write_progress(redis, job_id, payload), loop)
 
     report = await asyncio.to_thread(functools.partial(cluster_project, runtime, project, on_stage, mode=mode))
     await write_progress(redis, job_id, {"stage": "done"})
-    return report.to_dict()
+    return {**report.to_dict(), "stages": stages.to_list()}
 
 
 TASKS = (ingest_photos, cluster_photos)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import asdict
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotFoundException, TooManyRequestsException
@@ -90,23 +90,52 @@ async def _open(request: Request, token: str) -> ShareLinkRecord:
         raise NotFoundException(str(exc)) from None
 
 
+def presented_password(header: str) -> str:
+    """X-Share-Password as sent: plain (ASCII), or RFC 8187's `UTF-8''<percent-encoded>` for any other
+    characters, which an HTTP header cannot carry as they are (browsers refuse them)."""
+    charset, quoted, encoded = header.partition("''")
+    if quoted and charset.strip().lower() == "utf-8":
+        return unquote(encoded, encoding="utf-8", errors="strict")
+    return header
+
+
+async def _check_password(request: Request, link: ShareLinkRecord) -> None:
+    """The link's password from the X-Share-Password header; each try counts against the rate limit, so
+    passwords cannot be guessed faster than searches are made."""
+    limits: RateLimits = request.app.state.share_limits
+    client = request.client.host if request.client else ""
+    if not limits.allow(link.link_id, client):
+        raise TooManyRequestsException("too many searches a minute on this link: wait a minute")
+    try:
+        await asyncio.to_thread(ShareLinks.check_password, link,
+                                presented_password(request.headers.get("x-share-password", "")))
+    except (ShareLinkError, UnicodeDecodeError) as exc:
+        raise NotFoundException(str(exc) if isinstance(exc, ShareLinkError) else
+                                "X-Share-Password: UTF-8'' followed by the password's UTF-8 bytes, percent-encoded") from None
+
+
 class GuestController(Controller):
     """What a guest with a share link may do: search by selfie, and see and download what it found."""
 
     path = "/share/{token:str}"
 
+    @get("/about", description="What the guest's page shows before a search: whether the link needs a password, "
+         "when it expires (\"\" never) and whether it is to a whole project, one event or an album. With an "
+         "`X-Share-Password` header the password is checked too (a wrong one answers 404; it counts as a search "
+         "against the rate limit), so a guest learns of a mistyped password before taking a selfie.")
+    async def about(self, token: str, request: Request) -> schemas.GuestLink:
+        link = await _open(request, token)
+        if "x-share-password" in request.headers:
+            await _check_password(request, link)
+        scope = "album" if link.album else "event" if link.event_id else "project"
+        return schemas.typed({"has_password": bool(link.password), "expires_at": link.expires_at, "scope": scope},
+                             schemas.GuestLink)
+
     @post("/search", status_code=200, description="One selfie (multipart) in; the photos its person is in out, "
           "each with its signed thumbnail, large and download URLs. The selfie is not kept.")
     async def search(self, token: str, request: Request, runtime: Runtime) -> schemas.GuestAnswer:
         link = await _open(request, token)
-        limits: RateLimits = request.app.state.share_limits
-        client = request.client.host if request.client else ""
-        if not limits.allow(link.link_id, client):  # password guesses count too
-            raise TooManyRequestsException("too many searches a minute on this link: wait a minute")
-        try:
-            await asyncio.to_thread(ShareLinks.check_password, link, request.headers.get("x-share-password", ""))
-        except ShareLinkError as exc:
-            raise NotFoundException(str(exc)) from None
+        await _check_password(request, link)
         files = await multipart_files(request)
         if len(files) != 1:
             raise ValueError(f"send exactly one selfie as a multipart file, not {len(files)} files")

@@ -89,8 +89,11 @@ function openProject(project) {
   else route();
 }
 
+let shown = 0;  // which call of route() the page shows: a section still loading when another is asked for yields
+
 async function route() {
   if (!context.project) return;
+  const mine = ++shown;
   const [section = "clusters", ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   const load = SECTIONS[section];
   if (!load) { context.go("#/clusters"); return; }
@@ -99,9 +102,14 @@ async function route() {
     else link.removeAttribute("aria-current");
   }
   if (cleanup) { cleanup(); cleanup = null; }
+  // each call draws into its own element: a superseded one goes on drawing, but out of sight
+  const view = h("div", { class: "view" });
+  replace(main, view);
   try {
     const module = await load();
-    cleanup = (await module.render(main, context, ...args)) || null;
+    const done = (await module.render(view, context, ...args)) || null;
+    if (mine === shown) cleanup = done;
+    else if (done) done();  // another section was asked for while this one loaded: its key handlers go
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) signInForm("Your session has ended: sign in again.");
     else showError(error);

@@ -5,7 +5,8 @@ import { api, upload } from "./api.js";
 import { h, plural, replace, showError } from "./dom.js";
 
 const ACCEPT = "image/*,.heic,.heif,.jpg,.jpeg,.png,.webp,.tif,.tiff,.bmp";
-const BEFORE = 500;  // unnamed clusters remembered before an upload, to show the new ones after it
+const BEFORE = 500;
+const UNITS = { ingesting: "file", matching: "face", clustering: "face", thumbnails: "photo" };  // what a stage counts  // unnamed clusters remembered before an upload, to show the new ones after it
 
 export async function render(main, context, jobId) {
   const page = new UploadPage(main, context);
@@ -29,6 +30,7 @@ class UploadPage {
     this.send = h("button", { type: "button", class: "primary", disabled: true, onclick: () => this.start() }, "Upload");
     this.bar = h("progress", { max: 1, value: 0, "aria-labelledby": "upload-status" });
     this.status = h("p", { id: "upload-status", role: "status" });
+    this.stages = h("ol", { class: "stages", "aria-label": "The job's stages" });
     this.result = h("div");
     const drop = h("div", { class: "drop",
       ondragover: (event) => { event.preventDefault(); drop.classList.add("over"); },
@@ -39,7 +41,7 @@ class UploadPage {
     replace(main, h("h1", {}, "Upload photos"),
       h("p", { class: "muted" }, "Faces are found, matched to the people you named and grouped into clusters. ",
         "Photos already in the project are recognised and not stored twice."),
-      drop, this.chosen, h("div", { class: "row" }, this.send), this.bar, this.status, this.result);
+      drop, this.chosen, h("div", { class: "row" }, this.send), this.bar, this.status, this.stages, this.result);
   }
 
   stop() { if (this.events) this.events.close(); }
@@ -75,6 +77,7 @@ class UploadPage {
 
   follow(jobId, known) {
     this.status.textContent = "Waiting for a worker…";
+    replace(this.stages);
     this.events = new EventSource(`/jobs/${encodeURIComponent(jobId)}/events`);
     this.events.addEventListener("progress", (event) => this.progress(JSON.parse(event.data)));
     this.events.addEventListener("end", (event) => {
@@ -88,12 +91,24 @@ class UploadPage {
 
   progress(job) {
     const p = job.progress;
-    if (!p) { this.status.textContent = `Job ${job.state.replaceAll("_", " ")}…`; return; }
+    if (!p || p.stage === "done") { this.status.textContent = `Job ${job.state.replaceAll("_", " ")}…`; return; }
     this.bar.max = Math.max(p.total, 1);
     this.bar.value = p.done;
     const rate = p.per_s ? ` · ${p.per_s}/s` : "";
-    this.status.textContent = `${p.stage[0].toUpperCase()}${p.stage.slice(1)}: ${p.done} of ${p.total}${rate}` +
+    const text = `${p.stage[0].toUpperCase()}${p.stage.slice(1)}: ${p.done} of ${p.total}${rate}` +
       `${p.faces !== undefined ? ` · ${plural(p.faces, "face")}` : ""}${p.eta_s ? ` · ${seconds(p.eta_s)}` : ""}`;
+    this.status.textContent = text;
+    this.stage(p.stage, text);
+  }
+
+  // The stages seen so far, each with its last count: a short job's stages stay readable after they pass.
+  stage(name, text) {
+    let item = this.stages.querySelector(`[data-stage="${name}"]`);
+    if (!item) {
+      for (const done of this.stages.children) done.classList.add("passed");
+      item = this.stages.appendChild(h("li", { dataset: { stage: name } }));
+    }
+    item.textContent = text;
   }
 
   async end(job, known) {
@@ -104,6 +119,13 @@ class UploadPage {
     }
     this.bar.value = this.bar.max;
     const result = job.result || {};
+    // the result lists every stage (events are sampled: a short one may have passed unseen)
+    if (result.stages) replace(this.stages);
+    for (const { stage, total, seconds: took } of result.stages || []) {
+      this.stage(stage, `${stage[0].toUpperCase()}${stage.slice(1)}: ${plural(total ?? 0, UNITS[stage] ?? "item")} in ` +
+        `${took < 10 ? took.toFixed(1) : Math.round(took)} s`);
+    }
+    for (const done of this.stages.children) done.classList.add("passed");
     const skipped = result.skipped || [];
     this.status.textContent = result.new_photos === undefined ? "Done."
       : `Done: ${plural(result.new_photos, "new photo")}, ${plural(result.faces, "face")} found` +
