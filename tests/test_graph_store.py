@@ -249,6 +249,29 @@ def test_people_links_and_appearances(store, project: str) -> None:
                                [Appearance("alice", f"{4:064x}", 1, (0, 0, 1, 1), 7, "cluster")])
 
 
+def test_a_page_of_clusters_is_read_by_status_largest_first(store, project: str) -> None:
+    store.add_photos([photo(project, i) for i in range(8)])
+    store.add_person(project, "alice", "Alice")
+    sizes = {0: (0,), 1: (1, 2, 3), 2: (4, 5), 3: (6, 7), 4: (0, 1, 2, 3)}  # 2 and 3 tie: the lower id first
+    write_clusters(store, project, [cluster(project, cid, photos, "alice" if cid in (1, 3) else None)
+                                    for cid, photos in sizes.items()])
+    every = {c.cluster_id: c for c in store.clusters(project)}
+
+    def ids(status: str, limit: int, offset: int) -> tuple[list[int], int]:
+        page, total = store.cluster_page(project, status, limit, offset)
+        for c in page:  # the same records as clusters() reads (photo_ids are not compared by the dataclass)
+            assert c == every[c.cluster_id] and c.photo_ids == every[c.cluster_id].photo_ids
+        return [c.cluster_id for c in page], total
+
+    assert ids("all", 10, 0) == ([4, 1, 2, 3, 0], 5)
+    assert ids("all", 2, 1) == ([1, 2], 5)
+    assert ids("unnamed", 10, 0) == ([4, 2, 0], 3)
+    assert ids("confirmed", 1, 1) == ([3], 2)
+    assert ids("confirmed", 5, 9) == ([], 2)
+    with pytest.raises(ValueError, match="status"):
+        store.cluster_page(project, "named", 5, 0)
+
+
 def test_update_clusters_writes_only_what_changed(store, project: str) -> None:
     """A partial clustering run replaces the clusters it names, removes the ids it names and replaces the
     appearances of the faces it names; every other cluster, link and appearance stays."""

@@ -127,6 +127,9 @@ def test_projects_are_isolated_and_drop_project(store: MilvusVectorStore) -> Non
     store.upsert(make_faces("iso-b", unit_vectors(7, seed=2)))
     assert (store.count("iso-a"), store.count("iso-b")) == (5, 7)
     assert store.search("iso-a", unit_vectors(1, seed=2), 10)[0].__len__() == 5
+    # ids are looked up by key alone: another project's ids are still not this project's faces
+    b_ids = [f.face_id for f in store.faces("iso-b")]
+    assert store.faces_by_id("iso-a", b_ids) == [] and len(store.faces_by_id("iso-b", b_ids)) == 7
     store.drop_project("iso-a")
     assert store.count("iso-a") == 0 and store.faces("iso-a") == []
     assert store.count("iso-b") == 7

@@ -49,6 +49,7 @@ from peoplegraph.identity.records import (
     RELATION_KINDS, ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord,
     OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord, ShareLinkRecord,
 )
+from peoplegraph.identity.store import CLUSTER_STATUSES
 from peoplegraph.engine.decisions import GROUP_PREFIX, HUMAN_METHODS
 from peoplegraph.observations.model import validate_project_name
 
@@ -309,10 +310,27 @@ class CypherGraphStore:
     def clusters(self, project: str) -> list[ClusterRecord]:
         validate_project_name(project)
         params = {"project": project}
-        photos: dict[int, dict[str, int]] = {}
-        for row in self._run(q.CLUSTER_PHOTOS, params):
-            photos.setdefault(int(row["cluster_id"]), {})[row["photo_id"]] = int(row["faces"])
         links = {int(r["cluster_id"]): r["person_id"] for r in self._run(q.CLUSTER_LINKS, params)}
+        rows = [{**r, "person_id": links.get(int(r["cluster_id"]))} for r in self._run(q.CLUSTERS, params)]
+        return self._cluster_records(project, rows, self._run(q.CLUSTER_PHOTOS, params))
+
+    def cluster_page(self, project: str, status: str, limit: int, offset: int) -> tuple[list[ClusterRecord], int]:
+        validate_project_name(project)
+        if status not in CLUSTER_STATUSES:
+            raise ValueError(f"status: {status!r} is not one of {', '.join(CLUSTER_STATUSES)}")
+        params = {"project": project, "status": status}
+        total = int(self._run(q.CLUSTER_COUNT, params)[0]["n"])
+        rows = self._run(f"{q.CLUSTER_PAGE} SKIP {int(offset)} LIMIT {int(limit)}", params)  # integers: safe
+        photos = self._run(q.PHOTOS_OF_CLUSTERS, {"project": project,
+                                                   "cluster_ids": [int(r["cluster_id"]) for r in rows]})
+        return self._cluster_records(project, rows, photos), total
+
+    @staticmethod
+    def _cluster_records(project: str, rows: list[dict[str, Any]], photo_rows: list[dict[str, Any]]
+                         ) -> list[ClusterRecord]:
+        photos: dict[int, dict[str, int]] = {}
+        for row in photo_rows:
+            photos.setdefault(int(row["cluster_id"]), {})[row["photo_id"]] = int(row["faces"])
         return [
             ClusterRecord(
                 project=project,
@@ -324,9 +342,9 @@ class CypherGraphStore:
                 mean_confidence=float(r["mean_confidence"]),
                 photo_ids=tuple(photos.get(int(r["cluster_id"]), {})),
                 faces_per_photo=tuple(photos.get(int(r["cluster_id"]), {}).values()),
-                person_id=links.get(int(r["cluster_id"])),
+                person_id=r["person_id"],
             )
-            for r in self._run(q.CLUSTERS, params)
+            for r in rows
         ]
 
     # -- people ----------------------------------------------------------------------------------------

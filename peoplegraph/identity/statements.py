@@ -160,6 +160,26 @@ CLUSTERS = (
     "c.representative_photo_id AS representative_photo_id, c.representative_box AS representative_box, "
     "c.mean_confidence AS mean_confidence ORDER BY cluster_id"
 )
+# A page of a project's clusters, largest first, all or only those named (confirmed) or not (unnamed): what a
+# review screen shows without reading every cluster.
+CLUSTERS_WITH_STATUS = (
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster) "
+    "OPTIONAL MATCH (c)-[:IS_PERSON]->(pe:Person) "
+    "WITH c, pe WHERE $status = 'all' OR ($status = 'unnamed' AND pe IS NULL) "
+    "OR ($status = 'confirmed' AND pe IS NOT NULL) "
+)
+CLUSTER_PAGE = CLUSTERS_WITH_STATUS + (
+    "RETURN c.cluster_id AS cluster_id, c.size AS size, c.representative_face_id AS representative_face_id, "
+    "c.representative_photo_id AS representative_photo_id, c.representative_box AS representative_box, "
+    "c.mean_confidence AS mean_confidence, pe.person_id AS person_id "
+    "ORDER BY size DESC, cluster_id"  # then SKIP and LIMIT, formatted in
+)
+CLUSTER_COUNT = CLUSTERS_WITH_STATUS + "RETURN count(c) AS n"
+PHOTOS_OF_CLUSTERS = (
+    "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[s:SEEN_IN]->(ph:Photo) "
+    "WHERE c.cluster_id IN $cluster_ids "
+    "RETURN c.cluster_id AS cluster_id, ph.photo_id AS photo_id, s.faces AS faces ORDER BY photo_id"
+)
 CLUSTER_PHOTOS = (
     "MATCH (:Project {name: $project})-[:HAS_CLUSTER]->(c:Cluster)-[s:SEEN_IN]->(ph:Photo) "
     "RETURN c.cluster_id AS cluster_id, ph.photo_id AS photo_id, s.faces AS faces ORDER BY photo_id"

@@ -14,6 +14,9 @@ from peoplegraph.identity.records import (
 )
 
 
+CLUSTER_STATUSES = ("all", "unnamed", "confirmed")  # a cluster named as a person (confirmed) or not
+
+
 class GraphStore(Protocol):
     def ensure_project(self, project: str) -> None: ...
 
@@ -87,6 +90,10 @@ class GraphStore(Protocol):
     def revoke_share_link(self, project: str, link_id: str, when: str) -> None: ...
 
     def clusters(self, project: str) -> list[ClusterRecord]: ...
+
+    def cluster_page(self, project: str, status: str, limit: int, offset: int) -> tuple[list[ClusterRecord], int]:
+        """A page of the clusters, largest first (then by id), of a CLUSTER_STATUSES status, and how many
+        clusters have it: a review screen's list, read without reading every cluster."""
 
     def add_person(self, project: str, person_id: str, name: str) -> PersonRecord:
         """Create the person, or rename it when the id exists."""

@@ -389,13 +389,18 @@ class MilvusVectorStore:
 
     def _query_ids(self, collection: str, project: str, ids: list[int], fields: list[str],
                    consistency: str | None = None) -> list[dict[str, Any]]:
-        """The rows of these ids (the collection's Strong consistency unless another `consistency` is asked)."""
+        """The project's rows of these ids (the collection's Strong consistency unless another `consistency` is
+        asked). Looked up by primary key alone, the project checked on the rows: with the project in the filter
+        too, milvus-lite scans the collection (0.3 s for 200 ids at 100k faces, against 0.02 s)."""
+        validate_project_name(project)
         rows: list[dict[str, Any]] = []
         level = {} if consistency is None else {"consistency_level": consistency}
+        wanted = list(dict.fromkeys([*fields, "project"]))
         for start in range(0, len(ids), ID_BATCH):
             chunk = ids[start : start + ID_BATCH]
-            filter_ = f"{self._project_filter(project)} and face_id in [{','.join(str(int(i)) for i in chunk)}]"
-            rows.extend(self._client.query(collection, filter=filter_, output_fields=fields, limit=len(chunk), **level))
+            filter_ = f"face_id in [{','.join(str(int(i)) for i in chunk)}]"
+            found = self._client.query(collection, filter=filter_, output_fields=wanted, limit=len(chunk), **level)
+            rows.extend({k: v for k, v in row.items() if k in fields} for row in found if row["project"] == project)
         return rows
 
     def _clusters_of(self, project: str, face_ids: list[int]) -> dict[int, int]:

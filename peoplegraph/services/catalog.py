@@ -19,6 +19,21 @@ def clusters(runtime: Runtime, project: str) -> list[ClusterRecord]:
     return sorted(runtime.graph.clusters(project), key=lambda c: (-c.size, c.cluster_id))
 
 
+def cluster_page(runtime: Runtime, project: str, status: str, limit: int, offset: int) -> tuple[list[ClusterRecord], int]:
+    """A page of clusters, largest first, `status` all, unnamed or confirmed; and the total of that status."""
+    validate_project_name(project)
+    return runtime.graph.cluster_page(project, status, limit, offset)
+
+
+def cluster_face_page(runtime: Runtime, project: str, cluster_id: int, limit: int, offset: int
+                      ) -> tuple[list[FaceObservation], int]:
+    """A page of a cluster's faces (by face id) and how many it has: only the page is read from the store."""
+    validate_project_name(project)
+    faces = runtime.vectors.project_faces(project)
+    members = np.sort(faces.face_ids[faces.members([cluster_id])])
+    return runtime.vectors.faces_by_id(project, members[offset:offset + limit].tolist()), len(members)
+
+
 def people(runtime: Runtime, project: str, search: str = "") -> list[PersonRecord]:
     """The project's people by name; with `search`, those whose name or an alias holds it (any case)."""
     validate_project_name(project)

@@ -21,7 +21,6 @@ from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
 
 MAX_PAGE = 500
-STATUSES = ("all", "unnamed", "confirmed")
 
 
 class Confirmation(Body):
@@ -79,16 +78,11 @@ class ReviewController(Controller):
     async def clusters(self, project: str, runtime: Runtime, status: str = "all", limit: int = 100,
                        offset: int = 0) -> Response[list[Cluster]]:
         _page(limit, offset)
-        if status not in STATUSES:
-            raise ValueError(f"status: {status!r} is not one of {', '.join(STATUSES)}")
-        found = await asyncio.to_thread(catalog.clusters, runtime, project)
-        if status != "all":
-            found = [c for c in found if (c.person_id is None) == (status == "unnamed")]
-        shown = found[offset:offset + limit]
+        shown, total = await asyncio.to_thread(catalog.cluster_page, runtime, project, status, limit, offset)
         quality = await asyncio.to_thread(catalog.cluster_quality, runtime, project, [c.cluster_id for c in shown])
         page = [typed({**catalog.cluster_to_dict(c), "crop": f"/projects/{project}/faces/{c.representative_face_id}/crop",
                        "quality": quality.get(c.cluster_id)}, Cluster) for c in shown]
-        return Response(page, headers={"X-Total-Count": str(len(found))})
+        return Response(page, headers={"X-Total-Count": str(total)})
 
     @get("/clusters/{cluster_id:int}/faces", description="The faces of a cluster (paginated), with their crops "
          "and quality flags.")
@@ -96,11 +90,10 @@ class ReviewController(Controller):
                             offset: int = 0) -> Response[list[Face]]:
         _page(limit, offset)
         cluster_id = checked_id(cluster_id, "cluster_id", "cluster")
-        faces = await asyncio.to_thread(runtime.vectors.faces_of_clusters, project, [cluster_id])
-        if not faces:
+        faces, total = await asyncio.to_thread(catalog.cluster_face_page, runtime, project, cluster_id, limit, offset)
+        if not total:
             raise await asyncio.to_thread(linking.missing_cluster, runtime, project, cluster_id)
-        return Response([_face(project, f) for f in faces[offset:offset + limit]],
-                        headers={"X-Total-Count": str(len(faces))})
+        return Response([_face(project, f) for f in faces], headers={"X-Total-Count": str(total)})
 
     @post("/clusters/{cluster_id:int}/confirm", opt={"role": "editor"}, status_code=200,
           description="Confirm the cluster as a person: a new one by `name` or an existing one by `person_id`.")

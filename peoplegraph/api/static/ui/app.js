@@ -10,6 +10,7 @@ const SECTIONS = {
   upload: () => import("./upload.js"),
   links: () => import("./links.js"),
 };
+const TITLES = { clusters: "Clusters", review: "Review queue", people: "People", upload: "Upload", links: "Share links" };
 const PROJECT_STORE = "peoplegraph.project";
 
 const main = document.getElementById("main");
@@ -107,13 +108,27 @@ async function route() {
   replace(main, view);
   try {
     const module = await load();
+    document.title = `${TITLES[section]} · ${context.project} · peoplegraph`;  // a section may name itself better
     const done = (await module.render(view, context, ...args)) || null;
-    if (mine === shown) cleanup = done;
-    else if (done) done();  // another section was asked for while this one loaded: its key handlers go
+    if (mine === shown) {
+      cleanup = done;
+      arrived(view);
+    } else if (done) done();  // another section was asked for while this one loaded: its key handlers go
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) signInForm("Your session has ended: sign in again.");
     else showError(error);
   }
+}
+
+// After moving to a section, a keyboard or screen-reader user starts at its heading, not on the link left
+// behind (unless the section put focus somewhere of its own).
+function arrived(view) {
+  const active = document.activeElement;
+  if (active && active !== document.body && !active.closest("nav")) return;
+  const heading = view.querySelector("h1");
+  if (!heading) return;
+  heading.tabIndex = -1;
+  heading.focus({ preventScroll: true });
 }
 
 async function signOut() {

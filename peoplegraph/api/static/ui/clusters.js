@@ -36,13 +36,13 @@ class ClusterReview {
     this.names = new Map(); // person id -> name
     this.onKey = (event) => this.key(event);
     this.grid = new FaceGrid("Faces of the cluster", (ids) => this.selectionChanged(ids));
-    this.list = h("ul", { class: "plain cluster-list", "aria-label": "Clusters" });
+    this.list = h("ul", { class: "plain cluster-list" });
     this.pager = h("div", { class: "pager" });
     this.mergeButton = h("button", { type: "button", onclick: () => this.mergeMarked() }, "Merge marked");
     this.filters = h("div", { class: "filters", role: "group", "aria-label": "Show" }, FILTERS.map(([value, label]) =>
       h("button", { type: "button", "aria-pressed": String(state.filter === value), dataset: { filter: value },
         onclick: () => this.setFilter(value) }, label)));
-    this.detail = h("section", { class: "detail", "aria-live": "off" });
+    this.detail = h("section", { class: "detail", "aria-labelledby": "cluster-title" });
     replace(main, h("div", { class: "review" },
       h("aside", { class: "sidebar", "aria-label": "Clusters" }, this.filters, this.list, this.pager,
         h("div", { class: "row" }, this.mergeButton,
@@ -120,7 +120,7 @@ class ClusterReview {
       } },
     mark,
     h("img", { src: cluster.crop, alt: "", width: 48, height: 48, loading: "lazy" }),
-    h("button", { type: "button", class: "open", onclick: () => this.open(cluster.id) },
+    h("button", { type: "button", class: "open", onclick: () => this.open(cluster.id, false, true) },
       h("span", { class: "name" }, name, cluster.person_id ? h("span", { class: "badge ok" }, " confirmed") : null),
       h("span", { class: "facts" }, facts)));
     return item;
@@ -162,7 +162,7 @@ class ClusterReview {
   async step(direction) {
     const index = this.clusters.findIndex((c) => c.id === this.current?.id);
     const next = this.clusters[index + direction];
-    if (next) return this.open(next.id);
+    if (next) return this.open(next.id, false, true);
     if (direction > 0 && state.offset + PAGE < this.total) return this.page(1);
     if (direction < 0 && state.offset > 0) return this.page(-1);
   }
@@ -170,12 +170,13 @@ class ClusterReview {
   // ---- one cluster ----
   empty() {
     this.current = null;
-    replace(this.detail, h("h1", {}, "Nothing to review"),
+    replace(this.detail, h("h1", { id: "cluster-title" }, "Nothing to review"),
       h("p", { class: "muted" }, state.filter === "unnamed" ? "Every cluster has a name. " : "",
         h("a", { href: "#/upload" }, "Upload photos"), " to find more people."));
   }
 
-  async open(clusterId, replaceHash = false) {
+  // `focus`: put the keyboard on the faces (the editor chose this cluster, or was on the faces before)
+  async open(clusterId, replaceHash = false, focus = false) {
     let faces;
     let total;
     try {
@@ -184,11 +185,11 @@ class ClusterReview {
       const moved = error.status === 409 && /now in clusters? ([\d, ]+)/.exec(error.message);
       if (moved) {
         toast(error.message);
-        return this.open(Number(moved[1].split(",")[0]), true);
+        return this.open(Number(moved[1].split(",")[0]), true, focus);
       }
       if (error.status === 404 && this.clusters.length) {
         toast(`Cluster ${clusterId} is not in this project any more.`);
-        return this.open(this.clusters[0].id, true);
+        return this.open(this.clusters[0].id, true, focus);
       }
       throw error;
     }
@@ -201,6 +202,7 @@ class ClusterReview {
     }
     this.suggestion = this.current.person_id ? null : await this.suggest(faces);
     this.drawCluster(faces, total);
+    if (focus) this.grid.moveTo(0);
   }
 
   // A cluster not on the sidebar's page (opened by its address): its facts from its faces.
@@ -264,7 +266,6 @@ class ClusterReview {
       this.grid.element,
       total > faces.length ? h("p", { class: "muted" }, `Showing the first ${faces.length} of ${total} faces.`) : null);
     this.grid.show(faces);
-    this.grid.moveTo(0);
   }
 
   selectionChanged(ids) {
@@ -290,10 +291,10 @@ class ClusterReview {
       await this.run(`/faces/unignore`, { face_ids: ids }, () => `${plural(ids.length, "face")} back in clustering.`);
     } }, "Unignore selected ", h("kbd", {}, "U"));
     this.actions = { remove: unignore, split: unignore };
-    replace(this.detail, h("h1", {}, "Ignored faces"),
+    replace(this.detail, h("h1", { id: "cluster-title" }, "Ignored faces"),
       h("p", { class: "muted" }, `${plural(total, "face")} editors ignored (background extras): they join no cluster.`),
       h("div", { class: "toolbar" }, unignore, h("button", { type: "button", onclick: () => this.undo() }, "Undo ", h("kbd", {}, "Z"))),
-      this.grid.element);
+      body.length ? this.grid.element : h("p", {}, "No face is ignored."));
     this.grid.show(body);
   }
 
@@ -313,14 +314,18 @@ class ClusterReview {
   // Redraw after an action: the sidebar, then the cluster `next` names (default: the one open), or the
   // first of the list when it is gone.
   async refresh(next = null) {
+    const active = document.activeElement;
+    const onFaces = this.grid.element.contains(active) || active === document.body || !active?.isConnected;
     await this.loadList();
     if (state.filter === "ignored") return this.showIgnored();
     const target = next ?? this.current?.id;
-    if (target === undefined || target === null) return this.clusters.length ? this.open(this.clusters[0].id) : this.empty();
+    if (target === undefined || target === null) {
+      return this.clusters.length ? this.open(this.clusters[0].id, false, onFaces) : this.empty();
+    }
     try {
-      await this.open(target, true);
+      await this.open(target, true, onFaces);
     } catch (error) {
-      if (this.clusters.length) await this.open(this.clusters[0].id, true); else this.empty();
+      if (this.clusters.length) await this.open(this.clusters[0].id, true, onFaces); else this.empty();
     }
   }
 
@@ -394,10 +399,17 @@ class ClusterReview {
     } catch (error) { showError(error); }
   }
 
+  // The review's keys act while focus is on the faces or on nothing in particular: a link, a button or a
+  // field keeps its own keys (Enter follows the link, Space presses the button), so no letter acts by surprise.
+  // Ctrl/Cmd+Z undoes from anywhere but a text field.
   key(event) {
     if (typing(event) || event.altKey || document.querySelector("dialog[open]")) return;
     if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") { event.preventDefault(); this.undo(); return; }
     if (event.ctrlKey || event.metaKey) return;
+    const target = event.target instanceof Element ? event.target : null;
+    const onFaces = target && this.grid.element.contains(target);
+    if (target && !onFaces && target.closest("a, button, input, select, textarea, summary, label, [tabindex]")
+        && target !== document.getElementById("main")) return;
     if (this.grid.key(event)) { event.preventDefault(); return; }
     const actions = {
       Enter: () => (this.suggestion ? this.confirm({ person_id: this.suggestion.person_id }, this.suggestion.name)
@@ -411,7 +423,7 @@ class ClusterReview {
       "?": () => this.help(),
     };
     const action = actions[event.key] ?? actions[event.key.toLowerCase()];
-    if (!action || (event.key === "Enter" && event.target instanceof HTMLButtonElement)) return;
+    if (!action) return;
     event.preventDefault();
     action();
   }

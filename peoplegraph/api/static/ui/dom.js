@@ -30,7 +30,8 @@ export function replace(element, ...children) {
 const TOAST_MS = 8000;
 const TOASTS_SHOWN = 3;  // older messages make way
 
-// A message in the polite live region; `undo` adds a button that runs it (and closes the message).
+// A message in the polite live region; `undo` adds a button that runs it (and closes the message). A message
+// that offers Undo stays until dismissed (or three newer ones push it out): no time limit to reach it.
 export function toast(message, { undo = null, error = false } = {}) {
   const region = document.getElementById("toasts");
   const close = () => item.remove();
@@ -40,7 +41,7 @@ export function toast(message, { undo = null, error = false } = {}) {
     h("button", { type: "button", class: "link", "aria-label": "Dismiss", onclick: close }, "×"));
   region.append(item);
   while (region.children.length > TOASTS_SHOWN) region.firstElementChild.remove();
-  if (!error) setTimeout(close, TOAST_MS);
+  if (!error && !undo) setTimeout(close, TOAST_MS);
   return item;
 }
 

@@ -74,13 +74,14 @@ class ShareLinksPage {
     const scope = (link) => (link.album.length ? `album of ${link.album.length}` : link.event_id ? `event ${link.event_id}` : "whole project");
     const status = (link) => (link.revoked_at ? `revoked ${link.revoked_at}` : link.expires_at && new Date(link.expires_at) < new Date()
       ? `expired ${link.expires_at}` : link.expires_at ? `until ${link.expires_at}` : "active");
-    replace(this.table, h("table", {},
-      h("thead", {}, h("tr", {}, ["Link", "Scope", "Password", "Made by", "Made", "Status", ""].map((t) => h("th", { scope: "col" }, t)))),
+    replace(this.table, h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, ["Link", "Scope", "Password", "Made by", "Made", "Status"].map((t) => h("th", { scope: "col" }, t)),
+        h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")))),
       h("tbody", {}, body.map((link) => h("tr", { dataset: { link: link.link_id } },
         h("td", {}, link.link_id), h("td", {}, scope(link)), h("td", {}, link.has_password ? "yes" : "no"),
         h("td", {}, link.created_by), h("td", {}, link.created_at), h("td", {}, status(link)),
         h("td", {}, link.revoked_at ? "" : h("button", { type: "button", class: "danger",
-          "aria-label": `Revoke link ${link.link_id}`, onclick: () => this.revoke(link.link_id) }, "Revoke")))))));
+          "aria-label": `Revoke link ${link.link_id}`, onclick: () => this.revoke(link.link_id) }, "Revoke"))))))));
   }
 
   async revoke(linkId) {

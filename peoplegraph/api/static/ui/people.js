@@ -483,7 +483,9 @@ function editSection(context, person, again) {
     form.reset();
     status.textContent = "";
     panel.hidden = true;
-    document.querySelector('[aria-controls="person-edit"]')?.setAttribute("aria-expanded", "false");
+    const toggle = document.querySelector('[aria-controls="person-edit"]');
+    toggle?.setAttribute("aria-expanded", "false");
+    toggle?.focus();
   } }, "Cancel")));
   const panel = h("section", { id: "person-edit", class: "card person-form", hidden: true,
     "aria-labelledby": "person-edit-title" }, h("h2", { id: "person-edit-title" }, `Edit ${person.name}`), form);
