@@ -264,8 +264,22 @@ class ClusterReview {
       h("p", { class: "help" }, "Keys: ", KEYS.slice(0, 8).map(([k, what]) => [h("kbd", {}, k), ` ${what} · `]),
         h("button", { type: "button", class: "link", onclick: () => this.help() }, "all keys ", h("kbd", {}, "?"))),
       this.grid.element,
-      total > faces.length ? h("p", { class: "muted" }, `Showing the first ${faces.length} of ${total} faces.`) : null);
+      this.more(cluster.id, faces.length, total));
     this.grid.show(faces);
+  }
+
+  // "Show more faces" while the cluster has more than the grid shows: the next page joins the grid.
+  more(clusterId, shown, total) {
+    if (shown >= total) return null;
+    const line = h("p", { class: "row" }, h("span", { class: "muted" }, `${shown} of ${total} faces shown.`),
+      h("button", { type: "button", onclick: async () => {
+        try {
+          const { body } = await api(`${this.base}/clusters/${clusterId}/faces?limit=${FACES_PAGE}&offset=${shown}`);
+          this.grid.add(body);
+          line.replaceWith(this.more(clusterId, shown + body.length, total) ?? "");
+        } catch (error) { showError(error); }
+      } }, "Show more faces"));
+    return line;
   }
 
   selectionChanged(ids) {

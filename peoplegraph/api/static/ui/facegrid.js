@@ -31,6 +31,14 @@ export class FaceGrid {
     this.paint();
   }
 
+  // More faces after these (the next page), the selection kept.
+  add(faces) {
+    const start = this.faces.length;
+    this.faces = this.faces.concat(faces);
+    this.element.append(...faces.map((face, index) => this.tile(face, start + index)));
+    this.paint();
+  }
+
   tile(face, index) {
     const flags = qualityFlags(face.quality);
     const description = `Face ${face.face_id}, confidence ${Math.round(face.confidence)}, quality ` +
