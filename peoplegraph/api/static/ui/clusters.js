@@ -121,7 +121,7 @@ class ClusterReview {
     mark,
     h("img", { src: cluster.crop, alt: "", width: 48, height: 48, loading: "lazy" }),
     h("button", { type: "button", class: "open", onclick: () => this.open(cluster.id, false, true) },
-      h("span", { class: "name" }, name, cluster.person_id ? h("span", { class: "badge ok" }, " confirmed") : null),
+      h("span", { class: "name" }, name, cluster.person_id ? h("span", { class: "badge ok" }, "confirmed") : null),
       h("span", { class: "facts" }, facts)));
     return item;
   }
