@@ -254,3 +254,16 @@ def test_a_reset_reports_each_stage_with_counts_and_keeps_the_cluster_ids(tmp_pa
     runtime.vectors.set_clusters(PROJECT, {int(f): -1 for f in runtime.vectors.project_faces(PROJECT).face_ids[:2]})
     cluster_project(runtime, PROJECT)  # the same faces together again: the same ids
     assert (runtime.vectors.project_faces(PROJECT).cluster_ids == ids).all()
+
+
+def test_a_new_person_id_reads_as_the_name_in_any_script(tmp_path: Path) -> None:
+    assert linking.person_id_of("Zoë Ñandú 李小龍 🎬") == "zoe-nandu-李小龍"
+    assert linking.person_id_of("  O'Brien, Seán ") == "o-brien-sean"
+    assert linking.person_id_of("🎬") == "person" and len(linking.person_id_of("a" * 300)) == 64
+    runtime = synthetic_runtime(tmp_path, [3, 3])
+    cluster_project(runtime, PROJECT)
+    first = linking.confirm_cluster(runtime, PROJECT, 0, name="Zoë Ñandú")
+    second = linking.confirm_cluster(runtime, PROJECT, 1, name="Zoe Nandu")  # another person, the same letters
+    assert (first.person_id, second.person_id) == ("zoe-nandu", "zoe-nandu-2")
+    with pytest.raises(ValueError, match="name: at most 200 characters"):
+        linking.confirm_cluster(runtime, PROJECT, 1, name="x" * 201)

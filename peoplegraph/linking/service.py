@@ -23,6 +23,7 @@ person.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -516,10 +517,23 @@ def existing_person(runtime: Runtime, project: str, person_id: str) -> PersonRec
     return person
 
 
+NAME_MAX_CHARS = 200
+PERSON_ID_MAX_CHARS = 64
+
+
+def person_id_of(name: str) -> str:
+    """A readable id for a new person: the name in lower case, accents dropped (Zoë Ñandú: zoe-nandu), letters
+    and digits of every script kept (李小龍 stays), anything else a hyphen; cut to PERSON_ID_MAX_CHARS."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name.strip().casefold()) if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "-", plain).strip("-")[:PERSON_ID_MAX_CHARS].strip("-") or "person"
+
+
 def _new_person_id(runtime: Runtime, project: str, name: str | None) -> str:
     if name is None or not name.strip():
         raise ValueError("name: must not be empty")
-    base = re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-") or "person"
+    if len(name.strip()) > NAME_MAX_CHARS:
+        raise ValueError(f"name: at most {NAME_MAX_CHARS} characters, got {len(name.strip())}")
+    base = person_id_of(name)
     candidate, number = base, 2
     while runtime.graph.has_person(project, candidate):
         candidate, number = f"{base}-{number}", number + 1

@@ -62,6 +62,7 @@ async function signedIn(session) {
   context.session = session;
   setCsrf(session.csrf);
   document.getElementById("who").textContent = `${session.name} · ${session.role}`;
+  document.body.dataset.role = session.role;  // a viewer is not offered what only editors may do (.edit-only)
   const { body: projects } = await api("/projects");
   const names = projects.map((p) => p.name);
   const remembered = localStorage.getItem(PROJECT_STORE);

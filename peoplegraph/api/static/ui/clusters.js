@@ -17,7 +17,8 @@ const KEYS = [["←↑→↓", "move"], ["Shift+arrows", "extend the selection"]
   ["J / K", "next / previous cluster"], ["Z", "undo"], ["?", "these keys"]];
 
 // Kept while the editor moves between sections: coming back finds the same filter and page.
-const state = { filter: "unnamed", offset: 0, marked: new Set() };
+const FILTER_STORE = "peoplegraph.filter";
+const state = { filter: sessionStorage.getItem(FILTER_STORE) || "unnamed", offset: 0, marked: new Set() };
 
 export async function render(main, context, clusterId) {
   const view = new ClusterReview(main, context);
@@ -45,7 +46,7 @@ class ClusterReview {
     this.detail = h("section", { class: "detail", "aria-labelledby": "cluster-title" });
     replace(main, h("div", { class: "review" },
       h("aside", { class: "sidebar", "aria-label": "Clusters" }, this.filters, this.list, this.pager,
-        h("div", { class: "row" }, this.mergeButton,
+        h("div", { class: "row edit-only" }, this.mergeButton,
           h("button", { type: "button", onclick: () => this.resetAll() }, "Re-cluster all"))),
       this.detail));
   }
@@ -104,7 +105,7 @@ class ClusterReview {
     const name = cluster.person_id ? this.names.get(cluster.person_id) ?? cluster.person_id : `Unnamed ${cluster.id}`;
     const facts = `${plural(cluster.size, "face")} · confidence ${Math.round(cluster.mean_confidence)}` +
       (cluster.quality ? ` · quality ${Math.round(cluster.quality.mean_quality)}` : "");
-    const mark = h("input", { type: "checkbox", checked: state.marked.has(cluster.id),
+    const mark = h("input", { type: "checkbox", class: "edit-only", checked: state.marked.has(cluster.id),
       "aria-label": `Mark cluster ${cluster.id} for merging`,
       onchange: (event) => { this.mark(cluster.id, event.target.checked); } });
     const item = h("li", { class: "cluster-item", draggable: "true", dataset: { cluster: cluster.id },
@@ -147,8 +148,10 @@ class ClusterReview {
     if (value === "review") { this.context.go("#/review"); return; }
     state.filter = value;
     state.offset = 0;
+    sessionStorage.setItem(FILTER_STORE, value);
     await this.loadList();
     if (value === "ignored") await this.showIgnored();
+    else if (this.clusters.some((c) => c.id === this.current?.id)) await this.open(this.current.id, true);
     else if (this.clusters.length) await this.open(this.clusters[0].id);
     else this.empty();
   }
@@ -235,6 +238,9 @@ class ClusterReview {
     const cluster = this.current;
     const named = cluster.person_id ? this.names.get(cluster.person_id) ?? cluster.person_id : null;
     this.picker = new PersonPicker(this.base, "confirm-name", named ? "Confirm as someone else" : "Name");
+    this.picker.input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") { this.picker.input.value = ""; this.grid.moveTo(this.grid.focus); }
+    });
     this.actions = {
       remove: h("button", { type: "button", onclick: () => this.removeSelected() }, "Remove selected ", h("kbd", {}, "R")),
       split: h("button", { type: "button", onclick: () => this.splitSelected() }, "Split off selected ", h("kbd", {}, "S")),
@@ -247,12 +253,12 @@ class ClusterReview {
         : `Unnamed cluster ${cluster.id}`, named ? h("span", { class: "muted" }, ` · cluster ${cluster.id}`) : null),
       h("p", { class: "muted" }, `${plural(total, "face")} in ${plural(cluster.photos, "photo")} · mean confidence ` +
         `${Math.round(cluster.mean_confidence)}${quality}`),
-      this.suggestion && h("div", { class: "suggestion row" },
+      this.suggestion && h("div", { class: "suggestion row edit-only" },
         h("span", { class: "grow" }, "Auto-matching suggests ", h("strong", {}, this.suggestion.name), ` for ${plural(
           this.suggestion.faces, "face")} (best score ${this.suggestion.score.toFixed(2)}).`),
         h("button", { type: "button", class: "primary", onclick: () => this.confirm({ person_id: this.suggestion.person_id },
           this.suggestion.name) }, `Confirm as ${this.suggestion.name} `, h("kbd", {}, "Enter"))),
-      h("form", { class: "toolbar", onsubmit: (event) => { event.preventDefault(); this.confirmTyped(); } },
+      h("form", { class: "toolbar edit-only", onsubmit: (event) => { event.preventDefault(); this.confirmTyped(); } },
         this.picker.field(),
         h("button", { type: "submit", class: "primary" }, named ? "Confirm" : "Confirm name"),
         this.actions.remove, this.actions.split,
@@ -307,13 +313,16 @@ class ClusterReview {
     this.actions = { remove: unignore, split: unignore };
     replace(this.detail, h("h1", { id: "cluster-title" }, "Ignored faces"),
       h("p", { class: "muted" }, `${plural(total, "face")} editors ignored (background extras): they join no cluster.`),
-      h("div", { class: "toolbar" }, unignore, h("button", { type: "button", onclick: () => this.undo() }, "Undo ", h("kbd", {}, "Z"))),
+      h("div", { class: "toolbar edit-only" }, unignore, h("button", { type: "button", onclick: () => this.undo() }, "Undo ", h("kbd", {}, "Z"))),
       body.length ? this.grid.element : h("p", {}, "No face is ignored."));
     this.grid.show(body);
   }
 
   // ---- actions ----
   async run(path, json, message, after = null) {
+    if (this.busy) return null;  // a double click, or a key held down: the first request answers
+    this.busy = true;
+    this.detail.setAttribute("aria-busy", "true");
     try {
       const { body } = await api(`${this.base}${path}`, { method: "POST", json });
       toast(message(body), { undo: () => this.undo() });
@@ -322,6 +331,9 @@ class ClusterReview {
     } catch (error) {
       showError(error);
       return null;
+    } finally {
+      this.busy = false;
+      this.detail.removeAttribute("aria-busy");
     }
   }
 
@@ -345,16 +357,22 @@ class ClusterReview {
 
   async confirmTyped() {
     const choice = await this.picker.choice();
-    if (!choice) { this.picker.input.focus(); return; }
+    if (!choice) {
+      toast("Type a name (a new person), or pick someone from the suggestions.");
+      this.picker.input.focus();
+      return;
+    }
     this.confirm(choice.person_id ? { person_id: choice.person_id } : { name: choice.name }, choice.name);
   }
 
   confirm(body, name) {
     const id = this.current.id;
+    // reviewing the unnamed ones, the next comes up (as a photo organiser's People view moves on)
+    const next = state.filter === "unnamed" ? this.neighbour(id) : null;
     return this.run(`/clusters/${id}/confirm`, body, (outcome) => {
       if (outcome.person_id) this.names.set(outcome.person_id, name);
       return `Cluster ${id} confirmed as ${name}.`;
-    });
+    }, next);
   }
 
   removeSelected() {
@@ -422,8 +440,9 @@ class ClusterReview {
     if (event.ctrlKey || event.metaKey) return;
     const target = event.target instanceof Element ? event.target : null;
     const onFaces = target && this.grid.element.contains(target);
-    if (target && !onFaces && target.closest("a, button, input, select, textarea, summary, label, [tabindex]")
-        && target !== document.getElementById("main")) return;
+    if (target && !onFaces && target.closest("a, button, input, select, textarea, summary, label, " +
+        "[tabindex]:not([tabindex='-1'])")) return;
+    if (this.busy) return;
     if (this.grid.key(event)) { event.preventDefault(); return; }
     const actions = {
       Enter: () => (this.suggestion ? this.confirm({ person_id: this.suggestion.person_id }, this.suggestion.name)
@@ -437,7 +456,8 @@ class ClusterReview {
       "?": () => this.help(),
     };
     const action = actions[event.key] ?? actions[event.key.toLowerCase()];
-    if (!action) return;
+    const reading = ["j", "k", "?"];  // all a viewer's keys do besides moving on the faces
+    if (!action || (document.body.dataset.role === "viewer" && !reading.includes(event.key.toLowerCase()))) return;
     event.preventDefault();
     action();
   }

@@ -90,7 +90,8 @@ export class FaceGrid {
   // Answers true when it used the key.
   key(event) {
     if (!this.faces.length) return false;
-    const steps = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: this.columns(), ArrowUp: -this.columns() };
+    const steps = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: this.columns(), ArrowUp: -this.columns(),
+      Home: -this.faces.length, End: this.faces.length };
     if (event.key in steps) {
       const next = Math.max(0, Math.min(this.focus + steps[event.key], this.faces.length - 1));
       if (event.shiftKey) this.range(this.anchor, next); else this.anchor = next;

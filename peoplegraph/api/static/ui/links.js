@@ -38,6 +38,7 @@ class ShareLinksPage {
   }
 
   async create() {
+    replace(this.issued);  // an earlier link's address must not pass for this one's
     const album = this.album.value.split(/[\s,]+/).filter(Boolean);
     const body = { event_id: this.event.value.trim(), password: this.password.value };
     if (album.length) body.album = album;
@@ -85,6 +86,7 @@ class ShareLinksPage {
   }
 
   async revoke(linkId) {
+    if (!window.confirm(`Revoke link ${linkId}? Guests using it lose access at once; this cannot be undone.`)) return;
     try {
       await api(`${this.base}/share-links/${encodeURIComponent(linkId)}`, { method: "DELETE" });
       toast(`Link ${linkId} revoked: it stops working at once.`);
