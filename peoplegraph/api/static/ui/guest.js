@@ -179,7 +179,8 @@ async function search() {
     state.photos = body.photos;
     say("");  // the results' heading takes the focus, and is read out
     if (body.photos.length) results();
-    else pickStep(notice("Nobody in these photos matches your selfie.", body.message));
+    else pickStep(notice("Nobody in these photos matches your selfie.",
+      "Try another selfie: your face alone, towards the camera, in good light."));
   } catch (error) {
     say("");
     searchFailed(error);
@@ -189,7 +190,9 @@ async function search() {
 function searchFailed(error) {
   if (error instanceof ApiError && error.status === 404) return passwordOrBroken(error);
   if (error instanceof ApiError && error.status === 400) {  // no face in the selfie, or not an image
-    return pickStep(notice(error.message, "Try another photo where your face is clear and looks at the camera.",
+    // the server names the file first ("IMG_1234.jpg: no face found..."): the guest knows which photo it was
+    const said = error.message.replace(/^[^:]{1,260}: /, "");
+    return pickStep(notice(said, "Try another photo where your face is clear and looks at the camera.",
       { error: true }));
   }
   pickStep(notice("The search did not work.", why(error), { error: true, retry: true }));
