@@ -200,7 +200,7 @@ def test_photos_and_faces_are_served_as_images_to_those_who_may_see_them(api: Te
     long_name = ("x" * 3000) + ".jpg"  # a client's name is kept to its last 255 characters, suffix and all
     another = sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[0].read_bytes()
     (job,) = api.post("/projects/stills/photos", files=[("photos", (long_name, another, "image/jpeg"))]).json()["jobs"]
-    while (state := api.get(f"/jobs/{job}").json())["state"] not in ("complete", "failed"):
+    while api.get(f"/jobs/{job}").json()["state"] not in ("complete", "failed"):
         time.sleep(0.2)
     names = [p.path for p in runtime.graph.photos("stills")]
     assert any(n.endswith(".jpg") and len(n) == 255 for n in names), [len(n) for n in names]

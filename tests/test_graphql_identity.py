@@ -15,7 +15,6 @@ from peoplegraph.identity.records import (
     Appearance, ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
     RelationRecord,
 )
-from peoplegraph.settings import Settings
 
 P = "archive"
 JOB_TIMEOUT_S = 300

@@ -9,7 +9,6 @@ other), the stores must agree and every decision must hold; at the end both are 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 
