@@ -13,6 +13,7 @@ import click
 from tqdm import tqdm
 
 from peoplegraph.cli import backup as cli_backup
+from peoplegraph.cli import folders as cli_folders
 from peoplegraph.cli import keys as cli_keys
 from peoplegraph.cli import linking as cli_linking
 from peoplegraph.cli import media as cli_media
@@ -51,7 +52,8 @@ def main(ctx: click.Context, **overrides: Any) -> None:
     ctx.exit(through_server.forward(server, sys.argv[1:], getpass.getuser()))  # it holds the stores: it runs it
 
 
-for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_keys.COMMANDS, *cli_media.COMMANDS):
+for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_keys.COMMANDS, *cli_media.COMMANDS,
+                *cli_folders.COMMANDS):
     main.add_command(command)
 
 

@@ -163,7 +163,7 @@ def _f(recall: float | None, precision: float | None) -> float:
 
 def _matching(embeddings: np.ndarray, photos_of_person: dict[str, list[str]], face_of_photo: dict[str, int]) -> dict:
     """Auto-matching scored as linking/matching.py scores it, and the thresholds it recommends (module docstring)."""
-    from peoplegraph.linking.matching import REFERENCES
+    from peoplegraph.linking.recognition import REFERENCES
 
     enrolled = {person: [face_of_photo[i] for i in ids[:REFERENCES] if i in face_of_photo]
                 for person, ids in photos_of_person.items() if len(ids) > REFERENCES}
