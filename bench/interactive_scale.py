@@ -132,34 +132,15 @@ def service_latencies(settings, selfies: list[Path]) -> tuple[float, list[float]
     """Selfie searches through the REST API of a `peoplegraph serve` started on the library (a real HTTP
     server on localhost): the seconds the first request took (it opens the face index), and each other's;
     then the seconds each opening of the web UI's cluster review took (its requests, as the UI makes them)."""
-    import socket
-
     import httpx
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "PEOPLEGRAPH_DATA_DIR": str(settings.data_dir), "PEOPLEGRAPH_MODEL_DIR": str(settings.models_path),
-           "PEOPLEGRAPH_PORT": str(port)}
-    made = subprocess.run([sys.executable, "-m", "peoplegraph.cli", "keys", "create", "--name", f"bench-{port}",
-                           "--role", "admin", "--json"], env=env, capture_output=True, text=True, check=True)
-    headers = {"Authorization": f"Bearer {json.loads(made.stdout)['secret']}"}
-    server = subprocess.Popen([sys.executable, "-m", "peoplegraph.cli", "serve"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError("peoplegraph serve did not start")
-            time.sleep(0.5)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from live_server import running_server
+
+    with running_server(Path(settings.data_dir), Path(settings.models_path), start_timeout_s=300) as server:
         latencies = []
-        with httpx.Client(base_url=url, timeout=60, headers=headers) as client:
+        headers = {"Authorization": f"Bearer {server.key('bench')}"}
+        with httpx.Client(base_url=server.url, timeout=60, headers=headers) as client:
             # the first request opens the library's face index in the server (timed apart)
             began = time.perf_counter()
             client.post(f"/projects/{PROJECT}/search", files={"data": ("warm.jpg", selfies[0].read_bytes())},
@@ -171,10 +152,7 @@ def service_latencies(settings, selfies: list[Path]) -> tuple[float, list[float]
                 latencies.append(time.perf_counter() - began)
                 answer.raise_for_status()
             opens = [review_ui_open(client, PROJECT) for _ in range(UI_OPENS)]
-        return first, latencies, opens
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+    return first, latencies, opens
 
 
 def build_child(arguments: list[str]) -> None:

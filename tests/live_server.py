@@ -52,7 +52,8 @@ def server_env(data_dir: Path, model_dir: Path, **settings: str) -> dict[str, st
 
 
 @contextmanager
-def running_server(data_dir: Path, model_dir: Path, **settings: str) -> Iterator[LiveServer]:
+def running_server(data_dir: Path, model_dir: Path, start_timeout_s: float = 180, **settings: str
+                   ) -> Iterator[LiveServer]:
     """`settings`: more PEOPLEGRAPH_* variables by their lower-case names."""
     port = free_port()
     env = server_env(data_dir, model_dir, port=str(port), **settings)
@@ -63,7 +64,7 @@ def running_server(data_dir: Path, model_dir: Path, **settings: str) -> Iterator
         process = subprocess.Popen([sys.executable, "-m", "peoplegraph.cli", "serve"], env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
         try:
-            deadline = time.monotonic() + 180
+            deadline = time.monotonic() + start_timeout_s
             while True:
                 try:
                     if httpx.get(f"{server.url}/health", timeout=2).status_code == 200:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -533,9 +533,15 @@ def _new_person_id(runtime: Runtime, project: str, name: str | None) -> str:
         raise ValueError("name: must not be empty")
     if len(name.strip()) > NAME_MAX_CHARS:
         raise ValueError(f"name: at most {NAME_MAX_CHARS} characters, got {len(name.strip())}")
+    return free_person_id(runtime, project, name)
+
+
+def free_person_id(runtime: Runtime, project: str, name: str, taken: Collection[str] = ()) -> str:
+    """The id a new person of this name gets: person_id_of(name), or with -2, -3... when the project (or
+    `taken`: ids a batch is about to create) has it already."""
     base = person_id_of(name)
     candidate, number = base, 2
-    while runtime.graph.has_person(project, candidate):
+    while candidate in taken or runtime.graph.has_person(project, candidate):
         candidate, number = f"{base}-{number}", number + 1
     return candidate
 

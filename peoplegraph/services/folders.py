@@ -35,19 +35,19 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from peoplegraph.engine.decisions import HUMAN_METHODS
-from peoplegraph.engine.decode import ImageRejected, decode_image, read_photo_file, sha256_of
+from peoplegraph.engine.decode import ImageRejected, read_photo_file, sha256_of
 from peoplegraph.identity.records import FaceDecision, PersonRecord, now, outside_lifetime
-from peoplegraph.linking.recognition import ReferenceFaces, confirmed_references, recognise, top_mean
+from peoplegraph.linking.recognition import REFERENCES, ReferenceFaces, confirmed_references, recognise, top_mean
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.file_names import stored_name
-from peoplegraph.services.ingest import IngestReport, PhotoSource, SkippedFile, walk_images
+from peoplegraph.services.ingest import (IngestReport, PhotoSource, SkippedFile, decode_and_detect, in_order_ahead,
+                                         walk_images)
 from peoplegraph.services.project_lock import holding_project
 from peoplegraph.services.runtime import Runtime
 
@@ -55,7 +55,6 @@ UNKNOWN_FOLDER = "Unknown"
 NO_FACE_FOLDER = "NoFace"
 SORT_CSV = "sort.csv"
 CSV_FIELDS = ("source", "destination", "person", "score")
-PREFETCH_THREADS = 2  # as ingest: decode and detect the next photos while this one is embedded
 
 
 # ---------------------------------------------------------------------------------------------------- enroll
@@ -123,7 +122,7 @@ def choose_faces(photos: Sequence[np.ndarray], areas: Sequence[np.ndarray], agre
         matrix = np.stack([photos[i][0] for i in singles]).astype(np.float32)
         similarity = matrix @ matrix.T
         np.fill_diagonal(similarity, -np.inf)
-        scores, _ = _top_mean_without_self(similarity)
+        scores, _ = top_mean(similarity, min(REFERENCES, len(singles) - 1))  # the diagonal (itself) never counts
         for i, score in zip(singles, scores.tolist()):
             if score >= far:
                 choices[i], agreeing = FaceChoice(0, "chosen", score), [*agreeing, i]
@@ -149,14 +148,6 @@ def choose_faces(photos: Sequence[np.ndarray], areas: Sequence[np.ndarray], agre
         else:
             choices[i] = FaceChoice(None, "ambiguous", float(scores.max()))
     return choices  # type: ignore[return-value]
-
-
-def _top_mean_without_self(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`top_mean` of a square similarity whose diagonal is -inf: each row over the other rows only."""
-    n = similarity.shape[0]
-    k = min(3, n - 1)
-    top = np.argsort(-similarity, axis=1)[:, :k]
-    return np.take_along_axis(similarity, top, axis=1).mean(axis=1), top
 
 
 def person_folders(persons_dir: Path, skipped: list[SkippedFile]) -> list[tuple[str, list[Path]]]:
@@ -211,7 +202,7 @@ def _confirm_folders(runtime: Runtime, project: str, folders: list[tuple[str, li
                      photo_of: dict[Path, str], report: EnrollReport, actor: str) -> list[int]:
     """Choose each folder's faces, then record every confirmation of the run as one action; the faces
     confirmed now."""
-    from peoplegraph.linking.service import decisions_around, person_id_of, settled, NAME_MAX_CHARS
+    from peoplegraph.linking.service import NAME_MAX_CHARS, decisions_around, free_person_id, settled
     from peoplegraph.services.clustering import decide_and_place
 
     faces = runtime.vectors.project_faces(project)
@@ -239,12 +230,7 @@ def _confirm_folders(runtime: Runtime, project: str, folders: list[tuple[str, li
         choices = choose_faces([faces.embeddings[r] for r in rows],
                                [(faces.boxes[r, 2] - faces.boxes[r, 0]) * (faces.boxes[r, 3] - faces.boxes[r, 1])
                                 for r in rows], runtime.auto_threshold, runtime.review_threshold)
-        person_id = by_name.get(name.casefold())
-        if person_id is None:
-            base, number = person_id_of(name), 2
-            person_id = base
-            while runtime.graph.has_person(project, person_id) or person_id in taken_ids:
-                person_id, number = f"{base}-{number}", number + 1
+        person_id = by_name.get(name.casefold()) or free_person_id(runtime, project, name, taken_ids)
         mine: list[int] = []
         for path, photo_rows, choice in zip(readable, rows, choices):
             shown = stored_name(path)
@@ -360,8 +346,6 @@ class _Read:
 def sort_folder(runtime: Runtime, project: str, in_dir: Path, out_dir: Path, *, move: bool = False,
                 dry_run: bool = False, progress: Callable[[SortReport, int], None] | None = None) -> SortReport:
     """Sort the photos under `in_dir` into a folder per recognised person under `out_dir` (see the module)."""
-    from peoplegraph.engine.analysis import detect_faces
-
     validate_project_name(project)
     if not in_dir.is_dir():
         raise ValueError(f"{in_dir}: not a folder")
@@ -388,25 +372,19 @@ def sort_folder(runtime: Runtime, project: str, in_dir: Path, out_dir: Path, *, 
         found.append(path)
     report.skipped += [s for s in skipped if not (inside_out and Path(s.path).is_relative_to(out_dir))]
     total = len(found) + len(report.skipped)
-    settings, pack = runtime.settings, runtime.pack
     lifetimes = [(people[p].born, people[p].died) if p in people else ("", "") for p in references.people]
     reserved: set[Path] = set()  # destinations this run planned (dry run) or wrote
 
     def read(path: Path) -> _Read:
         name = stored_name(path)
         try:
-            image = decode_image(path, name=name, max_pixels=settings.max_image_pixels,
-                                 max_bytes=settings.max_file_bytes, max_side=settings.detection_max_side)
+            return _Read(path, name, *decode_and_detect(runtime, path, name))
         except ImageRejected as exc:
             return _Read(path, name, rejected=exc.reason)
-        try:
-            return _Read(path, name, image, detect_faces(pack, image, settings, runtime.detection_threshold))
-        except Exception as exc:  # one bad photo must not stop the run
-            return _Read(path, name, rejected=f"processing failed: {exc}")
 
     writer = None if dry_run else _CsvAppender(csv_path)
     try:
-        for item in _ahead(read, found):
+        for item in in_order_ahead(read, found):
             if item.rejected is None:
                 try:
                     rows = _sort_one(runtime, item, references, lifetimes, names, threshold, out_dir, move,
@@ -439,23 +417,6 @@ def _folder_names(people: dict[str, PersonRecord], person_ids: Sequence[str]) ->
     reserved = {UNKNOWN_FOLDER.casefold(), NO_FACE_FOLDER.casefold(), SORT_CSV}
     return {p: n if counts[n.casefold()] == 1 and n.casefold() not in reserved else f"{n} ({folder_name(p)})"
             for p, n in names.items()}
-
-
-def _ahead(read: Callable[[Path], _Read], paths: Sequence[Path]) -> Iterator[_Read]:
-    """`read` each path in worker threads, a few ahead of the caller, in order."""
-    with ThreadPoolExecutor(PREFETCH_THREADS, thread_name_prefix="sort-decode") as pool:
-        queue: list[Future[_Read]] = []
-        iterator = iter(paths)
-        for path in iterator:
-            queue.append(pool.submit(read, path))
-            if len(queue) >= PREFETCH_THREADS * 2:
-                break
-        while queue:
-            done = queue.pop(0).result()
-            nxt = next(iterator, None)
-            if nxt is not None:
-                queue.append(pool.submit(read, nxt))
-            yield done
 
 
 def _sort_one(runtime: Runtime, item: _Read, references: ReferenceFaces, lifetimes: list[tuple[str, str]],

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -174,6 +175,41 @@ class _Prepared:
     data: bytes | None = field(default=None, repr=False)
 
 
+T = TypeVar("T")
+R = TypeVar("R")
+_END = object()
+
+
+def in_order_ahead(work: Callable[[T], R], items: Iterable[T], workers: int = PREFETCH_THREADS) -> Iterator[R]:
+    """`work` on each item in worker threads, a few items ahead of the caller, answers in the items' order."""
+    with ThreadPoolExecutor(workers, thread_name_prefix="decode") as pool:
+        queue: list[Future[R]] = []
+        iterator = iter(items)
+        for item in iterator:
+            queue.append(pool.submit(work, item))
+            if len(queue) >= workers * 2:
+                break
+        while queue:
+            done = queue.pop(0).result()
+            nxt = next(iterator, _END)
+            if nxt is not _END:
+                queue.append(pool.submit(work, nxt))
+            yield done
+
+
+def decode_and_detect(runtime: Runtime, data: bytes | Path, name: str) -> tuple[DecodedImage, Detections]:
+    """A photo decoded as the viewer sees it (reduced for detection) and its faces found; ImageRejected with
+    the reason when it cannot be, detection failures included (one bad photo must not stop a batch)."""
+    settings = runtime.settings
+    image = decode_image(data, name=name, max_pixels=settings.max_image_pixels, max_bytes=settings.max_file_bytes,
+                         max_side=settings.detection_max_side)
+    try:
+        return image, detect_faces(runtime.pack, image, settings, runtime.detection_threshold)
+    except Exception as exc:
+        log.exception("detecting faces in %s failed", name)
+        raise ImageRejected(name, f"processing failed: {exc}") from exc
+
+
 class IngestService:
     """`keep_originals`: keep each photo's bytes in the media store (uploads: the sender keeps no copy
     peoplegraph could read again), before its photo record is written."""
@@ -290,20 +326,7 @@ class IngestService:
 
     def _prepare_ahead(self, project: str, sources: Sequence[PhotoSource]) -> Iterator[_Prepared]:
         """Hash and decode the next photos in worker threads while the caller detects on this one."""
-        lookahead = self.decode_workers * 2
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
-            queue: list[Future[_Prepared]] = []
-            iterator = iter(sources)
-            for source in iterator:
-                queue.append(pool.submit(self._prepare, project, source))
-                if len(queue) >= lookahead:
-                    break
-            while queue:
-                done = queue.pop(0).result()
-                nxt = next(iterator, None)
-                if nxt is not None:
-                    queue.append(pool.submit(self._prepare, project, nxt))
-                yield done
+        return in_order_ahead(lambda source: self._prepare(project, source), sources, self.decode_workers)
 
     def _prepare(self, project: str, source: PhotoSource) -> _Prepared:
         settings = self.runtime.settings
@@ -316,17 +339,9 @@ class IngestService:
         if data and self.runtime.graph.has_photo(project, photo_id):
             return _Prepared(source, photo_id=photo_id, known=True, data=kept)
         try:
-            image = decode_image(
-                data, name=source.name, max_pixels=settings.max_image_pixels,
-                max_bytes=settings.max_file_bytes, max_side=settings.detection_max_side,
-            )
+            image, detections = decode_and_detect(self.runtime, data, source.name)
         except ImageRejected as exc:
             return _Prepared(source, rejected=exc.reason)
-        try:
-            detections = detect_faces(self.runtime.pack, image, settings, self.runtime.detection_threshold)
-        except Exception as exc:  # one bad photo must not stop the batch
-            log.exception("detecting faces in %s failed", source.name)
-            return _Prepared(source, rejected=f"processing failed: {exc}")
         return _Prepared(source, photo_id=photo_id, image=image, detections=detections, data=kept)
 
     def _observe(self, project: str, photo_id: str, image: DecodedImage,

@@ -33,6 +33,7 @@ class ClusterReview {
     this.clusters = [];
     this.total = 0;
     this.current = null;    // the open cluster (an API Cluster), or null
+    this.queue = null;      // the review queue's first suggestions (a promise), read when first needed
     this.suggestion = null; // {person_id, name, faces, score}
     this.names = new Map(); // person id -> name
     this.onKey = (event) => this.key(event);
@@ -218,8 +219,11 @@ class ClusterReview {
   }
 
   // The person auto-matching suggested for most of this cluster's faces, if any.
+  // The queue is read once and again only after an action (moving between clusters changes nothing in it).
   async suggest(faces) {
-    const { body } = await api(`${this.base}/review?limit=${SUGGESTIONS}`);
+    this.queue ??= api(`${this.base}/review?limit=${SUGGESTIONS}`).then((answer) => answer.body,
+      (error) => { this.queue = null; throw error; });
+    const body = await this.queue;
     const ours = new Set(faces.map((f) => f.face_id));
     const votes = new Map();
     for (const s of body) {
@@ -340,6 +344,7 @@ class ClusterReview {
   // Redraw after an action: the sidebar, then the cluster `next` names (default: the one open), or the
   // first of the list when it is gone.
   async refresh(next = null) {
+    this.queue = null;
     const active = document.activeElement;
     const onFaces = this.grid.element.contains(active) || active === document.body || !active?.isConnected;
     await this.loadList();

@@ -61,3 +61,14 @@ export function typing(event) {
   const target = event.target;
   return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
 }
+
+let fields = 0;
+
+// A labelled field: the label above its input, tied by id (`help` becomes the input's description).
+export function field(label, input, help = "") {
+  if (!input.id) input.id = `field-${++fields}`;
+  const helpId = help ? `${input.id}-help` : null;
+  if (helpId) input.setAttribute("aria-describedby", helpId);
+  return h("div", { class: "field" }, h("label", { for: input.id }, label), input,
+    help && h("span", { class: "help", id: helpId }, help));
+}

@@ -1,27 +1,19 @@
 // Share links: a guest link to the whole project, one event or an album of photos, with an expiry and a
 // password; its address is shown once, to copy; links are listed (never their tokens) and revoked.
 import { api } from "./api.js";
-import { h, replace, showError, toast } from "./dom.js";
+import { field, h, replace, showError, toast } from "./dom.js";
 
 export async function render(main, context) {
   const page = new ShareLinksPage(main, context);
   await page.load();
 }
 
-function field(id, label, input, help = "") {
-  return h("div", { class: "field" }, h("label", { for: id }, label), input,
-    help ? h("span", { class: "help", id: `${id}-help` }, help) : null);
-}
-
 class ShareLinksPage {
   constructor(main, context) {
     this.base = context.base;
-    this.event = h("input", { id: "link-event", type: "text", placeholder: "the whole project",
-      "aria-describedby": "link-event-help" });
-    this.album = h("input", { id: "link-album", type: "text", placeholder: "photo ids, comma separated",
-      "aria-describedby": "link-album-help" });
-    this.hours = h("input", { id: "link-hours", type: "number", min: "1", step: "1", placeholder: "never",
-      "aria-describedby": "link-hours-help" });
+    this.event = h("input", { id: "link-event", type: "text", placeholder: "the whole project" });
+    this.album = h("input", { id: "link-album", type: "text", placeholder: "photo ids, comma separated" });
+    this.hours = h("input", { id: "link-hours", type: "number", min: "1", step: "1", placeholder: "never" });
     this.password = h("input", { id: "link-password", type: "password", autocomplete: "new-password" });
     this.issued = h("div", { "aria-live": "polite" });
     this.table = h("div");
@@ -29,10 +21,10 @@ class ShareLinksPage {
       h("p", { class: "muted" }, "A guest opens the link, takes a selfie and gets the photos they are in: nothing else ",
         "of the project. Searches are rate-limited per link and per guest."),
       h("form", { class: "card toolbar", onsubmit: (event) => { event.preventDefault(); this.create(); } },
-        field("link-event", "Event id", this.event, "Only the photos of this event (optional)."),
-        field("link-album", "Album", this.album, "Only these photos (optional)."),
-        field("link-hours", "Expires after (hours)", this.hours, "Empty: never."),
-        field("link-password", "Password (optional)", this.password),
+        field("Event id", this.event, "Only the photos of this event (optional)."),
+        field("Album", this.album, "Only these photos (optional)."),
+        field("Expires after (hours)", this.hours, "Empty: never."),
+        field("Password (optional)", this.password),
         h("button", { type: "submit", class: "primary" }, "Create link")),
       this.issued, h("h2", {}, "Links of this project"), this.table);
   }

@@ -2,7 +2,7 @@
 // dates, teams, relations, events, photos, co-appearances), where an editor edits the person and merges
 // another person into them. Every change is undoable from its message.
 import { api, graphql, ApiError } from "./api.js";
-import { h, replace, toast, showError, debounce, plural } from "./dom.js";
+import { debounce, field, h, plural, replace, showError, toast } from "./dom.js";
 import { undoLast } from "./undo.js";
 
 const PAGE = 24;  // people per page of the list
@@ -27,18 +27,6 @@ const photoUrl = (context, photoId, what) => `${context.base}/photos/${encodeURI
 // After an undo: the people view shown now drawn again (the one the action was taken on may be gone).
 const redraw = (context) => () => { if (location.hash.startsWith("#/people")) context.go(location.hash); };
 const faceOf = (photo) => (photo && photo.appearances && photo.appearances[0] ? photo.appearances[0].faceId : null);
-
-let fieldCount = 0;
-const uid = (stem) => `${stem}-${++fieldCount}`;
-
-// A labelled field: the label above its input, tied by id (`help` becomes the input's description).
-function field(label, input, help = "") {
-  if (!input.id) input.id = uid("field");
-  const helpId = help ? `${input.id}-help` : null;
-  if (helpId) input.setAttribute("aria-describedby", helpId);
-  return h("div", { class: "field" }, h("label", { for: input.id }, label), input,
-    help && h("span", { class: "help", id: helpId }, help));
-}
 
 function initials(name) {
   return name.split(/\s+/).filter(Boolean).slice(0, 2).map((word) => word[0].toUpperCase()).join("");
@@ -261,7 +249,7 @@ function header(context, person) {
 }
 
 function section(title, ...content) {
-  const id = uid("section");
+  const id = `section-${title.toLowerCase().replace(/[^a-z]+/g, "-")}`;
   return h("section", { class: "person-section", "aria-labelledby": id }, h("h2", { id }, title), ...content);
 }
 

@@ -1,7 +1,7 @@
 // Choosing a person by typing: suggestions from the project's people (names and aliases) as the editor types;
 // a typed name no one has is a new person.
 import { api } from "./api.js";
-import { debounce, h } from "./dom.js";
+import { debounce, field, h } from "./dom.js";
 
 const SHOWN = 20;
 
@@ -17,7 +17,7 @@ export class PersonPicker {
   }
 
   field() {
-    return h("div", { class: "field" }, h("label", { for: this.id }, this.label), this.input, this.list);
+    return [field(this.label, this.input), this.list];
   }
 
   async lookUp() {
