@@ -151,6 +151,7 @@ class HistoryStep(Struct):
     removed_from: list[str]
     ignored: bool
     score: float | None
+    source: str = ""  # the file an imported decision was read from
 
 
 class Person(Struct):

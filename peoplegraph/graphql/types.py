@@ -217,6 +217,8 @@ class HistoryStep:
     removed_from: list[str]
     ignored: bool
     score: float | None
+    source: str = strawberry.field(default="", description="The file an imported decision was read from "
+                                                            "(its XMP); empty otherwise.")
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> HistoryStep:

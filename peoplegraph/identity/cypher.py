@@ -18,7 +18,7 @@ Model (keys are `project/id`, project names cannot contain `/`):
     (:Photo)-[:TOOK_PLACE_AT]->(:Event {key, project, event_id, name, date, place})
     (:Event)-[:PART_OF]->(:Event)          a match of a tournament, a scene of a shoot
     (:FaceDecision {key, project, face_id, confirmed_as, removed_from, ignored, suggested_as,
-                    reference_faces, method, actor, score, decided_at, grouped_as})
+                    reference_faces, method, actor, score, decided_at, grouped_as, source})
                                            the current decision about one face (linking layer)
     (:LinkAction {key, project, seq, action, actor, decided_at, before})
                                            an undoable action: the decisions and people it replaced, JSON
@@ -571,7 +571,7 @@ class CypherGraphStore:
                     if all(self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, r[end])})
                            for end in ("person_id", "other_id")):
                         self.add_relation(RelationRecord(**r))
-            restore = [{"grouped_as": "", **row, "key": codec.node_key(project, int(row["face_id"]))}
+            restore = [{"grouped_as": "", "source": "", **row, "key": codec.node_key(project, int(row["face_id"]))}
                        for row in faces if "method" in row]
             drop = [codec.node_key(project, int(row["face_id"])) for row in faces if "method" not in row]
             self._write_rows(project, restore)

@@ -182,13 +182,15 @@ class FaceDecision:
     ignored: bool = False  # a background extra: never in a cluster
     suggested_as: str | None = None  # person id proposed by auto-matching, waiting in the review queue
     references: tuple[int, ...] = ()  # the confirmed faces an automatic match was scored against
-    method: str = "confirmed"  # confirmed (a person decided), auto (matched), review (waiting), imported
+    method: str = "confirmed"  # confirmed (a person decided), auto (matched), review (waiting), imported (read from a
+    # photo's metadata, `source` names the file)
     actor: str = ""  # who decided
     score: float | None = None  # the match score, for auto decisions
     decided_at: str = ""  # ISO 8601, UTC
     # an unnamed individual ("group:N"): faces an editor put together (merge, split, remove) before anyone
     # named them; must-link like `confirmed_as`, and `removed_from` may name groups too
     grouped_as: str | None = None
+    source: str = ""  # where an imported decision came from (the file it was read from); "" otherwise
 
 
 def date_span(value: str) -> tuple[dt.date, dt.date] | None:

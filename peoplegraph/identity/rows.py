@@ -40,7 +40,7 @@ def decision_row(project: str, d: FaceDecision) -> dict[str, Any]:
         "reference_faces": ",".join(str(int(f)) for f in d.references),
         "method": str(d.method), "actor": str(d.actor),
         "score": NO_SCORE if d.score is None else float(d.score), "decided_at": str(d.decided_at),
-        "grouped_as": d.grouped_as or "",
+        "grouped_as": d.grouped_as or "", "source": str(d.source),
     }
 
 
@@ -52,7 +52,7 @@ def decision_record(r: dict[str, Any]) -> FaceDecision:
         references=tuple(int(f) for f in (r["reference_faces"] or "").split(",") if f),
         method=r["method"], actor=r["actor"],
         score=None if r["score"] == NO_SCORE else float(r["score"]), decided_at=r["decided_at"],
-        grouped_as=r.get("grouped_as") or None,
+        grouped_as=r.get("grouped_as") or None, source=r.get("source") or "",
     )
 
 

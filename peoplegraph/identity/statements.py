@@ -30,7 +30,7 @@ EMBEDDED_SCHEMA = (
     "name STRING, date STRING, place STRING)",
     "CREATE NODE TABLE IF NOT EXISTS FaceDecision(key STRING PRIMARY KEY, project STRING, face_id INT64, "
     "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, suggested_as STRING, reference_faces STRING, "
-    "method STRING, actor STRING, score DOUBLE, decided_at STRING, grouped_as STRING)",
+    "method STRING, actor STRING, score DOUBLE, decided_at STRING, grouped_as STRING, source STRING)",
     "CREATE NODE TABLE IF NOT EXISTS GoneCluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
     "faces STRING)",
     "CREATE NODE TABLE IF NOT EXISTS LinkAction(key STRING PRIMARY KEY, project STRING, seq INT64, "
@@ -58,6 +58,7 @@ EMBEDDED_SCHEMA = (
     *(f"ALTER TABLE Person ADD IF NOT EXISTS {c} STRING DEFAULT '{'normal' if c == 'visibility' else ''}'"
       for c in _PERSON_COLUMNS),
     "ALTER TABLE FaceDecision ADD IF NOT EXISTS grouped_as STRING DEFAULT ''",
+    "ALTER TABLE FaceDecision ADD IF NOT EXISTS source STRING DEFAULT ''",
     "ALTER TABLE ShareLink ADD IF NOT EXISTS album STRING DEFAULT ''",
     *(f"ALTER TABLE APPEARS_IN ADD IF NOT EXISTS {column} DEFAULT {default}" for column, default in (
         ("face_id INT64", "-1"), ("box DOUBLE[]", "[]"), ("cluster_id INT64", "-1"), ("method STRING", "'cluster'"),
@@ -77,7 +78,8 @@ NEO4J_SCHEMA = (
     # graphs written before these properties existed get the embedded schema's defaults
     "MATCH (pe:Person) WHERE pe.visibility IS NULL SET "
     + ", ".join(f"pe.{c} = coalesce(pe.{c}, '{'normal' if c == 'visibility' else ''}')" for c in _PERSON_COLUMNS),
-    "MATCH (d:FaceDecision) WHERE d.grouped_as IS NULL SET d.grouped_as = ''",
+    "MATCH (d:FaceDecision) WHERE d.grouped_as IS NULL OR d.source IS NULL "
+    "SET d.grouped_as = coalesce(d.grouped_as, ''), d.source = coalesce(d.source, '')",
     "MATCH (:Person)-[a:APPEARS_IN]->(:Photo) WHERE a.face_id IS NULL "
     "SET a.face_id = -1, a.box = [], a.cluster_id = -1, a.method = 'cluster', a.score = -1.0",
 )
@@ -318,13 +320,13 @@ SET_DECISIONS = (
     "SET d.project = $project, d.face_id = r.face_id, d.confirmed_as = r.confirmed_as, "
     "d.removed_from = r.removed_from, d.ignored = r.ignored, d.suggested_as = r.suggested_as, "
     "d.reference_faces = r.reference_faces, d.method = r.method, d.actor = r.actor, "
-    "d.score = r.score, d.decided_at = r.decided_at, d.grouped_as = r.grouped_as"
+    "d.score = r.score, d.decided_at = r.decided_at, d.grouped_as = r.grouped_as, d.source = r.source"
 )
 _DECISION_FIELDS = (
     "RETURN d.face_id AS face_id, d.confirmed_as AS confirmed_as, d.removed_from AS removed_from, "
     "d.ignored AS ignored, d.suggested_as AS suggested_as, d.reference_faces AS reference_faces, "
     "d.method AS method, d.actor AS actor, d.score AS score, d.decided_at AS decided_at, "
-    "d.grouped_as AS grouped_as ORDER BY face_id"
+    "d.grouped_as AS grouped_as, d.source AS source ORDER BY face_id"
 )
 DECISIONS = "MATCH (d:FaceDecision) WHERE d.project = $project " + _DECISION_FIELDS
 DECISIONS_BY_KEY = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) " + _DECISION_FIELDS

@@ -312,7 +312,8 @@ class HistoryEntry:
                 "face_id": None if self.face_id is None else str(self.face_id),
                 "method": d.method if d else None, "person_id": (d.confirmed_as or d.suggested_as) if d else None,
                 "removed_from": sorted(d.removed_from) if d else [], "ignored": bool(d and d.ignored),
-                "score": None if d is None or d.score is None else round(d.score, 4)}
+                "score": None if d is None or d.score is None else round(d.score, 4),
+                "source": d.source if d else ""}
 
 
 def history(runtime: Runtime, project: str, *, face_ids: Sequence[int] = (), cluster_id: int | None = None,
@@ -545,3 +546,81 @@ def free_person_id(runtime: Runtime, project: str, name: str, taken: Collection[
         candidate, number = f"{base}-{number}", number + 1
     return candidate
 
+
+
+@dataclass(frozen=True)
+class NamedFace:
+    """A face someone named outside the editor (a person's folder, a photo's XMP): `shown` names where, for
+    reports; `source` is kept with an imported decision."""
+
+    face_id: int
+    name: str
+    shown: str
+    source: str = ""
+
+
+@dataclass
+class NamedFaces:
+    person_ids: dict[str, str] = field(default_factory=dict)  # each name (case folded) -> its person id
+    created: list[str] = field(default_factory=list)  # the person ids made now
+    outcome: list[str] = field(default_factory=list)  # for each face named: "new", "already" or why it was left
+
+
+@holding_project
+def name_faces(runtime: Runtime, project: str, named: Sequence[NamedFace], *, action: str, method: str = "confirmed",
+               actor: str = "") -> NamedFaces:
+    """Confirm each face as the person of its name (an existing person by name or alias, any case; else a new
+    one), as one undoable `action`. A face a human decided otherwise (confirmed as someone else, or removed
+    from that person) is left as it is, with the reason in `outcome`; one already confirmed as that person
+    is "already" (`outcome`, in the order named). The faces are then placed (their clusters follow the decisions)."""
+    validate_project_name(project)
+    result = NamedFaces()
+    if not named:
+        return result
+    by_name: dict[str, str] = {}
+    for person in runtime.graph.people(project):
+        for name in (person.name, *person.aliases):
+            by_name.setdefault(name.casefold(), person.person_id)
+    new_people: list[PersonRecord] = []
+    for face in named:
+        key = face.name.strip()[:NAME_MAX_CHARS].strip().casefold()
+        if key and key not in result.person_ids:
+            person_id = by_name.get(key)
+            if person_id is None:
+                person_id = free_person_id(runtime, project, face.name, [p.person_id for p in new_people])
+                new_people.append(PersonRecord(project, person_id, face.name.strip()[:NAME_MAX_CHARS].strip()))
+            result.person_ids[key] = person_id
+    known = decisions_around(runtime, project, [f.face_id for f in named])
+    decisions: dict[int, FaceDecision] = {}
+    stamp = now()
+    for face in named:
+        person_id = result.person_ids.get(face.name.strip()[:NAME_MAX_CHARS].strip().casefold())
+        previous = decisions.get(face.face_id) or known.get(face.face_id)
+        if person_id is None:
+            result.outcome.append(f"{face.shown}: an empty name")
+        elif previous is not None and previous.method in HUMAN_METHODS and previous.confirmed_as \
+                and previous.confirmed_as != person_id:
+            result.outcome.append(f"{face.shown}: the face is confirmed as {previous.confirmed_as!r}")
+        elif previous is not None and person_id in previous.removed_from:
+            result.outcome.append(f"{face.shown}: an editor removed the face from {person_id!r}")
+        elif previous is not None and previous.method in HUMAN_METHODS and previous.confirmed_as == person_id:
+            result.outcome.append("already")
+        else:
+            before = previous or FaceDecision(face.face_id)
+            decisions[face.face_id] = FaceDecision(
+                face.face_id, confirmed_as=person_id, grouped_as=before.grouped_as, removed_from=before.removed_from,
+                method=method, actor=actor, decided_at=stamp, source=face.source)
+            result.outcome.append("new")
+    used = {d.confirmed_as for d in decisions.values()}
+    new_people = [p for p in new_people if p.person_id in used]
+    result.created = [p.person_id for p in new_people]
+    if not decisions:
+        return result
+    everything = {**known, **decisions_around(runtime, project, sorted(decisions), *used)}
+
+    def decide() -> None:
+        runtime.graph.set_face_decisions(project, settled(everything, list(decisions.values())), action=action,
+                                         people=new_people, actor=actor, decided_at=stamp)
+
+    decide_and_place(runtime, project, decide, sorted(decisions))
+    return result

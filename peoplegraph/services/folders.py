@@ -13,7 +13,7 @@ confirmed, as an editor's decision (method `confirmed`, one undoable action `enr
   each other photo); none, or more than one, and the photo is reported as ambiguous;
 - a photo that is the folder's only photo with a face: its largest face (there is nothing to compare with).
 
-The person is found by name (an earlier enroll's, or an editor's), else created, so enrolling the same
+The person is found by name or alias (an earlier enroll's, or an editor's), else created, so enrolling the same
 folder again adds nothing. Faces an editor confirmed as someone else, or removed from this person, are
 left as they are and reported as conflicts.
 
@@ -40,15 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
-from peoplegraph.engine.decisions import HUMAN_METHODS
 from peoplegraph.engine.decode import ImageRejected, read_photo_file, sha256_of
-from peoplegraph.identity.records import FaceDecision, PersonRecord, now, outside_lifetime
+from peoplegraph.identity.records import PersonRecord, outside_lifetime
 from peoplegraph.linking.recognition import REFERENCES, ReferenceFaces, confirmed_references, recognise, top_mean
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.ingest import (IngestReport, PhotoSource, SkippedFile, decode_and_detect, in_order_ahead,
                                          walk_images)
-from peoplegraph.services.project_lock import holding_project
 from peoplegraph.services.runtime import Runtime
 
 UNKNOWN_FOLDER = "Unknown"
@@ -197,13 +195,11 @@ def enroll(runtime: Runtime, project: str, persons_dir: Path, *, actor: str = ""
     return report
 
 
-@holding_project
 def _confirm_folders(runtime: Runtime, project: str, folders: list[tuple[str, list[Path]]],
                      photo_of: dict[Path, str], report: EnrollReport, actor: str) -> list[int]:
-    """Choose each folder's faces, then record every confirmation of the run as one action; the faces
-    confirmed now."""
-    from peoplegraph.linking.service import NAME_MAX_CHARS, decisions_around, free_person_id, settled
-    from peoplegraph.services.clustering import decide_and_place
+    """Choose each folder's faces, then confirm them all as one action (`name_faces`); the faces confirmed
+    now."""
+    from peoplegraph.linking.service import NAME_MAX_CHARS, NamedFace, name_faces
 
     faces = runtime.vectors.project_faces(project)
     wanted = sorted(set(photo_of.values()))
@@ -212,17 +208,10 @@ def _confirm_folders(runtime: Runtime, project: str, folders: list[tuple[str, li
         hits = np.flatnonzero(np.isin(faces.photo_ids, np.array([p.encode() for p in wanted], "S64")))
         for row in hits.tolist():
             rows_of[faces.photo_id(row)].append(row)
-    by_name = {}
-    for person in runtime.graph.people(project):
-        by_name.setdefault(person.name.casefold(), person.person_id)
-    known = decisions_around(runtime, project, faces.face_ids[[r for rows in rows_of.values() for r in rows]].tolist())
-    taken_ids = set()
-    new_people: list[PersonRecord] = []
-    decisions: dict[int, FaceDecision] = {}
-    stamp = now()
+    named: list[NamedFace] = []
+    chosen: list[EnrolledPerson] = []
     for folder, photos in folders:
-        name = person_name(folder)[:NAME_MAX_CHARS].strip()
-        entry = EnrolledPerson(folder=folder, name=name)
+        entry = EnrolledPerson(folder=folder, name=person_name(folder)[:NAME_MAX_CHARS].strip())
         report.people.append(entry)
         readable = [p for p in photos if p in photo_of]
         entry.photos = len(readable)
@@ -230,51 +219,23 @@ def _confirm_folders(runtime: Runtime, project: str, folders: list[tuple[str, li
         choices = choose_faces([faces.embeddings[r] for r in rows],
                                [(faces.boxes[r, 2] - faces.boxes[r, 0]) * (faces.boxes[r, 3] - faces.boxes[r, 1])
                                 for r in rows], runtime.auto_threshold, runtime.review_threshold)
-        person_id = by_name.get(name.casefold()) or free_person_id(runtime, project, name, taken_ids)
-        mine: list[int] = []
         for path, photo_rows, choice in zip(readable, rows, choices):
-            shown = stored_name(path)
             if choice.status != "chosen":
-                getattr(entry, choice.status).append(shown)
+                getattr(entry, choice.status).append(stored_name(path))
                 continue
-            face = int(faces.face_ids[photo_rows[choice.index]])
-            previous = decisions.get(face) or known.get(face)
-            if previous is not None and previous.method in HUMAN_METHODS and previous.confirmed_as \
-                    and previous.confirmed_as != person_id:
-                entry.conflicts.append(f"{shown}: the face is confirmed as {previous.confirmed_as!r}")
-                continue
-            if previous is not None and person_id in previous.removed_from:
-                entry.conflicts.append(f"{shown}: an editor removed the face from {person_id!r}")
-                continue
-            entry.confirmed += 1
-            if previous is not None and previous.method in HUMAN_METHODS and previous.confirmed_as == person_id:
-                continue  # an earlier enroll (or an editor) confirmed it already
-            before = previous or FaceDecision(face)
-            decisions[face] = FaceDecision(face, confirmed_as=person_id, grouped_as=before.grouped_as,
-                                           removed_from=before.removed_from, method="confirmed", actor=actor,
-                                           decided_at=stamp)
-            mine.append(face)
-        entry.new = len(mine)
-        if entry.confirmed:
-            entry.person_id = person_id
-            if person_id not in by_name.values() and person_id not in taken_ids:
-                new_people.append(PersonRecord(project, person_id, name))
-                entry.created = True
-            taken_ids.add(person_id)
-            by_name.setdefault(name.casefold(), person_id)
-    if not decisions and not new_people:
-        return []
-    everything = dict(known)
-    known_all = decisions_around(runtime, project, sorted(decisions), *{d.confirmed_as for d in decisions.values()})
-    everything.update(known_all)
-    face_ids = sorted(decisions)
-
-    def decide() -> None:
-        runtime.graph.set_face_decisions(project, settled(everything, list(decisions.values())), action="enroll",
-                                         people=new_people, actor=actor, decided_at=stamp)
-
-    decide_and_place(runtime, project, decide, face_ids)
-    return face_ids
+            face = NamedFace(int(faces.face_ids[photo_rows[choice.index]]), entry.name, stored_name(path))
+            named.append(face)
+            chosen.append(entry)
+    result = name_faces(runtime, project, named, action="enroll", actor=actor)
+    for entry, outcome in zip(chosen, result.outcome):
+        if outcome not in ("new", "already"):
+            entry.conflicts.append(outcome)
+            continue
+        entry.confirmed += 1
+        entry.new += outcome == "new"
+        entry.person_id = result.person_ids[entry.name.casefold()]
+        entry.created = entry.person_id in result.created
+    return sorted(face.face_id for face, outcome in zip(named, result.outcome) if outcome == "new")
 
 
 # ------------------------------------------------------------------------------------------------------ sort
