@@ -176,6 +176,17 @@ class Settings(BaseSettings):
         ge=1,
         description="Images with more pixels than this (width x height) are refused as possible decompression bombs.",
     )
+    xmp_sidecar: str = Field(
+        default="photo.jpg.xmp", pattern=r"^photo\.(jpg\.)?xmp$",
+        description="The sidecar `peoplegraph xmp export` writes beside a photo: `photo.jpg.xmp` (digiKam, "
+        "darktable) or `photo.xmp` (Lightroom, Capture One). Both are read on ingest.",
+    )
+    read_metadata: bool = Field(
+        default=True,
+        description="Ingest reads the people a photo's XMP names (sidecar or embedded: MWG face regions, "
+        "PersonInImage, People keywords) and confirms the faces under their regions as those people (method "
+        "`imported`).",
+    )
     max_file_bytes: int = Field(
         default=200 * 1024 * 1024, ge=1, description="Files larger than this many bytes are refused."
     )

@@ -196,3 +196,75 @@ def test_every_exif_orientation_gives_the_boxes_of_the_upright_photo(tmp_path: P
     assert len(found) == len(expected) >= 6
     for box in expected.boxes:  # each face where it is in the upright photo, within a few pixels
         assert np.abs(found.boxes - box).max(axis=1).min() < 4
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_a_turned_heic_gives_the_boxes_of_the_upright_photo(tmp_path: Path, shared_data: Path, face_pack,
+                                                            orientation: int) -> None:
+    """A phone's HEIC stored turned: pillow-heif writes the EXIF orientation as the container's own rotation,
+    which decoding applies (and the EXIF orientation is then 1, so it is not applied twice)."""
+    from peoplegraph.engine.analysis import detect_faces
+    from peoplegraph.settings import Settings
+
+    upright = Image.open(shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg").convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / f"o{orientation}.heic"
+    upright.transpose(_STORED_AS[orientation]).save(path, format="HEIF", exif=exif.tobytes(), quality=95)
+    seen, truth = _decode(path), _decode(shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg")
+    assert (seen.width, seen.height) == upright.size
+    found = detect_faces(face_pack, seen, Settings(), face_pack.detection_threshold)
+    expected = detect_faces(face_pack, truth, Settings(), face_pack.detection_threshold)
+    assert len(found) == len(expected) >= 6
+    for box in expected.boxes:  # lossy HEVC: within a few more pixels than a lossless PNG
+        assert np.abs(found.boxes - box).max(axis=1).min() < 8
+
+
+def _dng(rgb: Image.Image, path: Path) -> None:
+    """A camera RAW file (DNG) of a photo: its pixels as a 12-bit GBRG Bayer mosaic, as a sensor records them
+    (pidng writes the file: no RAW can be downloaded here)."""
+    from pidng.core import RAW2DNG, DNGTags, Tag
+    from pidng.defs import CalibrationIlluminant, CFAPattern, DNGVersion, Orientation, PhotometricInterpretation
+
+    pixels = (np.asarray(rgb, np.uint16) * 16)[: rgb.height // 2 * 2, : rgb.width // 2 * 2]
+    h, w = pixels.shape[:2]
+    mosaic = np.empty((h, w), np.uint16)
+    mosaic[0::2, 0::2], mosaic[0::2, 1::2] = pixels[0::2, 0::2, 1], pixels[0::2, 1::2, 2]  # G B
+    mosaic[1::2, 0::2], mosaic[1::2, 1::2] = pixels[1::2, 0::2, 0], pixels[1::2, 1::2, 1]  # R G
+    tags = DNGTags()
+    for tag, value in ((Tag.ImageWidth, w), (Tag.ImageLength, h), (Tag.TileWidth, w), (Tag.TileLength, h),
+                       (Tag.Orientation, Orientation.Horizontal), (Tag.SamplesPerPixel, 1), (Tag.BitsPerSample, 12),
+                       (Tag.PhotometricInterpretation, PhotometricInterpretation.Color_Filter_Array),
+                       (Tag.CFARepeatPatternDim, [2, 2]), (Tag.CFAPattern, CFAPattern.GBRG), (Tag.BlackLevel, 0),
+                       (Tag.WhiteLevel, 4095), (Tag.CalibrationIlluminant1, CalibrationIlluminant.D65),
+                       (Tag.ColorMatrix1, [[1, 1], [0, 1], [0, 1], [0, 1], [1, 1], [0, 1], [0, 1], [0, 1], [1, 1]]),
+                       (Tag.AsShotNeutral, [[1, 1], [1, 1], [1, 1]]), (Tag.DNGVersion, DNGVersion.V1_4),
+                       (Tag.DNGBackwardVersion, DNGVersion.V1_2), (Tag.Make, "peoplegraph"), (Tag.Model, "test")):
+        tags.set(tag, value)
+    writer = RAW2DNG()
+    writer.options(tags, path="", compress=False)
+    writer.convert(mosaic, filename=str(path.with_suffix("")))
+
+
+def test_a_camera_raw_file_is_developed_and_its_faces_found(tmp_path: Path, shared_data: Path, face_pack) -> None:
+    from peoplegraph.engine.analysis import detect_faces
+    from peoplegraph.settings import Settings
+
+    upright = Image.open(shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg").convert("RGB")
+    raw = tmp_path / "group.dng"
+    _dng(upright, raw)
+    seen = _decode(raw)
+    assert (seen.width, seen.height) == (upright.width // 2 * 2, upright.height // 2 * 2)
+    assert "developed from the RAW file's sensor data" in seen.note  # this DNG has no preview
+    found = detect_faces(face_pack, seen, Settings(), face_pack.detection_threshold)
+    expected = detect_faces(face_pack, _decode(shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg"),
+                            Settings(), face_pack.detection_threshold)
+    assert len(found) >= len(expected) - 1 >= 5  # developed at half size: the faces are still there
+    # without its suffix (a kept upload is named by its hash) it is still read as RAW, not as a TIFF
+    same = decode_image(raw.read_bytes(), name="0" * 64, max_pixels=10**8, max_bytes=10**9, max_side=1600)
+    assert (same.width, same.height) == (seen.width, seen.height)
+    # a file that only says it is RAW is refused with the reason
+    fake = tmp_path / "fake.nef"
+    fake.write_bytes(b"II*\x00" + bytes(64))
+    with pytest.raises(ImageRejected, match="fake.nef: not a RAW file LibRaw reads"):
+        _decode(fake)

@@ -7,29 +7,16 @@ import csv
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from cli_runner import cli_json as _json
+from cli_runner import run_cli as _run
 from peoplegraph.services.folders import choose_faces, person_name
 from peoplegraph.settings import Settings
-
-
-def _run(settings: Settings, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PEOPLEGRAPH_MODEL_DIR=str(settings.models_path))
-    return subprocess.run([sys.executable, "-m", "peoplegraph.cli", "--data-dir", str(settings.data_dir), *args],
-                          env=env, capture_output=True, text=True, timeout=600)
-
-
-def _json(settings: Settings, *args: str) -> dict:
-    done = _run(settings, *args, "--json")
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
-    return json.loads(done.stdout)
 
 
 def _lfw(shared_data: Path) -> Path:

@@ -18,8 +18,9 @@ from peoplegraph.cli import keys as cli_keys
 from peoplegraph.cli import linking as cli_linking
 from peoplegraph.cli import media as cli_media
 from peoplegraph.cli import through_server
+from peoplegraph.cli import xmp as cli_xmp
 from peoplegraph.cli.common import (
-    JSON_OPTION, PROJECT_OPTION, Context, LocalPath, clustering_text, clusters_table, emit, fail_clearly,
+    ACTOR_OPTION, JSON_OPTION, PROJECT_OPTION, Context, LocalPath, clustering_text, clusters_table, emit, fail_clearly,
     project_command, settings_options,
 )
 from peoplegraph.access.keys import KeyService
@@ -53,7 +54,7 @@ def main(ctx: click.Context, **overrides: Any) -> None:
 
 
 for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_keys.COMMANDS, *cli_media.COMMANDS,
-                *cli_folders.COMMANDS):
+                *cli_folders.COMMANDS, *cli_xmp.COMMANDS):
     main.add_command(command)
 
 
@@ -82,27 +83,36 @@ def _ingest_progress(total: int) -> Iterator[Callable[[IngestReport, int], None]
         yield progress
 
 
-def _run_ingest(runtime: Runtime, project: str, paths: list[Path]) -> IngestReport:
+def _run_ingest(runtime: Runtime, project: str, paths: list[Path]) -> tuple[IngestReport, list]:
     report = IngestReport()
     sources = collect_sources(paths, report)
     with _ingest_progress(len(sources) + len(report.skipped)) as progress:
-        return IngestService(runtime).ingest(project, sources, progress, report=report)
+        return IngestService(runtime).ingest(project, sources, progress, report=report), sources
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=LocalPath(path_type=Path))
 @click.option("--project", "-p", required=True, help="Project (library) the photos belong to.")
 @click.option("--cluster/--no-cluster", default=True, show_default=True, help="Cluster the project afterwards.")
+@click.option("--read-metadata/--no-read-metadata", default=None,
+              help="Confirm the faces the photos' XMP names (default: PEOPLEGRAPH_READ_METADATA, on).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@ACTOR_OPTION
 @click.pass_obj
 @fail_clearly
-def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, as_json: bool) -> None:
-    """Ingest photos and folders (recursively): detect, embed and store every face; match new faces against
-    confirmed people (tagged, or queued for review); then cluster the rest."""
+def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, read_metadata: bool | None,
+           as_json: bool, actor: str) -> None:
+    """Ingest photos and folders (recursively): detect, embed and store every face; confirm the faces their
+    XMP names (MWG face regions, as digiKam and Lightroom write them); match new faces against confirmed
+    people (tagged, or queued for review); then cluster the rest."""
     with obj.runtime() as runtime:
-        report = _run_ingest(runtime, project, list(paths))
+        report, sources = _run_ingest(runtime, project, list(paths))
         payload = report.to_dict()
         text = _ingest_text(report)
+        if runtime.settings.read_metadata if read_metadata is None else read_metadata:
+            found = cli_xmp.read_metadata(runtime, project, sources, report, actor)
+            payload["metadata"] = found.to_dict()
+            text += "\n" + cli_xmp.metadata_text(found)
         matching = match_new_faces(runtime, project, report.face_ids)
         if matching.people:
             payload["matching"] = matching.to_dict()
@@ -282,7 +292,7 @@ def demo(obj: Context, project: str, as_json: bool) -> None:
     and a key (the project's owner key `demo`, made anew each run) to review the result in the web UI."""
     sample = _insightface_sample()
     with obj.runtime() as runtime:
-        report = _run_ingest(runtime, project, [sample])
+        report, _ = _run_ingest(runtime, project, [sample])
         clustering = cluster_project(runtime, project, min_cluster_size=1)
         faces = catalog.faces(runtime, project)
         found = catalog.clusters(runtime, project)

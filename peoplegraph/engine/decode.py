@@ -19,9 +19,12 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from pillow_heif import register_heif_opener
 
+from peoplegraph.engine.raw import RAW_SUFFIXES, RawUnreadable, is_raw, read_raw
+
 register_heif_opener()  # HEIC/HEIF: pillow-heif is a core dependency
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".gif", ".bmp"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".gif", ".bmp",
+                            *RAW_SUFFIXES})
 # Pillow modes of more than 8 bits a channel (16-bit, 32-bit integer, float): scaled by their real range.
 _WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 # The first photograph (Niepce, 1826-27); a date before it, or after tomorrow, is a camera's wrong clock.
@@ -61,6 +64,8 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
         raise ImageRejected(name, "empty file")
     if len(data) > max_bytes:
         raise ImageRejected(name, f"file too large: {len(data)} bytes exceeds the limit of {max_bytes} bytes")
+    if is_raw(name, data):
+        return _decode_raw(data, name, max_pixels, max_side)
     notes = []
     try:
         image = Image.open(io.BytesIO(data))
@@ -73,7 +78,7 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
         if pages > 1:
             notes.append(f"frame 1 of {pages} read (an animation)" if image.format in ("GIF", "PNG", "WEBP")
                          else f"page 1 of {pages} read (a multi-page file)")
-        orientation = _orientation(image)
+        orientation = orientation_of(image)
         taken_at, date_note = _taken_at(image)
         notes += [date_note] if date_note else []
         if orientation in _TRANSPOSING_ORIENTATIONS:
@@ -103,6 +108,25 @@ def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes:
     pixels = np.asarray(rgb)[:, :, ::-1].copy()  # RGB -> BGR, what OpenCV-style models take
     return DecodedImage(pixels=pixels, width=width, height=height, scale=width / pixels.shape[1], taken_at=taken_at,
                         note="; ".join(notes))
+
+
+def _decode_raw(data: bytes, name: str, max_pixels: int, max_side: int) -> DecodedImage:
+    """A camera RAW file (engine/raw.py), reduced like a large JPEG; its date from the EXIF of its TIFF
+    structure where Pillow can read it."""
+    try:
+        photo = read_raw(data, max_pixels)
+    except RawUnreadable as exc:
+        raise ImageRejected(name, str(exc)) from None
+    image = photo.image
+    if max(image.size) > 2 * max_side:
+        image = ImageOps.contain(image, (max_side, max_side))
+    try:
+        taken_at, date_note = _taken_at(Image.open(io.BytesIO(data)))
+    except Exception:  # a RAW format Pillow cannot open at all: no date
+        taken_at, date_note = "", ""
+    pixels = np.asarray(image)[:, :, ::-1].copy()
+    return DecodedImage(pixels=pixels, width=photo.width, height=photo.height, scale=photo.width / pixels.shape[1],
+                        taken_at=taken_at, note="; ".join(n for n in (photo.note, date_note) if n))
 
 
 def read_photo_file(path: Path, name: str, max_bytes: int) -> bytes:
@@ -185,7 +209,8 @@ def _taken_at(image: Image.Image) -> tuple[str, str]:
     return taken.isoformat(), ""
 
 
-def _orientation(image: Image.Image) -> int:
+def orientation_of(image: Image.Image) -> int:
+    """The photo's EXIF orientation (1-8; 1 when it has none or a broken EXIF block)."""
     try:
         return int(image.getexif().get(_EXIF_ORIENTATION, 1))
     except Exception:  # a broken EXIF block must not lose the photo: treat it as upright

@@ -24,6 +24,7 @@ from peoplegraph.engine.analysis import describe_faces, detect_faces
 from peoplegraph.engine.decode import (IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, read_photo_file,
                                        sha256_of)
 from peoplegraph.engine.faces import Detections
+from peoplegraph.metadata.files import SIDECAR_SUFFIXES
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.model import UNCLUSTERED, UNKNOWN_AGE, FaceObservation, face_id_for, validate_project_name
 from peoplegraph.observations.store import StoreWriteError
@@ -86,6 +87,7 @@ class IngestReport:
     # stopped part way (killed between storing and placing them) left without a cluster
     face_ids: list[int] = field(default_factory=list, repr=False)
     photo_ids: list[str] = field(default_factory=list, repr=False)  # every photo seen, new or stored before
+    photo_of: dict[str, str] = field(default_factory=dict, repr=False)  # each source's name -> its photo id
 
     @property
     def processed(self) -> int:
@@ -93,7 +95,7 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        del out["face_ids"], out["photo_ids"]
+        del out["face_ids"], out["photo_ids"], out["photo_of"]
         return out
 
 
@@ -128,6 +130,8 @@ def walk_images(folder: Path, skipped: list[SkippedFile] | None = None) -> Itera
             suffix = Path(name).suffix.lower()
             if suffix in IMAGE_SUFFIXES:
                 yield Path(root) / name
+            elif suffix in SIDECAR_SUFFIXES:
+                continue  # a photo's XMP, read with the photo
             elif skipped is not None:
                 skipped.append(SkippedFile(stored_name(Path(root) / name),
                                            f"not a photo format peoplegraph reads ({suffix or 'no suffix'})"))
@@ -279,6 +283,7 @@ class IngestService:
                 if prepared.known:
                     known.add(prepared.photo_id)
                     report.photo_ids.append(prepared.photo_id)
+                report.photo_of[name] = prepared.photo_id
                 report.photos += 1
             else:
                 assert prepared.image is not None and prepared.photo_id is not None
@@ -293,6 +298,7 @@ class IngestService:
                         report.notes.append(PhotoNote(name, prepared.image.note))
                     seen_now.add(prepared.photo_id)
                     report.photo_ids.append(prepared.photo_id)
+                    report.photo_of[name] = prepared.photo_id
                     report.photos += 1
                     report.new_photos += 1
                     report.faces += len(faces)

@@ -20,13 +20,16 @@ from peoplegraph.services.clustering import cluster_new_faces, cluster_project
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.ingest import IngestReport, IngestService, PhotoSource
 from peoplegraph.services.runtime import Runtime
+from peoplegraph.services.xmp import import_people
 from peoplegraph.workers.progress import StageTimes, counted, write_progress
 
 PROGRESS_INTERVAL_S = 0.25
 
 
-async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str, str]], cleanup_dir: str | None = None) -> dict:
-    """Ingest uploaded files ({name, path}); `cleanup_dir` (the upload's spool folder) is removed afterwards."""
+async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str, str]], cleanup_dir: str | None = None,
+                        actor: str = "") -> dict:
+    """Ingest uploaded files ({name, path}); `cleanup_dir` (the upload's spool folder) is removed afterwards;
+    `actor`: the uploader (the names the files' XMP carries are confirmed in their name)."""
     runtime: Runtime = ctx["runtime"]
     job_id: str = ctx["job_id"]
     redis = ctx["redis"]
@@ -56,6 +59,11 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
         if cleanup_dir:
             shutil.rmtree(cleanup_dir, ignore_errors=True)
     faces = len(report.face_ids)
+    metadata = None
+    if runtime.settings.read_metadata:  # the XMP inside the uploaded files (their kept originals)
+        await progress(counted("reading metadata", 0, len(report.photo_of), time.monotonic()))
+        metadata = await asyncio.to_thread(import_people, runtime, project, [
+            (None, name, photo_id) for name, photo_id in report.photo_of.items()], actor=actor)
     await progress(counted("matching", 0, faces, time.monotonic(), photos=report.processed))
     matching = await asyncio.to_thread(match_new_faces, runtime, project, report.face_ids)
     await progress(counted("clustering", 0, faces, time.monotonic(), photos=report.processed))
@@ -63,7 +71,7 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
     await _make_thumbnails(runtime, project, report.photo_ids, progress)
     await progress(counted("done", report.processed, len(files), began, faces=faces))
     return {**report.to_dict(), "matching": matching.to_dict(), "clustering": clustering.to_dict(),
-            "stages": stages.to_list()}
+            "metadata": None if metadata is None else metadata.to_dict(), "stages": stages.to_list()}
 
 
 async def _make_thumbnails(runtime: Runtime, project: str, photo_ids: list[str],

@@ -58,7 +58,7 @@ class PhotoController(Controller):
                 content = await upload.read()
                 await asyncio.to_thread(target.write_bytes, content)
                 files.append({"name": name, "path": str(target)})
-            job = await queue.enqueue_job(ingest_photos.__name__, project, files, str(spool))
+            job = await queue.enqueue_job(ingest_photos.__name__, project, files, str(spool), request.user.name)
         except BaseException:
             # no job will ever read these files: a failed upload leaves nothing behind
             await asyncio.to_thread(shutil.rmtree, spool, True)

@@ -1,0 +1,71 @@
+"""`peoplegraph xmp export` and the metadata step of `peoplegraph ingest` (services/xmp.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from peoplegraph.cli.common import Context, LocalPath, emit, project_command
+from peoplegraph.services.ingest import IngestReport, PhotoSource
+from peoplegraph.services.runtime import Runtime
+from peoplegraph.services.xmp import MetadataImport, XmpExport, export_xmp, import_people
+
+
+@click.group("xmp")
+def xmp_group() -> None:
+    """The people of photos as XMP (MWG face regions, PersonInImage, digiKam and Lightroom keywords)."""
+
+
+@xmp_group.command("export")
+@click.option("--person", "person_id", default=None, help="Only the photos of this person (id).")
+@click.option("--to", "to", type=LocalPath(path_type=Path, file_okay=False), default=None,
+              help="Write into this folder instead of beside the originals.")
+@click.option("--embed", is_flag=True, help="Embed into a copy of each JPEG in --to (or the original with "
+              "--in-place) instead of writing a sidecar.")
+@click.option("--in-place", is_flag=True, help="With --embed: change the original files themselves.")
+@project_command()
+def export_command(obj: Context, person_id: str | None, to: Path | None, embed: bool, in_place: bool, project: str,
+                   as_json: bool) -> None:
+    """Write the named people of every photo (or of one person's photos) as XMP: a sidecar beside the
+    original (PEOPLEGRAPH_XMP_SIDECAR names it photo.jpg.xmp or photo.xmp), merged into one that exists
+    without dropping its other fields. Hidden and private people are never written."""
+    with obj.runtime() as runtime, tqdm(unit="photo", desc="xmp", file=sys.stderr, dynamic_ncols=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        report = export_xmp(runtime, project, person_id=person_id, to=to, embed=embed, in_place=in_place,
+                            progress=progress)
+    emit(as_json, report.to_dict(), _export_text(report, embed))
+
+
+def _export_text(report: XmpExport, embed: bool) -> str:
+    lines = [f"{report.photos} photos with named people: {len(report.written)} "
+             f"{'copies' if embed else 'sidecars'} written, {len(report.skipped)} skipped"]
+    lines += [f"  skipped {line}" for line in report.skipped]
+    return "\n".join(lines)
+
+
+def read_metadata(runtime: Runtime, project: str, sources: list[PhotoSource], report: IngestReport,
+                  actor: str) -> MetadataImport:
+    """The metadata step of an ingest: the people named in the XMP of the photos it saw."""
+    photos = [(s.path, s.name, report.photo_of[s.name]) for s in sources if s.name in report.photo_of]
+    with tqdm(total=len(photos), unit="photo", desc="metadata", file=sys.stderr, dynamic_ncols=True) as bar:
+        return import_people(runtime, project, photos, actor=actor,
+                             progress=lambda done, _total: bar.update(done - bar.n))
+
+
+def metadata_text(found: MetadataImport) -> str:
+    lines = [f"metadata: {found.photos} photos name people; {found.confirmed} faces confirmed ({found.already} "
+             f"already), {len(found.people_created)} new people"]
+    for label, items in (("no detected face under the region", found.no_face),
+                         ("named without a face region", found.without_region), ("conflict", found.conflicts),
+                         ("unreadable", found.unreadable)):
+        lines += [f"  {label}: {item}" for item in items]
+    return "\n".join(lines)
+
+
+COMMANDS = (xmp_group,)

@@ -1,0 +1,103 @@
+"""Where a photo's XMP lives: a sidecar beside it, or a packet inside the file.
+
+Sidecars are named as the applications that write them do: `photo.jpg.xmp` (digiKam, darktable) or
+`photo.xmp` (Lightroom, Capture One); both are read, the `xmp_sidecar` setting says which is written. A
+packet inside a JPEG is its APP1 segment of Adobe's XMP signature; inside other formats (PNG, TIFF, HEIC,
+WebP, RAW) the `<x:xmpmeta>` packet is found by its markers, which XMP requires to be written as plain
+UTF-8 text. Embedding is written into JPEG files only, as the one APP1 XMP segment after the EXIF one.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from pathlib import Path
+
+from peoplegraph.metadata.xmp import MAX_PACKET_BYTES, XmpError
+
+SIDECAR_STYLES = ("photo.jpg.xmp", "photo.xmp")
+SIDECAR_SUFFIXES = frozenset({".xmp"})  # the files a folder walk takes as a photo's, not as a photo
+XMP_SIGNATURE = b"http://ns.adobe.com/xap/1.0/\x00"
+_SEGMENT_MAX = 65_533 - len(XMP_SIGNATURE)  # a JPEG segment's length field counts itself (2 bytes)
+_PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.S)
+_SOI, _SOS = b"\xff\xd8", 0xDA
+
+
+def sidecar_path(photo: Path, style: str) -> Path:
+    """The sidecar to write for `photo` in `style` (one of SIDECAR_STYLES)."""
+    if style not in SIDECAR_STYLES:
+        raise ValueError(f"xmp_sidecar: {style!r} is not one of {', '.join(SIDECAR_STYLES)}")
+    return photo.with_name(photo.name + ".xmp") if style == "photo.jpg.xmp" else photo.with_suffix(".xmp")
+
+
+def sidecars_of(photo: Path) -> list[Path]:
+    """The sidecars beside `photo` that exist, digiKam's form first (and `.XMP` as cameras write it)."""
+    candidates = [photo.with_name(photo.name + ".xmp"), photo.with_suffix(".xmp"),
+                  photo.with_name(photo.name + ".XMP"), photo.with_suffix(".XMP")]
+    out: list[Path] = []
+    for path in candidates:
+        if path != photo and path.is_file() and path not in out:
+            out.append(path)
+    return out
+
+
+def embedded_packet(data: bytes) -> bytes | None:
+    """The XMP packet inside a photo's bytes, or None."""
+    if data.startswith(_SOI):
+        for marker, body in _jpeg_segments(data):
+            if marker == 0xE1 and body.startswith(XMP_SIGNATURE):
+                return body[len(XMP_SIGNATURE):]
+        return None
+    found = _PACKET.search(data)
+    if found is None:
+        return None
+    if len(found.group(0)) > MAX_PACKET_BYTES:
+        raise XmpError(f"XMP packet of {len(found.group(0))} bytes is past the limit of {MAX_PACKET_BYTES}")
+    return found.group(0)
+
+
+def _jpeg_segments(data: bytes):
+    """(marker, body) of each segment before the image data."""
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker == _SOS or 0xD0 <= marker <= 0xD9:
+            return
+        (length,) = struct.unpack(">H", data[at + 2:at + 4])
+        if length < 2:
+            return
+        yield marker, data[at + 4:at + 2 + length]
+        at += 2 + length
+
+
+def embed_in_jpeg(data: bytes, packet: bytes) -> bytes:
+    """The JPEG with `packet` as its one XMP segment (any earlier XMP segment replaced), everything else
+    kept byte for byte; XmpError for a file that is not a JPEG or a packet too large for one segment."""
+    if not data.startswith(_SOI):
+        raise XmpError("XMP is embedded into JPEG files only; write a sidecar for this one")
+    if len(packet) > _SEGMENT_MAX:
+        raise XmpError(f"the XMP packet ({len(packet)} bytes) is larger than one JPEG segment holds "
+                       f"({_SEGMENT_MAX}); write a sidecar for this one")
+    segment = b"\xff\xe1" + struct.pack(">H", len(XMP_SIGNATURE) + len(packet) + 2) + XMP_SIGNATURE + packet
+    out = [_SOI]
+    at, placed = 2, False
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == _SOS or 0xD0 <= marker <= 0xD9 or marker == 0xFF:
+            break
+        (length,) = struct.unpack(">H", data[at + 2:at + 4])
+        body = data[at + 4:at + 2 + length]
+        is_xmp = marker == 0xE1 and body.startswith(XMP_SIGNATURE)
+        if not placed and marker not in (0xE0, 0xE1):  # after JFIF and EXIF, before the rest
+            out.append(segment)
+            placed = True
+        if not is_xmp:
+            out.append(data[at:at + 2 + length])
+        at += 2 + length
+    if not placed:
+        out.append(segment)
+    out.append(data[at:])
+    return b"".join(out)

@@ -1,0 +1,246 @@
+"""People in photos' XMP, both ways: read on ingest (`import_people`), written by `export_xmp`.
+
+Import: each photo's named face regions (peoplegraph.metadata.xmp; a sidecar wins over the packet inside
+the file) are matched to its detected faces, each region to the face whose centre lies inside the region
+while the region's centre lies inside the face's box (the best overlap first, one face per region: a
+region drawn by hand is larger or smaller than a detector's box, never centred on another face). Each match
+becomes a human decision (method `imported`, `source` the file it was read from) through `name_faces`, as
+one undoable action; names with no face under them, or with no region at all, are reported, and faces an
+editor decided otherwise are listed as conflicts and left as they are.
+
+Export: every photo with named people (a person's confirmed, imported, auto-tagged and cluster-named faces;
+hidden and private people are never written into files that leave peoplegraph) gets its regions and names
+merged into its sidecar beside the original, or into DIR (`to`), or embedded into a copy of a JPEG in DIR;
+a user's original is changed only with `in_place`.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from peoplegraph.atomic import atomic_write
+from peoplegraph.engine.decode import ImageRejected, orientation_of, read_photo_file
+from peoplegraph.identity.records import PhotoRecord
+from peoplegraph.linking.service import NamedFace, existing_person, name_faces
+from peoplegraph.metadata.files import embed_in_jpeg, embedded_packet, sidecar_path, sidecars_of
+from peoplegraph.metadata.xmp import FaceRegion, PeopleTags, XmpError, iou, merge_people, read_people
+from peoplegraph.observations.model import validate_project_name
+from peoplegraph.services.file_names import stored_name
+from peoplegraph.services.runtime import Runtime
+
+PEOPLE_PAGE = 50  # people whose photos are read from the graph at once
+PHOTO_PAGE = 1000  # photos of each of them per read
+
+
+@dataclass
+class MetadataImport:
+    photos: int = 0  # photos whose metadata names someone
+    confirmed: int = 0  # faces confirmed now
+    already: int = 0  # faces that were that person already
+    people_created: list[str] = field(default_factory=list)
+    no_face: list[str] = field(default_factory=list)  # "photo: name" with no detected face under the region
+    without_region: list[str] = field(default_factory=list)  # "photo: name" named without a face region
+    conflicts: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)  # "file: why"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def people_of(path: Path | None, data: bytes, name: str) -> tuple[PeopleTags, str]:
+    """The people a photo's XMP names and the file they were read from ("" when none): its sidecar (digiKam's
+    name first), else the packet inside the photo. XmpError names the file that cannot be read."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        orientation, stored = orientation_of(image), image.size
+    except Exception:  # not an image Pillow opens: no orientation to apply
+        orientation, stored = 1, None
+    for sidecar in sidecars_of(path) if path is not None else []:
+        try:
+            tags = read_people(sidecar.read_bytes(), orientation=orientation, stored_size=stored)
+        except (XmpError, OSError) as exc:
+            raise XmpError(f"{stored_name(sidecar)}: {exc}") from None
+        if not tags.empty:
+            return tags, stored_name(sidecar)
+    packet = embedded_packet(data)
+    if packet is None:
+        return PeopleTags(), ""
+    try:
+        return read_people(packet, orientation=orientation, stored_size=stored), name
+    except XmpError as exc:
+        raise XmpError(f"{name} (its embedded XMP): {exc}") from None
+
+
+def match_regions(regions: Sequence[FaceRegion], boxes: np.ndarray) -> list[int]:
+    """For each region, the row of `boxes` (normalised x1, y1, x2, y2) it names, or -1 (module docstring)."""
+    pairs = []
+    for i, region in enumerate(regions):
+        rx, ry = (region.box[0] + region.box[2]) / 2, (region.box[1] + region.box[3]) / 2
+        for j, box in enumerate(boxes.tolist()):
+            fx, fy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+            if _inside(fx, fy, region.box) and _inside(rx, ry, box):
+                pairs.append((-iou(region.box, box), i, j))
+    chosen, taken = [-1] * len(regions), set()
+    for _, i, j in sorted(pairs):
+        if chosen[i] < 0 and j not in taken:
+            chosen[i] = j
+            taken.add(j)
+    return chosen
+
+
+def _inside(x: float, y: float, box: Sequence[float]) -> bool:
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def import_people(runtime: Runtime, project: str, photos: Sequence[tuple[Path | None, str, str]], *,
+                  actor: str = "", progress: Callable[[int, int], None] | None = None) -> MetadataImport:
+    """Read the people named in these photos' XMP — (the file, or None for an upload peoplegraph kept; the
+    name shown; the photo id) — and confirm the faces under their regions (module docstring)."""
+    validate_project_name(project)
+    report = MetadataImport()
+    faces = runtime.vectors.project_faces(project)
+    sizes = {p.photo_id: p for p in runtime.graph.photos_by_id(project, sorted({photo for *_, photo in photos}))}
+    named: list[NamedFace] = []
+    for done, (path, name, photo_id) in enumerate(photos, 1):
+        if progress is not None:
+            progress(done, len(photos))
+        try:
+            data = runtime.media.original(project, photo_id) if path is None else read_photo_file(
+                path, name, runtime.settings.max_file_bytes)
+            tags, source = people_of(path, data, name)
+        except (XmpError, ImageRejected, OSError) as exc:
+            report.unreadable.append(str(exc))
+            continue
+        if tags.empty:
+            continue
+        report.photos += 1
+        report.without_region += [f"{name}: {n}" for n in tags.names_without_region]
+        record: PhotoRecord | None = sizes.get(photo_id)
+        rows = np.flatnonzero(faces.photo_ids == photo_id.encode()) if record is not None else np.zeros(0, int)
+        boxes = faces.boxes[rows] / np.array([record.width, record.height] * 2, np.float32) if len(rows) else \
+            np.zeros((0, 4), np.float32)
+        for region, row in zip(tags.regions, match_regions(tags.regions, boxes)):
+            if row < 0:
+                report.no_face.append(f"{name}: {region.name}")
+            else:
+                named.append(NamedFace(int(faces.face_ids[rows[row]]), region.name, name, source))
+    result = name_faces(runtime, project, named, action="import metadata", method="imported", actor=actor)
+    report.people_created = result.created
+    for outcome in result.outcome:
+        if outcome == "new":
+            report.confirmed += 1
+        elif outcome == "already":
+            report.already += 1
+        else:
+            report.conflicts.append(outcome)
+    return report
+
+
+# ------------------------------------------------------------------------------------------------- export
+
+
+@dataclass
+class XmpExport:
+    photos: int = 0  # photos with named people considered
+    written: list[str] = field(default_factory=list)  # the files written (sidecars or copies)
+    skipped: list[str] = field(default_factory=list)  # "photo: why"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def named_regions(runtime: Runtime, project: str) -> dict[str, tuple[PhotoRecord, list[FaceRegion]]]:
+    """Every photo with named people (visible ones), with each face's region and name."""
+    people = [p for p in runtime.graph.people(project) if p.visibility == "normal"]
+    name_of = {p.person_id: p.name for p in people}
+    out: dict[str, tuple[PhotoRecord, list[FaceRegion]]] = {}
+    for start in range(0, len(people), PEOPLE_PAGE):
+        ids = [p.person_id for p in people[start:start + PEOPLE_PAGE]]
+        offset = 0
+        while ids:
+            pages = runtime.graph.people_photos(project, ids, limit=PHOTO_PAGE, offset=offset)
+            for person_id, page in pages.items():
+                for photo, appearances in page:
+                    _, regions = out.setdefault(photo.photo_id, (photo, []))
+                    w, h = max(1, photo.width), max(1, photo.height)
+                    regions += [FaceRegion(name_of[person_id], (a.box[0] / w, a.box[1] / h, a.box[2] / w, a.box[3] / h))
+                                for a in appearances]
+            ids = [p for p, page in pages.items() if len(page) == PHOTO_PAGE]
+            offset += PHOTO_PAGE
+    return out
+
+
+def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, to: Path | None = None,
+               embed: bool = False, in_place: bool = False,
+               progress: Callable[[int, int], None] | None = None) -> XmpExport:
+    """Write the people of every photo with named people (or only the photos of `person_id`) as XMP (module
+    docstring): a sidecar beside the original (or in `to`), or with `embed` a copy of the JPEG in `to` (or
+    the original itself with `in_place`)."""
+    validate_project_name(project)
+    if embed and (to is None) == (not in_place):
+        raise ValueError("embed: name --to DIR for copies, or --in-place to change the originals (not both)")
+    if in_place and not embed:
+        raise ValueError("in-place: only with --embed (sidecars never change the photo)")
+    if person_id is not None:
+        existing_person(runtime, project, person_id)
+    photos = named_regions(runtime, project)
+    if person_id is not None:
+        wanted = {ph.photo_id for page in runtime.graph.people_photos(project, [person_id], limit=10**9).values()
+                  for ph, _ in page}
+        photos = {k: v for k, v in photos.items() if k in wanted}
+    if to is not None:
+        to.mkdir(parents=True, exist_ok=True)
+    report = XmpExport(photos=len(photos))
+    style = runtime.settings.xmp_sidecar
+    used: set[Path] = set()
+    for done, (photo, regions) in enumerate(sorted(photos.values(), key=lambda v: v[0].path), 1):
+        if progress is not None:
+            progress(done, len(photos))
+        original = Path(photo.path)
+        try:
+            if embed:
+                data = _original_bytes(runtime, project, photo)
+                target = original if in_place else _free(to / original.name, used)  # type: ignore[operator]
+                packet = merge_people(embedded_packet(data), regions, photo.width, photo.height)
+                atomic_write(target, embed_in_jpeg(data, packet))
+            else:
+                if to is None and not original.is_file():
+                    raise ImageRejected(photo.path, "the original is not a file here (an upload, or moved since "
+                                                    "ingest): write its sidecar with --to DIR")
+                target = sidecar_path(original if to is None else _free(to / original.name, used), style)
+                existing = target.read_bytes() if target.is_file() else None
+                try:
+                    packet = merge_people(existing, regions, photo.width, photo.height)
+                except XmpError as exc:  # never written over: it may hold what no one else has
+                    raise XmpError(f"its sidecar {stored_name(target)} is left as it is: {exc}") from None
+                atomic_write(target, packet)
+        except (XmpError, OSError, ImageRejected) as exc:
+            report.skipped.append(f"{photo.path}: {exc.reason if isinstance(exc, ImageRejected) else exc}")
+            continue
+        report.written.append(stored_name(target))
+    return report
+
+
+def _original_bytes(runtime: Runtime, project: str, photo: PhotoRecord) -> bytes:
+    """The photo's bytes: the file it was ingested from, else the original peoplegraph kept (an upload)."""
+    path = Path(photo.path)
+    if path.is_file():
+        return read_photo_file(path, photo.path, runtime.settings.max_file_bytes)
+    if not runtime.media.has_original(project, photo.photo_id):
+        raise ImageRejected(photo.path, "the original is neither where it was ingested from nor kept by peoplegraph")
+    return runtime.media.original(project, photo.photo_id)
+
+
+def _free(path: Path, used: set[Path]) -> Path:
+    """`path`, or with " (2)", " (3)"... before its suffix when this export already wrote that name."""
+    candidate, number = path, 2
+    while candidate in used:
+        candidate, number = path.with_name(f"{path.stem} ({number}){path.suffix}"), number + 1
+    used.add(candidate)
+    return candidate
