@@ -6,7 +6,7 @@ import { h, plural, replace, showError } from "./dom.js";
 
 const ACCEPT = "image/*,.heic,.heif,.jpg,.jpeg,.png,.webp,.tif,.tiff,.bmp";
 const BEFORE = 500;
-const UNITS = { ingesting: "file", matching: "face", clustering: "face", thumbnails: "photo" };  // what a stage counts  // unnamed clusters remembered before an upload, to show the new ones after it
+const UNITS = { ingesting: "file", "reading metadata": "photo", matching: "face", clustering: "face", thumbnails: "photo" };  // what a stage counts  // unnamed clusters remembered before an upload, to show the new ones after it
 
 export async function render(main, context, jobId) {
   const page = new UploadPage(main, context);
@@ -129,6 +129,7 @@ class UploadPage {
     const skipped = result.skipped || [];
     this.status.textContent = result.new_photos === undefined ? "Done."
       : `Done: ${plural(result.new_photos, "new photo")}, ${plural(result.faces, "face")} found` +
+        (result.metadata?.confirmed ? `, ${plural(result.metadata.confirmed, "face")} named by the files' XMP` : "") +
         (result.matching?.auto ? `, ${result.matching.auto} recognised` : "") +
         (result.matching?.review ? `, ${result.matching.review} for review` : "") +
         (skipped.length ? `, ${plural(skipped.length, "file")} skipped` : "") + ".";
