@@ -398,3 +398,30 @@ def test_an_oversize_upload_is_refused_as_it_streams_in_naming_the_limit(app_set
                               headers={"content-type": "multipart/form-data; boundary=x"})
         assert refused.status_code == 413 and "1,000,000 bytes" in refused.json()["detail"]
         assert "PEOPLEGRAPH_MAX_UPLOAD_BYTES" in refused.json()["detail"]
+
+
+def test_keys_and_sessions_on_neo4j_are_read_through_the_async_driver(app_settings, neo4j_server) -> None:
+    """On Neo4j the key every request presents (or its browser session names) is read on the event loop with
+    the driver's async API; a revoked key is refused there at once, and so are its sessions."""
+    import uuid
+
+    from peoplegraph.access.keys import KeyService
+    from peoplegraph.api.app import create_app
+    from peoplegraph.identity.neo4j_store import AsyncNeo4jReads
+
+    settings = app_settings.model_copy(update={"graph_uri": neo4j_server.uri, "graph_user": neo4j_server.user,
+                                               "graph_password": neo4j_server.password})
+    with TestClient(app=create_app(settings)) as client:
+        assert isinstance(client.app.state.graph_reads, AsyncNeo4jReads)
+        keys = KeyService(client.app.state.runtime.graph)
+        issued = keys.create(f"async-{uuid.uuid4().hex[:8]}", "admin")
+        try:
+            assert client.get("/projects", headers={"Authorization": f"Bearer {issued.secret}"}).status_code == 200
+            assert client.get("/projects", headers={"Authorization": f"Bearer {issued.secret}x"}).status_code == 401
+            signed_in = client.post("/session", json={"key": issued.secret})
+            assert signed_in.status_code in (200, 201), signed_in.text
+            assert client.get("/projects").status_code == 200  # the session's cookie
+        finally:
+            keys.revoke(issued.record.key_id)
+        assert client.get("/projects").status_code == 401  # its sessions end with the key
+        assert client.get("/projects", headers={"Authorization": f"Bearer {issued.secret}"}).status_code == 401

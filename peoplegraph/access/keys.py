@@ -125,11 +125,22 @@ class KeyService:
 
     def authenticate(self, secret: str) -> ApiKeyRecord | None:
         """The live key this secret is, else None."""
+        key_id = self.key_id_of(secret)
+        return None if key_id is None else self.verified(secret, self.graph.api_key(key_id))
+
+    @staticmethod
+    def key_id_of(secret: str) -> str | None:
+        """The id of the key a secret would be (the id selects, the whole hash verifies); None for what is no
+        key's shape."""
         if not secret.startswith(KEY_PREFIX) or len(secret) > 200:
             return None
-        digest = secret_hash(secret)
-        found = self.graph.api_key(digest[:12])  # the id selects, the whole hash verifies
-        if found is None or not hmac.compare_digest(found[1], digest) or found[0].revoked_at:
+        return secret_hash(secret)[:12]
+
+    @staticmethod
+    def verified(secret: str, found: tuple[ApiKeyRecord, str] | None) -> ApiKeyRecord | None:
+        """The key found under the secret's id (`GraphStore.api_key`) when the secret is its secret and it is
+        live, else None."""
+        if found is None or not hmac.compare_digest(found[1], secret_hash(secret)) or found[0].revoked_at:
             return None
         return found[0]
 

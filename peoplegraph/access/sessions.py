@@ -50,16 +50,25 @@ class Sessions:
 
     def resume(self, token: str) -> Session | None:
         """The session this cookie value is, while it has not expired and its key is live; else None."""
+        key_id = self.key_id_of(token)
+        return None if key_id is None else self.resumed(token, self.graph.api_key(key_id))
+
+    def key_id_of(self, token: str) -> str | None:
+        """The key a cookie value names, when it is a session this server signed and has not expired."""
         key_id, _, rest = token.partition(".")
         expires, _, mac = rest.partition(".")
         if not (key_id and expires.isdigit() and mac) or int(expires) < time.time():
             return None
         if not same_secret(mac, self._mac("session", f"{key_id}.{expires}")):
             return None
-        found = self.graph.api_key(key_id)
+        return key_id
+
+    def resumed(self, token: str, found: tuple[ApiKeyRecord, str] | None) -> Session | None:
+        """The session of a cookie value `key_id_of` accepted, given its key (`GraphStore.api_key`): None when
+        the key is gone or revoked."""
         if found is None or found[0].revoked_at:
             return None
-        return Session(found[0], token, self._mac("csrf", token), int(expires))
+        return Session(found[0], token, self._mac("csrf", token), int(token.split(".")[1]))
 
     @staticmethod
     def csrf_ok(session: Session, sent: str) -> bool:

@@ -17,6 +17,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from peoplegraph.access.keys import ROLES, Access, KeyService, access, same_secret
 from peoplegraph.access.sessions import COOKIE as SESSION_COOKIE
 from peoplegraph.access.sessions import CSRF_HEADER, Sessions
+from peoplegraph.api.graph_reads import GraphReads
 from peoplegraph.identity.records import ApiKeyRecord
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.runtime import Runtime
@@ -67,15 +68,19 @@ class KeyAuthentication(AbstractAuthenticationMiddleware):
         local = getattr(connection.app.state, "local_server", None)
         if secret and local is not None and same_secret(secret, local.token):
             return AuthenticationResult(user=local_user(getpass.getuser()), auth=secret)
+        reads: GraphReads = connection.app.state.graph_reads
         if secret:
-            key = await asyncio.to_thread(KeyService(runtime.graph).authenticate, secret)
+            key_id = KeyService.key_id_of(secret)
+            key = None if key_id is None else KeyService.verified(secret, await reads.api_key(key_id))
             if key is None:
                 raise NotAuthorizedException("unknown or revoked API key")
             return AuthenticationResult(user=key, auth=secret)
         cookie = connection.cookies.get(SESSION_COOKIE)
         if not cookie:
             raise NotAuthorizedException("send an API key: `Authorization: Bearer <key>` (`peoplegraph keys create`)")
-        session = await asyncio.to_thread(browser_sessions(runtime).resume, cookie)
+        sessions = browser_sessions(runtime)
+        key_id = await asyncio.to_thread(sessions.key_id_of, cookie)  # reads the session key's file once
+        session = None if key_id is None else sessions.resumed(cookie, await reads.api_key(key_id))
         if session is None:
             raise NotAuthorizedException("the session has ended (expired, or its key revoked): sign in again")
         if connection.scope.get("method") not in SAFE_METHODS and \

@@ -18,6 +18,7 @@ from strawberry.litestar import make_graphql_controller
 from peoplegraph import __version__
 from peoplegraph.access.share import RateLimits
 from peoplegraph.api.access import authentication, first_admin_key
+from peoplegraph.api.graph_reads import graph_reads
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
 from peoplegraph.api.jobs.controllers import JobController
 from peoplegraph.api.photos.controllers import PhotoController
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True, url: str |
                 queue = await create_pool(redis_settings)
                 app.state.runtime = runtime
                 app.state.queue = queue
+                app.state.graph_reads = graph_reads(runtime.graph)  # its async driver made in this loop
                 worker = build_worker(runtime, redis_settings, in_process=True) if in_process_worker else None
                 worker_task = asyncio.create_task(worker.async_run()) if worker else None
                 try:
@@ -65,6 +67,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True, url: str |
                         with contextlib.suppress(asyncio.CancelledError):
                             await worker_task
                     await queue.aclose()
+                    await app.state.graph_reads.close()
                     if app.state.local_server is not None:
                         through_server.withdraw(settings.data_dir, app.state.local_server)
 

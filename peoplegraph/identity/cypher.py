@@ -283,12 +283,7 @@ class CypherGraphStore:
 
     def api_key(self, key_id: str) -> tuple[ApiKeyRecord, str] | None:
         """The key and the sha256 of its secret, to compare with."""
-        rows = self._run(q.API_KEY, {"key_id": key_id})
-        if not rows:
-            return None
-        row = dict(rows[0])
-        digest = row.pop("hash")
-        return ApiKeyRecord(**row), digest
+        return api_key_of(self._run(q.API_KEY, {"key_id": key_id}))
 
     def revoke_api_key(self, key_id: str, when: str) -> None:
         self._run(q.REVOKE_API_KEY, {"key_id": key_id, "revoked_at": when})
@@ -825,6 +820,15 @@ def _action(project: str, row: dict[str, Any], *, replaced: bool = False) -> Act
     earlier = {int(r["face_id"]): codec.decision_record(r) if "method" in r else None for r in faces} if replaced else {}
     return ActionRecord(project, int(row["seq"]), row["action"], row["actor"], row["decided_at"],
                         tuple(int(r["face_id"]) for r in faces), tuple(s["person_id"] for s in people), earlier)
+
+
+def api_key_of(rows: list[dict[str, Any]]) -> tuple[ApiKeyRecord, str] | None:
+    """The key an API_KEY statement found, and the sha256 of its secret."""
+    if not rows:
+        return None
+    row = dict(rows[0])
+    digest = row.pop("hash")
+    return ApiKeyRecord(**row), digest
 
 
 def _gone_key(project: str, cluster_id: int) -> str:

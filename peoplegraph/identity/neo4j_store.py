@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from peoplegraph.identity import cypher, statements
+from peoplegraph.identity.records import ApiKeyRecord
 
 
 class Neo4jGraphStore(cypher.CypherGraphStore):
@@ -28,10 +29,11 @@ class Neo4jGraphStore(cypher.CypherGraphStore):
             ) from exc
         self.uri = uri
         self._database = database
+        self._auth = (user, password) if user or password else None
         # the server's INFORMATION notes (every `IF NOT EXISTS` on each start) are left out of the driver's
         # log, and so are UNRECOGNIZED warnings: a property no node has yet (a person's `born` before anyone
         # has one) is the normal state of a young graph, not news, and logged it floods every log
-        self._driver = neo4j.GraphDatabase.driver(uri, auth=(user, password) if user or password else None,
+        self._driver = neo4j.GraphDatabase.driver(uri, auth=self._auth,
                                                   notifications_min_severity="WARNING",
                                                   notifications_disabled_categories=["UNRECOGNIZED"])
         self._tx: Any = None
@@ -67,6 +69,11 @@ class Neo4jGraphStore(cypher.CypherGraphStore):
             self._tx = None
             tx.commit()
 
+    def async_reads(self) -> AsyncNeo4jReads:
+        """The reads every request makes, through the driver's async API (made in the event loop that uses
+        it: the app's lifespan)."""
+        return AsyncNeo4jReads(self.uri, self._auth, self._database)
+
     def close(self) -> None:
         driver = self.__dict__.pop("_driver", None)
         if driver is not None:
@@ -78,3 +85,25 @@ class Neo4jGraphStore(cypher.CypherGraphStore):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class AsyncNeo4jReads:
+    """The graph reads the web edge makes on every request (the key a request presents, or its browser session
+    names), on the app's event loop through the neo4j driver's async API: no worker thread waits on Bolt
+    while the server answers. The rest of the app reaches the graph through the linking and service layers,
+    which the CLI and the workers share, in threads."""
+
+    def __init__(self, uri: str, auth: tuple[str, str] | None, database: str | None) -> None:
+        import neo4j
+
+        self._database = database
+        self._driver = neo4j.AsyncGraphDatabase.driver(uri, auth=auth, notifications_min_severity="WARNING",
+                                                       notifications_disabled_categories=["UNRECOGNIZED"])
+
+    async def api_key(self, key_id: str) -> tuple[ApiKeyRecord, str] | None:
+        records, _, _ = await self._driver.execute_query(statements.API_KEY, {"key_id": key_id},
+                                                         database_=self._database, routing_="r")
+        return cypher.api_key_of([record.data() for record in records])
+
+    async def close(self) -> None:
+        await self._driver.close()
