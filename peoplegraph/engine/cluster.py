@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -280,9 +279,10 @@ def merge_by_average_linkage(x: np.ndarray, labels: np.ndarray, graph: sp.csr_ma
     all cross pairs) is at least `threshold`. Returns a group id per face (not compacted).
 
     Memory follows the merges, not the graph (a million faces): the links between groups are kept as one
-    sparse matrix and become a set only for the groups a merge reaches, and the queue starts with the pairs
-    at or above `threshold` only (a pair below it is never merged before something above it, and a merge
-    computes its new pairs afresh)."""
+    sparse matrix and become a set only for the groups that merge (their neighbours' sets are read from it
+    when they merge in turn: a set for every neighbour took 0.4 GB at a million faces), and the queue starts
+    with the pairs at or above `threshold` only (a pair below it is never merged before something above it,
+    and a merge computes its new pairs afresh)."""
     _, group = np.unique(labels, return_inverse=True)
     group = group.ravel()
     count = int(group.max()) + 1 if group.size else 0
@@ -314,16 +314,30 @@ def merge_by_average_linkage(x: np.ndarray, labels: np.ndarray, graph: sp.csr_ma
     def average(i: int, j: int) -> float:
         return float(sums[i] @ sums[j] / (sizes[i] * sizes[j]))
 
-    heap = []
+    # The pairs linked from the start, best first, as arrays (16 bytes a pair: as heap tuples they took about
+    # 220, half a gigabyte at a million faces); the pairs merges make go into a heap beside them, and each
+    # step takes the better of the two heads, so the order is the one a single heap gives.
+    initial = [], [], []
     for start in range(0, keys.size, PAIRS_PER_BLOCK):
         i, j = first[start:start + PAIRS_PER_BLOCK], second[start:start + PAIRS_PER_BLOCK]
         linked = np.einsum("ij,ij->i", sums[i], sums[j]) / (sizes[i] * sizes[j])
         above = linked >= threshold
-        heap.extend(zip((-linked[above]).tolist(), i[above].tolist(), j[above].tolist(), repeat(0), repeat(0)))
+        for column, values in zip(initial, (-linked[above], i[above], j[above])):
+            column.append(values)
     del keys, first, second
-    heapq.heapify(heap)
-    while heap:
-        negative, i, j, seen_i, seen_j = heapq.heappop(heap)
+    negatives, lows, highs = (np.concatenate(c) if c else np.zeros(0) for c in initial)
+    order = np.lexsort((highs, lows, negatives))
+    negatives, lows, highs = negatives[order], lows[order], highs[order]
+    del initial, order
+    heap: list[tuple[float, int, int, int, int]] = []
+    at = 0
+    while at < negatives.size or heap:
+        head = (float(negatives[at]), int(lows[at]), int(highs[at]), 0, 0) if at < negatives.size else None
+        if head is not None and (not heap or head < heap[0]):
+            negative, i, j, seen_i, seen_j = head
+            at += 1
+        else:
+            negative, i, j, seen_i, seen_j = heapq.heappop(heap)
         if -negative < threshold:
             break
         if parent[i] != i or parent[j] != j or version[i] != seen_i or version[j] != seen_j:
@@ -336,9 +350,10 @@ def merge_by_average_linkage(x: np.ndarray, labels: np.ndarray, graph: sp.csr_ma
         touched.pop(j, None)
         touched[i] = around
         for t in around:
-            theirs = neighbours(t)
-            theirs.discard(j)
-            theirs.add(i)
+            theirs = touched.get(t)  # a group not yet read from `links` reads j as i through `root` later
+            if theirs is not None:
+                theirs.discard(j)
+                theirs.add(i)
             low, high = min(i, t), max(i, t)
             heapq.heappush(heap, (-average(low, high), low, high, version[low], version[high]))
     return _roots(parent)[group]
