@@ -34,8 +34,15 @@ class Settings(BaseSettings):
     )
     model_source: Path | None = Field(
         default=None,
-        description="A folder holding a known pack's files (buffalo_s: det_500m.onnx, w600k_mbf.onnx), used, "
-        "each checked by sha256, before any download: the way to prepare a pack offline.",
+        description="A folder holding a known pack's files (buffalo_s: det_500m.onnx, w600k_mbf.onnx; a body "
+        "pack's person-reidentification-retail-0277.xml and .bin, searched in its sub-folders too), used, each "
+        "checked by sha256, before any download: the way to prepare a pack offline.",
+    )
+    body_pack: str = Field(
+        default="intel-0277",
+        description="Body (ReID) model pack: `intel-0277` (OpenVINO IR), `intel-0287` (OpenVINO IR) or "
+        "`intel-0267-onnx` (ONNX, rewritten to run in onnxruntime). Their files come from model_source or "
+        "Open Model Zoo's download.",
     )
     model_dir: Path | None = Field(
         default=None, description="Where model packs are cached and looked for (default: DATA_DIR/models)."

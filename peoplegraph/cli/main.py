@@ -18,6 +18,7 @@ from peoplegraph.cli import keys as cli_keys
 from peoplegraph.cli import linking as cli_linking
 from peoplegraph.cli import media as cli_media
 from peoplegraph.cli import through_server
+from peoplegraph.cli import reid as cli_reid
 from peoplegraph.cli import xmp as cli_xmp
 from peoplegraph.cli.common import (
     ACTOR_OPTION, JSON_OPTION, PROJECT_OPTION, Context, LocalPath, clustering_text, clusters_table, emit, fail_clearly,
@@ -54,7 +55,7 @@ def main(ctx: click.Context, **overrides: Any) -> None:
 
 
 for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_keys.COMMANDS, *cli_media.COMMANDS,
-                *cli_folders.COMMANDS, *cli_xmp.COMMANDS):
+                *cli_folders.COMMANDS, *cli_xmp.COMMANDS, *cli_reid.COMMANDS):
     main.add_command(command)
 
 

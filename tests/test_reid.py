@@ -1,0 +1,105 @@
+"""Body re-identification (issue 14), on the real model files of ../shared/models and real photos and person
+crops of ../shared/data: the person detector, the ReID packs (files checked, the 0267 rewrite), and
+`peoplegraph reid eval` with Market-1501's protocol on identities held out of market1501-train."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from cli_runner import cli_json, run_cli
+from peoplegraph.engine.pack import ModelPackError
+from peoplegraph.reid.detector import PersonDetector
+from peoplegraph.reid.evaluation import Crop, evaluate, held_out_split, market_crops
+from peoplegraph.reid.packs import BODY_PACKS, DETECTOR, BodyEmbedder, pack_files
+from peoplegraph.settings import Settings
+
+
+def _market(shared_data: Path) -> Path:
+    return shared_data / "market1501-train" / "bounding_box_train"
+
+
+def test_people_are_found_in_group_photos_and_nowhere_else(shared_data: Path, shared_models: Path) -> None:
+    detector = PersonDetector(shared_models / "yolox" / DETECTOR.file)
+    groups = shared_data / "faces-misc" / "group-photos"
+    for name, least in (("dlib_2007_007763.jpg", 6), ("dlib_2008_001322.jpg", 3), ("fr_obama_and_biden.jpg", 2)):
+        image = cv2.imread(str(groups / name))
+        found = detector.get(image, 0.3)
+        assert len(found) >= least, name
+        assert (found.boxes[:, 2] > found.boxes[:, 0]).all() and (found.boxes[:, 3] > found.boxes[:, 1]).all()
+        assert found.boxes[:, [0, 2]].max() <= image.shape[1] and found.boxes[:, [1, 3]].max() <= image.shape[0]
+        assert (np.diff(found.scores) <= 0).all()  # most confident first
+    empty = np.full((480, 640, 3), 127, np.uint8)
+    cv2.rectangle(empty, (100, 100), (300, 400), (30, 160, 220), -1)
+    assert len(detector.get(empty, 0.3)) == 0
+
+
+def test_pack_files_are_checked_and_a_missing_one_is_named(tmp_path: Path, shared_models: Path) -> None:
+    spec = BODY_PACKS["intel-0287"]
+    with pytest.raises(ModelPackError, match="needs person-reidentification-retail-0287.xml .sha256 09af746c"):
+        pack_files(spec.name, spec.files[:1], tmp_path / "models", tmp_path / "empty", spec.recipe)
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / spec.files[0].file).write_text("<net/>")  # the right name, not the right file
+    with pytest.raises(ModelPackError, match="holds no such file"):
+        pack_files(spec.name, spec.files[:1], tmp_path / "models", damaged, spec.recipe)
+    # a download tree (Open Model Zoo's intel/<model>/FP32/...) is searched by file name
+    paths = pack_files(spec.name, spec.files, tmp_path / "models", shared_models / "reid", spec.recipe)
+    assert set(paths) == {"model", "weights"} and all(p.parent == tmp_path / "models" / spec.name for p in paths.values())
+
+
+def test_the_0267_rewrite_turns_nan_into_embeddings(tmp_path: Path, shared_data: Path, shared_models: Path) -> None:
+    crops = [cv2.imread(str(p)) for p in sorted(_market(shared_data).glob("*.jpg"))[:24]]
+    published = next((shared_models / "reid").rglob("person-reidentification-retail-0267.onnx"))
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(published), options, providers=["CPUExecutionProvider"])
+    blob = cv2.resize(crops[0], (128, 256))[:, :, ::-1].astype(np.float32).transpose(2, 0, 1)[None].copy()
+    assert np.isnan(session.run(None, {"data": blob})[0]).all()  # as published
+    embedder = BodyEmbedder(BODY_PACKS["intel-0267-onnx"], tmp_path / "models", shared_models / "reid")
+    vectors = embedder.get(crops)
+    assert vectors.shape == (24, 256) and np.isfinite(vectors).all()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    ids = [p.name[:4] for p in sorted(_market(shared_data).glob("*.jpg"))[:24]]
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -1)
+    assert np.mean([ids[i] == ids[j] for i, j in enumerate(similarity.argmax(axis=1))]) >= 0.9
+
+
+def test_market_protocol_leaves_out_same_camera_and_junk() -> None:
+    crops = [Crop(Path(f"{i}.jpg"), identity, camera) for i, (identity, camera) in
+             enumerate([(1, 1), (1, 2), (2, 1), (-1, 2), (0, 3)])]
+    query, gallery = [Crop(Path("q.jpg"), 1, 1)], crops
+    # the query's nearest are: its own camera's crop (left out), junk (left out), a distractor, then the match
+    q = np.array([[1.0, 0.0]], np.float32)
+    g = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [0.99, 0.14], [0.8, 0.6]], np.float32)
+    g /= np.linalg.norm(g, axis=1, keepdims=True)
+    rank1, rank5, _, mean_ap = evaluate(q, g, query, gallery)
+    assert rank1 == 0.0 and rank5 == 1.0 and mean_ap == pytest.approx(0.5)
+
+
+def test_reid_eval_on_identities_held_out_of_market(tmp_path: Path, shared_data: Path, shared_models: Path,
+                                                    model_dir: Path) -> None:
+    query, gallery = held_out_split(_market(shared_data), 30, tmp_path / "split")
+    q_crops, g_crops = market_crops(query), market_crops(gallery)
+    assert {c.identity for c in q_crops} <= {c.identity for c in g_crops} and len({c.identity for c in g_crops}) == 30
+    assert len({(c.identity, c.camera) for c in q_crops}) == len(q_crops)  # one query per identity and camera
+    settings = Settings(data_dir=tmp_path / "data", model_dir=tmp_path / "models", model_source=shared_models / "reid")
+    found = cli_json(settings, "--model-source", str(shared_models / "reid"), "reid", "eval", "--query", str(query),
+                     "--gallery", str(gallery), "--rerank")
+    plain, reranked = found["scores"]
+    assert found["pack"] == "intel-0277" and plain["queries"] == len(q_crops)
+    assert plain["rank1"] >= 0.95 and plain["mAP"] >= 0.9, plain
+    assert reranked["reranked"] and reranked["mAP"] >= plain["mAP"] - 0.01
+    # a folder that is not Market's layout is refused with the file named
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    shutil.copy(q_crops[0].path, odd / "holiday.jpg")
+    done = run_cli(settings, "reid", "eval", "--query", str(odd), "--gallery", str(gallery))
+    assert done.returncode != 0 and "holiday.jpg: not a Market-1501 crop name" in done.stderr
+    assert "Traceback" not in done.stderr
