@@ -55,25 +55,24 @@ class BodyPackSpec:
 
 
 _INTEL_LICENCE = "Apache-2.0 (Intel Open Model Zoo); trained on MSMT17 and Market-1501: research data sets"
+
+
+def _intel_ir(number: str, precision: str, xml_sha256: str, bin_sha256: str, documented: str) -> BodyPackSpec:
+    """An Open Model Zoo person-reidentification-retail IR: BGR 0-255 in (the network normalises), 256-D out."""
+    stem = f"person-reidentification-retail-{number}"
+    files = tuple(PackFile(role, f"{stem}.{suffix}", sha256, f"{OMZ}/{stem}/{precision}/{stem}.{suffix}")
+                  for role, suffix, sha256 in (("model", "xml", xml_sha256), ("weights", "bin", bin_sha256)))
+    return BodyPackSpec(f"intel-{number}", f"reid-intel-{number}", 256, "openvino", files, rgb=False, mean=None,
+                        std=None, licence=_INTEL_LICENCE, documented=documented)
+
+
 BODY_PACKS = {
-    "intel-0277": BodyPackSpec(
-        "intel-0277", "reid-intel-0277", 256, "openvino",
-        (PackFile("model", "person-reidentification-retail-0277.xml",
-                  "82039b1bb986231c50345550e59def94e63579998e9cddbd1a312f293eb87729",
-                  f"{OMZ}/person-reidentification-retail-0277/FP16/person-reidentification-retail-0277.xml"),
-         PackFile("weights", "person-reidentification-retail-0277.bin",
-                  "6bb69e09d07733cc3896b29081d2627f92db7b9aacd50f1a8c3df491cb10f1b7",
-                  f"{OMZ}/person-reidentification-retail-0277/FP16/person-reidentification-retail-0277.bin")),
-        rgb=False, mean=None, std=None, licence=_INTEL_LICENCE, documented="Market-1501 rank-1 96.2 %, mAP 87.7 %"),
-    "intel-0287": BodyPackSpec(
-        "intel-0287", "reid-intel-0287", 256, "openvino",
-        (PackFile("model", "person-reidentification-retail-0287.xml",
-                  "09af746c1068a3e89355e1f0226d3d6982dc1cd77634b1f70a40f1f654a94be1",
-                  f"{OMZ}/person-reidentification-retail-0287/FP32/person-reidentification-retail-0287.xml"),
-         PackFile("weights", "person-reidentification-retail-0287.bin",
-                  "7f53d18d11253455e0e11646b2176cf6509cc7c97cb5376f9b91b4c41e09a06c",
-                  f"{OMZ}/person-reidentification-retail-0287/FP32/person-reidentification-retail-0287.bin")),
-        rgb=False, mean=None, std=None, licence=_INTEL_LICENCE, documented="Market-1501 rank-1 92.9 %, mAP 76.6 %"),
+    "intel-0277": _intel_ir("0277", "FP16", "82039b1bb986231c50345550e59def94e63579998e9cddbd1a312f293eb87729",
+                            "6bb69e09d07733cc3896b29081d2627f92db7b9aacd50f1a8c3df491cb10f1b7",
+                            "Market-1501 rank-1 96.2 %, mAP 87.7 %"),
+    "intel-0287": _intel_ir("0287", "FP32", "09af746c1068a3e89355e1f0226d3d6982dc1cd77634b1f70a40f1f654a94be1",
+                            "7f53d18d11253455e0e11646b2176cf6509cc7c97cb5376f9b91b4c41e09a06c",
+                            "Market-1501 rank-1 92.9 %, mAP 76.6 %"),
     "intel-0267-onnx": BodyPackSpec(
         "intel-0267-onnx", "reid-intel-0267", 256, "onnx",
         (PackFile("source", "person-reidentification-retail-0267.onnx",
