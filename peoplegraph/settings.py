@@ -188,6 +188,12 @@ class Settings(BaseSettings):
         description="The sidecar `peoplegraph xmp export` writes beside a photo: `photo.jpg.xmp` (digiKam, "
         "darktable) or `photo.xmp` (Lightroom, Capture One). Both are read on ingest.",
     )
+    gone_clusters_kept: int = Field(
+        default=10_000, ge=0, le=10_000_000,
+        description="Clusters a run removed (merged, split away) remembered per project, the newest: an action or "
+        "read on one of them answers 409 naming the clusters its faces are in now; on an older one, 404. Their "
+        "ids are never given again either way.",
+    )
     read_metadata: bool = Field(
         default=True,
         description="Ingest reads the people a photo's XMP names (sidecar or embedded: MWG face regions, "

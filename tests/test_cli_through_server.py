@@ -32,6 +32,12 @@ def test_the_cli_goes_through_a_running_server(shared_data: Path, model_dir: Pat
     (work / "photos").mkdir(parents=True)
     for photo in sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[:4]:
         shutil.copy(photo, work / "photos")
+    blair = sorted((shared_data / "lfw-devtrain" / "Tony_Blair").glob("*.jpg"))
+    (work / "known" / "Tony_Blair").mkdir(parents=True)
+    (work / "inbox").mkdir()
+    for photo in blair[:5]:
+        shutil.copy(photo, work / "known" / "Tony_Blair")
+    shutil.copy(blair[6], work / "inbox")
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "peoplegraph.cli", *args], cwd=work, env=env,
@@ -68,12 +74,22 @@ def test_the_cli_goes_through_a_running_server(shared_data: Path, model_dir: Pat
         stranger = httpx.post(f"http://127.0.0.1:{port}/cli", json={"argv": ["keys", "list"], "cwd": "/", "user": "e"},
                               headers={"Authorization": f"Bearer {key}"})
         assert stranger.status_code == 403  # a key, even a valid one, never runs commands on the server
+        # the folder workflows and the XMP export with paths relative to the client's folder
+        enrolled = cli("enroll", "known", "--project", "p", "--json")
+        assert enrolled.returncode == 0, enrolled.stderr
+        assert json.loads(enrolled.stdout)["people"][0]["confirmed"] == 5
+        sorted_out = cli("sort", "inbox", "sorted", "--project", "p", "--json")
+        assert sorted_out.returncode == 0, sorted_out.stderr
+        assert [p.name for p in (work / "sorted" / "Tony Blair").iterdir()] == [blair[6].name]
+        exported = cli("xmp", "export", "--project", "p", "--person", "tony-blair", "--to", "sidecars", "--json")
+        assert exported.returncode == 0, exported.stderr
+        assert len(json.loads(exported.stdout)["written"]) == 5 and len(list((work / "sidecars").glob("*.xmp"))) == 5
     finally:
         server.terminate()
         server.wait(timeout=60)
         log.close()
     assert not (data / "serve.json").exists()  # withdrawn when it stopped
     direct = cli("people", "list", "--project", "p", "--json")  # no server: the stores are opened directly
-    assert direct.returncode == 0 and [p["id"] for p in json.loads(direct.stdout)] == ["colin"]
+    assert direct.returncode == 0 and [p["id"] for p in json.loads(direct.stdout)] == ["colin", "tony-blair"]
     decisions = cli("faces", "ignored", "--project", "p", "--json")
     assert decisions.returncode == 0

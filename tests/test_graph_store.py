@@ -676,3 +676,31 @@ def test_a_graph_whose_log_cannot_be_replayed_opens_with_what_can_be_read(tmp_pa
     reopened = EmbeddedGraphStore(path)
     assert reopened.recovered_from is None and reopened.person("p", "nobody") is None
     reopened.close()
+
+
+def test_removed_clusters_are_remembered_to_a_limit_and_their_ids_never_return(store, project: str) -> None:
+    store.gone_clusters_kept = 3
+    store.add_photos([photo(project, i) for i in range(12)])
+    write_clusters(store, project, [cluster(project, c, (c,)) for c in range(10)])
+    for c in range(8):  # eight runs each remove one cluster (a merge, a split away)
+        store.update_clusters(project, [], removed=[c], gone={c: [100 + c]})
+    assert store.highest_gone_cluster(project) == 7
+    assert [store.gone_cluster_faces(project, c) for c in range(8)] == [None] * 5 + [[105], [106], [107]]
+    store.update_clusters(project, [], removed=[9], gone={9: [109]})
+    assert store.highest_gone_cluster(project) == 9  # the mark follows the highest, pruned or not
+    store.update_clusters(project, [], removed=[8], gone={8: [108]})
+    assert store.highest_gone_cluster(project) == 9 and store.gone_cluster_faces(project, 5) is None
+    assert store.gone_cluster_faces(project, 8) == [108]
+
+
+def test_an_older_graph_gets_its_highest_removed_cluster_from_its_records(backend: Backend, project: str) -> None:
+    with backend.open() as store:
+        store.add_photos([photo(project, 0)])
+        write_clusters(store, project, [cluster(project, 4, (0,))])
+        store.update_clusters(project, [], removed=[4], gone={4: [7]})
+        store._run("MATCH (p:Project {name: $project}) SET p.highest_gone = -1", {"project": project})  # as before
+    with backend.open() as store:
+        try:
+            assert store.highest_gone_cluster(project) == 4
+        finally:
+            store.drop_project(project)

@@ -64,6 +64,10 @@ class CypherGraphStore:
 
     dialect = "embedded"
 
+    # Records of removed clusters kept per project (the newest ids): an action on an older one answers 404,
+    # not 409 naming where its faces went. Set from the settings by `open_graph_store`.
+    gone_clusters_kept = 10_000
+
     def _run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         raise NotImplementedError
 
@@ -184,8 +188,10 @@ class CypherGraphStore:
 
     def highest_gone_cluster(self, project: str) -> int:
         """The highest id of a cluster a run removed (-1 when none): new clusters take ids above it and above
-        every id in use, so no id ever names other faces."""
-        return self._scalar(q.HIGHEST_GONE_CLUSTER, {"project": validate_project_name(project)})
+        every id in use, so no id ever names other faces. Kept on the project: the records of removed
+        clusters are pruned to the newest `gone_clusters_kept`, their ids are not reused."""
+        rows = self._run(q.HIGHEST_GONE_CLUSTER, {"project": validate_project_name(project)})
+        return int(rows[0]["n"]) if rows and rows[0]["n"] is not None else -1
 
     def gone_cluster_faces(self, project: str, cluster_id: int) -> list[int] | None:
         """Some faces of a cluster a run removed (where they are now says where it went); None when no run
@@ -204,6 +210,9 @@ class CypherGraphStore:
                 for c, faces in gone.items()]
         for batch in codec.batches(rows):
             self._run(q.SET_GONE_CLUSTERS, {"project": project, "rows": batch})
+        if gone:
+            self._run(q.RAISE_HIGHEST_GONE, {"project": project, "top": max(int(c) for c in gone)})
+            self._run(q.PRUNE_GONE_CLUSTERS, {"project": project, "kept": int(self.gone_clusters_kept)})
         for batch in codec.batches([_gone_key(project, c.cluster_id) for c in clusters]):
             self._run(q.DELETE_GONE_CLUSTERS, {"keys": batch})
         rows, seen_in = [], []

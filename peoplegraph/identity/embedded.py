@@ -68,7 +68,7 @@ class EmbeddedGraphStore(cypher.CypherGraphStore):
         self._conn = ladybug.Connection(self._db)
         self._in_transaction = False
         try:
-            for statement in statements.EMBEDDED_SCHEMA:
+            for statement in (*statements.EMBEDDED_SCHEMA, statements.SEED_HIGHEST_GONE):
                 self._conn.execute(statement)
         except BaseException:
             self.close()

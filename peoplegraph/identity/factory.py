@@ -13,9 +13,12 @@ def open_graph_store(settings: Settings) -> GraphStore:
     if settings.graph_is_server:
         from peoplegraph.identity.neo4j_store import Neo4jGraphStore
 
-        return Neo4jGraphStore(target, settings.graph_user, settings.graph_password)
-    if "://" in target:
+        store: GraphStore = Neo4jGraphStore(target, settings.graph_user, settings.graph_password)
+    elif "://" in target:
         raise ValueError(f"graph_uri: {target!r} is neither a local path nor a bolt:// or neo4j:// URI")
-    from peoplegraph.identity.embedded import EmbeddedGraphStore
+    else:
+        from peoplegraph.identity.embedded import EmbeddedGraphStore
 
-    return EmbeddedGraphStore(target)
+        store = EmbeddedGraphStore(target)
+    store.gone_clusters_kept = settings.gone_clusters_kept  # type: ignore[attr-defined]
+    return store

@@ -39,7 +39,7 @@ class Neo4jGraphStore(cypher.CypherGraphStore):
         self._tx: Any = None
         try:
             self._driver.verify_connectivity()
-            for statement in statements.NEO4J_SCHEMA:
+            for statement in (*statements.NEO4J_SCHEMA, statements.SEED_HIGHEST_GONE):
                 self._driver.execute_query(statement, database_=database)
         except BaseException:
             self.close()

@@ -16,7 +16,7 @@ _PERSON_COLUMNS = ("born", "died", "aliases", "biography", "notes", "external_id
 _APPEARANCE_COLUMNS = "face_id INT64, box DOUBLE[], cluster_id INT64, method STRING, score DOUBLE"
 EMBEDDED_SCHEMA = (
     "CREATE NODE TABLE IF NOT EXISTS Project(name STRING PRIMARY KEY, pending_run STRING, face_model STRING, "
-    "face_dim INT64)",
+    "face_dim INT64, highest_gone INT64)",
     "CREATE NODE TABLE IF NOT EXISTS Photo(key STRING PRIMARY KEY, project STRING, photo_id STRING, "
     "path STRING, width INT64, height INT64, face_count INT64, taken_at STRING)",
     "CREATE NODE TABLE IF NOT EXISTS Cluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
@@ -55,6 +55,7 @@ EMBEDDED_SCHEMA = (
     "ALTER TABLE Project ADD IF NOT EXISTS pending_run STRING DEFAULT ''",
     "ALTER TABLE Project ADD IF NOT EXISTS face_model STRING DEFAULT ''",
     "ALTER TABLE Project ADD IF NOT EXISTS face_dim INT64 DEFAULT 0",
+    "ALTER TABLE Project ADD IF NOT EXISTS highest_gone INT64 DEFAULT -1",
     *(f"ALTER TABLE Person ADD IF NOT EXISTS {c} STRING DEFAULT '{'normal' if c == 'visibility' else ''}'"
       for c in _PERSON_COLUMNS),
     "ALTER TABLE FaceDecision ADD IF NOT EXISTS grouped_as STRING DEFAULT ''",
@@ -137,7 +138,15 @@ SET_GONE_CLUSTERS = (
 )
 DELETE_GONE_CLUSTERS = "UNWIND $keys AS k MATCH (g:GoneCluster {key: k}) DELETE g"
 GONE_CLUSTER = "MATCH (g:GoneCluster {key: $key}) RETURN g.faces AS faces"
-HIGHEST_GONE_CLUSTER = "MATCH (g:GoneCluster) WHERE g.project = $project RETURN coalesce(max(g.cluster_id), -1) AS n"
+# The highest id any run removed is kept on the project (records of removed clusters are pruned, their ids
+# never reused); a graph written before the mark gets it from its records when opened (SEED_HIGHEST_GONE).
+HIGHEST_GONE_CLUSTER = "MATCH (p:Project {name: $project}) RETURN coalesce(p.highest_gone, -1) AS n"
+RAISE_HIGHEST_GONE = ("MATCH (p:Project {name: $project}) WHERE coalesce(p.highest_gone, -1) < $top "
+                      "SET p.highest_gone = $top")
+SEED_HIGHEST_GONE = ("MATCH (g:GoneCluster) WITH g.project AS project, max(g.cluster_id) AS top "
+                     "MATCH (p:Project {name: project}) WHERE coalesce(p.highest_gone, -1) < top SET p.highest_gone = top")
+PRUNE_GONE_CLUSTERS = ("MATCH (g:GoneCluster) WHERE g.project = $project WITH g ORDER BY g.cluster_id DESC "
+                       "SKIP $kept DELETE g")
 CREATE_CLUSTERS = (
     "MATCH (pr:Project {name: $project}) "
     "UNWIND $rows AS r "
