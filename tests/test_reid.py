@@ -79,8 +79,10 @@ def test_market_protocol_leaves_out_same_camera_and_junk() -> None:
     q = np.array([[1.0, 0.0]], np.float32)
     g = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [0.99, 0.14], [0.8, 0.6]], np.float32)
     g /= np.linalg.norm(g, axis=1, keepdims=True)
-    rank1, rank5, _, mean_ap = evaluate(q, g, query, gallery)
-    assert rank1 == 0.0 and rank5 == 1.0 and mean_ap == pytest.approx(0.5)
+    rank1, rank5, _, mean_ap, scored = evaluate(q, g, query, gallery)
+    assert rank1 == 0.0 and rank5 == 1.0 and mean_ap == pytest.approx(0.5) and scored == 1
+    with pytest.raises(ValueError, match="no query has a match"):  # its only match seen by its own camera
+        evaluate(q, g[:1], query, gallery[:1])
 
 
 def test_reid_eval_on_identities_held_out_of_market(tmp_path: Path, shared_data: Path, shared_models: Path,
@@ -93,7 +95,7 @@ def test_reid_eval_on_identities_held_out_of_market(tmp_path: Path, shared_data:
     found = cli_json(settings, "--model-source", str(shared_models / "reid"), "reid", "eval", "--query", str(query),
                      "--gallery", str(gallery), "--rerank")
     plain, reranked = found["scores"]
-    assert found["pack"] == "intel-0277" and plain["queries"] == len(q_crops)
+    assert found["pack"] == "intel-0277" and plain["queries"] == plain["scored"] == len(q_crops)
     assert plain["rank1"] >= 0.95 and plain["mAP"] >= 0.9, plain
     assert reranked["reranked"] and reranked["mAP"] >= plain["mAP"] - 0.01
     # a folder that is not Market's layout is refused with the file named

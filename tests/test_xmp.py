@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from cli_runner import cli_json, run_cli
-from peoplegraph.metadata.files import embed_in_jpeg, embedded_packet, sidecar_path
+from peoplegraph.metadata.files import embed_in_jpeg, embedded_packets, sidecar_path, sidecars_of
 from peoplegraph.metadata.xmp import FaceRegion, XmpError, merge_people, read_people, to_viewer
 from peoplegraph.linking import service as linking
 from peoplegraph.services.runtime import Runtime
@@ -104,7 +104,7 @@ def test_reads_the_shapes_digikam_and_lightroom_write(tmp_path: Path, exiftool: 
     # embedded in the JPEG by exiftool, then found by peoplegraph
     _exif(exiftool, "-overwrite_original", _regions(("Ann Lee", 0.25, 0.5, 0.2, 0.3), width=600, height=400),
           str(photo))
-    assert [r.name for r in read_people(embedded_packet(photo.read_bytes())).regions] == ["Ann Lee"]
+    assert [r.name for r in read_people(embedded_packets(photo.read_bytes())).regions] == ["Ann Lee"]
 
 
 def test_embedding_replaces_only_the_xmp_segment(tmp_path: Path, exiftool: str) -> None:
@@ -113,7 +113,7 @@ def test_embedding_replaces_only_the_xmp_segment(tmp_path: Path, exiftool: str) 
     _exif(exiftool, "-overwrite_original", "-EXIF:Artist=Someone", "-EXIF:Orientation#=1", "-XMP-dc:Title=Old",
           str(photo))
     before = photo.read_bytes()
-    packet = merge_people(embedded_packet(before), [FaceRegion("Ann Lee", (0.1, 0.1, 0.3, 0.4))], 320, 240)
+    packet = merge_people(embedded_packets(before), [FaceRegion("Ann Lee", (0.1, 0.1, 0.3, 0.4))], 320, 240)
     after = embed_in_jpeg(before, packet)
     copy = tmp_path / "copy.jpg"
     copy.write_bytes(after)
@@ -248,7 +248,8 @@ def test_ingest_reads_names_and_export_writes_them_back(shared_data: Path, app_s
     assert set(_names(info)) == {"Colin Powell"}
     x, y, w, h = _names(info)["Colin Powell"]
     assert abs(x - 0.5) < 0.1 and abs(y - 0.5) < 0.15 and 0.1 < w < 0.6  # the detected face's box
-    summit = _read(exiftool, photos / "summit.jpg.xmp")
+    assert not (photos / "summit.jpg.xmp").exists()  # Lightroom's own sidecar is the one merged into
+    summit = _read(exiftool, photos / "summit.xmp")
     assert set(_names(summit)) == {"Tony Blair", "George W Bush"}
     assert _names(summit)["Tony Blair"][0] < 0.5 < _names(summit)["George W Bush"][0]
     assert set(summit["XMP-iptcExt:PersonInImage"]) == {"Tony Blair", "George W Bush"}
@@ -256,6 +257,12 @@ def test_ingest_reads_names_and_export_writes_them_back(shared_data: Path, app_s
     seen = _read(exiftool, photos / "turned.jpg.xmp")
     assert seen["XMP-mwg-rs:RegionInfo"]["AppliedToDimensions"] == {"W": 500, "H": 250, "Unit": "pixel"}
     assert _names(seen)["George W Bush"][0] < 0.5 < _names(seen)["Tony Blair"][0]
+    # into another folder: made from the sidecar beside the original, whose other fields come along
+    elsewhere = cli_json(app_settings, "xmp", "export", "--project", "news", "--person", "colin-powell", "--to",
+                         str(tmp_path / "sidecars"))
+    assert [Path(p).name for p in elsewhere["written"]] == ["powell.jpg.xmp"]
+    copied = _read(exiftool, tmp_path / "sidecars" / "powell.jpg.xmp")
+    assert copied["XMP-dc:Title"] == "At the UN" and set(_names(copied)) == {"Colin Powell"}
     # one person's photos, embedded into copies; the originals are never touched
     copies = tmp_path / "copies"
     embedded_out = cli_json(app_settings, "xmp", "export", "--project", "news", "--person", "george-w-bush",
@@ -286,3 +293,49 @@ def test_an_editors_decision_wins_over_a_files_name(shared_data: Path, app_setti
     assert meta["confirmed"] == 0 and len(meta["conflicts"]) == 1
     assert "confirmed as 'colin-powell'" in meta["conflicts"][0]
     assert run_cli(app_settings, "ingest", str(photos), "--project", "p", "--no-read-metadata").returncode == 0
+
+
+def test_xmp_as_other_tools_leave_it(tmp_path: Path, exiftool: str) -> None:
+    """A packet with a NUL after it, a JPEG whose regions spill into extended XMP, a Lightroom sidecar shared
+    by two photos of one stem, and regions drawn on the stored pixels of a turned photo."""
+    tail = merge_people(None, [FaceRegion("Ann Lee", (0.1, 0.1, 0.3, 0.4))], 100, 100) + b"\x00\x00"
+    assert [r.name for r in read_people(tail).regions] == ["Ann Lee"]
+
+    photo = tmp_path / "big.jpg"
+    Image.new("RGB", (800, 600), "gray").save(photo)
+    many = [(f"Person number {i} with a rather long name to fill the packet", 0.05 + (i % 20) * 0.045,
+             0.05 + (i // 20) * 0.03, 0.02, 0.02) for i in range(600)]
+    _exif(exiftool, "-overwrite_original", _regions(*many, width=800, height=600), str(photo))
+    packets = embedded_packets(photo.read_bytes())
+    assert len(packets) == 2  # exiftool put the rest in extended XMP
+    assert len(read_people(packets).regions) == 600
+    packet = merge_people(packets[:1] + packets[1:], [FaceRegion("Person number 0 with a rather long name to fill "
+                                                                 "the packet", (0.04, 0.04, 0.06, 0.06))], 800, 600)
+    with pytest.raises(XmpError, match="larger than one JPEG segment"):
+        embed_in_jpeg(photo.read_bytes(), packet)  # 600 regions: a sidecar, not one segment
+
+    pair = tmp_path / "pair"
+    pair.mkdir()
+    for suffix in ("jpg", "png"):
+        Image.new("RGB", (50, 50)).save(pair / f"x.{suffix}")
+    (pair / "x.xmp").write_bytes(tail)
+    assert sidecars_of(pair / "x.jpg") == [] and sidecars_of(pair / "x.png") == []  # whose would it be?
+    assert sidecar_path(pair / "x.jpg", "photo.xmp").name == "x.jpg.xmp"
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    Image.new("RGB", (50, 50)).save(alone / "y.jpg")
+    assert sidecar_path(alone / "y.jpg", "photo.xmp").name == "y.xmp"
+    assert sidecar_path(alone / "y.jpg", "photo.xmp", {alone / "y.xmp"}).name == "y.jpg.xmp"
+
+    turned = tmp_path / "turned.xmp"  # drawn on the stored 500 x 375 pixels of a photo seen 375 x 500
+    _exif(exiftool, "-o", str(turned), _regions(("Bo Chan", 0.3, 0.5, 0.2, 0.2), width=500, height=375).replace(
+        "]}", ",{Area={X=0.85,Y=0.15,W=0.1,H=0.1,Unit=normalized},Name=Rex,Type=Pet}]}"), str(alone / "y.jpg"))
+    seen = read_people(turned.read_bytes(), orientation=6, stored_size=(500, 375))
+    assert seen.regions[0].box == pytest.approx(to_viewer((0.2, 0.4, 0.4, 0.6), 6))
+    merged = merge_people(turned.read_bytes(), [FaceRegion("Cy Dee", (0.7, 0.7, 0.8, 0.8))], 375, 500,
+                          orientation=6, stored_size=(500, 375))
+    turned.write_bytes(merged)
+    info = _read(exiftool, turned)
+    assert info["XMP-mwg-rs:RegionInfo"]["AppliedToDimensions"] == {"W": 375, "H": 500, "Unit": "pixel"}
+    areas = {r["Name"]: (r["Area"]["X"], r["Area"]["Y"]) for r in info["XMP-mwg-rs:RegionInfo"]["RegionList"]}
+    assert areas["Rex"] == pytest.approx((0.85, 0.85)) and areas["Bo Chan"] == pytest.approx((0.5, 0.3))

@@ -53,7 +53,8 @@ def eval_command(obj: Context, query_dir: Path, gallery_dir: Path, pack: str | N
         results.append(ReidScores(len(queries), len(gallery), *evaluate(q, g, queries, gallery, rerank=True),
                                   crops_per_s=rate, reranked=True))
     payload = {"pack": spec.name, "model_id": spec.model_id, "scores": [r.to_dict() for r in results]}
-    lines = [f"{spec.name}: {len(queries)} queries, {len(gallery)} gallery crops, {rate:.0f} crops/s"]
+    lines = [f"{spec.name}: {len(queries)} queries ({results[0].scored} with a match seen by another camera), "
+             f"{len(gallery)} gallery crops, {rate:.0f} crops/s"]
     lines += [f"  {'re-ranked' if r.reranked else 'cosine   '}  rank-1 {r.rank1:.1%}  rank-5 {r.rank5:.1%}  "
               f"rank-10 {r.rank10:.1%}  mAP {r.mAP:.1%}" for r in results]
     emit(as_json, payload, "\n".join(lines))

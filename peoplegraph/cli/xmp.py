@@ -23,22 +23,20 @@ def xmp_group() -> None:
 @click.option("--person", "person_id", default=None, help="Only the photos of this person (id).")
 @click.option("--to", "to", type=LocalPath(path_type=Path, file_okay=False), default=None,
               help="Write into this folder instead of beside the originals.")
-@click.option("--embed", is_flag=True, help="Embed into a copy of each JPEG in --to (or the original with "
-              "--in-place) instead of writing a sidecar.")
-@click.option("--in-place", is_flag=True, help="With --embed: change the original files themselves.")
+@click.option("--embed", is_flag=True, help="Embed into a copy of each JPEG in --to instead of writing a sidecar "
+              "(originals are never changed).")
 @project_command()
-def export_command(obj: Context, person_id: str | None, to: Path | None, embed: bool, in_place: bool, project: str,
+def export_command(obj: Context, person_id: str | None, to: Path | None, embed: bool, project: str,
                    as_json: bool) -> None:
-    """Write the named people of every photo (or of one person's photos) as XMP: a sidecar beside the
-    original (PEOPLEGRAPH_XMP_SIDECAR names it photo.jpg.xmp or photo.xmp), merged into one that exists
-    without dropping its other fields. Hidden and private people are never written."""
+    """Write the named people of every photo (or of one person's photos) as XMP: merged into the sidecar
+    beside the original (the one there is; else PEOPLEGRAPH_XMP_SIDECAR names it photo.jpg.xmp or
+    photo.xmp) without dropping its other fields. Hidden and private people are never written."""
     with obj.runtime() as runtime, tqdm(unit="photo", desc="xmp", file=sys.stderr, dynamic_ncols=True) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
-        report = export_xmp(runtime, project, person_id=person_id, to=to, embed=embed, in_place=in_place,
-                            progress=progress)
+        report = export_xmp(runtime, project, person_id=person_id, to=to, embed=embed, progress=progress)
     emit(as_json, report.to_dict(), _export_text(report, embed))
 
 

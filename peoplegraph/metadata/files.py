@@ -13,27 +13,49 @@ import re
 import struct
 from pathlib import Path
 
+from peoplegraph.engine.decode import IMAGE_SUFFIXES
 from peoplegraph.metadata.xmp import MAX_PACKET_BYTES, XmpError
 
 SIDECAR_STYLES = ("photo.jpg.xmp", "photo.xmp")
 SIDECAR_SUFFIXES = frozenset({".xmp"})  # the files a folder walk takes as a photo's, not as a photo
 XMP_SIGNATURE = b"http://ns.adobe.com/xap/1.0/\x00"
+EXTENSION_SIGNATURE = b"http://ns.adobe.com/xmp/extension/\x00"
+_EXTENDED_GUID = re.compile(rb"""HasExtendedXMP(?:=["']|>)([0-9A-Fa-f]{32})""")
 _SEGMENT_MAX = 65_533 - len(XMP_SIGNATURE)  # a JPEG segment's length field counts itself (2 bytes)
 _PACKET = re.compile(rb"<x:xmpmeta[\s>].*?</x:xmpmeta>", re.S)
 _SOI, _SOS = b"\xff\xd8", 0xDA
 
 
-def sidecar_path(photo: Path, style: str) -> Path:
-    """The sidecar to write for `photo` in `style` (one of SIDECAR_STYLES)."""
+def sidecar_path(photo: Path, style: str, taken: set[Path] | frozenset[Path] = frozenset()) -> Path:
+    """The sidecar to write for `photo` in `style` (one of SIDECAR_STYLES). `photo.xmp` names one photo only
+    while no other photo beside it shares its stem (nor one written in `taken`): else `photo.jpg.xmp`."""
     if style not in SIDECAR_STYLES:
         raise ValueError(f"xmp_sidecar: {style!r} is not one of {', '.join(SIDECAR_STYLES)}")
-    return photo.with_name(photo.name + ".xmp") if style == "photo.jpg.xmp" else photo.with_suffix(".xmp")
+    by_stem = photo.with_suffix(".xmp")
+    if style == "photo.xmp" and by_stem not in taken and not _stem_shared(photo):
+        return by_stem
+    return photo.with_name(photo.name + ".xmp")
+
+
+def _stem_shared(photo: Path) -> bool:
+    """Whether another photo file beside `photo` has its stem (a.jpg beside a.png, or a RAW with its JPEG)."""
+    try:
+        return any(p != photo and p.suffix.lower() in IMAGE_SUFFIXES
+                   for p in photo.parent.glob(f"{glob_escape(photo.stem)}.*"))
+    except OSError:
+        return False
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def sidecars_of(photo: Path) -> list[Path]:
-    """The sidecars beside `photo` that exist, digiKam's form first (and `.XMP` as cameras write it)."""
-    candidates = [photo.with_name(photo.name + ".xmp"), photo.with_suffix(".xmp"),
-                  photo.with_name(photo.name + ".XMP"), photo.with_suffix(".XMP")]
+    """The sidecars beside `photo` that exist, digiKam's form first (and `.XMP` as cameras write it); the
+    `photo.xmp` form only while no other photo shares the stem (it could be that photo's)."""
+    candidates = [photo.with_name(photo.name + ".xmp"), photo.with_name(photo.name + ".XMP")]
+    if not _stem_shared(photo):
+        candidates += [photo.with_suffix(".xmp"), photo.with_suffix(".XMP")]
     out: list[Path] = []
     for path in candidates:
         if path != photo and path.is_file() and path not in out:
@@ -41,19 +63,32 @@ def sidecars_of(photo: Path) -> list[Path]:
     return out
 
 
-def embedded_packet(data: bytes) -> bytes | None:
-    """The XMP packet inside a photo's bytes, or None."""
+def embedded_packets(data: bytes) -> list[bytes]:
+    """The XMP inside a photo's bytes: its packet, and a JPEG's extended packet after it (XMP part 3: a main
+    packet too large for one segment carries the rest in segments of its own); [] when it has none."""
     if data.startswith(_SOI):
+        main, parts = None, {}
         for marker, body in _jpeg_segments(data):
-            if marker == 0xE1 and body.startswith(XMP_SIGNATURE):
-                return body[len(XMP_SIGNATURE):]
-        return None
+            if marker == 0xE1 and body.startswith(XMP_SIGNATURE) and main is None:
+                main = body[len(XMP_SIGNATURE):]
+            elif marker == 0xE1 and body.startswith(EXTENSION_SIGNATURE):
+                rest = body[len(EXTENSION_SIGNATURE):]
+                guid, (total, offset) = rest[:32], struct.unpack(">II", rest[32:40])
+                parts.setdefault(guid, (total, {}))[1][offset] = rest[40:]
+        if main is None:
+            return []
+        wanted = _EXTENDED_GUID.search(main)
+        if wanted is None or wanted.group(1) not in parts:
+            return [main]
+        total, pieces = parts[wanted.group(1)]
+        extended = b"".join(pieces[o] for o in sorted(pieces))
+        return [main, extended] if len(extended) == total else [main]
     found = _PACKET.search(data)
     if found is None:
-        return None
+        return []
     if len(found.group(0)) > MAX_PACKET_BYTES:
         raise XmpError(f"XMP packet of {len(found.group(0))} bytes is past the limit of {MAX_PACKET_BYTES}")
-    return found.group(0)
+    return [found.group(0)]
 
 
 def _jpeg_segments(data: bytes):
@@ -74,8 +109,8 @@ def _jpeg_segments(data: bytes):
 
 
 def embed_in_jpeg(data: bytes, packet: bytes) -> bytes:
-    """The JPEG with `packet` as its one XMP segment (any earlier XMP segment replaced), everything else
-    kept byte for byte; XmpError for a file that is not a JPEG or a packet too large for one segment."""
+    """The JPEG with `packet` as its one XMP segment (any earlier XMP segment, extended ones too, replaced:
+    `merge_people` made one packet of them), everything else kept byte for byte; XmpError for a file that is not a JPEG or a packet too large for one segment."""
     if not data.startswith(_SOI):
         raise XmpError("XMP is embedded into JPEG files only; write a sidecar for this one")
     if len(packet) > _SEGMENT_MAX:
@@ -90,7 +125,7 @@ def embed_in_jpeg(data: bytes, packet: bytes) -> bytes:
             break
         (length,) = struct.unpack(">H", data[at + 2:at + 4])
         body = data[at + 4:at + 2 + length]
-        is_xmp = marker == 0xE1 and body.startswith(XMP_SIGNATURE)
+        is_xmp = marker == 0xE1 and body.startswith((XMP_SIGNATURE, EXTENSION_SIGNATURE))
         if not placed and marker not in (0xE0, 0xE1):  # after JFIF and EXIF, before the rest
             out.append(segment)
             placed = True

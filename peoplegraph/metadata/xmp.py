@@ -39,6 +39,7 @@ NAMESPACES = {
     "dc": "http://purl.org/dc/elements/1.1/",
 }
 PEOPLE_TAG = "People"  # the keyword root digiKam and Lightroom file people under
+HAS_EXTENDED = "{http://ns.adobe.com/xmp/note/}HasExtendedXMP"  # a main packet's pointer to its extended one
 MAX_PACKET_BYTES = 4 * 1024 * 1024  # a larger XMP packet is refused rather than parsed
 OVERLAP_REPLACED = 0.3  # IoU at which a written face region replaces a region already in the file
 _PACKET_HEAD = "<?xpacket begin=\"\ufeff\" id=\"W5M0MpCehiHzreSzNTczkc9d\"?>\n"
@@ -69,10 +70,11 @@ class PeopleTags:
 
     regions: list[FaceRegion] = field(default_factory=list)
     names_without_region: list[str] = field(default_factory=list)
+    empty_regions: list[str] = field(default_factory=list)  # names of face regions with no area
 
     @property
     def empty(self) -> bool:
-        return not self.regions and not self.names_without_region
+        return not self.regions and not self.names_without_region and not self.empty_regions
 
 
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -87,23 +89,26 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
 # ------------------------------------------------------------------------------------------------- reading
 
 
-def read_people(packet: bytes, *, orientation: int = 1, stored_size: tuple[int, int] | None = None) -> PeopleTags:
-    """The people an XMP packet names. `orientation` (EXIF, 1-8) and `stored_size` (the pixels as stored,
-    before orientation): regions written against the stored image's dimensions (see the module) are turned
-    into the viewer's orientation."""
-    root = _parse(packet)
+def read_people(packets: bytes | Sequence[bytes], *, orientation: int = 1,
+                stored_size: tuple[int, int] | None = None) -> PeopleTags:
+    """The people an XMP packet (or a JPEG's main and extended packets together) names. `orientation` (EXIF,
+    1-8) and `stored_size` (the pixels as stored, before orientation): regions written against the stored
+    image's dimensions (see the module) are turned into the viewer's orientation."""
     tags = PeopleTags()
     named: list[str] = []
-    for description in root.iter(f"{{{RDF}}}Description"):
-        regions = _property(description, _q("mwg-rs", "Regions"))
-        if isinstance(regions, ET.Element):
-            tags.regions += _face_regions(regions, orientation, stored_size)
-        named += _items(description, _q("Iptc4xmpExt", "PersonInImage"))
-        named += [k.split("/", 1)[1] for k in _items(description, _q("digiKam", "TagsList"))
-                  if k.startswith(PEOPLE_TAG + "/") and "/" not in k[len(PEOPLE_TAG) + 1:]]
-        named += [k.split("|", 1)[1] for k in _items(description, _q("lr", "hierarchicalSubject"))
-                  if k.startswith(PEOPLE_TAG + "|") and "|" not in k[len(PEOPLE_TAG) + 1:]]
-    with_region = {r.name.casefold() for r in tags.regions}
+    for root in [_parse(p) for p in ([packets] if isinstance(packets, bytes) else packets)]:
+        for description in root.iter(f"{{{RDF}}}Description"):
+            regions = _property(description, _q("mwg-rs", "Regions"))
+            if isinstance(regions, ET.Element):
+                found, empty = _face_regions(regions, orientation, stored_size)
+                tags.regions += found
+                tags.empty_regions += empty
+            named += _items(description, _q("Iptc4xmpExt", "PersonInImage"))
+            named += [k.split("/", 1)[1] for k in _items(description, _q("digiKam", "TagsList"))
+                      if k.startswith(PEOPLE_TAG + "/") and "/" not in k[len(PEOPLE_TAG) + 1:]]
+            named += [k.split("|", 1)[1] for k in _items(description, _q("lr", "hierarchicalSubject"))
+                      if k.startswith(PEOPLE_TAG + "|") and "|" not in k[len(PEOPLE_TAG) + 1:]]
+    with_region = {n.casefold() for n in [*(r.name for r in tags.regions), *tags.empty_regions]}
     for name in named:
         if name.strip() and name.casefold() not in with_region:
             with_region.add(name.casefold())
@@ -114,8 +119,9 @@ def read_people(packet: bytes, *, orientation: int = 1, stored_size: tuple[int, 
 def _parse(packet: bytes) -> ET.Element:
     if len(packet) > MAX_PACKET_BYTES:
         raise XmpError(f"XMP packet of {len(packet)} bytes is past the limit of {MAX_PACKET_BYTES}")
+    first, last = packet.find(b"<"), packet.rfind(b">")  # writers leave NULs or padding around the packet
     try:
-        return ET.fromstring(packet)
+        return ET.fromstring(packet[max(first, 0):last + 1])
     except ET.ParseError as exc:
         raise XmpError(f"not well-formed XMP ({exc})") from None
 
@@ -156,16 +162,30 @@ def _number(node: ET.Element, name: str) -> float | None:
 
 
 def _face_regions(regions: ET.Element, orientation: int = 1,
-                  stored_size: tuple[int, int] | None = None) -> list[FaceRegion]:
+                  stored_size: tuple[int, int] | None = None) -> tuple[list[FaceRegion], list[str]]:
+    """The named face regions of a Regions struct, in the viewer's orientation, and the names of those
+    with no area."""
+    turn = _stored_turn(regions, orientation, stored_size)
+    found, empty = [], []
+    for entry in _region_entries(regions):
+        region = _face_region(entry, turn)
+        if isinstance(region, FaceRegion):
+            found.append(region)
+        elif region:
+            empty.append(region)
+    return found, empty
+
+
+def _stored_turn(regions: ET.Element, orientation: int, stored_size: tuple[int, int] | None) -> int:
+    """`orientation` when the regions were drawn on the stored pixels of a turned photo (their
+    AppliedToDimensions are the stored ones), else 1."""
     applied = _property(regions, _q("mwg-rs", "AppliedToDimensions"))
-    turn = 1
     if isinstance(applied, ET.Element) and stored_size is not None and orientation in (5, 6, 7, 8) \
             and stored_size[0] != stored_size[1]:
         w, h = _number(applied, _q("stDim", "w")), _number(applied, _q("stDim", "h"))
         if w is not None and h is not None and (round(w), round(h)) == tuple(stored_size):
-            turn = orientation  # drawn on the stored pixels, not on the photo as it is seen
-    found = [_face_region(entry, turn) for entry in _region_entries(regions)]
-    return [region for region in found if region is not None]
+            return orientation
+    return 1
 
 
 def _region_entries(regions: ET.Element) -> list[ET.Element]:
@@ -179,15 +199,16 @@ def _region_entries(regions: ET.Element) -> list[ET.Element]:
     return entries
 
 
-def _face_region(entry: ET.Element, orientation: int = 1) -> FaceRegion | None:
-    """A region list entry as a named face region; None for other regions (not a face, no name, no area)."""
+def _face_region(entry: ET.Element, orientation: int = 1) -> FaceRegion | str | None:
+    """A region list entry as a named face region; its name alone when it has no area; None for other
+    regions (not a face, no name)."""
     kind, name = _property(entry, _q("mwg-rs", "Type")), _property(entry, _q("mwg-rs", "Name"))
     area = _property(entry, _q("mwg-rs", "Area"))
     if kind != "Face" or not isinstance(name, str) or not name.strip() or not isinstance(area, ET.Element):
         return None
     x, y, w, h = (_number(area, _q("stArea", k)) for k in ("x", "y", "w", "h"))
     if x is None or y is None or w is None or h is None or w <= 0 or h <= 0:
-        return None
+        return name.strip()  # named, but no area to find a face in
     box = to_viewer((x - w / 2, y - h / 2, x + w / 2, y + h / 2), orientation)
     return FaceRegion(name.strip(), tuple(round(min(1.0, max(0.0, v)), 6) for v in box))  # type: ignore[arg-type]
 
@@ -208,11 +229,15 @@ def to_viewer(box: tuple[float, float, float, float], orientation: int) -> tuple
 # ------------------------------------------------------------------------------------------------- writing
 
 
-def merge_people(existing: bytes | None, regions: Sequence[FaceRegion], width: int, height: int) -> bytes:
+def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[FaceRegion], width: int, height: int,
+                 *, orientation: int = 1, stored_size: tuple[int, int] | None = None) -> bytes:
     """An XMP packet (UTF-8, with its xpacket wrapper) naming these faces of a photo `width` x `height`
-    pixels as the viewer sees it, merged into `existing` (see the module); raises XmpError when
-    `existing` cannot be read."""
-    root = _parse(existing) if existing else ET.Element(_q("x", "xmpmeta"))
+    pixels as the viewer sees it, merged into `existing` (a packet, or a JPEG's main and extended packets,
+    which become one; see the module). `orientation` and `stored_size` as `read_people`: a region list drawn
+    on the stored pixels of a turned photo is written back turned, its other regions with it. Raises XmpError
+    when `existing` cannot be read."""
+    packets = [] if not existing else [existing] if isinstance(existing, bytes) else list(existing)
+    root = _parse(packets[0]) if packets else ET.Element(_q("x", "xmpmeta"))
     if root.tag != _q("x", "xmpmeta"):
         if root.tag != f"{{{RDF}}}RDF":
             raise XmpError(f"the XMP packet's root is {root.tag}, not x:xmpmeta or rdf:RDF")
@@ -222,19 +247,24 @@ def merge_people(existing: bytes | None, regions: Sequence[FaceRegion], width: i
     rdf = root.find(f"{{{RDF}}}RDF")
     if rdf is None:
         rdf = ET.SubElement(root, f"{{{RDF}}}RDF")
+    for extended in packets[1:]:  # a JPEG's extended XMP: its properties join the main packet's
+        rdf.extend(_parse(extended).iter(f"{{{RDF}}}Description"))
     descriptions = rdf.findall(f"{{{RDF}}}Description")
+    for description in descriptions:  # one packet now: no pointer to an extended one
+        description.attrib.pop(HAS_EXTENDED, None)
+        for element in description.findall(HAS_EXTENDED):
+            description.remove(element)
     if not descriptions:
         descriptions = [ET.SubElement(rdf, f"{{{RDF}}}Description", {f"{{{RDF}}}about": ""})]
-    kept, dropped_names = _kept_regions(descriptions, regions)
+    kept, dropped_names = _kept_regions(descriptions, regions, orientation, stored_size)
     ours = {r.name.casefold() for r in regions}
     dropped = {n for n in dropped_names if n not in ours}
     lists = {
         "PersonInImage": _merged(descriptions, _q("Iptc4xmpExt", "PersonInImage"), [r.name for r in regions],
                                  lambda v: v.casefold() in dropped),
-        "TagsList": _merged(descriptions, _q("digiKam", "TagsList"), [f"{PEOPLE_TAG}/{r.name}" for r in regions],
+        "TagsList": _merged(descriptions, _q("digiKam", "TagsList"), _keywords(regions, "/"),
                             lambda v: v.startswith(PEOPLE_TAG + "/") and v[len(PEOPLE_TAG) + 1:].casefold() in dropped),
-        "hierarchicalSubject": _merged(descriptions, _q("lr", "hierarchicalSubject"),
-                                       [f"{PEOPLE_TAG}|{r.name}" for r in regions],
+        "hierarchicalSubject": _merged(descriptions, _q("lr", "hierarchicalSubject"), _keywords(regions, "|"),
                                        lambda v: v.startswith(PEOPLE_TAG + "|")
                                        and v[len(PEOPLE_TAG) + 1:].casefold() in dropped),
         "subject": _merged(descriptions, _q("dc", "subject"), [r.name for r in regions],
@@ -249,26 +279,32 @@ def merge_people(existing: bytes | None, regions: Sequence[FaceRegion], width: i
             array = ET.SubElement(ET.SubElement(target, prop), f"{{{RDF}}}{kind}")
             for value in values:
                 ET.SubElement(array, f"{{{RDF}}}li").text = value
-    for prefix, uri in {**_prefixes(existing), **NAMESPACES}.items():
+    for prefix, uri in {**{k: v for packet in packets for k, v in _prefixes(packet).items()}, **NAMESPACES}.items():
         ET.register_namespace(prefix, uri)
     body = ET.tostring(root, encoding="unicode")
     return (_PACKET_HEAD + body + _PACKET_TAIL).encode("utf-8")
 
 
-def _prefixes(packet: bytes | None) -> dict[str, str]:
+def _prefixes(packet: bytes) -> dict[str, str]:
     """The namespace prefixes a packet declares, so that a merge writes them back as they were."""
     found: dict[str, str] = {}
-    if not packet:
-        return found
+    packet = packet[max(packet.find(b"<"), 0):packet.rfind(b">") + 1]
     for _, (prefix, uri) in ET.iterparse(io.BytesIO(packet), events=("start-ns",)):
         if prefix and not prefix.startswith("ns") and uri not in NAMESPACES.values():
             found[prefix] = uri
     return found
 
 
-def _kept_regions(descriptions: list[ET.Element], regions: Sequence[FaceRegion]) -> tuple[list[ET.Element], set[str]]:
-    """The region list entries to keep (the Regions properties are removed from the tree), and the names of
-    the face regions the new ones replace."""
+def _keywords(regions: Sequence[FaceRegion], separator: str) -> list[str]:
+    """People keywords (People/Name, People|Name); a name holding the separator would read as a nested tag,
+    so it is named by its region and PersonInImage alone."""
+    return [f"{PEOPLE_TAG}{separator}{r.name}" for r in regions if separator not in r.name]
+
+
+def _kept_regions(descriptions: list[ET.Element], regions: Sequence[FaceRegion], orientation: int,
+                  stored_size: tuple[int, int] | None) -> tuple[list[ET.Element], set[str]]:
+    """The region list entries to keep, in the viewer's orientation (the Regions properties are removed from
+    the tree), and the names of the face regions the new ones replace."""
     kept: list[ET.Element] = []
     dropped: set[str] = set()
     ours = {r.name.casefold() for r in regions}
@@ -277,15 +313,39 @@ def _kept_regions(descriptions: list[ET.Element], regions: Sequence[FaceRegion])
         if element is None:
             continue
         holder = element.find(f"{{{RDF}}}Description")
-        for entry in _region_entries(holder if holder is not None else element):
-            found = _face_region(entry)
-            if found is not None and (found.name.casefold() in ours or any(
+        holder = holder if holder is not None else element
+        turn = _stored_turn(holder, orientation, stored_size)
+        for entry in _region_entries(holder):
+            found = _face_region(entry, turn)
+            name = found.name if isinstance(found, FaceRegion) else found
+            if name and (name.casefold() in ours or isinstance(found, FaceRegion) and any(
                     iou(found.box, r.box) >= OVERLAP_REPLACED for r in regions)):
-                dropped.add(found.name.casefold())
-            else:
-                kept.append(entry)
+                dropped.add(name.casefold())
+                continue
+            if turn != 1:
+                _turn_area(entry, turn)
+            kept.append(entry)
         description.remove(element)
     return kept, dropped
+
+
+def _turn_area(entry: ET.Element, orientation: int) -> None:
+    """A region's area (centre x, y, w, h) from the stored pixels into the viewer's orientation."""
+    area = _property(entry, _q("mwg-rs", "Area"))
+    if not isinstance(area, ET.Element):
+        return
+    x, y, w, h = (_number(area, _q("stArea", k)) for k in ("x", "y", "w", "h"))
+    if x is None or y is None:
+        return
+    w, h = w or 0.0, h or 0.0
+    x1, y1, x2, y2 = to_viewer((x - w / 2, y - h / 2, x + w / 2, y + h / 2), orientation)
+    for key, value in (("x", (x1 + x2) / 2), ("y", (y1 + y2) / 2), ("w", x2 - x1), ("h", y2 - y1)):
+        name = _q("stArea", key)
+        child = area.find(name)
+        if name in area.attrib or child is None:
+            area.set(name, f"{value:.6f}")
+        else:
+            child.text = f"{value:.6f}"
 
 
 def _merged(descriptions: list[ET.Element], name: str, ours: list[str], drop) -> list[str]:

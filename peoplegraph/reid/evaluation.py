@@ -37,6 +37,7 @@ class ReidScores:
     rank5: float
     rank10: float
     mAP: float
+    scored: int  # queries with a match in the gallery seen by another camera: the scores are over these
     crops_per_s: float
     reranked: bool = False
 
@@ -71,8 +72,9 @@ def embed_crops(embed: Callable[[list[np.ndarray]], np.ndarray], crops: Sequence
 
 
 def evaluate(query: np.ndarray, gallery: np.ndarray, q_crops: Sequence[Crop], g_crops: Sequence[Crop], *,
-             rerank: bool = False) -> tuple[float, float, float, float]:
-    """rank-1, rank-5, rank-10 and mAP (0-1) of L2-normalised embeddings under the module's protocol."""
+             rerank: bool = False) -> tuple[float, float, float, float, int]:
+    """rank-1, rank-5, rank-10 and mAP (0-1) of L2-normalised embeddings under the module's protocol, and
+    how many queries were scored (a query with no match seen by another camera is not)."""
     distance = 1.0 - query @ gallery.T
     if rerank:
         distance = k_reciprocal(query, gallery)
@@ -90,8 +92,11 @@ def evaluate(query: np.ndarray, gallery: np.ndarray, q_crops: Sequence[Crop], g_
         hits[first:] += first < 10
         ranks = np.flatnonzero(right) + 1
         precisions.append(float(np.mean(np.arange(1, ranks.size + 1) / ranks)))
-    scored = max(1, len(precisions))
-    return hits[0] / scored, hits[4] / scored, hits[9] / scored, float(np.mean(precisions)) if precisions else 0.0
+    if not precisions:
+        raise ValueError("no query has a match in the gallery seen by another camera: nothing to score (name "
+                         "the gallery of these identities)")
+    scored = len(precisions)
+    return hits[0] / scored, hits[4] / scored, hits[9] / scored, float(np.mean(precisions)), scored
 
 
 def k_reciprocal(query: np.ndarray, gallery: np.ndarray, k1: int = 20, k2: int = 6, lam: float = 0.3) -> np.ndarray:

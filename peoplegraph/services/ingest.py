@@ -61,6 +61,12 @@ class PhotoSource:
     def of_file(cls, path: Path) -> PhotoSource:
         return cls(name=stored_name(path), path=path)
 
+    @property
+    def record_path(self) -> str:
+        """What the photo's record keeps: its file's absolute path (so that it is found again from any
+        folder: its original, its sidecar), or the name an upload came with."""
+        return self.name if self.path is None else stored_name(self.path.absolute())
+
 
 @dataclass(frozen=True)
 class SkippedFile:
@@ -305,7 +311,7 @@ class IngestService:
                     report.face_ids.extend(f.face_id for f in faces)
                     pending_faces.extend(faces)
                     pending_photos.append(
-                        PhotoRecord(project, prepared.photo_id, name, prepared.image.width,
+                        PhotoRecord(project, prepared.photo_id, prepared.source.record_path, prepared.image.width,
                                     prepared.image.height, len(faces), prepared.image.taken_at)
                     )
                     if len(pending_photos) >= self.write_batch:

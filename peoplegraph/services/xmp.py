@@ -10,8 +10,9 @@ editor decided otherwise are listed as conflicts and left as they are.
 
 Export: every photo with named people (a person's confirmed, imported, auto-tagged and cluster-named faces;
 hidden and private people are never written into files that leave peoplegraph) gets its regions and names
-merged into its sidecar beside the original, or into DIR (`to`), or embedded into a copy of a JPEG in DIR;
-a user's original is changed only with `in_place`.
+merged into its sidecar beside the original (the one there is, in either name), or written into DIR (`to`)
+from that sidecar, or embedded into a copy of a JPEG in DIR. An original is never changed: peoplegraph knows
+a photo by its bytes, and a changed file would come back as another photo.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from peoplegraph.atomic import atomic_write
 from peoplegraph.engine.decode import ImageRejected, orientation_of, read_photo_file
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.linking.service import NamedFace, existing_person, name_faces
-from peoplegraph.metadata.files import embed_in_jpeg, embedded_packet, sidecar_path, sidecars_of
+from peoplegraph.metadata.files import embed_in_jpeg, embedded_packets, sidecar_path, sidecars_of
 from peoplegraph.metadata.xmp import FaceRegion, PeopleTags, XmpError, iou, merge_people, read_people
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.file_names import stored_name
@@ -56,11 +57,7 @@ class MetadataImport:
 def people_of(path: Path | None, data: bytes, name: str) -> tuple[PeopleTags, str]:
     """The people a photo's XMP names and the file they were read from ("" when none): its sidecar (digiKam's
     name first), else the packet inside the photo. XmpError names the file that cannot be read."""
-    try:
-        image = Image.open(io.BytesIO(data))
-        orientation, stored = orientation_of(image), image.size
-    except Exception:  # not an image Pillow opens: no orientation to apply
-        orientation, stored = 1, None
+    orientation, stored = stored_orientation(data)
     for sidecar in sidecars_of(path) if path is not None else []:
         try:
             tags = read_people(sidecar.read_bytes(), orientation=orientation, stored_size=stored)
@@ -68,13 +65,22 @@ def people_of(path: Path | None, data: bytes, name: str) -> tuple[PeopleTags, st
             raise XmpError(f"{stored_name(sidecar)}: {exc}") from None
         if not tags.empty:
             return tags, stored_name(sidecar)
-    packet = embedded_packet(data)
-    if packet is None:
+    packets = embedded_packets(data)
+    if not packets:
         return PeopleTags(), ""
     try:
-        return read_people(packet, orientation=orientation, stored_size=stored), name
+        return read_people(packets, orientation=orientation, stored_size=stored), name
     except XmpError as exc:
         raise XmpError(f"{name} (its embedded XMP): {exc}") from None
+
+
+def stored_orientation(data: bytes) -> tuple[int, tuple[int, int] | None]:
+    """A photo's EXIF orientation and its stored size (before orientation), from its header."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        return orientation_of(image), image.size
+    except Exception:  # not an image Pillow opens (a RAW, say): no orientation to apply
+        return 1, None
 
 
 def match_regions(regions: Sequence[FaceRegion], boxes: np.ndarray) -> list[int]:
@@ -121,11 +127,18 @@ def import_people(runtime: Runtime, project: str, photos: Sequence[tuple[Path | 
             continue
         report.photos += 1
         report.without_region += [f"{name}: {n}" for n in tags.names_without_region]
+        report.no_face += [f"{name}: {n} (a region with no area)" for n in tags.empty_regions]
+        twice = {r.name.casefold() for r in tags.regions if [q.name.casefold() for q in tags.regions].count(
+            r.name.casefold()) > 1}
+        report.conflicts += [f"{name}: {n} names {sum(r.name.casefold() == n for r in tags.regions)} faces of one "
+                             "photo: none taken" for n in sorted(twice)]
         record: PhotoRecord | None = sizes.get(photo_id)
         rows = np.flatnonzero(faces.photo_ids == photo_id.encode()) if record is not None else np.zeros(0, int)
         boxes = faces.boxes[rows] / np.array([record.width, record.height] * 2, np.float32) if len(rows) else \
             np.zeros((0, 4), np.float32)
         for region, row in zip(tags.regions, match_regions(tags.regions, boxes)):
+            if region.name.casefold() in twice:
+                continue
             if row < 0:
                 report.no_face.append(f"{name}: {region.name}")
             else:
@@ -177,16 +190,16 @@ def named_regions(runtime: Runtime, project: str) -> dict[str, tuple[PhotoRecord
 
 
 def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, to: Path | None = None,
-               embed: bool = False, in_place: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> XmpExport:
+               embed: bool = False, progress: Callable[[int, int], None] | None = None) -> XmpExport:
     """Write the people of every photo with named people (or only the photos of `person_id`) as XMP (module
-    docstring): a sidecar beside the original (or in `to`), or with `embed` a copy of the JPEG in `to` (or
-    the original itself with `in_place`)."""
+    docstring): merged into the sidecar beside the original (the one there is, else one named by the
+    `xmp_sidecar` setting), or written into `to` from that sidecar; with `embed`, into a copy of each JPEG
+    in `to`. A photo's original is never changed: peoplegraph knows a photo by its bytes."""
     validate_project_name(project)
-    if embed and (to is None) == (not in_place):
-        raise ValueError("embed: name --to DIR for copies, or --in-place to change the originals (not both)")
-    if in_place and not embed:
-        raise ValueError("in-place: only with --embed (sidecars never change the photo)")
+    if project not in runtime.graph.projects():
+        raise ValueError(f"project: no project {project!r} (peoplegraph ingest PHOTOS --project {project})")
+    if embed and to is None:
+        raise ValueError("embed: name the folder for the copies with --to DIR (originals are never changed)")
     if person_id is not None:
         existing_person(runtime, project, person_id)
     photos = named_regions(runtime, project)
@@ -197,34 +210,55 @@ def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, 
     if to is not None:
         to.mkdir(parents=True, exist_ok=True)
     report = XmpExport(photos=len(photos))
-    style = runtime.settings.xmp_sidecar
     used: set[Path] = set()
     for done, (photo, regions) in enumerate(sorted(photos.values(), key=lambda v: v[0].path), 1):
         if progress is not None:
             progress(done, len(photos))
-        original = Path(photo.path)
+        target = None
         try:
-            if embed:
-                data = _original_bytes(runtime, project, photo)
-                target = original if in_place else _free(to / original.name, used)  # type: ignore[operator]
-                packet = merge_people(embedded_packet(data), regions, photo.width, photo.height)
-                atomic_write(target, embed_in_jpeg(data, packet))
-            else:
-                if to is None and not original.is_file():
-                    raise ImageRejected(photo.path, "the original is not a file here (an upload, or moved since "
-                                                    "ingest): write its sidecar with --to DIR")
-                target = sidecar_path(original if to is None else _free(to / original.name, used), style)
-                existing = target.read_bytes() if target.is_file() else None
-                try:
-                    packet = merge_people(existing, regions, photo.width, photo.height)
-                except XmpError as exc:  # never written over: it may hold what no one else has
-                    raise XmpError(f"its sidecar {stored_name(target)} is left as it is: {exc}") from None
-                atomic_write(target, packet)
-        except (XmpError, OSError, ImageRejected) as exc:
+            target = _export_one(runtime, project, photo, regions, to, embed, used)
+        except (XmpError, ImageRejected) as exc:
             report.skipped.append(f"{photo.path}: {exc.reason if isinstance(exc, ImageRejected) else exc}")
+            continue
+        except OSError as exc:  # a folder that cannot be written: named, not its temporary file
+            report.skipped.append(f"{photo.path}: cannot write {stored_name(target or to or Path(photo.path))}: "
+                                  f"{exc.strerror or exc}")
             continue
         report.written.append(stored_name(target))
     return report
+
+
+def _export_one(runtime: Runtime, project: str, photo: PhotoRecord, regions: list[FaceRegion], to: Path | None,
+                embed: bool, used: set[Path]) -> Path:
+    original = Path(photo.path)
+    beside = sidecars_of(original) if original.is_file() else []
+    style = runtime.settings.xmp_sidecar
+    if embed:
+        data = _original_bytes(runtime, project, photo)
+        target = _free(to / original.name, used)  # type: ignore[operator]
+        orientation, stored = stored_orientation(data)
+        packet = merge_people(embedded_packets(data), regions, photo.width, photo.height, orientation=orientation,
+                              stored_size=stored)
+        atomic_write(target, embed_in_jpeg(data, packet))
+        return target
+    if to is None and not original.is_file():
+        raise ImageRejected(photo.path, "the original is not a file here (an upload, or moved since ingest): write "
+                                        "its sidecar with --to DIR")
+    if to is None:
+        target = beside[0] if beside else sidecar_path(original, style, used)
+    else:
+        target = sidecar_path(_free(to / original.name, used), style, used)
+    used.add(target)
+    base = beside[0] if beside else None  # the user's own sidecar, merged into wherever this one goes
+    existing = base.read_bytes() if base is not None else None
+    orientation, stored = stored_orientation(_original_bytes(runtime, project, photo)) if existing else (1, None)
+    try:
+        packet = merge_people(existing, regions, photo.width, photo.height, orientation=orientation,
+                              stored_size=stored)
+    except XmpError as exc:  # never written over: it may hold what no one else has
+        raise XmpError(f"its sidecar {stored_name(base or target)} is left as it is: {exc}") from None
+    atomic_write(target, packet)
+    return target
 
 
 def _original_bytes(runtime: Runtime, project: str, photo: PhotoRecord) -> bytes:
