@@ -49,6 +49,9 @@ class PhotoSource:
     name: str
     path: Path | None = None
     data: bytes | None = None
+    # what the photo's record keeps: a file's absolute path (found again from any folder: the original, its
+    # sidecar), or the name an upload came with ("": the name)
+    record_path: str = ""
 
     def read(self, max_bytes: int) -> bytes:
         """The photo's bytes (`ImageRejected` for what is not a regular file or is too large)."""
@@ -59,13 +62,7 @@ class PhotoSource:
 
     @classmethod
     def of_file(cls, path: Path) -> PhotoSource:
-        return cls(name=stored_name(path), path=path)
-
-    @property
-    def record_path(self) -> str:
-        """What the photo's record keeps: its file's absolute path (so that it is found again from any
-        folder: its original, its sidecar), or the name an upload came with."""
-        return self.name if self.path is None else stored_name(self.path.absolute())
+        return cls(name=stored_name(path), path=path, record_path=stored_name(path.absolute()))
 
 
 @dataclass(frozen=True)
@@ -311,7 +308,7 @@ class IngestService:
                     report.face_ids.extend(f.face_id for f in faces)
                     pending_faces.extend(faces)
                     pending_photos.append(
-                        PhotoRecord(project, prepared.photo_id, prepared.source.record_path, prepared.image.width,
+                        PhotoRecord(project, prepared.photo_id, prepared.source.record_path or name, prepared.image.width,
                                     prepared.image.height, len(faces), prepared.image.taken_at)
                     )
                     if len(pending_photos) >= self.write_batch:
