@@ -111,7 +111,12 @@ def import_people(runtime: Runtime, project: str, photos: Sequence[tuple[Path | 
     validate_project_name(project)
     report = MetadataImport()
     faces = runtime.vectors.project_faces(project)
-    sizes = {p.photo_id: p for p in runtime.graph.photos_by_id(project, sorted({photo for *_, photo in photos}))}
+    wanted = sorted({photo for *_, photo in photos})
+    sizes = {p.photo_id: p for p in runtime.graph.photos_by_id(project, wanted)}
+    rows_of: dict[str, list[int]] = {}
+    if wanted and len(faces):  # the faces of these photos, found once (not a scan of the project per photo)
+        for row in np.flatnonzero(np.isin(faces.photo_ids, np.array([w.encode() for w in wanted], "S64"))).tolist():
+            rows_of.setdefault(faces.photo_id(row), []).append(row)
     named: list[NamedFace] = []
     for done, (path, name, photo_id) in enumerate(photos, 1):
         if progress is not None:
@@ -133,7 +138,7 @@ def import_people(runtime: Runtime, project: str, photos: Sequence[tuple[Path | 
         report.conflicts += [f"{name}: {n} names {sum(r.name.casefold() == n for r in tags.regions)} faces of one "
                              "photo: none taken" for n in sorted(twice)]
         record: PhotoRecord | None = sizes.get(photo_id)
-        rows = np.flatnonzero(faces.photo_ids == photo_id.encode()) if record is not None else np.zeros(0, int)
+        rows = np.array(rows_of.get(photo_id, []) if record is not None else [], np.int64)
         boxes = faces.boxes[rows] / np.array([record.width, record.height] * 2, np.float32) if len(rows) else \
             np.zeros((0, 4), np.float32)
         for region, row in zip(tags.regions, match_regions(tags.regions, boxes)):
