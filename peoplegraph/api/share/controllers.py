@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, unquote
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.exceptions import NotFoundException, TooManyRequestsException
+from litestar.params import Parameter
 from litestar.response import Stream
 
 from peoplegraph.access.share import RateLimits, ShareLinkError, ShareLinks
@@ -99,8 +100,13 @@ def presented_password(header: str) -> str:
     return header
 
 
-async def _check_password(request: Request, link: ShareLinkRecord) -> None:
-    """The link's password from the X-Share-Password header; each try counts against the rate limit, so
+PASSWORD = Parameter(header="X-Share-Password", required=False,
+                     description="The link's password, when it has one: as it is in ASCII, else RFC 8187's "
+                                 "`UTF-8''` followed by the password's UTF-8 bytes, percent-encoded.")
+
+
+async def _check_password(request: Request, link: ShareLinkRecord, sent: str | None) -> None:
+    """The link's password as the X-Share-Password header sent it; each try counts against the rate limit, so
     passwords cannot be guessed faster than searches are made."""
     limits: RateLimits = request.app.state.share_limits
     client = request.client.host if request.client else ""
@@ -108,7 +114,7 @@ async def _check_password(request: Request, link: ShareLinkRecord) -> None:
         raise TooManyRequestsException("too many searches a minute on this link: wait a minute")
     try:
         await asyncio.to_thread(ShareLinks.check_password, link,
-                                presented_password(request.headers.get("x-share-password", "")))
+                                presented_password(sent or ""))
     except (ShareLinkError, UnicodeDecodeError) as exc:
         raise NotFoundException(str(exc) if isinstance(exc, ShareLinkError) else
                                 "X-Share-Password: UTF-8'' followed by the password's UTF-8 bytes, percent-encoded") from None
@@ -123,19 +129,21 @@ class GuestController(Controller):
          "when it expires (\"\" never) and whether it is to a whole project, one event or an album. With an "
          "`X-Share-Password` header the password is checked too (a wrong one answers 404; it counts as a search "
          "against the rate limit), so a guest learns of a mistyped password before taking a selfie.")
-    async def about(self, token: str, request: Request) -> schemas.GuestLink:
+    async def about(self, token: str, request: Request,
+                    password: Annotated[str | None, PASSWORD] = None) -> schemas.GuestLink:
         link = await _open(request, token)
-        if "x-share-password" in request.headers:
-            await _check_password(request, link)
+        if password is not None:
+            await _check_password(request, link, password)
         scope = "album" if link.album else "event" if link.event_id else "project"
         return schemas.typed({"has_password": bool(link.password), "expires_at": link.expires_at, "scope": scope},
                              schemas.GuestLink)
 
     @post("/search", status_code=200, description="One selfie (multipart) in; the photos its person is in out, "
           "each with its signed thumbnail, large and download URLs. The selfie is not kept.")
-    async def search(self, token: str, request: Request, runtime: Runtime) -> schemas.GuestAnswer:
+    async def search(self, token: str, request: Request, runtime: Runtime,
+                     password: Annotated[str | None, PASSWORD] = None) -> schemas.GuestAnswer:
         link = await _open(request, token)
-        await _check_password(request, link)
+        await _check_password(request, link, password)
         files = await multipart_files(request)
         if len(files) != 1:
             raise ValueError(f"send exactly one selfie as a multipart file, not {len(files)} files")
