@@ -112,7 +112,8 @@ def test_an_editor_reviews_and_a_guest_finds_their_photos(site: Site, browser) -
     assert page.locator("#upload-status").inner_text().startswith(f"Done: {len(first)} new photos")
     # the job's stages, as they went and then from its result: each one passed, with its count
     stages = page.locator(".stages li.passed")
-    expect(stages).to_have_text([re.compile(rf"^Ingesting: {len(first)} files"), re.compile("^Matching: 18 faces"),
+    expect(stages).to_have_text([re.compile(rf"^Ingesting: {len(first)} files"),
+                                 re.compile(rf"^Reading metadata: {len(first)} photos"), re.compile("^Matching: 18 faces"),
                                  re.compile("^Clustering: 18 faces"), re.compile(rf"^Thumbnails: {len(first)} photos")])
     truth = site.clusters()
     assert sorted(truth.values()) == sorted(PEOPLE), truth
