@@ -22,12 +22,12 @@ def _labelled(root: Path, lfw: Path, people: list[str], per_person: int, singlet
     return root
 
 
-def _eval(settings: Settings, *args: str, pack: str = "yunet-sface", source: Path | None = None
-          ) -> subprocess.CompletedProcess:
+def _eval(settings: Settings, *args: str, pack: str = "yunet-sface", source: Path | None = None,
+          cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, PEOPLEGRAPH_DATA_DIR=str(settings.data_dir), PEOPLEGRAPH_MODEL_DIR=str(settings.models_path),
                PEOPLEGRAPH_MODEL_PACK=pack, **({"PEOPLEGRAPH_MODEL_SOURCE": str(source)} if source else {}))
     return subprocess.run([sys.executable, "-m", "peoplegraph.cli", "eval", *args], env=env, capture_output=True,
-                          text=True, timeout=1200)
+                          text=True, timeout=1200, cwd=cwd)
 
 
 def test_eval_scores_a_labelled_folder_without_touching_the_users_stores(app_settings: Settings, shared_data: Path,
@@ -48,6 +48,9 @@ def test_eval_scores_a_labelled_folder_without_touching_the_users_stores(app_set
     assert not app_settings.data_dir.exists()  # a throw-away data folder: the user's stores never opened
     text = _eval(app_settings, str(folder))
     assert text.returncode == 0 and "recommended cluster similarity" in text.stdout
+    relative = _eval(app_settings, folder.name, "--json", cwd=folder.parent)  # photos are kept by absolute path
+    assert relative.returncode == 0, relative.stderr[-2000:]
+    assert json.loads(relative.stdout)["rank1"] == 1.0 and json.loads(relative.stdout)["clusters"] == 3
 
 
 @pytest.mark.parametrize("layout", ["a file", "flat photos", "one person", "empty"])

@@ -86,16 +86,17 @@ def evaluate(settings: Settings, folder: Path, progress: Callable[[IngestReport,
             "data_dir": Path(scratch), "model_dir": settings.models_path, "milvus_uri": None, "graph_uri": None,
         })
         with Runtime(scratch_settings) as runtime:
-            report = IngestService(runtime).ingest(
-                EVAL_PROJECT, [PhotoSource.of_file(p.path) for p in photos], progress)
+            sources = [PhotoSource.of_file(p.path) for p in photos]
+            report = IngestService(runtime).ingest(EVAL_PROJECT, sources, progress)
             faces = runtime.vectors.faces(EVAL_PROJECT, with_embeddings=True)
             photo_of_path = {record.path: record.photo_id for record in runtime.graph.photos(EVAL_PROJECT)}
             similarity, search_similarity = runtime.cluster_similarity, runtime.search_similarity
     columns = ProjectFaces.of(faces)
     embeddings = columns.embeddings
     person_of_photo: dict[str, str] = {}
+    record_path = {photo.path: source.record_path for photo, source in zip(photos, sources)}
     for photo in photos:  # the same file in two folders keeps its first label
-        photo_id = photo_of_path.get(str(photo.path))
+        photo_id = photo_of_path.get(record_path[photo.path])
         if photo_id is not None:
             person_of_photo.setdefault(photo_id, photo.person)
     labelled = _largest_face_per_photo(faces)
@@ -122,7 +123,7 @@ def evaluate(settings: Settings, folder: Path, progress: Callable[[IngestReport,
     at_default = next(row for row in sweep if row["similarity"] == round(similarity, 4))
     photos_of_person: dict[str, list[str]] = {}
     for photo in sorted(photos, key=lambda p: str(p.path)):
-        photo_id = photo_of_path.get(str(photo.path))
+        photo_id = photo_of_path.get(record_path[photo.path])
         if photo_id is not None and person_of_photo.get(photo_id) == photo.person:
             photos_of_person.setdefault(photo.person, []).append(photo_id)
     face_of_photo = {faces[i].photo_id: i for i in labelled}
