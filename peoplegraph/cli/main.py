@@ -31,6 +31,7 @@ from peoplegraph.services.clustering import MODES, cluster_new_faces, cluster_pr
 from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
 from peoplegraph.services.reembed import SwitchReport, switch_face_model
 from peoplegraph.services.runtime import Runtime, face_index_warming
+from peoplegraph.services.xmp import import_people
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -84,11 +85,11 @@ def _ingest_progress(total: int) -> Iterator[Callable[[IngestReport, int], None]
         yield progress
 
 
-def _run_ingest(runtime: Runtime, project: str, paths: list[Path]) -> tuple[IngestReport, list]:
+def _run_ingest(runtime: Runtime, project: str, paths: list[Path], read_metadata: bool = False) -> IngestReport:
     report = IngestReport()
     sources = collect_sources(paths, report)
     with _ingest_progress(len(sources) + len(report.skipped)) as progress:
-        return IngestService(runtime).ingest(project, sources, progress, report=report), sources
+        return IngestService(runtime, read_metadata=read_metadata).ingest(project, sources, progress, report=report)
 
 
 @main.command()
@@ -107,11 +108,12 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, r
     XMP names (MWG face regions, as digiKam and Lightroom write them); match new faces against confirmed
     people (tagged, or queued for review); then cluster the rest."""
     with obj.runtime() as runtime:
-        report, sources = _run_ingest(runtime, project, list(paths))
+        reading = runtime.settings.read_metadata if read_metadata is None else read_metadata
+        report = _run_ingest(runtime, project, list(paths), reading)
         payload = report.to_dict()
         text = _ingest_text(report)
-        if runtime.settings.read_metadata if read_metadata is None else read_metadata:
-            found = cli_xmp.read_metadata(runtime, project, sources, report, actor)
+        if reading:
+            found = import_people(runtime, project, report.named, actor=actor)
             payload["metadata"] = found.to_dict()
             text += "\n" + cli_xmp.metadata_text(found)
         matching = match_new_faces(runtime, project, report.face_ids)
@@ -293,7 +295,7 @@ def demo(obj: Context, project: str, as_json: bool) -> None:
     and a key (the project's owner key `demo`, made anew each run) to review the result in the web UI."""
     sample = _insightface_sample()
     with obj.runtime() as runtime:
-        report, _ = _run_ingest(runtime, project, [sample])
+        report = _run_ingest(runtime, project, [sample])
         clustering = cluster_project(runtime, project, min_cluster_size=1)
         faces = catalog.faces(runtime, project)
         found = catalog.clusters(runtime, project)

@@ -1,4 +1,4 @@
-"""`peoplegraph xmp export` and the metadata step of `peoplegraph ingest` (services/xmp.py)."""
+"""`peoplegraph xmp export`, and how `peoplegraph ingest` reports the names it read (services/xmp.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ import click
 from tqdm import tqdm
 
 from peoplegraph.cli.common import Context, LocalPath, emit, project_command
-from peoplegraph.services.ingest import IngestReport, PhotoSource
-from peoplegraph.services.runtime import Runtime
-from peoplegraph.services.xmp import MetadataImport, XmpExport, export_xmp, import_people
+from peoplegraph.services.xmp import MetadataImport, XmpExport, export_xmp
 
 
 @click.group("xmp")
@@ -45,15 +43,6 @@ def _export_text(report: XmpExport, embed: bool) -> str:
              f"{'copies' if embed else 'sidecars'} written, {len(report.skipped)} skipped"]
     lines += [f"  skipped {line}" for line in report.skipped]
     return "\n".join(lines)
-
-
-def read_metadata(runtime: Runtime, project: str, sources: list[PhotoSource], report: IngestReport,
-                  actor: str) -> MetadataImport:
-    """The metadata step of an ingest: the people named in the XMP of the photos it saw."""
-    photos = [(s.path, s.name, report.photo_of[s.name]) for s in sources if s.name in report.photo_of]
-    with tqdm(total=len(photos), unit="photo", desc="metadata", file=sys.stderr, dynamic_ncols=True) as bar:
-        return import_people(runtime, project, photos, actor=actor,
-                             progress=lambda done, _total: bar.update(done - bar.n))
 
 
 def metadata_text(found: MetadataImport) -> str:

@@ -9,12 +9,17 @@ UTF-8 text. Embedding is written into JPEG files only, as the one APP1 XMP segme
 
 from __future__ import annotations
 
+import io
 import re
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
-from peoplegraph.engine.decode import IMAGE_SUFFIXES
-from peoplegraph.metadata.xmp import MAX_PACKET_BYTES, XmpError
+from PIL import Image
+
+from peoplegraph.engine.decode import IMAGE_SUFFIXES, orientation_of
+from peoplegraph.metadata.xmp import MAX_PACKET_BYTES, PeopleTags, XmpError, read_people
+from peoplegraph.services.file_names import stored_name
 
 SIDECAR_STYLES = ("photo.jpg.xmp", "photo.xmp")
 SIDECAR_SUFFIXES = frozenset({".xmp"})  # the files a folder walk takes as a photo's, not as a photo
@@ -52,15 +57,63 @@ def glob_escape(text: str) -> str:
 
 def sidecars_of(photo: Path) -> list[Path]:
     """The sidecars beside `photo` that exist, digiKam's form first (and `.XMP` as cameras write it); the
-    `photo.xmp` form only while no other photo shares the stem (it could be that photo's)."""
-    candidates = [photo.with_name(photo.name + ".xmp"), photo.with_name(photo.name + ".XMP")]
-    if not _stem_shared(photo):
-        candidates += [photo.with_suffix(".xmp"), photo.with_suffix(".XMP")]
+    `photo.xmp` form only while no other photo shares the stem (it could be that photo's: the folder is
+    listed only when such a sidecar exists)."""
+    named = [p for p in (photo.with_name(photo.name + ".xmp"), photo.with_name(photo.name + ".XMP")) if p.is_file()]
+    by_stem = [p for p in (photo.with_suffix(".xmp"), photo.with_suffix(".XMP")) if p != photo and p.is_file()]
     out: list[Path] = []
-    for path in candidates:
-        if path != photo and path.is_file() and path not in out:
+    for path in named + (by_stem if by_stem and not _stem_shared(photo) else []):
+        if path not in out:
             out.append(path)
     return out
+
+
+@dataclass(frozen=True)
+class PhotoPeople:
+    """Who a photo's XMP names (`tags`), read from `source` (its sidecar, or the photo itself); `error` says
+    why its XMP could not be read. `name` is the photo as a report shows it."""
+
+    name: str
+    tags: PeopleTags
+    source: str = ""
+    error: str = ""
+    photo_id: str = ""
+
+
+def photo_people(path: Path | None, data: bytes, name: str) -> PhotoPeople | None:
+    """The people a photo's XMP names: its sidecar (digiKam's name first), else the packet inside the photo;
+    None when it has no XMP naming anyone."""
+    sidecars = sidecars_of(path) if path is not None else []
+    try:
+        packets = embedded_packets(data)
+    except XmpError as exc:
+        return PhotoPeople(name, PeopleTags(), error=f"{name} (its embedded XMP): {exc}")
+    if not sidecars and not packets:
+        return None
+    orientation, stored = stored_orientation(data)
+    for sidecar in sidecars:
+        try:
+            tags = read_people(sidecar.read_bytes(), orientation=orientation, stored_size=stored)
+        except (XmpError, OSError) as exc:
+            return PhotoPeople(name, PeopleTags(), error=f"{stored_name(sidecar)}: {exc}")
+        if not tags.empty:
+            return PhotoPeople(name, tags, stored_name(sidecar))
+    if not packets:
+        return None
+    try:
+        tags = read_people(packets, orientation=orientation, stored_size=stored)
+    except XmpError as exc:
+        return PhotoPeople(name, PeopleTags(), error=f"{name} (its embedded XMP): {exc}")
+    return PhotoPeople(name, tags, name) if not tags.empty else None
+
+
+def stored_orientation(data: bytes) -> tuple[int, tuple[int, int] | None]:
+    """A photo's EXIF orientation and its stored size (before orientation), from its header."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        return orientation_of(image), image.size
+    except Exception:  # not an image Pillow opens (a RAW, say): no orientation to apply
+        return 1, None
 
 
 def embedded_packets(data: bytes) -> list[bytes]:

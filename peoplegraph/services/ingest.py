@@ -14,7 +14,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,7 +24,7 @@ from peoplegraph.engine.analysis import describe_faces, detect_faces
 from peoplegraph.engine.decode import (IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, read_photo_file,
                                        sha256_of)
 from peoplegraph.engine.faces import Detections
-from peoplegraph.metadata.files import SIDECAR_SUFFIXES
+from peoplegraph.metadata.files import SIDECAR_SUFFIXES, PhotoPeople, photo_people
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.model import UNCLUSTERED, UNKNOWN_AGE, FaceObservation, face_id_for, validate_project_name
 from peoplegraph.observations.store import StoreWriteError
@@ -90,7 +90,8 @@ class IngestReport:
     # stopped part way (killed between storing and placing them) left without a cluster
     face_ids: list[int] = field(default_factory=list, repr=False)
     photo_ids: list[str] = field(default_factory=list, repr=False)  # every photo seen, new or stored before
-    photo_of: dict[str, str] = field(default_factory=dict, repr=False)  # each source's name -> its photo id
+    # who the XMP of the photos seen names (with `read_metadata`): read while each photo's bytes were in hand
+    named: list[PhotoPeople] = field(default_factory=list, repr=False)
 
     @property
     def processed(self) -> int:
@@ -98,7 +99,7 @@ class IngestReport:
 
     def to_dict(self) -> dict:
         out = asdict(self)
-        del out["face_ids"], out["photo_ids"], out["photo_of"]
+        del out["face_ids"], out["photo_ids"], out["named"]
         return out
 
 
@@ -180,6 +181,7 @@ class _Prepared:
     rejected: str | None = None
     known: bool = False
     data: bytes | None = field(default=None, repr=False)
+    named: PhotoPeople | None = None  # who its XMP names (with `read_metadata`)
 
 
 T = TypeVar("T")
@@ -222,11 +224,13 @@ class IngestService:
     peoplegraph could read again), before its photo record is written."""
 
     def __init__(self, runtime: Runtime, *, write_batch: int = WRITE_BATCH,
-                 decode_workers: int = PREFETCH_THREADS, keep_originals: bool = False) -> None:
+                 decode_workers: int = PREFETCH_THREADS, keep_originals: bool = False,
+                 read_metadata: bool = False) -> None:
         self.runtime = runtime
         self.write_batch = write_batch
         self.decode_workers = decode_workers
         self.keep_originals = keep_originals
+        self.read_metadata = read_metadata  # who each photo's XMP names, into the report's `named`
 
     def ingest(
         self, project: str, sources: Sequence[PhotoSource], progress: ProgressCallback | None = None,
@@ -286,7 +290,7 @@ class IngestService:
                 if prepared.known:
                     known.add(prepared.photo_id)
                     report.photo_ids.append(prepared.photo_id)
-                report.photo_of[name] = prepared.photo_id
+                    self._named(report, prepared)
                 report.photos += 1
             else:
                 assert prepared.image is not None and prepared.photo_id is not None
@@ -301,7 +305,7 @@ class IngestService:
                         report.notes.append(PhotoNote(name, prepared.image.note))
                     seen_now.add(prepared.photo_id)
                     report.photo_ids.append(prepared.photo_id)
-                    report.photo_of[name] = prepared.photo_id
+                    self._named(report, prepared)
                     report.photos += 1
                     report.new_photos += 1
                     report.faces += len(faces)
@@ -329,6 +333,11 @@ class IngestService:
         rows = np.flatnonzero((faces.cluster_ids == UNCLUSTERED) & np.isin(faces.photo_ids, wanted))
         return faces.face_ids[rows].tolist()
 
+    @staticmethod
+    def _named(report: IngestReport, prepared: _Prepared) -> None:
+        if prepared.named is not None:
+            report.named.append(replace(prepared.named, photo_id=prepared.photo_id or ""))
+
     def _keep(self, project: str, prepared: _Prepared) -> None:
         if self.keep_originals and prepared.data is not None and prepared.photo_id is not None:
             self.runtime.media.keep_original(project, prepared.photo_id, prepared.data)
@@ -345,13 +354,14 @@ class IngestService:
             return _Prepared(source, rejected=exc.reason)
         photo_id = sha256_of(data)
         kept = data if self.keep_originals else None
+        named = photo_people(source.path, data, source.name) if self.read_metadata else None
         if data and self.runtime.graph.has_photo(project, photo_id):
-            return _Prepared(source, photo_id=photo_id, known=True, data=kept)
+            return _Prepared(source, photo_id=photo_id, known=True, data=kept, named=named)
         try:
             image, detections = decode_and_detect(self.runtime, data, source.name)
         except ImageRejected as exc:
             return _Prepared(source, rejected=exc.reason)
-        return _Prepared(source, photo_id=photo_id, image=image, detections=detections, data=kept)
+        return _Prepared(source, photo_id=photo_id, image=image, detections=detections, data=kept, named=named)
 
     def _observe(self, project: str, photo_id: str, image: DecodedImage,
                  detections: Detections | None) -> list[FaceObservation]:

@@ -17,20 +17,19 @@ a photo by its bytes, and a changed file would come back as another photo.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from peoplegraph.atomic import atomic_write
-from peoplegraph.engine.decode import ImageRejected, orientation_of, read_photo_file
+from peoplegraph.engine.decode import ImageRejected, read_photo_file
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.linking.service import NamedFace, existing_person, name_faces
-from peoplegraph.metadata.files import embed_in_jpeg, embedded_packets, sidecar_path, sidecars_of
-from peoplegraph.metadata.xmp import FaceRegion, PeopleTags, XmpError, iou, merge_people, read_people
+from peoplegraph.metadata.files import (PhotoPeople, embed_in_jpeg, embedded_packets, sidecar_path, sidecars_of,
+                                        stored_orientation)
+from peoplegraph.metadata.xmp import FaceRegion, XmpError, iou, merge_people
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.runtime import Runtime
@@ -54,35 +53,6 @@ class MetadataImport:
         return asdict(self)
 
 
-def people_of(path: Path | None, data: bytes, name: str) -> tuple[PeopleTags, str]:
-    """The people a photo's XMP names and the file they were read from ("" when none): its sidecar (digiKam's
-    name first), else the packet inside the photo. XmpError names the file that cannot be read."""
-    orientation, stored = stored_orientation(data)
-    for sidecar in sidecars_of(path) if path is not None else []:
-        try:
-            tags = read_people(sidecar.read_bytes(), orientation=orientation, stored_size=stored)
-        except (XmpError, OSError) as exc:
-            raise XmpError(f"{stored_name(sidecar)}: {exc}") from None
-        if not tags.empty:
-            return tags, stored_name(sidecar)
-    packets = embedded_packets(data)
-    if not packets:
-        return PeopleTags(), ""
-    try:
-        return read_people(packets, orientation=orientation, stored_size=stored), name
-    except XmpError as exc:
-        raise XmpError(f"{name} (its embedded XMP): {exc}") from None
-
-
-def stored_orientation(data: bytes) -> tuple[int, tuple[int, int] | None]:
-    """A photo's EXIF orientation and its stored size (before orientation), from its header."""
-    try:
-        image = Image.open(io.BytesIO(data))
-        return orientation_of(image), image.size
-    except Exception:  # not an image Pillow opens (a RAW, say): no orientation to apply
-        return 1, None
-
-
 def match_regions(regions: Sequence[FaceRegion], boxes: np.ndarray) -> list[int]:
     """For each region, the row of `boxes` (normalised x1, y1, x2, y2) it names, or -1 (module docstring)."""
     pairs = []
@@ -104,32 +74,24 @@ def _inside(x: float, y: float, box: Sequence[float]) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-def import_people(runtime: Runtime, project: str, photos: Sequence[tuple[Path | None, str, str]], *,
-                  actor: str = "", progress: Callable[[int, int], None] | None = None) -> MetadataImport:
-    """Read the people named in these photos' XMP — (the file, or None for an upload peoplegraph kept; the
-    name shown; the photo id) — and confirm the faces under their regions (module docstring)."""
+def import_people(runtime: Runtime, project: str, named: Sequence[PhotoPeople], *, actor: str = "") -> MetadataImport:
+    """Confirm the faces under the regions these photos' XMP names (read by ingest while it held each photo's
+    bytes: `IngestReport.named`; see the module)."""
     validate_project_name(project)
     report = MetadataImport()
     faces = runtime.vectors.project_faces(project)
-    wanted = sorted({photo for *_, photo in photos})
+    wanted = sorted({p.photo_id for p in named})
     sizes = {p.photo_id: p for p in runtime.graph.photos_by_id(project, wanted)}
     rows_of: dict[str, list[int]] = {}
     if wanted and len(faces):  # the faces of these photos, found once (not a scan of the project per photo)
         for row in np.flatnonzero(np.isin(faces.photo_ids, np.array([w.encode() for w in wanted], "S64"))).tolist():
             rows_of.setdefault(faces.photo_id(row), []).append(row)
-    named: list[NamedFace] = []
-    for done, (path, name, photo_id) in enumerate(photos, 1):
-        if progress is not None:
-            progress(done, len(photos))
-        try:
-            data = runtime.media.original(project, photo_id) if path is None else read_photo_file(
-                path, name, runtime.settings.max_file_bytes)
-            tags, source = people_of(path, data, name)
-        except (XmpError, ImageRejected, OSError) as exc:
-            report.unreadable.append(str(exc))
+    decided: list[NamedFace] = []
+    for photo in named:
+        if photo.error:
+            report.unreadable.append(photo.error)
             continue
-        if tags.empty:
-            continue
+        tags, name, photo_id = photo.tags, photo.name, photo.photo_id
         report.photos += 1
         report.without_region += [f"{name}: {n}" for n in tags.names_without_region]
         report.no_face += [f"{name}: {n} (a region with no area)" for n in tags.empty_regions]
@@ -147,8 +109,8 @@ def import_people(runtime: Runtime, project: str, photos: Sequence[tuple[Path | 
             if row < 0:
                 report.no_face.append(f"{name}: {region.name}")
             else:
-                named.append(NamedFace(int(faces.face_ids[rows[row]]), region.name, name, source))
-    result = name_faces(runtime, project, named, action="import metadata", method="imported", actor=actor)
+                decided.append(NamedFace(int(faces.face_ids[rows[row]]), region.name, name, photo.source))
+    result = name_faces(runtime, project, decided, action="import metadata", method="imported", actor=actor)
     report.people_created = result.created
     for outcome in result.outcome:
         if outcome == "new":

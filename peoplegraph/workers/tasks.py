@@ -53,17 +53,17 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
 
     sources = [PhotoSource(name=stored_name(f["name"]), path=Path(f["path"])) for f in files]
     try:
-        service = IngestService(runtime, keep_originals=True)  # the spool is removed below: keep the photos
+        # the spool is removed below: keep the photos
+        service = IngestService(runtime, keep_originals=True, read_metadata=runtime.settings.read_metadata)
         report = await asyncio.to_thread(service.ingest, project, sources, on_progress)
     finally:
         if cleanup_dir:
             shutil.rmtree(cleanup_dir, ignore_errors=True)
     faces = len(report.face_ids)
     metadata = None
-    if runtime.settings.read_metadata:  # the XMP inside the uploaded files (their kept originals)
-        await progress(counted("reading metadata", 0, len(report.photo_of), time.monotonic()))
-        metadata = await asyncio.to_thread(import_people, runtime, project, [
-            (None, name, photo_id) for name, photo_id in report.photo_of.items()], actor=actor)
+    if runtime.settings.read_metadata:  # the names the XMP inside the files gave, read as they were ingested
+        await progress(counted("reading metadata", 0, report.photos, time.monotonic()))
+        metadata = await asyncio.to_thread(import_people, runtime, project, report.named, actor=actor)
     await progress(counted("matching", 0, faces, time.monotonic(), photos=report.processed))
     matching = await asyncio.to_thread(match_new_faces, runtime, project, report.face_ids)
     await progress(counted("clustering", 0, faces, time.monotonic(), photos=report.processed))
