@@ -17,6 +17,12 @@ from peoplegraph.identity import cypher, statements
 from peoplegraph.identity.records import ApiKeyRecord
 
 
+# The server's INFORMATION notes (every `IF NOT EXISTS` on each start) are left out of the driver's log, and so
+# are UNRECOGNIZED warnings: a property no node has yet (a person's `born` before anyone has one) is the
+# normal state of a young graph, not news, and logged it floods every log.
+DRIVER_OPTIONS = {"notifications_min_severity": "WARNING", "notifications_disabled_categories": ["UNRECOGNIZED"]}
+
+
 class Neo4jGraphStore(cypher.CypherGraphStore):
     dialect = "neo4j"
 
@@ -30,12 +36,7 @@ class Neo4jGraphStore(cypher.CypherGraphStore):
         self.uri = uri
         self._database = database
         self._auth = (user, password) if user or password else None
-        # the server's INFORMATION notes (every `IF NOT EXISTS` on each start) are left out of the driver's
-        # log, and so are UNRECOGNIZED warnings: a property no node has yet (a person's `born` before anyone
-        # has one) is the normal state of a young graph, not news, and logged it floods every log
-        self._driver = neo4j.GraphDatabase.driver(uri, auth=self._auth,
-                                                  notifications_min_severity="WARNING",
-                                                  notifications_disabled_categories=["UNRECOGNIZED"])
+        self._driver = neo4j.GraphDatabase.driver(uri, auth=self._auth, **DRIVER_OPTIONS)
         self._tx: Any = None
         try:
             self._driver.verify_connectivity()
@@ -97,8 +98,7 @@ class AsyncNeo4jReads:
         import neo4j
 
         self._database = database
-        self._driver = neo4j.AsyncGraphDatabase.driver(uri, auth=auth, notifications_min_severity="WARNING",
-                                                       notifications_disabled_categories=["UNRECOGNIZED"])
+        self._driver = neo4j.AsyncGraphDatabase.driver(uri, auth=auth, **DRIVER_OPTIONS)
 
     async def api_key(self, key_id: str) -> tuple[ApiKeyRecord, str] | None:
         records, _, _ = await self._driver.execute_query(statements.API_KEY, {"key_id": key_id},

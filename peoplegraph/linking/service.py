@@ -582,19 +582,21 @@ def name_faces(runtime: Runtime, project: str, named: Sequence[NamedFace], *, ac
         for name in (person.name, *person.aliases):
             by_name.setdefault(name.casefold(), person.person_id)
     new_people: list[PersonRecord] = []
+    new_ids: set[str] = set()
     for face in named:
-        key = face.name.strip()[:NAME_MAX_CHARS].strip().casefold()
-        if key and key not in result.person_ids:
-            person_id = by_name.get(key)
+        name = _clean_name(face.name)
+        if name and name.casefold() not in result.person_ids:
+            person_id = by_name.get(name.casefold())
             if person_id is None:
-                person_id = free_person_id(runtime, project, face.name, [p.person_id for p in new_people])
-                new_people.append(PersonRecord(project, person_id, face.name.strip()[:NAME_MAX_CHARS].strip()))
-            result.person_ids[key] = person_id
+                person_id = free_person_id(runtime, project, name, new_ids)
+                new_ids.add(person_id)
+                new_people.append(PersonRecord(project, person_id, name))
+            result.person_ids[name.casefold()] = person_id
     known = decisions_around(runtime, project, [f.face_id for f in named])
     decisions: dict[int, FaceDecision] = {}
     stamp = now()
     for face in named:
-        person_id = result.person_ids.get(face.name.strip()[:NAME_MAX_CHARS].strip().casefold())
+        person_id = result.person_ids.get(_clean_name(face.name).casefold())
         previous = decisions.get(face.face_id) or known.get(face.face_id)
         if person_id is None:
             result.outcome.append(f"{face.shown}: an empty name")
@@ -624,3 +626,8 @@ def name_faces(runtime: Runtime, project: str, named: Sequence[NamedFace], *, ac
 
     decide_and_place(runtime, project, decide, sorted(decisions))
     return result
+
+
+def _clean_name(name: str) -> str:
+    """A person's name as it is kept: stripped, at most NAME_MAX_CHARS."""
+    return name.strip()[:NAME_MAX_CHARS].strip()
