@@ -44,6 +44,37 @@ class Settings(BaseSettings):
         "`intel-0267-onnx` (ONNX, rewritten to run in onnxruntime). Their files come from model_source or "
         "Open Model Zoo's download.",
     )
+    body_reid: bool = Field(
+        default=False,
+        description="Ingest also finds people's bodies (YOLOX-Nano person boxes, each tied to the face inside it) "
+        "and embeds them with body_pack, so that people whose face is hidden are found by their body within an "
+        "event or time window. Turned on for a library already ingested, the next ingest adds the bodies of its "
+        "photos.",
+    )
+    person_threshold: float = Field(
+        default=0.5, ge=0.05, le=0.99,
+        description="Person detector score (0-1) from which a box is a person.",
+    )
+    body_auto_threshold: float = Field(
+        default=0.75, ge=-1.0, le=1.0,
+        description="Body matching: a body without a usable face whose cosine similarity (-1..1) to a person's "
+        "bodies in the same event or time window reaches this is tagged as that person (method `body`).",
+    )
+    body_review_threshold: float = Field(
+        default=0.6, ge=-1.0, le=1.0,
+        description="Body matching: a similarity from this up to body_auto_threshold puts the body in the review "
+        "queue.",
+    )
+    body_margin: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="Body matching: a body is tagged only when its best person beats the next one by this much "
+        "similarity; closer, it goes to the review queue.",
+    )
+    body_time_window_h: float = Field(
+        default=6.0, ge=0.0, le=24 * 7,
+        description="Body matching: photos not in one event are compared by body only when their EXIF times are "
+        "at most this many hours apart (clothes change between days); 0: events only.",
+    )
     model_dir: Path | None = Field(
         default=None, description="Where model packs are cached and looked for (default: DATA_DIR/models)."
     )

@@ -20,6 +20,7 @@ from peoplegraph.access.share import RateLimits
 from peoplegraph.api.access import authentication, first_admin_key
 from peoplegraph.api.graph_reads import graph_reads
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
+from peoplegraph.api.bodies.controllers import BodyController
 from peoplegraph.api.jobs.controllers import JobController
 from peoplegraph.api.photos.controllers import PhotoController
 from peoplegraph.api.photos.media import MediaController
@@ -80,7 +81,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True, url: str |
     graphql = make_graphql_controller(build_schema(settings), path="/graphql", graphql_ide=None)  # /graphiql
     graphql.request_max_body_size = settings.graphql_max_query_bytes  # a 10 MB query is refused (413)
     return Litestar(
-        route_handlers=[HealthController, ProjectController, PhotoController, ReviewController, MediaController,
+        route_handlers=[HealthController, ProjectController, PhotoController, ReviewController, BodyController, MediaController,
                         ShareLinkController, GuestController, JobController, SessionController, CommandLineController, graphql,
                         GraphiQLController, EditorPageController, GuestPageController, static_files()],
         middleware=[authentication()],

@@ -140,6 +140,40 @@ class Suggestion(Struct):
     crop: str
 
 
+class BodyAppearance(Struct):
+    """A person found in a photo by their body (tagged) or suggested for it (queued)."""
+
+    body_id: str
+    person_id: str
+    photo_id: str
+    box: list[float]  # x1, y1, x2, y2 in the photo's full-size pixels
+    status: str  # tagged | queued
+    score: float | None  # the body score: best cosine to the person's reference bodies in the event or window
+    references: list[str]  # those reference bodies, most similar first
+    face_id: str | None  # the face inside the body's box, null when none
+    face_score: float | None  # that face's best cosine to the person's faces, null without a face
+    actor: str
+    decided_at: str
+    thumbnail: str
+
+
+class BodyMatch(Struct):
+    references: int
+    candidates: int
+    tagged: int
+    queued: int
+    without_window: int
+    auto_threshold: float
+    review_threshold: float
+
+
+class BodyReview(Struct):
+    action: str
+    project: str
+    bodies: list[str]
+    person_id: str | None
+
+
 class HistoryStep(Struct):
     seq: int | None
     action: str

@@ -25,6 +25,7 @@ from peoplegraph.cli.common import (
     project_command, settings_options,
 )
 from peoplegraph.access.keys import KeyService
+from peoplegraph.linking.bodies import match_bodies
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services import catalog
 from peoplegraph.services.clustering import MODES, cluster_new_faces, cluster_project
@@ -125,6 +126,10 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, r
             clustering = cluster_new_faces(runtime, project, report.face_ids)
             payload["clustering"] = clustering.to_dict()
             text += "\n" + clustering_text(clustering)
+        if runtime.settings.body_reid:
+            bodies = match_bodies(runtime, project)
+            payload["body_matching"] = bodies.to_dict()
+            text += "\n" + cli_reid.body_matching_text(bodies)
     emit(as_json, payload, text)
 
 

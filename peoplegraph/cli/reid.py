@@ -9,7 +9,9 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from peoplegraph.cli.common import Context, LocalPath, emit, fail_clearly
+from peoplegraph.cli.common import Context, LocalPath, emit, fail_clearly, project_command
+from peoplegraph.linking.bodies import (BodyAppearance, BodyMatchReport, body_appearances, match_bodies,
+                                        review_bodies)
 from peoplegraph.reid.evaluation import ReidScores, embed_crops, evaluate, market_crops
 from peoplegraph.reid.packs import BODY_PACKS, BodyEmbedder
 
@@ -58,6 +60,72 @@ def eval_command(obj: Context, query_dir: Path, gallery_dir: Path, pack: str | N
     lines += [f"  {'re-ranked' if r.reranked else 'cosine   '}  rank-1 {r.rank1:.1%}  rank-5 {r.rank5:.1%}  "
               f"rank-10 {r.rank10:.1%}  mAP {r.mAP:.1%}" for r in results]
     emit(as_json, payload, "\n".join(lines))
+
+
+def body_matching_text(report: BodyMatchReport) -> str:
+    return (f"bodies: {report.references} carry a person by their face; of {report.candidates} without one, "
+            f"{report.tagged} tagged by body, {report.queued} for review, {report.without_window} in photos with "
+            "neither an event nor a time (never matched by body)")
+
+
+@reid_group.command("match")
+@project_command()
+def match_command(obj: Context, project: str, as_json: bool) -> None:
+    """Match the bodies without a usable face to people, by the bodies of the same event or time window
+    (body_auto_threshold, body_review_threshold, body_margin, body_time_window_h). Undoable (`undo`)."""
+    with obj.runtime() as runtime:
+        report = match_bodies(runtime, project)
+    emit(as_json, report.to_dict(), body_matching_text(report))
+
+
+def _appearances_text(found: list[BodyAppearance], empty: str) -> str:
+    rows = [f"{a.body_id:>20} {a.person_id:<24} {a.score or 0:.3f}  face {a.face_score if a.face_score is not None else '-'}"
+            f"  photo {a.photo_id[:12]}  box {','.join(f'{v:.0f}' for v in a.box)}  refs {list(a.references)}"
+            for a in found]
+    return "\n".join(rows) or empty
+
+
+@reid_group.command("appearances")
+@click.option("--person", "person_id", default=None, help="One person's (default: everyone's).")
+@project_command()
+def appearances_command(obj: Context, project: str, person_id: str | None, as_json: bool) -> None:
+    """Where people were found by their body (apart from their faces): body, person, body score, face score,
+    photo, box and the reference bodies it was scored on."""
+    with obj.runtime() as runtime:
+        found = body_appearances(runtime, project, person_id)
+    emit(as_json, [a.to_dict() for a in found], _appearances_text(found, "no one was found by body"))
+
+
+@reid_group.command("queue")
+@project_command()
+def queue_command(obj: Context, project: str, as_json: bool) -> None:
+    """Bodies body matching suggests for a person but did not tag on its own, best score first."""
+    with obj.runtime() as runtime:
+        found = body_appearances(runtime, project, status="queued")
+    emit(as_json, [a.to_dict() for a in found], _appearances_text(found, f"the body review queue of {project} is empty"))
+
+
+BODIES_ARGUMENT = click.argument("body_ids", nargs=-1, required=True, type=int)
+
+
+@reid_group.command("accept")
+@BODIES_ARGUMENT
+@project_command(actor=True)
+def accept_command(obj: Context, body_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
+    """These queued bodies are the person suggested for them. Undoable."""
+    with obj.runtime() as runtime:
+        result = review_bodies(runtime, project, body_ids, accept=True, actor=actor)
+    emit(as_json, result.to_dict(), f"{result.action}: {len(result.bodies)} bodies")
+
+
+@reid_group.command("reject")
+@BODIES_ARGUMENT
+@project_command(actor=True)
+def reject_command(obj: Context, body_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
+    """These queued bodies are not the person suggested for them (never suggested again). Undoable."""
+    with obj.runtime() as runtime:
+        result = review_bodies(runtime, project, body_ids, accept=False, actor=actor)
+    emit(as_json, result.to_dict(), f"{result.action}: {len(result.bodies)} bodies")
 
 
 COMMANDS = (reid_group,)

@@ -12,6 +12,8 @@ from strawberry.types import Info
 from peoplegraph.identity.records import (
     Appearance, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord,
 )
+from peoplegraph.linking.bodies import BodyAppearance as FoundBody
+from peoplegraph.linking.bodies import body_appearances
 from peoplegraph.linking.repair import RepairReport
 from peoplegraph.services.biography import biography_html as render_biography
 from peoplegraph.services.runtime import Runtime
@@ -131,6 +133,28 @@ class PersonEvent:
     photo_count: int = strawberry.field(description="How many of the event's photos show the person.")
 
 
+@strawberry.type(description="A person found in a photo by their body: the body's box, the body score (best cosine "
+                             "to the person's reference bodies of the same event or time window), those reference "
+                             "bodies, and the score of the body's own face (null without one).")
+class BodyAppearance:
+    body_id: str
+    photo_id: str
+    box: Box
+    status: str = strawberry.field(description="tagged, or queued (waiting in the body review queue).")
+    score: float | None
+    reference_body_ids: list[str]
+    face_id: str | None
+    face_score: float | None
+    actor: str
+    decided_at: str
+
+    @classmethod
+    def of(cls, a: FoundBody) -> BodyAppearance:
+        return cls(body_id=str(a.body_id), photo_id=a.photo_id, box=Box.of(a.box), status=a.status, score=a.score,
+                   reference_body_ids=[str(r) for r in a.references], face_id=None if a.face_id < 0 else str(a.face_id),
+                   face_score=a.face_score, actor=a.actor, decided_at=a.decided_at)
+
+
 @strawberry.type(description="A named person. A `private` person's biography, notes, aliases, dates, external "
                              "ids, memberships and relations are withheld (null or empty); `hidden` and `private` "
                              "people are left out of lists unless `includeHidden` is given.")
@@ -197,6 +221,12 @@ class Person:
         names = {p.person_id: p.name for p in people.values()}
         return [Relation.of(r, names) for r in found
                 if all(p in people and people[p].visibility != "private" for p in (r.person_id, r.other_id))]
+
+    @strawberry.field(description="Where this person was found by their body, apart from their faces (a face "
+                                  "hidden, a back turned): `status` tagged (default) or queued, best body score first.")
+    async def body_appearances(self, info: Info, status: str = "tagged") -> list[BodyAppearance]:
+        found = await asyncio.to_thread(body_appearances, runtime_of(info), self.project, self.id, status=status)
+        return [BodyAppearance.of(a) for a in found]
 
     @strawberry.field(description="The events of the photos this person appears in, with how many such photos.")
     async def events(self, info: Info) -> list[PersonEvent]:

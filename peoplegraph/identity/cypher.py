@@ -4,7 +4,8 @@
 Model (keys are `project/id`, project names cannot contain `/`):
 
     (:Project {name, pending_run, face_model, face_dim})-[:HAS_PHOTO]->(:Photo {key, project, photo_id, path, width, height,
-                                                         face_count, taken_at})
+                                                         face_count, taken_at, body_model})
+                                           body_model: the body (ReID) model whose people were looked for
     (:Project)-[:HAS_CLUSTER]->(:Cluster {key, project, cluster_id, size, representative_face_id,
                                           representative_photo_id, representative_box, mean_confidence})
     (:Cluster)-[:SEEN_IN {faces}]->(:Photo)
@@ -18,7 +19,7 @@ Model (keys are `project/id`, project names cannot contain `/`):
     (:Photo)-[:TOOK_PLACE_AT]->(:Event {key, project, event_id, name, date, place})
     (:Event)-[:PART_OF]->(:Event)          a match of a tournament, a scene of a shoot
     (:FaceDecision {key, project, face_id, confirmed_as, removed_from, ignored, suggested_as,
-                    reference_faces, method, actor, score, decided_at, grouped_as, source})
+                    reference_faces, method, actor, score, decided_at, grouped_as, source, face_score})
                                            the current decision about one face (linking layer)
     (:LinkAction {key, project, seq, action, actor, decided_at, before})
                                            an undoable action: the decisions and people it replaced, JSON
@@ -144,6 +145,17 @@ class CypherGraphStore:
         keys = sorted({codec.node_key(project, str(p)) for p in photo_ids})
         rows = [row for batch in codec.batches(keys) for row in self._run(q.PHOTOS_BY_KEY, {"keys": batch})]
         return sorted((codec.photo_record(project, r) for r in rows), key=lambda p: (p.path, p.photo_id))
+
+    def set_body_model(self, project: str, photo_ids: Sequence[str], model_id: str) -> None:
+        """Record that the body model `model_id` has looked for people in these photos."""
+        validate_project_name(project)
+        for batch in codec.batches(sorted({codec.node_key(project, str(p)) for p in photo_ids})):
+            self._run(q.SET_BODY_MODEL, {"keys": batch, "model": str(model_id)})
+
+    def body_scanned(self, project: str, model_id: str) -> set[str]:
+        """The photos the body model `model_id` has looked for people in."""
+        validate_project_name(project)
+        return {r["photo_id"] for r in self._run(q.BODY_SCANNED, {"project": project, "model": str(model_id)})}
 
     def photo_count(self, project: str) -> int:
         return self._scalar(q.PHOTO_COUNT, {"project": validate_project_name(project)})
@@ -575,7 +587,7 @@ class CypherGraphStore:
                     if all(self._scalar(q.PERSON_EXISTS, {"key": codec.node_key(project, r[end])})
                            for end in ("person_id", "other_id")):
                         self.add_relation(RelationRecord(**r))
-            restore = [{"grouped_as": "", "source": "", **row, "key": codec.node_key(project, int(row["face_id"]))}
+            restore = [{"grouped_as": "", "source": "", "face_score": codec.NO_FACE_SCORE, **row, "key": codec.node_key(project, int(row["face_id"]))}
                        for row in faces if "method" in row]
             drop = [codec.node_key(project, int(row["face_id"])) for row in faces if "method" not in row]
             self._write_rows(project, restore)

@@ -191,6 +191,9 @@ class FaceDecision:
     # named them; must-link like `confirmed_as`, and `removed_from` may name groups too
     grouped_as: str | None = None
     source: str = ""  # where an imported decision came from (the file it was read from); "" otherwise
+    # body decisions (method `body`, about a body id): the cosine of the body's own face to the person's faces,
+    # None when the body has no face or the decision is about a face
+    face_score: float | None = None
 
 
 def date_span(value: str) -> tuple[dt.date, dt.date] | None:

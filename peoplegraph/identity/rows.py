@@ -18,6 +18,7 @@ WRITE_BATCH = 2000  # rows per UNWIND statement
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PARTIAL_DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 NO_SCORE = -1.0  # stored for decisions without a score (the embedded dialect cannot type a null column)
+NO_FACE_SCORE = -2.0  # the same for a body decision's face score, a cosine that may be -1
 SEPARATOR = "\x1f"
 
 
@@ -41,6 +42,7 @@ def decision_row(project: str, d: FaceDecision) -> dict[str, Any]:
         "method": str(d.method), "actor": str(d.actor),
         "score": NO_SCORE if d.score is None else float(d.score), "decided_at": str(d.decided_at),
         "grouped_as": d.grouped_as or "", "source": str(d.source),
+        "face_score": NO_FACE_SCORE if d.face_score is None else float(d.face_score),
     }
 
 
@@ -53,6 +55,7 @@ def decision_record(r: dict[str, Any]) -> FaceDecision:
         method=r["method"], actor=r["actor"],
         score=None if r["score"] == NO_SCORE else float(r["score"]), decided_at=r["decided_at"],
         grouped_as=r.get("grouped_as") or None, source=r.get("source") or "",
+        face_score=None if r.get("face_score") in (None, NO_FACE_SCORE) else float(r["face_score"]),
     )
 
 

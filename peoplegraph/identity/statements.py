@@ -18,7 +18,7 @@ EMBEDDED_SCHEMA = (
     "CREATE NODE TABLE IF NOT EXISTS Project(name STRING PRIMARY KEY, pending_run STRING, face_model STRING, "
     "face_dim INT64, highest_gone INT64)",
     "CREATE NODE TABLE IF NOT EXISTS Photo(key STRING PRIMARY KEY, project STRING, photo_id STRING, "
-    "path STRING, width INT64, height INT64, face_count INT64, taken_at STRING)",
+    "path STRING, width INT64, height INT64, face_count INT64, taken_at STRING, body_model STRING)",
     "CREATE NODE TABLE IF NOT EXISTS Cluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
     "size INT64, representative_face_id INT64, representative_photo_id STRING, representative_box DOUBLE[], "
     "mean_confidence DOUBLE)",
@@ -30,7 +30,8 @@ EMBEDDED_SCHEMA = (
     "name STRING, date STRING, place STRING)",
     "CREATE NODE TABLE IF NOT EXISTS FaceDecision(key STRING PRIMARY KEY, project STRING, face_id INT64, "
     "confirmed_as STRING, removed_from STRING, ignored BOOLEAN, suggested_as STRING, reference_faces STRING, "
-    "method STRING, actor STRING, score DOUBLE, decided_at STRING, grouped_as STRING, source STRING)",
+    "method STRING, actor STRING, score DOUBLE, decided_at STRING, grouped_as STRING, source STRING, "
+    "face_score DOUBLE)",
     "CREATE NODE TABLE IF NOT EXISTS GoneCluster(key STRING PRIMARY KEY, project STRING, cluster_id INT64, "
     "faces STRING)",
     "CREATE NODE TABLE IF NOT EXISTS LinkAction(key STRING PRIMARY KEY, project STRING, seq INT64, "
@@ -60,6 +61,8 @@ EMBEDDED_SCHEMA = (
       for c in _PERSON_COLUMNS),
     "ALTER TABLE FaceDecision ADD IF NOT EXISTS grouped_as STRING DEFAULT ''",
     "ALTER TABLE FaceDecision ADD IF NOT EXISTS source STRING DEFAULT ''",
+    "ALTER TABLE FaceDecision ADD IF NOT EXISTS face_score DOUBLE DEFAULT -2.0",
+    "ALTER TABLE Photo ADD IF NOT EXISTS body_model STRING DEFAULT ''",
     "ALTER TABLE ShareLink ADD IF NOT EXISTS album STRING DEFAULT ''",
     *(f"ALTER TABLE APPEARS_IN ADD IF NOT EXISTS {column} DEFAULT {default}" for column, default in (
         ("face_id INT64", "-1"), ("box DOUBLE[]", "[]"), ("cluster_id INT64", "-1"), ("method STRING", "'cluster'"),
@@ -79,8 +82,9 @@ NEO4J_SCHEMA = (
     # graphs written before these properties existed get the embedded schema's defaults
     "MATCH (pe:Person) WHERE pe.visibility IS NULL SET "
     + ", ".join(f"pe.{c} = coalesce(pe.{c}, '{'normal' if c == 'visibility' else ''}')" for c in _PERSON_COLUMNS),
-    "MATCH (d:FaceDecision) WHERE d.grouped_as IS NULL OR d.source IS NULL "
-    "SET d.grouped_as = coalesce(d.grouped_as, ''), d.source = coalesce(d.source, '')",
+    "MATCH (d:FaceDecision) WHERE d.grouped_as IS NULL OR d.source IS NULL OR d.face_score IS NULL "
+    "SET d.grouped_as = coalesce(d.grouped_as, ''), d.source = coalesce(d.source, ''), "
+    "d.face_score = coalesce(d.face_score, -2.0)",
     "MATCH (:Person)-[a:APPEARS_IN]->(:Photo) WHERE a.face_id IS NULL "
     "SET a.face_id = -1, a.box = [], a.cluster_id = -1, a.method = 'cluster', a.score = -1.0",
 )
@@ -93,7 +97,7 @@ ADD_PHOTOS = (
     "MATCH (pr:Project {name: $project}) "
     "UNWIND $rows AS r "
     "CREATE (ph:Photo {key: r.key, project: $project, photo_id: r.photo_id, path: r.path, width: r.width, "
-    "height: r.height, face_count: r.face_count, taken_at: r.taken_at}) "
+    "height: r.height, face_count: r.face_count, taken_at: r.taken_at, body_model: ''}) "
     "CREATE (pr)-[:HAS_PHOTO]->(ph)"
 )
 _PHOTO_FIELDS = (
@@ -101,6 +105,12 @@ _PHOTO_FIELDS = (
     "ph.face_count AS face_count, ph.taken_at AS taken_at ORDER BY path, photo_id"
 )
 PHOTOS = "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) " + _PHOTO_FIELDS
+# bodies: the photos a body (ReID) model has looked at, people found or not
+SET_BODY_MODEL = "UNWIND $keys AS k MATCH (ph:Photo {key: k}) SET ph.body_model = $model"
+BODY_SCANNED = (
+    "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) WHERE ph.body_model = $model "
+    "RETURN ph.photo_id AS photo_id"
+)
 PHOTOS_PAGE = PHOTOS + " SKIP $offset LIMIT $limit"
 PHOTOS_FROM = PHOTOS + " SKIP $offset"
 PHOTOS_BY_KEY = "UNWIND $keys AS k MATCH (ph:Photo {key: k}) " + _PHOTO_FIELDS
@@ -329,13 +339,14 @@ SET_DECISIONS = (
     "SET d.project = $project, d.face_id = r.face_id, d.confirmed_as = r.confirmed_as, "
     "d.removed_from = r.removed_from, d.ignored = r.ignored, d.suggested_as = r.suggested_as, "
     "d.reference_faces = r.reference_faces, d.method = r.method, d.actor = r.actor, "
-    "d.score = r.score, d.decided_at = r.decided_at, d.grouped_as = r.grouped_as, d.source = r.source"
+    "d.score = r.score, d.decided_at = r.decided_at, d.grouped_as = r.grouped_as, d.source = r.source, "
+    "d.face_score = r.face_score"
 )
 _DECISION_FIELDS = (
     "RETURN d.face_id AS face_id, d.confirmed_as AS confirmed_as, d.removed_from AS removed_from, "
     "d.ignored AS ignored, d.suggested_as AS suggested_as, d.reference_faces AS reference_faces, "
     "d.method AS method, d.actor AS actor, d.score AS score, d.decided_at AS decided_at, "
-    "d.grouped_as AS grouped_as, d.source AS source ORDER BY face_id"
+    "d.grouped_as AS grouped_as, d.source AS source, d.face_score AS face_score ORDER BY face_id"
 )
 DECISIONS = "MATCH (d:FaceDecision) WHERE d.project = $project " + _DECISION_FIELDS
 DECISIONS_BY_KEY = "UNWIND $keys AS k MATCH (d:FaceDecision {key: k}) " + _DECISION_FIELDS

@@ -35,6 +35,12 @@ class GraphStore(Protocol):
     def photos_by_id(self, project: str, photo_ids: Sequence[str]) -> list[PhotoRecord]:
         """The project's photos among `photo_ids` (unknown ids left out)."""
 
+    def set_body_model(self, project: str, photo_ids: Sequence[str], model_id: str) -> None:
+        """Record that the body model `model_id` has looked for people in these photos."""
+
+    def body_scanned(self, project: str, model_id: str) -> set[str]:
+        """The photos the body model `model_id` has looked for people in."""
+
     def photo_count(self, project: str) -> int: ...
 
     def face_total(self, project: str) -> int:

@@ -129,17 +129,13 @@ def busy_message(folder: Path | str) -> str:
     )
 
 
-class MilvusVectorStore:
-    """Face observations of one model in one Milvus collection; every call is scoped to one project."""
+class MilvusCollections:
+    """One connection to Milvus (a server by URI) or milvus-lite (a local folder), and the writes and reads every
+    peoplegraph collection shares; `collections` names those a full scan flushes first."""
 
-    def __init__(self, uri: str, model_id: str, dim: int, token: str = "") -> None:
-        if dim <= 0:
-            raise ValueError(f"dim: must be positive, got {dim}")
-        self.model_id = model_id
-        self.dim = int(dim)
-        self.collection = collection_name_for(model_id)
-        self.membership = collection_name_for(model_id, MEMBERSHIP_PREFIX)
-        self._legacy = False  # a face collection from before the membership collection (module docstring)
+    collections: tuple[str, ...] = ()
+
+    def __init__(self, uri: str, token: str = "") -> None:
         self._lite_path: str | None = None
         self._unflushed = 0
         # what the server can do: milvus-lite 3.2 and Milvus >= 2.4 upsert; see the module docstring
@@ -167,6 +163,124 @@ class MilvusVectorStore:
                 _lite_users[self.uri] = _lite_users.get(self.uri, 0) + 1
         known = self.server_version
         self._upsert = known is None or known >= UPSERT_SINCE
+
+    def _create(self, name: str, schema: Any, vector: str, index_type: str, metric: str, params: dict) -> None:
+        # Strong: a clustering run must see the faces an ingest wrote a moment ago.
+        self._client.create_collection(name, schema=schema, consistency_level="Strong")
+        if self._lite_path is not None:
+            return
+        index = self._client.prepare_index_params()
+        index.add_index(vector, index_type=index_type, metric_type=metric, params=params)
+        # The index of an empty collection is ready at once, but pymilvus' waiting loop sleeps 0.5 s before
+        # it first asks: half a second off every new library's first ingest. load_collection waits for what
+        # searches need.
+        self._client.create_index(name, index, sync=False)
+        self._client.load_collection(name)
+
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """A refused write (milvus-lite's disk full, a server gone) as one clear `StoreWriteError`."""
+        try:
+            yield
+        except (MilvusException, OSError) as exc:
+            raise StoreWriteError(
+                f"the vector store {self.uri} could not write {what}: {exc}. If its disk is full, free space; then "
+                "run `peoplegraph repair --project P` and the same command again") from exc
+
+    def _write(self, collection: str, rows: list[dict[str, Any]], primary: str = "face_id") -> int:
+        """Whole rows, replacing those of the same `primary` ids; returns how many."""
+        for start in range(0, len(rows), WRITE_BATCH):
+            batch = rows[start : start + WRITE_BATCH]
+            if self._upsert:
+                self._client.upsert(collection, batch)
+                continue
+            latest = {row[primary]: row for row in batch}  # one row per id, as an upsert keeps
+            self._client.delete(collection, ids=list(latest))
+            self._client.insert(collection, list(latest.values()))
+        self._unflushed += len(rows)
+        return len(rows)
+
+
+    @staticmethod
+    def _project_filter(project: str) -> str:
+        return f"project == {quote(validate_project_name(project))}"
+
+    def _flush_before_scan(self) -> None:
+        if self._lite_path is not None and self._unflushed >= FLUSH_BEFORE_SCAN:
+            for collection in self.collections:
+                self._client.flush(collection)
+            self._unflushed = 0
+
+    def _iterate(self, collection: str, filter_: str, fields: list[str]) -> Iterator[dict[str, Any]]:
+        self._flush_before_scan()
+        iterator = self._client.query_iterator(collection, batch_size=READ_BATCH, filter=filter_, output_fields=fields)
+        try:
+            while True:
+                page = iterator.next()
+                if not page:
+                    return
+                yield from page
+        finally:
+            iterator.close()
+
+    def _query_ids(self, collection: str, project: str, ids: list[int], fields: list[str],
+                   consistency: str | None = None, primary: str = "face_id") -> list[dict[str, Any]]:
+        """The project's rows of these ids (the collection's Strong consistency unless another `consistency` is
+        asked). Looked up by primary key alone, the project checked on the rows: with the project in the filter
+        too, milvus-lite scans the collection (0.3 s for 200 ids at 100k faces, against 0.02 s)."""
+        validate_project_name(project)
+        rows: list[dict[str, Any]] = []
+        level = {} if consistency is None else {"consistency_level": consistency}
+        wanted = list(dict.fromkeys([*fields, "project"]))
+        for start in range(0, len(ids), ID_BATCH):
+            chunk = ids[start : start + ID_BATCH]
+            filter_ = f"{primary} in [{','.join(str(int(i)) for i in chunk)}]"
+            found = self._client.query(collection, filter=filter_, output_fields=wanted, limit=len(chunk), **level)
+            rows.extend({k: v for k, v in row.items() if k in fields} for row in found if row["project"] == project)
+        return rows
+
+
+    def close(self) -> None:
+        client = self.__dict__.pop("_client", None)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
+        path, self._lite_path = self._lite_path, None
+        if path is None:
+            return
+        with _lite_users_lock:
+            users = _lite_users.get(path, 1) - 1
+            if users > 0:
+                _lite_users[path] = users
+                return
+            _lite_users.pop(path, None)
+        # The last user in this process: stop the in-process milvus-lite server so its folder lock is
+        # released and another process (the CLI after a test, a restarted server) can open the folder.
+        with contextlib.suppress(Exception):
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class MilvusVectorStore(MilvusCollections):
+    """Face observations of one model in one Milvus collection; every call is scoped to one project."""
+
+    def __init__(self, uri: str, model_id: str, dim: int, token: str = "") -> None:
+        if dim <= 0:
+            raise ValueError(f"dim: must be positive, got {dim}")
+        self.model_id = model_id
+        self.dim = int(dim)
+        self.collection = collection_name_for(model_id)
+        self.membership = collection_name_for(model_id, MEMBERSHIP_PREFIX)
+        self.collections = (self.collection, self.membership)
+        self._legacy = False  # a face collection from before the membership collection (module docstring)
+        super().__init__(uri, token)
         try:
             self._ensure_collection()
             self._ensure_membership()
@@ -225,19 +339,6 @@ class MilvusVectorStore:
         # no vector index in milvus-lite: peoplegraph searches its own face index beside it, which holds every
         # row in memory anyway (a FLAT index was one more copy of every embedding: 0.5 GB at 1M faces)
         self._create(name, schema, "embedding", "HNSW", "COSINE", HNSW_PARAMS)
-
-    def _create(self, name: str, schema: Any, vector: str, index_type: str, metric: str, params: dict) -> None:
-        # Strong: a clustering run must see the faces an ingest wrote a moment ago.
-        self._client.create_collection(name, schema=schema, consistency_level="Strong")
-        if self._lite_path is not None:
-            return
-        index = self._client.prepare_index_params()
-        index.add_index(vector, index_type=index_type, metric_type=metric, params=params)
-        # The index of an empty collection is ready at once, but pymilvus' waiting loop sleeps 0.5 s before
-        # it first asks: half a second off every new library's first ingest. load_collection waits for what
-        # searches need.
-        self._client.create_index(name, index, sync=False)
-        self._client.load_collection(name)
 
     def _ensure_membership(self) -> None:
         """The membership collection; made from an older face collection's cluster ids where there is one,
@@ -314,29 +415,6 @@ class MilvusVectorStore:
             self._write(self.collection, [self._row(face) for face in observations])
             self._write(self.membership, [self._member(f.face_id, f.project, f.cluster_id) for f in observations])
 
-    @contextlib.contextmanager
-    def _writing(self, what: str) -> Iterator[None]:
-        """A refused write (milvus-lite's disk full, a server gone) as one clear `StoreWriteError`."""
-        try:
-            yield
-        except (MilvusException, OSError) as exc:
-            raise StoreWriteError(
-                f"the vector store {self.uri} could not write {what}: {exc}. If its disk is full, free space; then "
-                "run `peoplegraph repair --project P` and the same command again") from exc
-
-    def _write(self, collection: str, rows: list[dict[str, Any]]) -> int:
-        """Whole rows, replacing those of the same face ids; returns how many."""
-        for start in range(0, len(rows), WRITE_BATCH):
-            batch = rows[start : start + WRITE_BATCH]
-            if self._upsert:
-                self._client.upsert(collection, batch)
-                continue
-            latest = {row["face_id"]: row for row in batch}  # one row per id, as an upsert keeps
-            self._client.delete(collection, ids=list(latest))
-            self._client.insert(collection, list(latest.values()))
-        self._unflushed += len(rows)
-        return len(rows)
-
     def set_clusters(self, project: str, assignment: Mapping[int, int], *, present: bool = False) -> None:
         """Only the clusters change (one small row per face); ids not in the project are ignored (with
         `present`, the caller knows every id is the project's and none is looked up first)."""
@@ -364,44 +442,6 @@ class MilvusVectorStore:
             self._client.delete(collection, filter=self._project_filter(project))
 
     # -- reads -----------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _project_filter(project: str) -> str:
-        return f"project == {quote(validate_project_name(project))}"
-
-    def _flush_before_scan(self) -> None:
-        if self._lite_path is not None and self._unflushed >= FLUSH_BEFORE_SCAN:
-            self._client.flush(self.collection)
-            self._client.flush(self.membership)
-            self._unflushed = 0
-
-    def _iterate(self, collection: str, filter_: str, fields: list[str]) -> Iterator[dict[str, Any]]:
-        self._flush_before_scan()
-        iterator = self._client.query_iterator(collection, batch_size=READ_BATCH, filter=filter_, output_fields=fields)
-        try:
-            while True:
-                page = iterator.next()
-                if not page:
-                    return
-                yield from page
-        finally:
-            iterator.close()
-
-    def _query_ids(self, collection: str, project: str, ids: list[int], fields: list[str],
-                   consistency: str | None = None) -> list[dict[str, Any]]:
-        """The project's rows of these ids (the collection's Strong consistency unless another `consistency` is
-        asked). Looked up by primary key alone, the project checked on the rows: with the project in the filter
-        too, milvus-lite scans the collection (0.3 s for 200 ids at 100k faces, against 0.02 s)."""
-        validate_project_name(project)
-        rows: list[dict[str, Any]] = []
-        level = {} if consistency is None else {"consistency_level": consistency}
-        wanted = list(dict.fromkeys([*fields, "project"]))
-        for start in range(0, len(ids), ID_BATCH):
-            chunk = ids[start : start + ID_BATCH]
-            filter_ = f"face_id in [{','.join(str(int(i)) for i in chunk)}]"
-            found = self._client.query(collection, filter=filter_, output_fields=wanted, limit=len(chunk), **level)
-            rows.extend({k: v for k, v in row.items() if k in fields} for row in found if row["project"] == project)
-        return rows
 
     def _clusters_of(self, project: str, face_ids: list[int]) -> dict[int, int]:
         rows = self._query_ids(self.membership, project, face_ids, ["face_id", "cluster_id"])
@@ -513,32 +553,3 @@ class MilvusVectorStore:
                 faces = self._faces(project, [hit["entity"] for hit in per_query], False)
                 answers.append([(face, float(hit["distance"])) for face, hit in zip(faces, per_query)])
         return answers
-
-    # -- lifetime --------------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        client = self.__dict__.pop("_client", None)
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.close()
-        path, self._lite_path = self._lite_path, None
-        if path is None:
-            return
-        with _lite_users_lock:
-            users = _lite_users.get(path, 1) - 1
-            if users > 0:
-                _lite_users[path] = users
-                return
-            _lite_users.pop(path, None)
-        # The last user in this process: stop the in-process milvus-lite server so its folder lock is
-        # released and another process (the CLI after a test, a restarted server) can open the folder.
-        with contextlib.suppress(Exception):
-            from milvus_lite.server_manager import server_manager_instance
-
-            server_manager_instance.release_server(path)
-
-    def __enter__(self) -> MilvusVectorStore:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

@@ -69,3 +69,17 @@ class FaceObservation:
     quality_score: float = 0.0
     quality_flags: int = 0
     age: float = UNKNOWN_AGE  # years, estimated by the pack's age model
+
+
+NO_FACE = -1  # a body with no face found inside its box
+
+
+@dataclass
+class BodyObservation:
+    body_id: int
+    project: str
+    photo_id: str  # sha256 of the file's bytes
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in the photo's full-size, upright pixels
+    det_score: float  # the person detector's, 0-1
+    face_id: int = NO_FACE  # the face inside the box, NO_FACE when none was found there
+    embedding: np.ndarray | None = field(default=None, repr=False)

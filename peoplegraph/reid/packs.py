@@ -187,4 +187,11 @@ def _openvino(model: Path, threads: int):
     network.reshape({network.inputs[0].get_any_name(): ov.PartialShape([-1, 3, CROP_HEIGHT, CROP_WIDTH])})
     compiled = core.compile_model(network, "CPU", {"INFERENCE_NUM_THREADS": threads} if threads else {})
     output = compiled.outputs[0]
-    return lambda x: compiled(x)[output]
+
+    def run(x: np.ndarray) -> np.ndarray:
+        # an infer request per call: ingest embeds from several threads, and one request is not thread-safe
+        request = compiled.create_infer_request()
+        request.infer({0: x})
+        return request.get_tensor(output).data.copy()
+
+    return run

@@ -108,7 +108,8 @@ def restore(settings: Settings, source: Path) -> BackupReport:
             os.replace(staging / name, target / name)
     shutil.rmtree(staging, ignore_errors=True)
     projects = _census(settings)
-    if projects != manifest["projects"]:
+    recorded = manifest["projects"]  # a backup made before bodies were counted records photos and faces only
+    if {p: {k: counts[k] for k in recorded.get(p, counts)} for p, counts in projects.items()} != recorded:
         raise BackupError(f"{target}: the restored library does not hold what the backup recorded "
                           f"({projects} against {manifest['projects']})")
     return BackupReport(str(target), manifest["created"], len(files), sum(f["size"] for f in files.values()),
@@ -127,9 +128,10 @@ def _require_embedded(settings: Settings) -> None:
 
 
 def _census(settings: Settings) -> dict[str, dict[str, int]]:
-    """The photos and faces of every project, opening (and closing) the stores."""
+    """The photos, faces and bodies of every project, opening (and closing) the stores."""
     with Runtime(settings) as runtime:
-        return {project: {"photos": runtime.graph.photo_count(project), "faces": runtime.vectors.count(project)}
+        return {project: {"photos": runtime.graph.photo_count(project), "faces": runtime.vectors.count(project),
+                          "bodies": runtime.bodies.count(project)}
                 for project in runtime.graph.projects()}
 
 

@@ -26,8 +26,10 @@ from peoplegraph.engine.decode import (IMAGE_SUFFIXES, DecodedImage, ImageReject
 from peoplegraph.engine.faces import Detections
 from peoplegraph.metadata.files import SIDECAR_SUFFIXES, PhotoPeople, photo_people
 from peoplegraph.identity.records import PhotoRecord
-from peoplegraph.observations.model import UNCLUSTERED, UNKNOWN_AGE, FaceObservation, face_id_for, validate_project_name
+from peoplegraph.observations.model import (UNCLUSTERED, UNKNOWN_AGE, BodyObservation, FaceObservation, face_id_for,
+                                            validate_project_name)
 from peoplegraph.observations.store import StoreWriteError
+from peoplegraph.services.bodies import PeopleFound, observations
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.runtime import Runtime
 
@@ -84,6 +86,7 @@ class IngestReport:
     photos: int = 0  # photos seen (readable images, new or already stored)
     new_photos: int = 0
     faces: int = 0  # faces found in the new photos
+    bodies: int = 0  # people's bodies found (with `body_reid`), in new photos and in those stored before it
     skipped: list[SkippedFile] = field(default_factory=list)
     notes: list[PhotoNote] = field(default_factory=list)
     # the faces clustering and matching place: the new ones, and those of photos already stored that a run
@@ -182,6 +185,7 @@ class _Prepared:
     known: bool = False
     data: bytes | None = field(default=None, repr=False)
     named: PhotoPeople | None = None  # who its XMP names (with `read_metadata`)
+    people: PeopleFound | None = None  # its people's bodies (with `body_reid`), for a photo not yet looked at
 
 
 T = TypeVar("T")
@@ -231,6 +235,8 @@ class IngestService:
         self.decode_workers = decode_workers
         self.keep_originals = keep_originals
         self.read_metadata = read_metadata  # who each photo's XMP names, into the report's `named`
+        self._body_model = ""  # with `body_reid`: the body model ingest finds bodies with
+        self._scanned: set[str] = set()  # the photos that model has looked at
 
     def ingest(
         self, project: str, sources: Sequence[PhotoSource], progress: ProgressCallback | None = None,
@@ -244,13 +250,18 @@ class IngestService:
         with runtime.locks.hold(project):  # a write like any other (on Neo4j it could deadlock with one)
             graph.ensure_project(project)
             vectors.check(project, writing=True)  # the project's face model: this pack's, or refused here
+        if runtime.settings.body_reid:
+            self._body_model = runtime.body_scanner.model_id
+            self._scanned = graph.body_scanned(project, self._body_model)
         pending_faces: list[FaceObservation] = []
         pending_photos: list[PhotoRecord] = []
+        pending_bodies: list[BodyObservation] = []
+        rescanned: list[str] = []  # photos stored before, whose bodies are found now
         seen_now: set[str] = set()
         known: set[str] = set()
 
         def flush() -> None:
-            if not pending_photos:
+            if not pending_photos and not rescanned:
                 return
             ensure_free_disk(runtime.settings)
             with runtime.locks.hold(project):
@@ -266,6 +277,10 @@ class IngestService:
                             vectors.delete_faces(project, [f.face_id for f in faces])
                         raise  # what is left, `repair` removes (faces without their photo)
                 photos = [p for p in pending_photos if p.photo_id in fresh]
+                looked_at = [p.photo_id for p in photos] + rescanned
+                bodies = [b for b in pending_bodies if b.photo_id in fresh or b.photo_id in rescanned]
+                if bodies:
+                    runtime.bodies.upsert(bodies)
                 try:
                     graph.add_photos(photos)
                 except Exception:  # one photo the graph refuses must not lose the batch: each alone
@@ -277,8 +292,15 @@ class IngestService:
                         report.photos, report.new_photos = report.photos - 1, report.new_photos - 1
                         report.faces -= len(gone)
                         report.face_ids = [f for f in report.face_ids if f not in gone]
+                        looked_at.remove(refused.photo_id)
+                        if bodies:
+                            runtime.bodies.delete_photos(project, [refused.photo_id])
+                if self._body_model:
+                    graph.set_body_model(project, looked_at, self._body_model)
             pending_faces.clear()
             pending_photos.clear()
+            pending_bodies.clear()
+            rescanned.clear()
 
         total = len(sources) + len(report.skipped)
         for prepared in self._prepare_ahead(project, sources):
@@ -291,6 +313,15 @@ class IngestService:
                     known.add(prepared.photo_id)
                     report.photo_ids.append(prepared.photo_id)
                     self._named(report, prepared)
+                    if prepared.people is not None:
+                        stored = runtime.vectors.faces_of_photo(project, prepared.photo_id)
+                        pending_bodies.extend(observations(project, prepared.photo_id, self._body_model,
+                                                           prepared.people, [f.box for f in stored],
+                                                           [f.face_id for f in stored]))
+                        report.bodies += len(prepared.people.boxes)
+                        rescanned.append(prepared.photo_id)
+                        if len(rescanned) >= self.write_batch:
+                            flush()
                 report.photos += 1
             else:
                 assert prepared.image is not None and prepared.photo_id is not None
@@ -311,6 +342,10 @@ class IngestService:
                     report.faces += len(faces)
                     report.face_ids.extend(f.face_id for f in faces)
                     pending_faces.extend(faces)
+                    if prepared.people is not None:
+                        pending_bodies.extend(observations(project, prepared.photo_id, self._body_model, prepared.people,
+                                                           [f.box for f in faces], [f.face_id for f in faces]))
+                        report.bodies += len(prepared.people.boxes)
                     pending_photos.append(
                         PhotoRecord(project, prepared.photo_id, prepared.source.record_path or name, prepared.image.width,
                                     prepared.image.height, len(faces), prepared.image.taken_at)
@@ -356,12 +391,29 @@ class IngestService:
         kept = data if self.keep_originals else None
         named = photo_people(source.path, data, source.name) if self.read_metadata else None
         if data and self.runtime.graph.has_photo(project, photo_id):
-            return _Prepared(source, photo_id=photo_id, known=True, data=kept, named=named)
+            people = None
+            if self._body_model and photo_id not in self._scanned:
+                try:
+                    people = self._people(decode_image(data, name=source.name, max_pixels=settings.max_image_pixels,
+                                                       max_bytes=settings.max_file_bytes,
+                                                       max_side=settings.detection_max_side), source.name)
+                except ImageRejected as exc:  # read before, not now: it keeps what it has
+                    log.warning("no bodies for %s: %s", source.name, exc.reason)
+            return _Prepared(source, photo_id=photo_id, known=True, data=kept, named=named, people=people)
         try:
             image, detections = decode_and_detect(self.runtime, data, source.name)
+            people = self._people(image, source.name) if self._body_model else None
         except ImageRejected as exc:
             return _Prepared(source, rejected=exc.reason)
-        return _Prepared(source, photo_id=photo_id, image=image, detections=detections, data=kept, named=named)
+        return _Prepared(source, photo_id=photo_id, image=image, detections=detections, data=kept, named=named,
+                         people=people)
+
+    def _people(self, image: DecodedImage, name: str) -> PeopleFound:
+        try:
+            return self.runtime.body_scanner.find(image)
+        except Exception as exc:  # one bad photo must not stop the batch
+            log.exception("finding the people in %s failed", name)
+            raise ImageRejected(name, f"finding people failed: {exc}") from exc
 
     def _observe(self, project: str, photo_id: str, image: DecodedImage,
                  detections: Detections | None) -> list[FaceObservation]:

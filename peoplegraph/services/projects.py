@@ -24,13 +24,14 @@ def delete_project(runtime: Runtime, project: str) -> None:
                              "it was made with (--model-pack), so that its faces go too")
         runtime.media.drop_project(project)
         runtime.vectors.unbound.drop_project(project)
+        runtime.bodies.drop_project(project)
         runtime.graph.drop_project(project)
 
 
 @holding_project
 def delete_photo(runtime: Runtime, project: str, photo_id: str) -> ClusteringReport:
-    """The photo, its faces, the decisions about them and its media; the clusters it was in lose those faces.
-    KeyError when the project has no such photo."""
+    """The photo, its faces and bodies, the decisions about them and its media; the clusters it was in lose
+    those faces. KeyError when the project has no such photo."""
     validate_project_name(project)
     if runtime.graph.pending_clustering(project):  # a dead action's work first: a delete cut short, say
         place_faces(runtime, project)
@@ -38,8 +39,10 @@ def delete_photo(runtime: Runtime, project: str, photo_id: str) -> ClusteringRep
         raise KeyError(f"no photo {photo_id[:80]!r} in project {project!r}")
     faces = runtime.vectors.faces_of_photo(project, photo_id)
     ids = [f.face_id for f in faces]
+    bodies = [b.body_id for b in runtime.bodies.bodies(project, photo_ids=[photo_id])]
     clusters = {f.cluster_id for f in faces} - {UNCLUSTERED}
-    placed = decide_and_place(runtime, project, lambda: runtime.graph.delete_photo(project, photo_id, ids), (),
-                              clusters, delete=ids)
+    placed = decide_and_place(runtime, project, lambda: runtime.graph.delete_photo(project, photo_id, ids + bodies),
+                              (), clusters, delete=ids)
+    runtime.bodies.delete_photos(project, [photo_id])
     runtime.media.drop_photo(project, photo_id, ids)
     return placed

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from peoplegraph.engine.pack import FaceModelPack
 from peoplegraph.engine.packs import load_pack
@@ -24,9 +24,14 @@ from peoplegraph.media.store import MediaStore
 from peoplegraph.observations.factory import open_vector_store
 from peoplegraph.observations.indexed import IndexedVectorStore
 from peoplegraph.observations.journal import ChangeJournal
+from peoplegraph.reid.packs import BODY_PACKS
+from peoplegraph.services.bodies import BodyScanner
 from peoplegraph.services.face_model import ModelBoundVectors
 from peoplegraph.services.project_lock import ProjectLocks
 from peoplegraph.settings import Settings
+
+if TYPE_CHECKING:
+    from peoplegraph.observations.bodies import MilvusBodyStore
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -87,6 +92,21 @@ class Runtime:
         return Serialized(ModelBoundVectors(indexed, self.graph, pack.name))  # type: ignore[return-value]
 
     @cached_property
+    def body_scanner(self) -> BodyScanner:
+        """The person detector and body pack (`body_pack`), prepared on first use."""
+        return BodyScanner(self.settings).prepare()
+
+    @cached_property
+    def bodies(self) -> MilvusBodyStore:
+        """The body collection of the `body_pack` model, beside the faces (same Milvus or milvus-lite folder)."""
+        from peoplegraph.observations.bodies import MilvusBodyStore
+
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        spec = BODY_PACKS[self.settings.body_pack]
+        store = MilvusBodyStore(self.settings.milvus_target, spec.model_id, spec.dim, token=self.settings.milvus_token)
+        return Serialized(store)  # type: ignore[return-value]
+
+    @cached_property
     def media(self) -> MediaStore:
         """The media kept in DATA_DIR/media, encrypted when a media key is set (checked here: a wrong or
         misplaced key stops the process at start, not at the first photo)."""
@@ -130,7 +150,7 @@ class Runtime:
         return self._threshold("search_similarity", lambda: self.cluster_similarity)
 
     def close(self) -> None:
-        for name in ("vectors", "graph", "locks"):
+        for name in ("bodies", "vectors", "graph", "locks"):
             store = self.__dict__.pop(name, None)
             if store is not None:
                 store.close()

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from peoplegraph.engine.decode import ImageRejected
+from peoplegraph.linking.bodies import match_bodies
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.media.store import THUMBNAIL_SIDES
 from peoplegraph.services import photo_media
@@ -68,10 +69,15 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
     matching = await asyncio.to_thread(match_new_faces, runtime, project, report.face_ids)
     await progress(counted("clustering", 0, faces, time.monotonic(), photos=report.processed))
     clustering = await asyncio.to_thread(cluster_new_faces, runtime, project, report.face_ids)
+    body_matching = None
+    if runtime.settings.body_reid:  # after the faces: a body carries the person its face is
+        await progress(counted("matching bodies", 0, report.bodies, time.monotonic()))
+        body_matching = await asyncio.to_thread(match_bodies, runtime, project)
     await _make_thumbnails(runtime, project, report.photo_ids, progress)
     await progress(counted("done", report.processed, len(files), began, faces=faces))
     return {**report.to_dict(), "matching": matching.to_dict(), "clustering": clustering.to_dict(),
-            "metadata": None if metadata is None else metadata.to_dict(), "stages": stages.to_list()}
+            "metadata": None if metadata is None else metadata.to_dict(),
+            "body_matching": None if body_matching is None else body_matching.to_dict(), "stages": stages.to_list()}
 
 
 async def _make_thumbnails(runtime: Runtime, project: str, photo_ids: list[str],
