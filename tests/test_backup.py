@@ -52,7 +52,7 @@ def test_a_restored_library_is_the_library_backed_up(app_settings: Settings, sha
     done = _cli(app_settings, "backup", str(tmp_path / "backup"), "--json")
     assert done.returncode == 0, done.stderr
     made = json.loads(done.stdout)
-    assert made["projects"] == {PROJECT: {"photos": len(before["photos"]), "faces": len(before["faces"])}}
+    assert made["projects"] == {PROJECT: {"photos": len(before["photos"]), "faces": len(before["faces"]), "bodies": 0}}
     fresh = Settings(data_dir=tmp_path / "restored", model_dir=app_settings.model_dir)
     restored = _cli(fresh, "restore", str(tmp_path / "backup"), "--json")
     assert restored.returncode == 0, restored.stderr

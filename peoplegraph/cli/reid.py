@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import asdict
 import time
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import click
 from tqdm import tqdm
 
 from peoplegraph.cli.common import Context, LocalPath, emit, fail_clearly, project_command
+from peoplegraph.reid.training import ARCHITECTURES
 from peoplegraph.linking.bodies import (BodyAppearance, BodyMatchReport, body_appearances, match_bodies,
                                         review_bodies)
 from peoplegraph.reid.evaluation import ReidScores, embed_crops, evaluate, market_crops
-from peoplegraph.reid.packs import BODY_PACKS, BodyEmbedder
+from peoplegraph.reid.packs import BODY_PACKS, BodyEmbedder, body_pack
 
 
 @click.group("reid")
@@ -26,8 +28,9 @@ def reid_group() -> None:
               help="Query crops, named as Market-1501 names them (0002_c1s1_000451_03.jpg).")
 @click.option("--gallery", "gallery_dir", required=True,
               type=LocalPath(path_type=Path, file_okay=False, exists=True), help="Gallery crops, named the same way.")
-@click.option("--pack", type=click.Choice(sorted(BODY_PACKS)), default=None,
-              help="The body pack to score (default: the body_pack setting).")
+@click.option("--pack", default=None,
+              help=f"The body pack to score: {', '.join(sorted(BODY_PACKS))}, or a folder `reid train` wrote "
+                   "(default: the body_pack setting).")
 @click.option("--rerank", is_flag=True, help="Also score with k-reciprocal re-ranking (Zhong et al. 2017).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.pass_obj
@@ -37,7 +40,7 @@ def eval_command(obj: Context, query_dir: Path, gallery_dir: Path, pack: str | N
     """Rank-1, rank-5, rank-10 and mAP of a body pack with Market-1501's protocol: a query's own identity seen
     by its own camera is left out of its gallery, identity -1 (junk) is ignored, 0000 (distractors) stay."""
     settings = obj.settings()
-    spec = BODY_PACKS[pack or settings.body_pack]
+    spec = body_pack(pack or settings.body_pack)
     embedder = BodyEmbedder(spec, settings.models_path, settings.model_source)
     embedder.prepare(settings.threads)
     queries, gallery = market_crops(query_dir), market_crops(gallery_dir)
@@ -60,6 +63,51 @@ def eval_command(obj: Context, query_dir: Path, gallery_dir: Path, pack: str | N
     lines += [f"  {'re-ranked' if r.reranked else 'cosine   '}  rank-1 {r.rank1:.1%}  rank-5 {r.rank5:.1%}  "
               f"rank-10 {r.rank10:.1%}  mAP {r.mAP:.1%}" for r in results]
     emit(as_json, payload, "\n".join(lines))
+
+
+@reid_group.command("train")
+@click.option("--data", "data_dir", required=True, type=LocalPath(path_type=Path, file_okay=False, exists=True),
+              help="Person crops named as Market-1501 names them (identity and camera from each name).")
+@click.option("--init", "init", type=LocalPath(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="torchreid weights to start from (a published OSNet checkpoint; default: untrained).")
+@click.option("--to", "target", type=LocalPath(path_type=Path, file_okay=False), default=None,
+              help="Where to write the weights, the ONNX export and the model card (default: "
+                   "MODEL_DIR/reid-trained).")
+@click.option("--architecture", type=click.Choice(ARCHITECTURES), default="osnet_x0_25", show_default=True)
+@click.option("--epochs", type=click.IntRange(1, 1000), default=2, show_default=True)
+@click.option("--batch", type=click.IntRange(8, 512), default=32, show_default=True,
+              help="Crops a step: 4 of each of batch/4 identities.")
+@click.option("--lr", "learning_rate", type=click.FloatRange(1e-7, 1.0), default=3e-4, show_default=True)
+@click.option("--hold-out", type=click.IntRange(0, 10_000), default=50, show_default=True,
+              help="The last identities of the data, never trained on: the model is scored on them before and "
+                   "after (Market-1501's protocol).")
+@click.option("--max-identities", type=click.IntRange(0, 100_000), default=0,
+              help="Train on this many identities only (0: all), for a quick run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the model card as JSON.")
+@click.pass_obj
+@fail_clearly
+def train_command(obj: Context, data_dir: Path, init: Path | None, target: Path | None, architecture: str,
+                  epochs: int, batch: int, learning_rate: float, hold_out: int, max_identities: int,
+                  as_json: bool) -> None:
+    """Fine-tune torchreid OSNet on Market-layout crops (on the CPU), writing weights.pth, model.onnx and
+    card.json side by side; PEOPLEGRAPH_BODY_PACK=<that folder> then finds bodies with it. Needs the
+    reid-train extra (README)."""
+    from peoplegraph.reid.training import train
+
+    settings = obj.settings()
+    target = target or settings.models_path / "reid-trained"
+    with tqdm(unit="step", desc="train", file=sys.stderr) as bar:
+        def progress(epoch: int, step: int, loss: float) -> None:
+            bar.update(1)
+            bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.3f}", refresh=False)
+
+        card = train(data_dir, target, init=init, architecture=architecture, epochs=epochs, batch=batch,
+                     learning_rate=learning_rate, hold_out=hold_out, max_identities=max_identities,
+                     threads=settings.threads, progress=progress)
+    scored = "".join(f"\n  {when}: rank-1 {s['rank1']:.1%}  mAP {s['mAP']:.1%} ({int(s['queries'])} queries)"
+                     for when, s in (("before", card.before), ("after", card.after)) if s)
+    emit(as_json, asdict(card), f"{target}: {card.architecture} trained {card.epochs} epochs on {card.identities} "
+         f"identities ({card.crops} crops) in {card.seconds:.0f} s; losses {card.losses}{scored}")
 
 
 def body_matching_text(report: BodyMatchReport) -> str:

@@ -43,4 +43,11 @@ def mvn_with_epsilon(data: bytes) -> bytes:
     return model.SerializeToString()
 
 
-RECIPES = {"mvn-epsilon": mvn_with_epsilon}
+def torchreid_onnx(data: bytes) -> bytes:
+    """A torchreid OSNet x0.25 checkpoint exported to ONNX (needs the reid-train extra, once per pack)."""
+    from peoplegraph.reid.training import osnet_onnx
+
+    return osnet_onnx(data, "osnet_x0_25")
+
+
+RECIPES = {"mvn-epsilon": mvn_with_epsilon, "torchreid-onnx": torchreid_onnx}

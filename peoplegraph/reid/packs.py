@@ -52,6 +52,7 @@ class BodyPackSpec:
     licence: str
     documented: str  # the publisher's own figures
     recipe: str = ""  # how the runnable file is made from its source ("" none)
+    folder: Path | None = None  # where its files are, when not in model_source (a `reid train` output)
 
 
 _INTEL_LICENCE = "Apache-2.0 (Intel Open Model Zoo); trained on MSMT17 and Market-1501: research data sets"
@@ -79,7 +80,39 @@ BODY_PACKS = {
                   "ca531dc7b2f0efabc6d26b128dbf6a5e9c7b634339acdb36d11476f999f2c186"),),
         rgb=True, mean=None, std=None, licence=_INTEL_LICENCE, documented="Market-1501 rank-1 92.8 %, mAP 76.6 %",
         recipe="mvn-epsilon"),
+    **{name: BodyPackSpec(
+        name, f"reid-{name}", 512, "onnx", (PackFile("source", file, sha256),), rgb=True,
+        mean=(123.675, 116.28, 103.53), std=(58.395, 57.12, 57.375),
+        licence="MIT (torchreid); weights trained on a research data set (Market-1501 or MSMT17)",
+        documented=documented, recipe="torchreid-onnx")
+      for name, file, sha256, documented in (
+          ("osnet-x0-25-market", "osnet_x0_25_market1501.pth",
+           "c0ff09177a21417a19bc73bbf5af4eb5d2b097c2074ed35e67819ee6cd93612c",
+           "trained on Market-1501: its test rank-1 91.2 %, mAP 74.9 % (torchreid's model zoo)"),
+          ("osnet-x0-25-msmt17", "osnet_x0_25_msmt17.pth",
+           "6f57607fed9f502b9efed546108132ee715df5a5b6e6932c6269bacb47f59f99",
+           "trained on MSMT17: Market-1501 (never seen) rank-1 49.3 %, mAP 22.8 %"))},
 }
+TRAINED_MODEL = "model.onnx"  # what `peoplegraph reid train` writes, beside its card.json (reid/training.py)
+
+
+def body_pack(name: str) -> BodyPackSpec:
+    """The pack `name` (body_pack setting): a published one, or the folder a `reid train` run wrote.
+    ModelPackError naming the choices otherwise."""
+    if name in BODY_PACKS:
+        return BODY_PACKS[name]
+    folder = Path(name).expanduser()
+    if (folder / TRAINED_MODEL).is_file() and (folder / "card.json").is_file():
+        digest = file_sha256(folder / TRAINED_MODEL)
+        return BodyPackSpec(
+            f"trained-{digest[:12]}", f"reid-trained-{digest[:12]}", 512, "onnx",
+            (PackFile("model", TRAINED_MODEL, digest),), rgb=True, mean=(123.675, 116.28, 103.53),
+            std=(58.395, 57.12, 57.375), licence=f"see {folder / 'card.json'}",
+            documented=f"fine-tuned by peoplegraph reid train ({folder / 'card.json'})", folder=folder)
+    raise ModelPackError(f"body_pack: {name!r} is neither a pack ({', '.join(sorted(BODY_PACKS))}) nor a folder "
+                         f"`peoplegraph reid train` wrote ({TRAINED_MODEL} and card.json)")
+
+
 DETECTOR = PackFile("detector", "yolox_nano.onnx", "695e750a5d5754bb5a8d5325643b59282191a7e7a564e435a415fd3c578eab14")
 DETECTOR_PACK = "yolox-nano"
 
@@ -145,7 +178,8 @@ class BodyEmbedder:
         self._run = None
 
     def prepare(self, threads: int = 0) -> None:
-        paths = pack_files(self.spec.name, self.spec.files, self._models_path, self._source, self.spec.recipe)
+        paths = pack_files(self.spec.name, self.spec.files, self._models_path, self.spec.folder or self._source,
+                           self.spec.recipe)
         if self.spec.runtime == "openvino":
             self._run = _openvino(paths["model"], threads)
         else:

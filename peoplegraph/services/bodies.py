@@ -16,7 +16,7 @@ import numpy as np
 from peoplegraph.engine.decode import DecodedImage
 from peoplegraph.observations.model import NO_FACE, BodyObservation, face_id_for
 from peoplegraph.reid.detector import PersonDetector
-from peoplegraph.reid.packs import BODY_PACKS, DETECTOR, DETECTOR_PACK, BodyEmbedder, pack_files
+from peoplegraph.reid.packs import DETECTOR, DETECTOR_PACK, BodyEmbedder, body_pack, pack_files
 from peoplegraph.reid.people import person_crops, tie_faces
 from peoplegraph.settings import Settings
 
@@ -36,9 +36,7 @@ class BodyScanner:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        if settings.body_pack not in BODY_PACKS:
-            raise ValueError(f"body_pack: no pack {settings.body_pack!r}; choose one of {', '.join(sorted(BODY_PACKS))}")
-        self.spec = BODY_PACKS[settings.body_pack]
+        self.spec = body_pack(settings.body_pack)
         self.model_id, self.dim = self.spec.model_id, self.spec.dim
         self._lock = threading.Lock()
         self._detector: PersonDetector | None = None

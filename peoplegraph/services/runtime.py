@@ -24,7 +24,7 @@ from peoplegraph.media.store import MediaStore
 from peoplegraph.observations.factory import open_vector_store
 from peoplegraph.observations.indexed import IndexedVectorStore
 from peoplegraph.observations.journal import ChangeJournal
-from peoplegraph.reid.packs import BODY_PACKS
+from peoplegraph.reid.packs import body_pack
 from peoplegraph.services.bodies import BodyScanner
 from peoplegraph.services.face_model import ModelBoundVectors
 from peoplegraph.services.project_lock import ProjectLocks
@@ -102,7 +102,7 @@ class Runtime:
         from peoplegraph.observations.bodies import MilvusBodyStore
 
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        spec = BODY_PACKS[self.settings.body_pack]
+        spec = body_pack(self.settings.body_pack)
         store = MilvusBodyStore(self.settings.milvus_target, spec.model_id, spec.dim, token=self.settings.milvus_token)
         return Serialized(store)  # type: ignore[return-value]
 
