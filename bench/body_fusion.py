@@ -103,7 +103,7 @@ def hidden_face_set(runtime, folder: Path, photos: Path = GROUP_PHOTOS) -> list[
                   and max((_covered(b.box, o.box) for o in everyone if o is not b), default=0.0) <= OVERLAP]
         if not bodies:
             continue
-        chosen = max(bodies, key=lambda b: (face_box[b.face_id][2] - face_box[b.face_id][0]))
+        chosen = max(bodies, key=lambda b: (b.box[2] - b.box[0]) * (b.box[3] - b.box[1]))  # the most body to see
         how = "blurred" if n % 2 == 0 else "cut out"
         image = decode_image(source.path, name=source.name, max_pixels=settings.max_image_pixels,
                              max_bytes=settings.max_file_bytes, max_side=100_000).pixels
