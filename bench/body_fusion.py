@@ -191,12 +191,15 @@ def main() -> None:
              len(found.get("face", [])), report["tagged"], f"{report['seconds']:.2f}"]]
     table = markdown_table(["window", "hidden faces", "tagged right", "queued right", "wrong", "face still found",
                             "bodies tagged (all)", "matching s"], rows)
-    print(table)
-    print({k: v for k, v in found.items() if k not in ("tagged",)})
-    note = (f"{count} copies of the group photos, one face each blurred or cut out; body pack {settings.body_pack}, "
+    missed = "; ".join(f"{outcome}: {', '.join(names)}" for outcome, names in sorted(found.items())
+                       if outcome not in ("tagged", "queued"))
+    note = (f"{count} copies of the group photos, one face each blurred or cut out (the person with the largest body "
+            f"box of those whose body shows: at least {BODY_HEADS} face heights tall, at most {OVERLAP:.0%} under "
+            f"another's box); body pack {settings.body_pack}, "
             f"thresholds auto {settings.body_auto_threshold} / review {settings.body_review_threshold}, margin "
             f"{settings.body_margin}. Right: {right}/{count} ({right / max(count, 1):.0%}) with the event.")
-    publish("Body matching: hidden faces in group photos", note, table, report="--no-report" not in sys.argv)
+    publish("Body matching: hidden faces in group photos", note, table, f"Not found right: {missed or 'none'}.",
+            report="--no-report" not in sys.argv)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -100,14 +99,17 @@ def _run(photos: list[Path], repeat: int, switch: str, on: bool) -> tuple[list, 
         env.setdefault("PEOPLEGRAPH_MODEL_DIR", str(_default_model_dir()))
         command = [sys.executable, "-m", "peoplegraph.cli", "ingest", str(listing), "--project", "bench",
                    "--no-cluster", "--json"]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
-        done = subprocess.run(command, env=env, capture_output=True, text=True)
-        elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"ingest failed:\n{done.stderr[-3000:]}")
-    report = json.loads(done.stdout)
-    peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            child = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+            _, status, usage = os.wait4(child.pid, 0)  # this child's own peak, not every child's so far
+            elapsed = time.perf_counter() - started
+            out.seek(0), err.seek(0)
+            stdout, stderr = out.read().decode(), err.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"ingest failed:\n{stderr[-3000:]}")
+    report = json.loads(stdout)
+    peak_mib = usage.ru_maxrss / 1024
     rate = report["new_photos"] / elapsed
     return [len(photos) * repeat, "yes" if on else "no", report["new_photos"], report["faces"], report["bodies"],
             len(report["skipped"]), f"{elapsed:.1f}", f"{rate:.2f}", f"{report['faces'] / elapsed:.2f}",
