@@ -119,6 +119,11 @@ def test_people_whose_face_is_hidden_are_found_by_body_within_an_event(tmp_path:
             review_bodies(runtime, PROJECT, [tagged[0].body_id], accept=False)
         undo(runtime, PROJECT)  # the body-match run
         assert not body_appearances(runtime, PROJECT)
+        # what an ingest runs: the copies' bodies only, against the photos of their window alone
+        copies_ids = [p.photo_id for p in runtime.graph.photos(PROJECT) if p.path.startswith(str(copies))]
+        scoped = match_bodies(runtime, PROJECT, copies_ids)
+        assert {a.body_id for a in body_appearances(runtime, PROJECT)} == {a.body_id for a in tagged}
+        assert scoped.tagged == len(tagged) and scoped.queued == len(queued)
 
 
 def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_dir: Path, shared_data: Path,

@@ -127,7 +127,7 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, r
             payload["clustering"] = clustering.to_dict()
             text += "\n" + clustering_text(clustering)
         if runtime.settings.body_reid:
-            bodies = match_bodies(runtime, project)
+            bodies = match_bodies(runtime, project, report.photo_ids)
             payload["body_matching"] = bodies.to_dict()
             text += "\n" + cli_reid.body_matching_text(bodies)
     emit(as_json, payload, text)

@@ -735,6 +735,19 @@ class CypherGraphStore:
                     self._run(q.SET_PHOTO_EVENTS, {"keys": batch, "event": event})
         return known
 
+    def events_of_photos(self, project: str, photo_ids: Sequence[str]) -> dict[str, str]:
+        """The event each of these photos took place at (photos at none left out)."""
+        validate_project_name(project)
+        keys = sorted({codec.node_key(project, str(p)) for p in photo_ids})
+        return {r["photo_id"]: r["event_id"] for batch in codec.batches(keys)
+                for r in self._run(q.EVENTS_OF_PHOTOS, {"keys": batch})}
+
+    def photos_taken_between(self, project: str, start: str, end: str) -> list[PhotoRecord]:
+        """The photos whose EXIF time (ISO 8601) lies from `start` to `end`, both included."""
+        validate_project_name(project)
+        return [codec.photo_record(project, r)
+                for r in self._run(q.PHOTOS_TAKEN_BETWEEN, {"project": project, "start": start, "end": end})]
+
     def event_photos(self, project: str, event_id: str) -> list[PhotoRecord]:
         validate_project_name(project)
         return [codec.photo_record(project, r) for r in self._run(q.EVENT_PHOTOS, {"key": codec.node_key(project, event_id)})]

@@ -311,6 +311,14 @@ SET_PHOTO_EVENTS = (
     "UNWIND $keys AS k MATCH (ph:Photo {key: k}) WITH ph MATCH (e:Event {key: $event}) CREATE (ph)-[:TOOK_PLACE_AT]->(e)"
 )
 EVENT_PHOTOS = "MATCH (ph:Photo)-[:TOOK_PLACE_AT]->(:Event {key: $key}) " + _PHOTO_FIELDS
+EVENTS_OF_PHOTOS = (
+    "UNWIND $keys AS k MATCH (ph:Photo {key: k})-[:TOOK_PLACE_AT]->(e:Event) "
+    "RETURN ph.photo_id AS photo_id, e.event_id AS event_id"
+)
+PHOTOS_TAKEN_BETWEEN = (
+    "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) WHERE ph.taken_at >= $start AND ph.taken_at <= $end "
+    + _PHOTO_FIELDS
+)
 PERSON_EVENTS = (
     "MATCH (:Person {key: $key})-[:APPEARS_IN]->(ph:Photo)-[:TOOK_PLACE_AT]->(e:Event) "
     "RETURN e.event_id AS event_id, count(DISTINCT ph) AS photos ORDER BY event_id"

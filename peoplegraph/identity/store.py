@@ -176,6 +176,12 @@ class GraphStore(Protocol):
 
     def event_photos(self, project: str, event_id: str) -> list[PhotoRecord]: ...
 
+    def events_of_photos(self, project: str, photo_ids: Sequence[str]) -> dict[str, str]:
+        """The event each of these photos took place at (photos at none left out)."""
+
+    def photos_taken_between(self, project: str, start: str, end: str) -> list[PhotoRecord]:
+        """The photos whose EXIF time (ISO 8601) lies from `start` to `end`, both included."""
+
     def person_photos(self, project: str, person_id: str, *, limit: int = 50,
                       offset: int = 0) -> list[tuple[PhotoRecord, list[Appearance]]]:
         """A page of a person's photos, each with the person's faces in it."""

@@ -20,12 +20,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from peoplegraph.identity.records import FaceDecision, now
 from peoplegraph.linking.service import Missing, decisions_around, existing_person
+from peoplegraph.observations.face_index import ProjectFaces
 from peoplegraph.observations.model import NO_FACE, BodyObservation, validate_project_name
 from peoplegraph.services.project_lock import holding_project
 from peoplegraph.services.runtime import Runtime
@@ -86,17 +87,19 @@ class BodyAppearance:
 
 @dataclass
 class _Library:
-    """What body matching reads of a project, once."""
+    """What body matching reads of a project, once: the bodies of the photos it looks at and of their windows."""
 
     bodies: list[BodyObservation]
+    candidates_from: set[str] | None  # the photos whose bodies may be matched (None: every photo)
     face_person: dict[int, str]  # face id -> the person it is (its cluster's name, or a decision's)
     face_removed: dict[int, frozenset[str]]  # face id -> people a decision says it is not
     ignored_faces: set[int]
     photo_people: dict[str, set[str]]  # photo id -> people in it by face
     decisions: dict[int, FaceDecision]  # about bodies (method body)
     event_of: dict[str, str]  # photo id -> its event
-    hours_of: dict[str, float]  # photo id -> EXIF time in hours since the epoch (photos without one left out)
-    face_rows: object  # ProjectFaces, for face scores
+    hours_of: dict[str, float]  # photo id -> EXIF time in hours (photos without one left out)
+    faces: ProjectFaces  # the face index, for face scores
+    person_faces: dict[str, np.ndarray]  # person -> rows of their faces in `faces`
 
 
 def _hours(taken_at: str) -> float | None:
@@ -107,18 +110,38 @@ def _hours(taken_at: str) -> float | None:
     return when.replace(tzinfo=None).timestamp() / 3600  # EXIF times are the camera's local time
 
 
-def _read(runtime: Runtime, project: str) -> _Library:
+def _window_photos(graph, project: str, photo_ids: set[str], window: float) -> set[str]:
+    """These photos, the photos of their events, and those taken at most `window` hours from one of them."""
+    around = set(photo_ids) | {p.photo_id for e in set(graph.events_of_photos(project, sorted(photo_ids)).values())
+                               for p in graph.event_photos(project, e)}
+    if window > 0:
+        for taken in {p.taken_at for p in graph.photos_by_id(project, sorted(photo_ids)) if p.taken_at}:
+            try:
+                when = datetime.fromisoformat(taken)
+            except ValueError:
+                continue
+            span = timedelta(hours=window)
+            around |= {p.photo_id for p in graph.photos_taken_between(
+                project, (when - span).isoformat(), (when + span).isoformat())}
+    return around
+
+
+def _read(runtime: Runtime, project: str, photo_ids: Sequence[str] | None) -> _Library:
     graph = runtime.graph
-    bodies = runtime.bodies.bodies(project, with_embeddings=True)
+    wanted = None if photo_ids is None else set(photo_ids)
+    if wanted is None:
+        bodies = runtime.bodies.bodies(project, with_embeddings=True)
+    else:
+        around = _window_photos(graph, project, wanted, runtime.settings.body_time_window_h)
+        bodies = runtime.bodies.bodies(project, with_embeddings=True, photo_ids=sorted(around))
+    photos = sorted({b.photo_id for b in bodies})
     faces = runtime.vectors.project_faces(project)
-    named = {c.cluster_id: c.person_id for c in graph.clusters(project) if c.person_id}
-    every = graph.face_decisions(project)
-    face_person: dict[int, str] = {}
-    for row, (face_id, cluster_id) in enumerate(zip(faces.face_ids.tolist(), faces.cluster_ids.tolist())):
-        if cluster_id in named:
-            face_person[face_id] = named[cluster_id]
+    rows = np.flatnonzero(np.isin(faces.photo_ids, np.array([p.encode() for p in photos], "S64")))
+    face_ids = faces.face_ids[rows].tolist()
+    cluster_person = {c: p.person_id for p in graph.people(project) for c in p.cluster_ids}
+    face_person = {f: cluster_person[c] for f, c in zip(face_ids, faces.cluster_ids[rows].tolist()) if c in cluster_person}
     face_removed, ignored, decisions = {}, set(), {}
-    for face_id, d in every.items():
+    for face_id, d in graph.face_decisions(project, face_ids=face_ids + [b.body_id for b in bodies]).items():
         if d.method == BODY_METHOD:
             decisions[face_id] = d
             continue
@@ -129,13 +152,18 @@ def _read(runtime: Runtime, project: str) -> _Library:
         if d.ignored:
             ignored.add(face_id)
     photo_people: dict[str, set[str]] = {}
-    for face_id, photo in zip(faces.face_ids.tolist(), faces.photo_ids.tolist()):
+    for face_id, photo in zip(face_ids, faces.photo_ids[rows].tolist()):
         if face_id in face_person:
             photo_people.setdefault(photo.decode(), set()).add(face_person[face_id])
-    event_of = {p.photo_id: e.event_id for e in graph.events(project) for p in graph.event_photos(project, e.event_id)}
-    photos = graph.photos_by_id(project, sorted({b.photo_id for b in bodies}))
-    hours_of = {p.photo_id: h for p in photos if p.taken_at and (h := _hours(p.taken_at)) is not None}
-    return _Library(bodies, face_person, face_removed, ignored, photo_people, decisions, event_of, hours_of, faces)
+    person_faces: dict[str, list[int]] = {}
+    for face_id, row in zip(face_ids, rows.tolist()):
+        if face_id in face_person:
+            person_faces.setdefault(face_person[face_id], []).append(row)
+    event_of = graph.events_of_photos(project, photos)
+    hours_of = {p.photo_id: h for p in graph.photos_by_id(project, photos)
+                if p.taken_at and (h := _hours(p.taken_at)) is not None}
+    return _Library(bodies, wanted, face_person, face_removed, ignored, photo_people, decisions, event_of, hours_of,
+                    faces, {p: np.array(r) for p, r in person_faces.items()})
 
 
 def _carried(library: _Library, body: BodyObservation) -> str | None:
@@ -144,19 +172,22 @@ def _carried(library: _Library, body: BodyObservation) -> str | None:
 
 
 @holding_project
-def match_bodies(runtime: Runtime, project: str) -> BodyMatchReport:
-    """Tag (or queue) the bodies without a usable face by the reference bodies of their window (module doc)."""
+def match_bodies(runtime: Runtime, project: str, photo_ids: Sequence[str] | None = None) -> BodyMatchReport:
+    """Tag (or queue) the bodies without a usable face by the reference bodies of their window (module doc):
+    those of every photo, or of `photo_ids` only (what an ingest brought: the photos of their windows are
+    read, not the project)."""
     validate_project_name(project)
     settings = runtime.settings
     auto, review, margin = settings.body_auto_threshold, settings.body_review_threshold, settings.body_margin
     window = settings.body_time_window_h
-    library = _read(runtime, project)
+    library = _read(runtime, project, photo_ids)
     references = [b for b in library.bodies if _carried(library, b)]
     # a machine's body decision whose body's face has been named since: the face speaks for the body now
     stale = [b.body_id for b in library.bodies if _carried(library, b) and b.body_id in library.decisions
              and library.decisions[b.body_id].actor == MATCHER]
     candidates = [b for b in library.bodies if not _carried(library, b) and b.body_id not in library.decisions
-                  and b.face_id not in library.ignored_faces]
+                  and b.face_id not in library.ignored_faces
+                  and (library.candidates_from is None or b.photo_id in library.candidates_from)]
     timeless = [b for b in candidates if b.photo_id not in library.event_of and b.photo_id not in library.hours_of]
     candidates = [b for b in candidates if b not in timeless]
     decisions: list[FaceDecision] = []
@@ -221,17 +252,14 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
 
 
 def _face_score(library: _Library, body: BodyObservation, person: str) -> float | None:
-    """The best cosine of the body's own face to the person's faces; None when it has no face."""
-    faces = library.face_rows
-    if body.face_id == NO_FACE:
+    """The best cosine of the body's own face to the person's faces in the window; None when it has no face."""
+    faces, theirs = library.faces, library.person_faces.get(person)
+    if body.face_id == NO_FACE or theirs is None:
         return None
-    row = faces.rows([body.face_id])  # type: ignore[attr-defined]
-    theirs = [f for f, p in library.face_person.items() if p == person]
-    others = faces.rows(theirs)  # type: ignore[attr-defined]
-    others = others[others >= 0]
-    if row[0] < 0 or not others.size:
+    row = int(faces.rows([body.face_id])[0])
+    if row < 0:
         return None
-    return float(np.max(faces.embeddings[others] @ faces.embeddings[row[0]]))  # type: ignore[attr-defined]
+    return float(np.max(faces.embeddings[theirs] @ faces.embeddings[row]))
 
 
 def body_appearances(runtime: Runtime, project: str, person_id: str | None = None, *,
@@ -266,7 +294,7 @@ def _named_faces(runtime: Runtime, project: str, face_ids: Sequence[int]) -> set
     """The faces among these that are someone (a named cluster, or a decision confirming them)."""
     if not face_ids:
         return set()
-    named_clusters = {c.cluster_id for c in runtime.graph.clusters(project) if c.person_id}
+    named_clusters = {c for p in runtime.graph.people(project) for c in p.cluster_ids}
     faces = runtime.vectors.faces_by_id(project, list(face_ids))
     decided = runtime.graph.face_decisions(project, face_ids=list(face_ids))
     return {f.face_id for f in faces if f.cluster_id in named_clusters} | \

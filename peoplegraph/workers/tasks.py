@@ -72,7 +72,7 @@ async def ingest_photos(ctx: dict[str, Any], project: str, files: list[dict[str,
     body_matching = None
     if runtime.settings.body_reid:  # after the faces: a body carries the person its face is
         await progress(counted("matching bodies", 0, report.bodies, time.monotonic()))
-        body_matching = await asyncio.to_thread(match_bodies, runtime, project)
+        body_matching = await asyncio.to_thread(match_bodies, runtime, project, report.photo_ids)
     await _make_thumbnails(runtime, project, report.photo_ids, progress)
     await progress(counted("done", report.processed, len(files), began, faces=faces))
     return {**report.to_dict(), "matching": matching.to_dict(), "clustering": clustering.to_dict(),
