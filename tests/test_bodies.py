@@ -144,13 +144,15 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
         body_fusion.hidden_face_set(runtime, tmp_path, photos)
         bodies = runtime.bodies.bodies(PROJECT)
         person = runtime.graph.people(PROJECT)[0].person_id
-        loose = next(b for b in bodies if b.face_id == NO_FACE)
+        loose, other = [b for b in bodies if b.face_id == NO_FACE][:2]
         runtime.graph.add_event(EventRecord(PROJECT, "day", "Day"))
         runtime.graph.set_photo_event(PROJECT, [b.photo_id for b in bodies], "day")
         # one body decision written as body matching writes it, to read it back through every edge
         runtime.graph.set_face_decisions(PROJECT, [FaceDecision(
             loose.body_id, confirmed_as=person, method=BODY_METHOD, actor=MATCHER, score=0.91,
-            references=(bodies[0].body_id,), face_score=None, decided_at=now())], action="body-match")
+            references=(bodies[0].body_id,), face_score=None, decided_at=now()), FaceDecision(
+            other.body_id, suggested_as=person, method=BODY_METHOD, actor=MATCHER, score=0.7,
+            references=(bodies[0].body_id,), decided_at=now())], action="body-match")
         assert [a.body_id for a in body_appearances(runtime, PROJECT, person)] == [loose.body_id]
     settings = runtime.settings
     with TestClient(app=create_app(settings)) as client:
@@ -172,3 +174,9 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
         assert matched.status_code == 200 and "tagged" in matched.json()
     [listed] = cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
     assert listed["body_id"] == loose.body_id and listed["score"] == 0.91
+    [waiting] = cli_json(settings, "reid", "queue", "--project", PROJECT)
+    assert waiting["body_id"] == other.body_id and waiting["status"] == "queued"
+    accepted = cli_json(settings, "reid", "accept", "--project", PROJECT, str(other.body_id), "--actor", "ed")
+    assert accepted["bodies"] == [other.body_id] and accepted["person_id"] == person
+    shown = cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
+    assert [a["body_id"] for a in shown] == [loose.body_id, other.body_id] and shown[1]["actor"] == "ed"

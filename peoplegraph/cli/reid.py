@@ -161,9 +161,7 @@ BODIES_ARGUMENT = click.argument("body_ids", nargs=-1, required=True, type=int)
 @project_command(actor=True)
 def accept_command(obj: Context, body_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """These queued bodies are the person suggested for them. Undoable."""
-    with obj.runtime() as runtime:
-        result = review_bodies(runtime, project, body_ids, accept=True, actor=actor)
-    emit(as_json, result.to_dict(), f"{result.action}: {len(result.bodies)} bodies")
+    _review(obj, project, body_ids, True, actor, as_json)
 
 
 @reid_group.command("reject")
@@ -171,8 +169,12 @@ def accept_command(obj: Context, body_ids: tuple[int, ...], project: str, actor:
 @project_command(actor=True)
 def reject_command(obj: Context, body_ids: tuple[int, ...], project: str, actor: str, as_json: bool) -> None:
     """These queued bodies are not the person suggested for them (never suggested again). Undoable."""
+    _review(obj, project, body_ids, False, actor, as_json)
+
+
+def _review(obj: Context, project: str, body_ids: tuple[int, ...], accept: bool, actor: str, as_json: bool) -> None:
     with obj.runtime() as runtime:
-        result = review_bodies(runtime, project, body_ids, accept=False, actor=actor)
+        result = review_bodies(runtime, project, body_ids, accept=accept, actor=actor)
     emit(as_json, result.to_dict(), f"{result.action}: {len(result.bodies)} bodies")
 
 

@@ -30,14 +30,8 @@ class MilvusBodyStore(MilvusCollections):
         self.collection = collection_name_for(model_id, BODY_PREFIX)
         self.collections = (self.collection,)
         super().__init__(uri, token)
-        try:
-            self._ensure_collection()
-            self._client.load_collection(self.collection)
-        except BaseException:
-            self.close()
-            raise
 
-    def _ensure_collection(self) -> None:
+    def _ensure_collections(self) -> None:
         client, name = self._client, self.collection
         if client.has_collection(name):
             fields = {f["name"]: f for f in client.describe_collection(name)["fields"]}

@@ -163,6 +163,17 @@ class MilvusCollections:
                 _lite_users[self.uri] = _lite_users.get(self.uri, 0) + 1
         known = self.server_version
         self._upsert = known is None or known >= UPSERT_SINCE
+        try:
+            self._ensure_collections()
+            for collection in self.collections:  # after a restart nothing is loaded
+                self._client.load_collection(collection)
+        except BaseException:
+            self.close()
+            raise
+
+    def _ensure_collections(self) -> None:
+        """Make (or check) the collections this store keeps."""
+        raise NotImplementedError
 
     def _create(self, name: str, schema: Any, vector: str, index_type: str, metric: str, params: dict) -> None:
         # Strong: a clustering run must see the faces an ingest wrote a moment ago.
@@ -281,14 +292,10 @@ class MilvusVectorStore(MilvusCollections):
         self.collections = (self.collection, self.membership)
         self._legacy = False  # a face collection from before the membership collection (module docstring)
         super().__init__(uri, token)
-        try:
-            self._ensure_collection()
-            self._ensure_membership()
-            self._client.load_collection(self.collection)
-            self._client.load_collection(self.membership)
-        except BaseException:
-            self.close()
-            raise
+
+    def _ensure_collections(self) -> None:
+        self._ensure_collection()
+        self._ensure_membership()
 
     # -- setup -----------------------------------------------------------------------------------------
 
