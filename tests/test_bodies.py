@@ -170,6 +170,13 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
                  '{ bodyId score referenceBodyIds faceScore box { x1 } } } }')
         answer = client.post("/graphql", json={"query": query, "variables": {"p": PROJECT, "id": person}})
         assert answer.json()["data"]["person"]["bodyAppearances"][0]["bodyId"] == str(loose.body_id), answer.text
+        queue = client.post("/graphql", json={"query": "query($p: String!) { bodyReviewQueue(project: $p) { bodyId "
+                                                       "status score } }", "variables": {"p": PROJECT}})
+        assert queue.json()["data"]["bodyReviewQueue"] == [{"bodyId": str(other.body_id), "status": "queued",
+                                                            "score": 0.7}], queue.text
+        refused = client.post("/graphql", json={"query": "mutation { reviewBodies(project: \"%s\", bodyIds: [\"%d\"], "
+                                                         "accept: true) }" % (PROJECT, loose.body_id)})
+        assert "not in the body review queue" in refused.text
         matched = client.post(f"/projects/{PROJECT}/bodies/match")
         assert matched.status_code == 200 and "tagged" in matched.json()
     [listed] = cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)

@@ -15,7 +15,7 @@ from strawberry.types import ExecutionResult, Info
 
 from peoplegraph.api.access import may_undo_any
 from peoplegraph.graphql.identity import (
-    Event, EventTagging, ExternalIdInput, Membership, Organisation, Person, Relation, RepairOutcome, shown,
+    BodyAppearance, Event, EventTagging, ExternalIdInput, Membership, Organisation, Person, Relation, RepairOutcome, shown,
 )
 from peoplegraph.graphql.types import (
     MAX_PAGE, Cluster, CoAppearanceChain, Editors, Face, HistoryStep, LinkingOutcome, Photo, Readers, Suggestion,
@@ -23,10 +23,11 @@ from peoplegraph.graphql.types import (
 )
 from peoplegraph.identity.records import EventRecord, MembershipRecord, OrganisationRecord, RelationRecord
 from peoplegraph.linking import people as people_service
+from peoplegraph.linking.bodies import body_appearances, review_bodies
 from peoplegraph.linking import repair as repair_service
 from peoplegraph.linking import service as linking
 from peoplegraph.linking.people import MergeConflictError
-from peoplegraph.observations.model import validate_project_name
+from peoplegraph.observations.model import checked_id, validate_project_name
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.settings import Settings
@@ -56,6 +57,14 @@ class Query:
         check_page(limit, offset)
         queued = await asyncio.to_thread(linking.review_queue, runtime_of(info), project)
         return [Suggestion.of(d) for d in queued[offset:offset + limit]]
+
+    @strawberry.field(permission_classes=[Readers], description="The body review queue: bodies body matching "
+                      "suggested for a person, best body score first (limit at most 1000).")
+    async def body_review_queue(self, info: Info, project: str, limit: int = 100,
+                                offset: int = 0) -> list[BodyAppearance]:
+        check_page(limit, offset)
+        queued = await asyncio.to_thread(body_appearances, runtime_of(info), project, status="queued")
+        return [BodyAppearance.of(a) for a in queued[offset:offset + limit]]
 
     @strawberry.field(permission_classes=[Readers], description="The decision history of faces, of a cluster's "
                       "faces or of a person, oldest first: who, when, how, and what each face was left with.")
@@ -163,6 +172,14 @@ class Mutation:
     @strawberry.mutation(permission_classes=[Editors], description="Accept (the suggested person) or reject queued auto-matching suggestions.")
     async def review_faces(self, info: Info, project: str, face_ids: list[strawberry.ID], accept: bool) -> LinkingOutcome:
         return await _act(info, linking.review_faces, project, checked_face_ids(face_ids), accept=accept, actor=actor_of(info))
+
+    @strawberry.mutation(permission_classes=[Editors], description="Accept (the suggested person) or reject bodies of "
+                                                                   "the body review queue; the bodies decided about.")
+    async def review_bodies(self, info: Info, project: str, body_ids: list[strawberry.ID], accept: bool) -> list[str]:
+        ids = [checked_id(given, "bodyIds", "body") for given in body_ids]
+        done = await asyncio.to_thread(review_bodies, runtime_of(info), project, ids, accept=accept,
+                                       actor=actor_of(info))
+        return [str(b) for b in done.bodies]
 
     @strawberry.mutation(permission_classes=[Editors], description="Undo the latest editor action (person edits and merges included) or "
                                      "auto-matching run: an editor their own (CONFLICT when the latest is another's), an owner any.")
