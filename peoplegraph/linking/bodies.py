@@ -206,7 +206,8 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
     column = {p: i for i, p in enumerate(people)}
     ref_person = np.array([column[_carried(library, b)] for b in references])  # type: ignore[index]
     ref_vectors = np.stack([b.embedding for b in references]).astype(np.float32)  # type: ignore[misc]
-    ref_event = [library.event_of.get(b.photo_id) for b in references]
+    events = {e: i for i, e in enumerate(sorted(set(library.event_of.values())))}
+    ref_event = np.array([events.get(library.event_of.get(b.photo_id, ""), -1) for b in references])
     ref_hours = np.array([library.hours_of.get(b.photo_id, math.nan) for b in references])
     taken = {p: set(found) for p, found in library.photo_people.items()}  # photo -> people in it, growing
     photo_of = {b.body_id: b.photo_id for b in library.bodies}
@@ -217,7 +218,8 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
     for start in range(0, len(candidates), CHUNK):
         chunk = candidates[start:start + CHUNK]
         similarity = np.stack([b.embedding for b in chunk]).astype(np.float32) @ ref_vectors.T  # type: ignore[misc]
-        event = np.array([[e is not None and e == library.event_of.get(b.photo_id) for e in ref_event] for b in chunk])
+        mine = np.array([events.get(library.event_of.get(b.photo_id, ""), -1) for b in chunk])
+        event = (mine[:, None] == ref_event[None, :]) & (mine[:, None] >= 0)
         hours = np.array([library.hours_of.get(b.photo_id, math.nan) for b in chunk])
         close = np.abs(hours[:, None] - ref_hours[None, :]) <= window if window > 0 else np.zeros_like(event)
         similarity = np.where(event | close, similarity, -np.inf)
