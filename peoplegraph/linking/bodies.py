@@ -189,7 +189,7 @@ def match_bodies(runtime: Runtime, project: str, photo_ids: Sequence[str] | None
                   and b.face_id not in library.ignored_faces
                   and (library.candidates_from is None or b.photo_id in library.candidates_from)]
     timeless = [b for b in candidates if b.photo_id not in library.event_of and b.photo_id not in library.hours_of]
-    candidates = [b for b in candidates if b not in timeless]
+    candidates = [b for b in candidates if b.photo_id in library.event_of or b.photo_id in library.hours_of]
     decisions: list[FaceDecision] = []
     if references and candidates:
         decisions = _decide(library, candidates, references, auto, review, margin, window)
@@ -238,13 +238,12 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
             rows = np.flatnonzero((ref_person == order[0]) & np.isfinite(similarity[i]))
             rows = rows[np.argsort(-similarity[i][rows])][:REFERENCES_KEPT]
             proposals.append((top, second, start + i, int(order[0]), rows))
-    stamp, decided, out = now(), set(), []
+    stamp, out = now(), []
     for top, second, index, person_column, rows in sorted(proposals, key=lambda p: -p[0]):
         body, person = candidates[index], people[person_column]
         if person in taken.get(body.photo_id, set()):
             continue  # one person once a photo: a better-scoring body there is them
         taken.setdefault(body.photo_id, set()).add(person)
-        decided.add(body.body_id)
         sure = top >= auto and top - second >= margin
         out.append(FaceDecision(
             body.body_id, confirmed_as=person if sure else None, suggested_as=None if sure else person,
