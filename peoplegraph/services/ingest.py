@@ -256,7 +256,8 @@ class IngestService:
         pending_faces: list[FaceObservation] = []
         pending_photos: list[PhotoRecord] = []
         pending_bodies: list[BodyObservation] = []
-        rescanned: list[str] = []  # photos stored before, whose bodies are found now
+        rescanned: list[str] = []  # photos stored before, whose bodies are found now (not yet written)
+        rescanned_now: set[str] = set()
         seen_now: set[str] = set()
         known: set[str] = set()
 
@@ -313,7 +314,8 @@ class IngestService:
                     known.add(prepared.photo_id)
                     report.photo_ids.append(prepared.photo_id)
                     self._named(report, prepared)
-                    if prepared.people is not None:
+                    if prepared.people is not None and prepared.photo_id not in rescanned_now:
+                        rescanned_now.add(prepared.photo_id)  # the same file twice in one run: once
                         stored = runtime.vectors.faces_of_photo(project, prepared.photo_id)
                         pending_bodies.extend(observations(project, prepared.photo_id, self._body_model,
                                                            prepared.people, [f.box for f in stored],
