@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GRAPH_SERVER_SCHEMES = ("bolt://", "bolt+s://", "bolt+ssc://", "neo4j://", "neo4j+s://", "neo4j+ssc://")
@@ -40,9 +40,10 @@ class Settings(BaseSettings):
     )
     body_pack: str = Field(
         default="intel-0277",
-        description="Body (ReID) model pack: `intel-0277` (OpenVINO IR), `intel-0287` (OpenVINO IR) or "
-        "`intel-0267-onnx` (ONNX, rewritten to run in onnxruntime). Their files come from model_source or "
-        "Open Model Zoo's download.",
+        description="Body (ReID) model pack: `intel-0277` (OpenVINO IR), `intel-0287` (OpenVINO IR), "
+        "`intel-0267-onnx` (ONNX, rewritten to run in onnxruntime), `osnet-x0-25-market` or `osnet-x0-25-msmt17` "
+        "(torchreid weights exported to ONNX once: the reid-train extra), or a folder `peoplegraph reid train` "
+        "wrote. Files come from model_source or Open Model Zoo's download.",
     )
     body_reid: bool = Field(
         default=False,
@@ -275,6 +276,16 @@ class Settings(BaseSettings):
         default=120, ge=1, le=100_000, description="Share links: selfie searches a minute on one link from everyone "
         "(1-100,000).")
     worker_concurrency: int = Field(default=2, ge=1, le=64, description="Jobs one worker runs at a time.")
+
+    @model_validator(mode="after")
+    def _review_below_auto(self) -> Settings:
+        """A review threshold above its auto threshold would leave the scores between them undecided."""
+        for review, auto in (("review_threshold", "auto_threshold"), ("body_review_threshold", "body_auto_threshold")):
+            low, high = getattr(self, review), getattr(self, auto)
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"{review} ({low}) is above {auto} ({high}): scores between them would be neither "
+                                 "tagged nor queued; set the review threshold at or below the auto threshold")
+        return self
 
     @field_validator("data_dir", "model_dir", "face_index_dir", "media_key_file", mode="after")
     @classmethod

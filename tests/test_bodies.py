@@ -115,8 +115,21 @@ def test_people_whose_face_is_hidden_are_found_by_body_within_an_event(tmp_path:
             assert any(a.body_id == first.body_id and a.actor == "editor" for a in mine)
             undo(runtime, PROJECT)
             assert first.body_id in {a.body_id for a in body_appearances(runtime, PROJECT, status="queued")}
-        with pytest.raises(ValueError, match="not in the body review queue"):
-            review_bodies(runtime, PROJECT, [tagged[0].body_id], accept=False)
+        # an editor corrects a tag: never that person for that body again, even when matched again
+        wrong = tagged[0]
+        review_bodies(runtime, PROJECT, [wrong.body_id], accept=False, actor="editor")
+        assert wrong.body_id not in {a.body_id for a in body_appearances(runtime, PROJECT)}
+        match_bodies(runtime, PROJECT)
+        assert all(a.person_id != wrong.person_id for a in body_appearances(runtime, PROJECT, status="queued")
+                   + body_appearances(runtime, PROJECT) if a.body_id == wrong.body_id)
+        if runtime.graph.latest_action(PROJECT).action == "body-match":  # it found someone else for it
+            undo(runtime, PROJECT)
+        undo(runtime, PROJECT)  # the rejection
+        assert wrong.body_id in {a.body_id for a in body_appearances(runtime, PROJECT)}
+        with pytest.raises(ValueError, match="neither tagged nor queued"):
+            review_bodies(runtime, PROJECT, [12345], accept=False)
+        with pytest.raises(ValueError, match="none given"):
+            review_bodies(runtime, PROJECT, [], accept=False)
         undo(runtime, PROJECT)  # the body-match run
         assert not body_appearances(runtime, PROJECT)
         # what an ingest runs: the copies' bodies only, against the photos of their window alone
@@ -124,6 +137,66 @@ def test_people_whose_face_is_hidden_are_found_by_body_within_an_event(tmp_path:
         scoped = match_bodies(runtime, PROJECT, copies_ids)
         assert {a.body_id for a in body_appearances(runtime, PROJECT)} == {a.body_id for a in tagged}
         assert scoped.tagged == len(tagged) and scoped.queued == len(queued)
+
+
+def _with_time(source: Path, target: Path, taken: str, hide=None) -> None:
+    """A copy of the photo carrying an EXIF DateTimeOriginal (one face hidden first, with `hide`)."""
+    import cv2
+    from PIL import Image
+
+    image = cv2.imread(str(source))
+    if hide is not None:
+        image = hide(image)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = taken  # Exif IFD, DateTimeOriginal
+    Image.fromarray(image[:, :, ::-1]).save(target, exif=exif, quality=92)
+
+
+@pytest.mark.slow
+def test_bodies_are_matched_within_hours_of_each_other_not_across_days(tmp_path: Path, model_dir: Path,
+                                                                       shared_data: Path, shared_models: Path) -> None:
+    from peoplegraph.linking.bodies import body_appearances, match_bodies
+    from peoplegraph.linking.matching import match_new_faces
+    from peoplegraph.linking.service import NamedFace, name_faces
+    from peoplegraph.services.ingest import IngestService, PhotoSource
+
+    names = ("fr_two_people.jpg", "fr_kit_with_rose.jpg", "openface_longoria-cooper.jpg", "dlib_2008_004176.jpg")
+    shots, later = tmp_path / "shots", tmp_path / "later"
+    shots.mkdir(), later.mkdir()
+    for name in names:
+        _with_time(shared_data / "faces-misc" / "group-photos" / name, shots / name, "2026:06:01 10:00:00")
+    with _runtime(tmp_path, model_dir, shared_models) as runtime:
+        first = IngestService(runtime).ingest(PROJECT, [PhotoSource.of_file(p) for p in sorted(shots.iterdir())])
+        faces = runtime.vectors.faces_by_id(PROJECT, first.face_ids)
+        named = name_faces(runtime, PROJECT, [NamedFace(f.face_id, f"p{i}", "") for i, f in enumerate(faces)],
+                           action="name")
+        person_of = {f.face_id: named.person_ids[f"p{i}"] for i, f in enumerate(faces)}
+        hidden = {}
+        for name in names:
+            photo = next(p for p in runtime.graph.photos(PROJECT) if p.path.endswith(name))
+            body = max((b for b in runtime.bodies.bodies(PROJECT, photo_ids=[photo.photo_id]) if b.face_id in person_of),
+                       key=lambda b: (b.box[2] - b.box[0]) * (b.box[3] - b.box[1]))
+            face = next(f for f in faces if f.face_id == body.face_id)
+            for when, folder in (("2026:06:01 11:30:00", shots), ("2026:06:02 16:00:00", later)):
+                copy = folder / f"hidden-{name}"
+                _with_time(shared_data / "faces-misc" / "group-photos" / name, copy, when,
+                           lambda image, box=face.box: body_fusion._hide(image, box, "blurred"))
+                hidden[copy.name, folder.name] = (body.box, person_of[body.face_id])
+        copies = [PhotoSource.of_file(p) for p in sorted(shots.glob("hidden-*")) + sorted(later.iterdir())]
+        report = IngestService(runtime).ingest(PROJECT, copies)
+        match_new_faces(runtime, PROJECT, report.face_ids)
+        match_bodies(runtime, PROJECT, report.photo_ids)  # as ingest runs it: within the new photos' windows
+        found = {a.body_id: a for status in ("tagged", "queued")
+                 for a in body_appearances(runtime, PROJECT, status=status)}
+        photo_of = {p.photo_id: Path(p.path) for p in runtime.graph.photos(PROJECT)}
+        right = []
+        for body in (runtime.bodies.bodies_by_id(PROJECT, sorted(found))):
+            path = photo_of[body.photo_id]
+            assert path.parent == shots, f"{path}: matched by body across days"
+            box, person = hidden[path.name, "shots"]
+            assert found[body.body_id].person_id == person, f"{path}: matched as the wrong person"
+            right.append(path.name)
+        assert len(right) >= len(names) - 1, right
 
 
 def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_dir: Path, shared_data: Path,
@@ -143,8 +216,10 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     with _runtime(tmp_path, model_dir, shared_models) as runtime:
         body_fusion.hidden_face_set(runtime, tmp_path, photos)
         bodies = runtime.bodies.bodies(PROJECT)
-        person = runtime.graph.people(PROJECT)[0].person_id
         loose, other = [b for b in bodies if b.face_id == NO_FACE][:2]
+        faces = {f.face_id: f for f in runtime.vectors.faces(PROJECT)}
+        person = next(d.confirmed_as for f, d in runtime.graph.face_decisions(PROJECT).items()  # not in their photos
+                      if d.confirmed_as and f in faces and faces[f].photo_id not in {loose.photo_id, other.photo_id})
         runtime.graph.add_event(EventRecord(PROJECT, "day", "Day"))
         runtime.graph.set_photo_event(PROJECT, [b.photo_id for b in bodies], "day")
         # one body decision written as body matching writes it, to read it back through every edge
@@ -174,11 +249,9 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
                                                        "status score } }", "variables": {"p": PROJECT}})
         assert queue.json()["data"]["bodyReviewQueue"] == [{"bodyId": str(other.body_id), "status": "queued",
                                                             "score": 0.7}], queue.text
-        refused = client.post("/graphql", json={"query": "mutation { reviewBodies(project: \"%s\", bodyIds: [\"%d\"], "
-                                                         "accept: true) }" % (PROJECT, loose.body_id)})
-        assert "not in the body review queue" in refused.text
-        matched = client.post(f"/projects/{PROJECT}/bodies/match")
-        assert matched.status_code == 200 and "tagged" in matched.json()
+        refused = client.post("/graphql", json={"query": 'mutation { reviewBodies(project: "%s", bodyIds: ["999"], '
+                                                         'accept: true) }' % PROJECT})
+        assert "neither tagged nor queued" in refused.text and "NOT_FOUND" in refused.text
     [listed] = cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
     assert listed["body_id"] == loose.body_id and listed["score"] == 0.91
     [waiting] = cli_json(settings, "reid", "queue", "--project", PROJECT)
@@ -187,3 +260,7 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     assert accepted["bodies"] == [other.body_id] and accepted["person_id"] == person
     shown = cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
     assert [a["body_id"] for a in shown] == [loose.body_id, other.body_id] and shown[1]["actor"] == "ed"
+    matched = cli_json(settings, "reid", "match", "--project", PROJECT)  # nothing contradicts these two
+    assert matched["cleared"] == 0 and matched["references"] >= 1
+    assert [a["body_id"] for a in cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
+            ] == [loose.body_id, other.body_id]

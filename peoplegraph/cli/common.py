@@ -48,7 +48,8 @@ class Context:
             return Settings(**self.overrides)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'/'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+                (f"{'/'.join(str(p) for p in e['loc'])}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+                for e in exc.errors()
             )
             raise click.UsageError(f"invalid setting: {problems}") from None
 

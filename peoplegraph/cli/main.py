@@ -43,6 +43,7 @@ def main(ctx: click.Context, **overrides: Any) -> None:
     held = ctx.obj if isinstance(ctx.obj, Context) else None  # a server running a client's command
     if held is not None:
         ctx.obj = Context(overrides, shared=held.shared, actor=held.actor, cwd=held.cwd)
+        refuse_other_settings(ctx.obj)
         return
     ctx.obj = Context(overrides)
     if ctx.resilient_parsing or ctx.invoked_subcommand is None:
@@ -61,11 +62,32 @@ for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_keys.COMMANDS, *
     main.add_command(command)
 
 
-def _ingest_text(report: IngestReport) -> str:
+def refuse_other_settings(obj: Context) -> None:
+    """A command `serve` runs for a client runs on the server's stores and settings: a setting given on the
+    command line that differs from the server's would be silently ignored, so it is refused, named."""
+    assert obj.shared is not None
+    server = obj.shared.settings
+    asked = obj.settings()
+    def same(name: str) -> bool:
+        mine, theirs = getattr(asked, name), getattr(server, name)
+        if isinstance(mine, Path) and isinstance(theirs, Path):  # typed in the client's folder
+            return ((obj.cwd or Path.cwd()) / mine).resolve() == theirs.resolve()
+        return mine == theirs
+
+    differing = sorted(name for name in obj.overrides if not same(name))
+    if differing:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in differing)
+        raise click.UsageError(f"{flags}: `peoplegraph serve` holds this data folder and runs this command with its "
+                               "own settings; set them where the server starts (its flags or PEOPLEGRAPH_* "
+                               "variables), or stop the server to run the command on its own")
+
+
+def _ingest_text(report: IngestReport, bodies: bool = False) -> str:
     lines = [
         f"photos seen: {report.photos}",
         f"new photos:  {report.new_photos}",
         f"faces found: {report.faces}",
+        *([f"bodies found: {report.bodies}"] if bodies else []),
         f"skipped:     {len(report.skipped)}",
     ]
     lines += [f"  {s.path}: {s.reason}" for s in report.skipped]
@@ -112,7 +134,7 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, r
         reading = runtime.settings.read_metadata if read_metadata is None else read_metadata
         report = _run_ingest(runtime, project, list(paths), reading)
         payload = report.to_dict()
-        text = _ingest_text(report)
+        text = _ingest_text(report, runtime.settings.body_reid)
         if reading:
             found = import_people(runtime, project, report.named, actor=actor)
             payload["metadata"] = found.to_dict()

@@ -111,9 +111,10 @@ def train_command(obj: Context, data_dir: Path, init: Path | None, target: Path 
 
 
 def body_matching_text(report: BodyMatchReport) -> str:
-    return (f"bodies: {report.references} carry a person by their face; of {report.candidates} without one, "
-            f"{report.tagged} tagged by body, {report.queued} for review, {report.without_window} in photos with "
-            "neither an event nor a time (never matched by body)")
+    return (f"bodies: {report.references} carry a person (by their face, or accepted); of {report.candidates} "
+            f"without a usable face, {report.tagged} tagged by body, {report.queued} for review, "
+            f"{report.without_window} in photos with neither an event nor a time (never matched by body); "
+            f"{report.cleared} earlier body decisions a face decision now contradicts taken back")
 
 
 @reid_group.command("match")
@@ -127,7 +128,8 @@ def match_command(obj: Context, project: str, as_json: bool) -> None:
 
 
 def _appearances_text(found: list[BodyAppearance], empty: str) -> str:
-    rows = [f"{a.body_id:>20} {a.person_id:<24} {a.score or 0:.3f}  face {a.face_score if a.face_score is not None else '-'}"
+    rows = [f"{a.body_id:>20} {a.person_id:<24} {a.score or 0:.3f}  face "
+            f"{'-' if a.face_score is None else f'{a.face_score:.3f}'}"
             f"  photo {a.photo_id[:12]}  box {','.join(f'{v:.0f}' for v in a.box)}  refs {list(a.references)}"
             for a in found]
     return "\n".join(rows) or empty

@@ -138,6 +138,7 @@ class PersonEvent:
                              "bodies, and the score of the body's own face (null without one).")
 class BodyAppearance:
     body_id: str
+    person_id: str = strawberry.field(description="Who the body is tagged (or suggested) as.")
     photo_id: str
     box: Box
     status: str = strawberry.field(description="tagged, or queued (waiting in the body review queue).")
@@ -150,7 +151,7 @@ class BodyAppearance:
 
     @classmethod
     def of(cls, a: FoundBody) -> BodyAppearance:
-        return cls(body_id=str(a.body_id), photo_id=a.photo_id, box=Box.of(a.box), status=a.status, score=a.score,
+        return cls(body_id=str(a.body_id), person_id=a.person_id, photo_id=a.photo_id, box=Box.of(a.box), status=a.status, score=a.score,
                    reference_body_ids=[str(r) for r in a.references], face_id=None if a.face_id < 0 else str(a.face_id),
                    face_score=a.face_score, actor=a.actor, decided_at=a.decided_at)
 

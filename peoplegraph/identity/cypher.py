@@ -746,7 +746,7 @@ class CypherGraphStore:
         """The photos whose EXIF time (ISO 8601) lies from `start` to `end`, both included."""
         validate_project_name(project)
         return [codec.photo_record(project, r)
-                for r in self._run(q.PHOTOS_TAKEN_BETWEEN, {"project": project, "start": start, "end": end})]
+                for r in self._run(q.PHOTOS_TAKEN_BETWEEN, {"project": project, "since": start, "until": end})]
 
     def event_photos(self, project: str, event_id: str) -> list[PhotoRecord]:
         validate_project_name(project)

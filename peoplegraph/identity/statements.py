@@ -316,7 +316,7 @@ EVENTS_OF_PHOTOS = (
     "RETURN ph.photo_id AS photo_id, e.event_id AS event_id"
 )
 PHOTOS_TAKEN_BETWEEN = (
-    "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) WHERE ph.taken_at >= $start AND ph.taken_at <= $end "
+    "MATCH (:Project {name: $project})-[:HAS_PHOTO]->(ph:Photo) WHERE ph.taken_at >= $since AND ph.taken_at <= $until "
     + _PHOTO_FIELDS
 )
 PERSON_EVENTS = (

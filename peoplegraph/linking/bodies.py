@@ -1,18 +1,23 @@
 """Body matching: people whose face is hidden (a back turned, a helmet, an arm) found by their body.
 
-A body whose face is a person's (the face's cluster is named, or a decision confirms it) carries that person:
-it is one of the person's reference bodies. A body without a usable face (none found in its box, or a face
-no one is named for) is compared with the reference bodies of the photos *in the same window* only: the
-same event, or EXIF times at most `body_time_window_h` apart, since clothes change between days. Its score
-for a person is its best cosine similarity to that person's reference bodies there; from
+A body whose face is a person's (the face's cluster is named, or a decision confirms it), or that an editor
+accepted as a person, carries that person: it is one of the person's reference bodies. A body without a
+usable face (none found in its box, or one flagged as poor - blurry, small, in profile, occluded, dark - that
+no one is named for) is compared with the reference bodies of the photos *in the same window* only: the same
+event, or EXIF times at most `body_time_window_h` apart, since clothes change between days. A body whose face
+is sharp and unnamed is left to the face: face matching found no one for it, and a body must not overrule
+that. Its score for a person is its best cosine similarity to that person's reference bodies there; from
 `body_auto_threshold`, and ahead of the next person by `body_margin`, it is tagged; from
 `body_review_threshold` it waits in the body review queue; below, nothing is decided.
 
 Body decisions are face decisions about body ids (method `body`, the body score, the reference bodies and
 the score of the body's own face if it has one), recorded as one undoable action like any other. They never
-contradict a human face decision: a person the body's face was removed from, or a person already in the
-photo by face or by another body, is never proposed; and a body whose face is named later carries that name,
-its body decision set aside.
+contradict a face decision: a person the body's face was removed from, or a person already in the photo by
+face or by a better-scoring body, is never proposed, and a body whose face an editor ignored is left alone.
+Each run looks again at what it decided before: a queued body is scored again, and a machine's tag or
+suggestion that a face decision now contradicts (the face named, ignored or removed from that person, the
+person found in the photo by face) is cleared. An editor's answer stays: accepted bodies are references, and a
+rejected body is matched again to anyone but the people it was rejected as.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from peoplegraph.identity.records import FaceDecision, now
-from peoplegraph.linking.service import Missing, decisions_around, existing_person
+from peoplegraph.linking.service import Missing, existing_person
 from peoplegraph.observations.face_index import ProjectFaces
 from peoplegraph.observations.model import NO_FACE, BodyObservation, validate_project_name
 from peoplegraph.services.project_lock import holding_project
@@ -39,10 +44,11 @@ CHUNK = 512  # candidate bodies compared at once (a chunk x references similarit
 
 @dataclass(frozen=True)
 class BodyMatchReport:
-    references: int  # bodies that carry a person through their face
-    candidates: int  # bodies without a usable face and without a decision
+    references: int  # bodies that carry a person: by their face, or accepted by an editor
+    candidates: int  # bodies without a usable face that were scored (queued ones again)
     tagged: int
-    queued: int
+    queued: int  # waiting in the review queue after this run (of those scored)
+    cleared: int  # earlier machine decisions a face decision now contradicts, taken back
     without_window: int  # candidates whose photo has neither an event nor an EXIF time: never matched
     auto_threshold: float
     review_threshold: float
@@ -56,7 +62,7 @@ class BodyReview:
     action: str  # accept bodies | reject bodies
     project: str
     bodies: list[int]
-    person_id: str | None  # the one person they were suggested as, None when several
+    person_id: str | None  # the one person they were tagged or suggested as, None when several
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,6 +100,7 @@ class _Library:
     face_person: dict[int, str]  # face id -> the person it is (its cluster's name, or a decision's)
     face_removed: dict[int, frozenset[str]]  # face id -> people a decision says it is not
     ignored_faces: set[int]
+    usable_faces: set[int]  # unnamed faces of these bodies with no quality flag: the face speaks for them
     photo_people: dict[str, set[str]]  # photo id -> people in it by face
     decisions: dict[int, FaceDecision]  # about bodies (method body)
     event_of: dict[str, str]  # photo id -> its event
@@ -162,13 +169,35 @@ def _read(runtime: Runtime, project: str, photo_ids: Sequence[str] | None) -> _L
     event_of = graph.events_of_photos(project, photos)
     hours_of = {p.photo_id: h for p in graph.photos_by_id(project, photos)
                 if p.taken_at and (h := _hours(p.taken_at)) is not None}
-    return _Library(bodies, wanted, face_person, face_removed, ignored, photo_people, decisions, event_of, hours_of,
-                    faces, {p: np.array(r) for p, r in person_faces.items()})
+    unnamed = sorted({b.face_id for b in bodies if b.face_id != NO_FACE and b.face_id not in face_person})
+    usable = {f.face_id for f in runtime.vectors.faces_by_id(project, unnamed) if not f.quality_flags}
+    return _Library(bodies, wanted, face_person, face_removed, ignored, usable, photo_people, decisions, event_of,
+                    hours_of, faces, {p: np.array(r) for p, r in person_faces.items()})
 
 
 def _carried(library: _Library, body: BodyObservation) -> str | None:
-    """The person the body's face is, if any."""
-    return library.face_person.get(body.face_id) if body.face_id != NO_FACE else None
+    """The person the body is for sure: its face's, else the one an editor accepted it as."""
+    person = library.face_person.get(body.face_id) if body.face_id != NO_FACE else None
+    decided = library.decisions.get(body.body_id)
+    if person is None and decided is not None and decided.confirmed_as and decided.actor != MATCHER:
+        return decided.confirmed_as
+    return person
+
+
+def _contradicted(library: _Library, body: BodyObservation, person: str) -> bool:
+    """Whether a face decision now says the body is not `person` (or leaves the body to its face)."""
+    return (body.face_id in library.face_person or body.face_id in library.ignored_faces
+            or body.face_id in library.usable_faces or person in library.face_removed.get(body.face_id, ())
+            or person in library.photo_people.get(body.photo_id, ()))
+
+
+def _open(library: _Library, body: BodyObservation, stale: set[int]) -> bool:
+    """Whether the body is matched in this run: never decided, queued by the machine (scored again), or
+    rejected by an editor (anyone but them); not a tag, which stays until undone, rejected or contradicted."""
+    decided = library.decisions.get(body.body_id)
+    if decided is None:
+        return True
+    return not decided.confirmed_as and body.body_id not in stale
 
 
 @holding_project
@@ -182,21 +211,26 @@ def match_bodies(runtime: Runtime, project: str, photo_ids: Sequence[str] | None
     window = settings.body_time_window_h
     library = _read(runtime, project, photo_ids)
     references = [b for b in library.bodies if _carried(library, b)]
-    # a machine's body decision whose body's face has been named since: the face speaks for the body now
-    stale = [b.body_id for b in library.bodies if _carried(library, b) and b.body_id in library.decisions
-             and library.decisions[b.body_id].actor == MATCHER]
-    candidates = [b for b in library.bodies if not _carried(library, b) and b.body_id not in library.decisions
-                  and b.face_id not in library.ignored_faces
-                  and (library.candidates_from is None or b.photo_id in library.candidates_from)]
-    timeless = [b for b in candidates if b.photo_id not in library.event_of and b.photo_id not in library.hours_of]
-    candidates = [b for b in candidates if b.photo_id in library.event_of or b.photo_id in library.hours_of]
-    decisions: list[FaceDecision] = []
-    if references and candidates:
-        decisions = _decide(library, candidates, references, auto, review, margin, window)
-    if decisions or stale:
-        runtime.graph.set_face_decisions(project, decisions, action="body-match", cleared=stale)
-    tagged = sum(d.confirmed_as is not None for d in decisions)
-    return BodyMatchReport(len(references), len(candidates) + len(timeless), tagged, len(decisions) - tagged,
+    machine = {b.body_id: b for b in library.bodies if b.body_id in library.decisions
+               and library.decisions[b.body_id].actor == MATCHER}
+    stale = [i for i, b in machine.items()
+             if _contradicted(library, b, library.decisions[i].confirmed_as or library.decisions[i].suggested_as or "")]
+    scored = [b for b in library.bodies if not _carried(library, b) and _open(library, b, set(stale))
+              and (library.candidates_from is None or b.photo_id in library.candidates_from)
+              and b.face_id not in library.ignored_faces and b.face_id not in library.usable_faces]
+    timeless = [b for b in scored if b.photo_id not in library.event_of and b.photo_id not in library.hours_of]
+    scored = [b for b in scored if b.photo_id in library.event_of or b.photo_id in library.hours_of]
+    found = _decide(library, scored, references, auto, review, margin, window) if references and scored else []
+    outcome = {d.face_id: d for d in found}
+    # a queued body scored again: written only when its outcome changed, taken back when it fell below review
+    earlier = {b.body_id: library.decisions[b.body_id] for b in scored if b.body_id in machine}
+    changed = [d for d in found if d.face_id not in earlier or (earlier[d.face_id].suggested_as, earlier[d.face_id].
+               confirmed_as, round(earlier[d.face_id].score or 0, 4)) != (d.suggested_as, d.confirmed_as, round(d.score or 0, 4))]
+    cleared = stale + [i for i in earlier if i not in outcome]
+    if changed or cleared:
+        runtime.graph.set_face_decisions(project, changed, action="body-match", cleared=cleared)
+    tagged = sum(d.confirmed_as is not None for d in found)
+    return BodyMatchReport(len(references), len(scored) + len(timeless), tagged, len(found) - tagged, len(cleared),
                            len(timeless), auto, review)
 
 
@@ -214,6 +248,8 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
     for body_id, d in library.decisions.items():
         if d.confirmed_as and body_id in photo_of:
             taken.setdefault(photo_of[body_id], set()).add(d.confirmed_as)
+    for body in references:  # a person a body carries is in that photo
+        taken.setdefault(body.photo_id, set()).add(_carried(library, body))  # type: ignore[arg-type]
     proposals = []  # (score, second best, candidate index, person column, reference rows)
     for start in range(0, len(candidates), CHUNK):
         chunk = candidates[start:start + CHUNK]
@@ -224,7 +260,9 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
         close = np.abs(hours[:, None] - ref_hours[None, :]) <= window if window > 0 else np.zeros_like(event)
         similarity = np.where(event | close, similarity, -np.inf)
         for i, body in enumerate(chunk):
-            barred = library.face_removed.get(body.face_id, frozenset()) | library.photo_people.get(body.photo_id, set())
+            rejected = library.decisions[body.body_id].removed_from if body.body_id in library.decisions else frozenset()
+            barred = (library.face_removed.get(body.face_id, frozenset()) | library.photo_people.get(body.photo_id, set())
+                      | rejected)
             best = np.full(len(people), -np.inf)
             np.maximum.at(best, ref_person, similarity[i])
             for person in barred:
@@ -245,8 +283,10 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
             continue  # one person once a photo: a better-scoring body there is them
         taken.setdefault(body.photo_id, set()).add(person)
         sure = top >= auto and top - second >= margin
+        rejected = library.decisions[body.body_id].removed_from if body.body_id in library.decisions else frozenset()
         out.append(FaceDecision(
             body.body_id, confirmed_as=person if sure else None, suggested_as=None if sure else person,
+            removed_from=rejected,
             references=tuple(references[r].body_id for r in rows.tolist()), method=BODY_METHOD, actor=MATCHER,
             score=top, face_score=_face_score(library, body, person), decided_at=stamp))
     return out
@@ -266,8 +306,8 @@ def _face_score(library: _Library, body: BodyObservation, person: str) -> float 
 def body_appearances(runtime: Runtime, project: str, person_id: str | None = None, *,
                      status: str = "tagged") -> list[BodyAppearance]:
     """The people found by body (`status` tagged), or the bodies waiting in the body review queue (queued),
-    of one person or of everyone, best score first. A body whose face is named since is left out: its face
-    speaks for it."""
+    of one person or of everyone, best score first. A body whose face a decision speaks for now (named,
+    ignored, or removed from that person) is left out: the face wins."""
     validate_project_name(project)
     if status not in ("tagged", "queued"):
         raise ValueError(f"status: {status!r} is not tagged or queued")
@@ -280,49 +320,62 @@ def body_appearances(runtime: Runtime, project: str, person_id: str | None = Non
               and ((d.confirmed_as if status == "tagged" else d.suggested_as) or None) is not None
               and (person_id is None or (d.confirmed_as or d.suggested_as) == person_id)}
     bodies = {b.body_id: b for b in runtime.bodies.bodies_by_id(project, sorted(wanted))}
-    named = _named_faces(runtime, project, [b.face_id for b in bodies.values() if b.face_id != NO_FACE])
+    settled, removed = _face_verdicts(runtime, project, [b.face_id for b in bodies.values() if b.face_id != NO_FACE])
     found = []
     for body_id, d in wanted.items():
         body = bodies.get(body_id)
-        if body is None or body.face_id in named:
+        person = d.confirmed_as or d.suggested_as or ""
+        if body is None or body.face_id in settled or person in removed.get(body.face_id, ()):
             continue
-        found.append(BodyAppearance(body_id, d.confirmed_as or d.suggested_as or "", body.photo_id, body.box, status,
-                                    d.score, d.references, body.face_id, d.face_score, d.actor, d.decided_at))
+        found.append(BodyAppearance(body_id, person, body.photo_id, body.box, status, d.score, d.references,
+                                    body.face_id, d.face_score, d.actor, d.decided_at))
     return sorted(found, key=lambda a: (-(a.score or 0.0), a.body_id))
 
 
-def _named_faces(runtime: Runtime, project: str, face_ids: Sequence[int]) -> set[int]:
-    """The faces among these that are someone (a named cluster, or a decision confirming them)."""
+def _face_verdicts(runtime: Runtime, project: str, face_ids: Sequence[int]) -> tuple[set[int], dict[int, frozenset[str]]]:
+    """Among these faces: those a decision speaks for whole (named, or ignored), and the people the others were
+    removed from."""
     if not face_ids:
-        return set()
+        return set(), {}
     named_clusters = {c for p in runtime.graph.people(project) for c in p.cluster_ids}
-    faces = runtime.vectors.faces_by_id(project, list(face_ids))
-    decided = runtime.graph.face_decisions(project, face_ids=list(face_ids))
-    return {f.face_id for f in faces if f.cluster_id in named_clusters} | \
-        {f for f, d in decided.items() if d.confirmed_as}
+    settled = {f.face_id for f in runtime.vectors.faces_by_id(project, list(face_ids)) if f.cluster_id in named_clusters}
+    removed = {}
+    for face_id, d in runtime.graph.face_decisions(project, face_ids=list(face_ids)).items():
+        if d.confirmed_as or d.ignored:
+            settled.add(face_id)
+        elif d.removed_from:
+            removed[face_id] = d.removed_from
+    return settled, removed
 
 
 @holding_project
 def review_bodies(runtime: Runtime, project: str, body_ids: Sequence[int], *, accept: bool,
                   actor: str = "") -> BodyReview:
-    """Accept (the body is the suggested person) or reject (it is not) bodies waiting in the body review
-    queue, as one undoable action."""
+    """Accept (the body is the person it was tagged or suggested as) or reject (it is not: never that person
+    again) bodies found by body matching, as one undoable action."""
     validate_project_name(project)
-    wanted = [int(b) for b in body_ids]
-    known = decisions_around(runtime, project, wanted)
-    queued = {f: d for f, d in known.items() if f in wanted and d.method == BODY_METHOD and d.suggested_as}
-    missing = [b for b in wanted if b not in queued]
-    if not wanted or missing:
-        raise Missing(f"bodies: {', '.join(map(str, missing)) or 'none given'}: not in the body review queue of "
-                      f"project {project!r} (peoplegraph reid queue)")
+    wanted = list(dict.fromkeys(int(b) for b in body_ids))
+    if not wanted:
+        raise ValueError("body_ids: none given (the ids `peoplegraph reid queue` or `reid appearances` list)")
+    known = runtime.graph.face_decisions(project, face_ids=wanted)
+    decided = {b: d for b, d in known.items() if d.method == BODY_METHOD and (d.suggested_as or d.confirmed_as)}
+    missing = [b for b in wanted if b not in decided]
+    if missing:
+        raise Missing(f"bodies: {', '.join(map(str, missing))}: neither tagged nor queued by body matching in "
+                      f"project {project!r} (peoplegraph reid queue, reid appearances)")
+    stored = {b.body_id for b in runtime.bodies.bodies_by_id(project, wanted)}
+    gone = [b for b in wanted if b not in stored]
+    if gone:
+        raise Missing(f"bodies: {', '.join(map(str, gone))}: no such body in project {project!r} any more (its "
+                      "photo was deleted)")
     stamp = now()
+    person = {b: d.confirmed_as or d.suggested_as for b, d in decided.items()}
     decisions = [FaceDecision(
-        b, confirmed_as=queued[b].suggested_as if accept else None,
-        removed_from=queued[b].removed_from | (frozenset() if accept else {queued[b].suggested_as}),  # type: ignore[arg-type]
-        score=queued[b].score, references=queued[b].references, method=BODY_METHOD, actor=actor,
-        face_score=queued[b].face_score, decided_at=stamp) for b in wanted]
+        b, confirmed_as=person[b] if accept else None,
+        removed_from=decided[b].removed_from | (frozenset() if accept else {person[b]}),  # type: ignore[arg-type]
+        score=decided[b].score, references=decided[b].references, method=BODY_METHOD, actor=actor,
+        face_score=decided[b].face_score, decided_at=stamp) for b in wanted]
     action = "accept bodies" if accept else "reject bodies"
     runtime.graph.set_face_decisions(project, decisions, action=action, actor=actor, decided_at=stamp)
-    people = {queued[b].suggested_as for b in wanted}
+    people = set(person.values())
     return BodyReview(action, project, wanted, next(iter(people)) if len(people) == 1 else None)
-

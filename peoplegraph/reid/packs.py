@@ -180,14 +180,35 @@ class BodyEmbedder:
     def prepare(self, threads: int = 0) -> None:
         paths = pack_files(self.spec.name, self.spec.files, self._models_path, self.spec.folder or self._source,
                            self.spec.recipe)
-        if self.spec.runtime == "openvino":
-            self._run = _openvino(paths["model"], threads)
-        else:
-            session = make_session(paths["model"], threads)
-            name = session.get_inputs()[0].name
-            fixed = isinstance(session.get_inputs()[0].shape[0], int)  # a batch of one only
-            self._run = (lambda x: np.concatenate([session.run(None, {name: x[i:i + 1]})[0] for i in range(len(x))])) \
-                if fixed else (lambda x: session.run(None, {name: x})[0])
+        try:
+            if self.spec.runtime == "openvino":
+                self._run = _openvino(paths["model"], threads)
+            else:
+                session = make_session(paths["model"], threads)
+                name = session.get_inputs()[0].name
+                fixed = isinstance(session.get_inputs()[0].shape[0], int)  # a batch of one only
+                self._run = (lambda x: np.concatenate([session.run(None, {name: x[i:i + 1]})[0]
+                                                       for i in range(len(x))])) \
+                    if fixed else (lambda x: session.run(None, {name: x})[0])
+            # one grey crop through it: a file that is not a ReID model of this shape fails here, not mid-ingest
+            answer = np.asarray(self._run(np.full((1, 3, CROP_HEIGHT, CROP_WIDTH), 128, np.float32)))
+        except ModelPackError:
+            raise
+        except Exception as exc:
+            self._forget()
+            raise ModelPackError(f"model pack {self.spec.name!r} ({paths['model']}) is not a usable ReID model: "
+                                 f"{str(exc)[:300]}") from None
+        if answer.size != self.dim:
+            self._forget()
+            raise ModelPackError(f"model pack {self.spec.name!r} ({paths['model']}) is not a ReID model of this pack: "
+                                 f"it answers {answer.shape} for one 256 x 128 crop, where a {self.dim}-D "
+                                 "embedding was expected")
+
+    def _forget(self) -> None:
+        """Drop a pack that failed its check; a copy of a user's folder leaves the model cache with it."""
+        self._run = None
+        if self.spec.folder is not None:
+            shutil.rmtree(self._models_path / self.spec.name, ignore_errors=True)
 
     def get(self, crops: list[np.ndarray]) -> np.ndarray:
         if self._run is None:
