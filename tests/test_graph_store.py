@@ -19,7 +19,7 @@ from peoplegraph.identity import cypher, rows, statements
 from peoplegraph.identity.embedded import EmbeddedGraphStore
 from peoplegraph.identity.factory import open_graph_store
 from peoplegraph.identity.records import (
-    Appearance, ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
+    Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
     RelationRecord,
 )
 from peoplegraph.observations.store import StoreBusyError
@@ -312,6 +312,31 @@ def test_person_fields_are_checked_and_round_trip(store, project: str) -> None:
         with pytest.raises(ValueError, match=message):
             store.update_person(replace(full, **{field: bad}))
     assert store.person(project, "obama") == full  # nothing half-written
+
+
+def test_what_body_matching_reads_the_photos_by(store, project: str) -> None:
+    """Which photos a body model looked at, each photo's event, and the photos taken within a window."""
+    taken = ["2026-06-01T10:00:00", "2026-06-01T11:30:00", "2026-06-02T16:00:00", ""]
+    store.add_photos([replace(photo(project, i), taken_at=t) for i, t in enumerate(taken)])
+    ids = [f"{i:064x}" for i in range(4)]
+    assert store.body_scanned(project, "reid-x") == set()
+    store.set_body_model(project, ids[:2] + ["unknown"], "reid-x")
+    assert store.body_scanned(project, "reid-x") == set(ids[:2]) and store.body_scanned(project, "reid-y") == set()
+    store.add_event(EventRecord(project, "day1", "Day one"))
+    store.set_photo_event(project, ids[:2], "day1")
+    assert store.events_of_photos(project, ids) == {ids[0]: "day1", ids[1]: "day1"}
+    window = store.photos_taken_between(project, "2026-06-01T09:00:00", "2026-06-01T12:00:00")
+    assert [p.photo_id for p in window] == ids[:2]
+    assert store.photos_taken_between(project, "2026-06-02T00:00:00", "2026-06-02T23:59:59")[0].photo_id == ids[2]
+    store.add_person(project, "ann", "Ann")
+    body = FaceDecision(77, suggested_as="ann", method="body", actor="peoplegraph", score=0.7, references=(5, 6),
+                        face_score=-0.25, decided_at="2026-06-01T12:00:00+00:00")
+    store.set_face_decisions(project, [body, FaceDecision(78, confirmed_as="ann", method="body", score=0.8)],
+                             action="body-match")
+    found = store.face_decisions(project, face_ids=[77, 78])
+    assert found[77] == body and found[78].face_score is None  # a cosine below zero kept; none stays none
+    store.undo_last_action(project)
+    assert store.face_decisions(project, face_ids=[77, 78]) == {}
 
 
 def test_organisations_memberships_in_a_period_relations_and_events(store, project: str) -> None:
