@@ -30,9 +30,9 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from peoplegraph.identity.records import FaceDecision, now
-from peoplegraph.linking.service import Missing, existing_person
+from peoplegraph.linking.service import Missing, existing_person, existing_project
 from peoplegraph.observations.face_index import ProjectFaces
-from peoplegraph.observations.model import NO_FACE, BodyObservation, validate_project_name
+from peoplegraph.observations.model import NO_FACE, BodyObservation
 from peoplegraph.services.project_lock import holding_project
 from peoplegraph.services.runtime import Runtime
 
@@ -205,7 +205,7 @@ def match_bodies(runtime: Runtime, project: str, photo_ids: Sequence[str] | None
     """Tag (or queue) the bodies without a usable face by the reference bodies of their window (module doc):
     those of every photo, or of `photo_ids` only (what an ingest brought: the photos of their windows are
     read, not the project)."""
-    validate_project_name(project)
+    existing_project(runtime, project)
     settings = runtime.settings
     auto, review, margin = settings.body_auto_threshold, settings.body_review_threshold, settings.body_margin
     window = settings.body_time_window_h
@@ -308,7 +308,7 @@ def body_appearances(runtime: Runtime, project: str, person_id: str | None = Non
     """The people found by body (`status` tagged), or the bodies waiting in the body review queue (queued),
     of one person or of everyone, best score first. A body whose face a decision speaks for now (named,
     ignored, or removed from that person) is left out: the face wins."""
-    validate_project_name(project)
+    existing_project(runtime, project)
     if status not in ("tagged", "queued"):
         raise ValueError(f"status: {status!r} is not tagged or queued")
     if person_id is not None:
@@ -353,7 +353,7 @@ def review_bodies(runtime: Runtime, project: str, body_ids: Sequence[int], *, ac
                   actor: str = "") -> BodyReview:
     """Accept (the body is the person it was tagged or suggested as) or reject (it is not: never that person
     again) bodies found by body matching, as one undoable action."""
-    validate_project_name(project)
+    existing_project(runtime, project)
     wanted = list(dict.fromkeys(int(b) for b in body_ids))
     if not wanted:
         raise ValueError("body_ids: none given (the ids `peoplegraph reid queue` or `reid appearances` list)")

@@ -511,6 +511,13 @@ def _removed(known: dict[int, FaceDecision], face_id: int) -> frozenset[str]:
     return previous.removed_from if previous else frozenset()
 
 
+def existing_project(runtime: Runtime, project: str) -> str:
+    """The project's name, checked; Missing naming how a project is made otherwise."""
+    if validate_project_name(project) not in runtime.graph.projects():
+        raise Missing(f"project: no project {project!r} (peoplegraph ingest PHOTOS --project {project})")
+    return project
+
+
 def existing_person(runtime: Runtime, project: str, person_id: str) -> PersonRecord:
     person = runtime.graph.person(project, person_id)
     if person is None:

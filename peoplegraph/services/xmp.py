@@ -26,7 +26,7 @@ import numpy as np
 from peoplegraph.atomic import atomic_write
 from peoplegraph.engine.decode import ImageRejected, read_photo_file
 from peoplegraph.identity.records import PhotoRecord
-from peoplegraph.linking.service import NamedFace, existing_person, name_faces
+from peoplegraph.linking.service import NamedFace, existing_person, existing_project, name_faces
 from peoplegraph.metadata.files import (PhotoPeople, embed_in_jpeg, embedded_packets, sidecar_path, sidecars_of,
                                         stored_orientation)
 from peoplegraph.metadata.xmp import FaceRegion, XmpError, iou, merge_people
@@ -162,9 +162,7 @@ def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, 
     docstring): merged into the sidecar beside the original (the one there is, else one named by the
     `xmp_sidecar` setting), or written into `to` from that sidecar; with `embed`, into a copy of each JPEG
     in `to`. A photo's original is never changed: peoplegraph knows a photo by its bytes."""
-    validate_project_name(project)
-    if project not in runtime.graph.projects():
-        raise ValueError(f"project: no project {project!r} (peoplegraph ingest PHOTOS --project {project})")
+    existing_project(runtime, project)
     if embed and to is None:
         raise ValueError("embed: name the folder for the copies with --to DIR (originals are never changed)")
     if person_id is not None:
