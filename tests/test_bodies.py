@@ -264,3 +264,5 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     assert matched["cleared"] == 0 and matched["references"] >= 1
     assert [a["body_id"] for a in cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
             ] == [loose.body_id, other.body_id]
+    assert cli_json(settings, "people", "show", person, "--project", PROJECT)["found_by_body"] == {"tagged": 2,
+                                                                                                  "queued": 0}

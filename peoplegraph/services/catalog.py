@@ -10,6 +10,7 @@ from peoplegraph.engine.quality import flags_from_bits
 from peoplegraph.identity.records import (
     ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
 )
+from peoplegraph.linking.bodies import body_appearances
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
@@ -173,6 +174,9 @@ def person_page(runtime: Runtime, project: str, person_id: str, *, limit: int = 
         "photos_offset": offset,
         "appears_with": [{"id": p, "name": n, "photos": k}
                          for p, n, k in graph.co_appearances(project, person_id, everyone=True)],
+        # apart from the photos above (found by face): where their body was found, and what waits for review
+        "found_by_body": {status: len(body_appearances(runtime, project, person_id, status=status))
+                          for status in ("tagged", "queued")},
     }
 
 
@@ -191,4 +195,8 @@ def person_page_text(page: dict) -> str:
               for p in page["photos"]]
     lines.append("appears with:")
     lines += [f"  {a['name']} ({a['id']}): {a['photos']} photos" for a in page["appears_with"]]
+    body = page["found_by_body"]
+    if body["tagged"] or body["queued"]:
+        lines.append(f"found by body (apart from the photos above): {body['tagged']} tagged, {body['queued']} waiting "
+                     f"for review (peoplegraph reid appearances --person {page['id']})")
     return "\n".join(lines)
