@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,30 @@ def api(app_settings):
     with TestClient(app=create_app(app_settings)) as client:
         client.headers["Authorization"] = f"Bearer {client.app.state.first_admin_key}"
         yield client
+
+
+JOB_TIMEOUT_S = 300
+
+
+def wait_for_job(client, job_id: str) -> dict:
+    """The job once it has finished (complete or failed); fails the test after JOB_TIMEOUT_S."""
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        answer = client.get(f"/jobs/{job_id}")
+        assert answer.status_code == 200, answer.text
+        job = answer.json()
+        if job["state"] in ("complete", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {JOB_TIMEOUT_S} s")
+
+
+def upload_photos(client, project: str, photos: list[Path]) -> dict:
+    """Upload the photos as a browser does and wait for the ingest job."""
+    files = [("photos", (p.name, p.read_bytes(), "image/jpeg")) for p in photos]
+    answer = client.post(f"/projects/{project}/photos", files=files)
+    assert answer.status_code == 202, answer.text
+    return wait_for_job(client, answer.json()["jobs"][0])
 
 
 def make_project(client, name: str) -> None:

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
-from conftest import make_project
+from conftest import make_project, wait_for_job
 from peoplegraph.settings import Settings
-
-JOB_TIMEOUT_S = 300
-
-
-def _wait(client: TestClient, job_id: str) -> dict:
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while time.monotonic() < deadline:
-        answer = client.get(f"/jobs/{job_id}")
-        assert answer.status_code == 200, answer.text
-        job = answer.json()
-        if job["state"] in ("complete", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish in {JOB_TIMEOUT_S} s")
-
 
 def _graphql(client: TestClient, query: str) -> dict:
     answer = client.post("/graphql", json={"query": query})
@@ -53,7 +37,7 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
     answer = client.post("/projects/event/photos", files=files)
     assert answer.status_code == 202, answer.text
     (job_id,) = answer.json()["jobs"]
-    job = _wait(client, job_id)
+    job = wait_for_job(client, job_id)
     assert job["state"] == "complete", job
     assert job["progress"]["done"] == job["progress"]["total"] == 3
     result = job["result"]
@@ -70,10 +54,10 @@ def test_upload_is_processed_by_the_worker_and_shows_in_graphql(client: TestClie
 
     answer = client.post("/projects/event/clustering")
     assert answer.status_code == 202
-    assert _wait(client, answer.json()["jobs"][0])["state"] == "complete"
+    assert wait_for_job(client, answer.json()["jobs"][0])["state"] == "complete"
     missing = client.post("/projects/event/clustering?mode=missing")  # nothing new: nothing changes
     assert missing.status_code == 202 and missing.json()["mode"] == "missing"
-    assert _wait(client, missing.json()["jobs"][0])["state"] == "complete"
+    assert wait_for_job(client, missing.json()["jobs"][0])["state"] == "complete"
     data = _graphql(client, '{ clusters(project: "event") { id size photoIds representative { photoId } } '
                             'people(project: "event") { id } }')
     # both photos show the same six actors, years apart: the clusters found pair a face of one photo

@@ -208,6 +208,7 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     from peoplegraph.linking.bodies import BODY_METHOD, MATCHER, body_appearances
     from peoplegraph.identity.records import FaceDecision, now
     from cli_runner import cli_json
+    from conftest import upload_photos
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -232,6 +233,10 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     settings = runtime.settings
     with TestClient(app=create_app(settings)) as client:
         client.headers["Authorization"] = f"Bearer {client.app.state.first_admin_key}"
+        uploaded = upload_photos(client, PROJECT, [shared_data / "faces-misc" / "group-photos" / "dlib_2008_004176.jpg"])
+        assert uploaded["state"] == "complete", uploaded
+        assert uploaded["result"]["bodies"] > 0 and uploaded["result"]["body_matching"]["without_window"] >= 0
+        assert "matching bodies" in {stage["stage"] for stage in uploaded["result"]["stages"]}
         answer = client.get(f"/projects/{PROJECT}/bodies", params={"person_id": person})
         assert answer.status_code == 200, answer.text
         [shown] = answer.json()

@@ -4,20 +4,18 @@ except in the one test that needs real faces for merging and splitting clusters.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
-from conftest import make_project
+from conftest import make_project, wait_for_job
 from peoplegraph.identity.records import (
     Appearance, ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
     RelationRecord,
 )
 
 P = "archive"
-JOB_TIMEOUT_S = 300
 
 
 def graphql(client: TestClient, query: str, variables: dict | None = None) -> dict:
@@ -342,25 +340,15 @@ def test_linking_mutations_refuse_bad_input_clearly(archive: TestClient) -> None
         assert all(w in error["message"] for w in words), (query, error)
 
 
-def _wait(client: TestClient, job_id: str) -> dict:
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while time.monotonic() < deadline:
-        job = client.get(f"/jobs/{job_id}").json()
-        if job["state"] in ("complete", "failed"):
-            return job
-        time.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish in {JOB_TIMEOUT_S} s")
-
-
 def test_merge_split_and_reset_clusters_of_real_faces(client: TestClient, shared_data: Path) -> None:
     group = shared_data / "faces-misc" / "group-photos"
     files = [("photos", ("t1.jpg", (group / "insightface_t1.jpg").read_bytes(), "image/jpeg")),
              ("photos", ("multiface.jpg", (group / "facenet_pytorch_multiface.jpg").read_bytes(), "image/jpeg"))]
     answer = client.post("/projects/real/photos", files=files)
     assert answer.status_code == 202, answer.text
-    assert _wait(client, answer.json()["jobs"][0])["state"] == "complete"
+    assert wait_for_job(client, answer.json()["jobs"][0])["state"] == "complete"
     answer = client.post("/projects/real/clustering")
-    assert _wait(client, answer.json()["jobs"][0])["state"] == "complete"
+    assert wait_for_job(client, answer.json()["jobs"][0])["state"] == "complete"
     clusters = graphql(client, '{ clusters(project: "real") { id size } }')["clusters"]
     assert len(clusters) >= 2 and all(c["size"] == 2 for c in clusters)  # each pairs one face of each photo
     a, b = clusters[0]["id"], clusters[1]["id"]

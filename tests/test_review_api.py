@@ -7,38 +7,20 @@ import csv
 import hashlib
 import io
 import json
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 
-from conftest import make_project
-
-
-def _wait(client: TestClient, job_id: str) -> dict:
-    deadline = time.monotonic() + 300
-    while True:
-        job = client.get(f"/jobs/{job_id}").json()
-        if job["state"] in ("complete", "failed"):
-            return job
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
-
-
-def _upload(client: TestClient, project: str, photos: list[Path]) -> dict:
-    files = [("photos", (p.name, p.read_bytes(), "image/jpeg")) for p in photos]
-    answer = client.post(f"/projects/{project}/photos", files=files)
-    assert answer.status_code == 202, answer.text
-    return _wait(client, answer.json()["jobs"][0])
+from conftest import make_project, upload_photos, wait_for_job
 
 
 def test_an_editor_reviews_clusters_over_rest(api: TestClient, shared_data: Path) -> None:
     make_project(api, "cast")
     lfw = shared_data / "lfw-devtrain"
     colin, tony = (sorted((lfw / who).glob("*.jpg")) for who in ("Colin_Powell", "Tony_Blair"))
-    job = _upload(api, "cast", colin[:5] + tony[:5])
+    job = upload_photos(api, "cast", colin[:5] + tony[:5])
     assert job["state"] == "complete" and job["result"]["clustering"]["clusters"] == 2  # clustered by the job
 
     listed = api.get("/projects/cast/clusters?status=unnamed&limit=1")
@@ -62,7 +44,7 @@ def test_an_editor_reviews_clusters_over_rest(api: TestClient, shared_data: Path
     assert undone.status_code == 200 and undone.json()["action"].startswith("undo")
 
     # new photos of the confirmed person: auto-matched or queued for review
-    job = _upload(api, "cast", colin[5:12])
+    job = upload_photos(api, "cast", colin[5:12])
     queue = api.get("/projects/cast/review").json()
     if queue:
         answer = api.post("/projects/cast/review", json={"face_ids": [queue[0]["face_id"]], "accept": True})
@@ -101,7 +83,7 @@ def test_decision_history_people_search_and_undoing_ones_own(api: TestClient, sh
                         (("editor", "alice"), ("editor", "bob"), ("owner", "olga")))
     lfw = shared_data / "lfw-devtrain"
     colin, tony = (sorted((lfw / who).glob("*.jpg")) for who in ("Colin_Powell", "Tony_Blair"))
-    assert _upload(api, "hist", colin[:4] + tony[:4])["state"] == "complete"
+    assert upload_photos(api, "hist", colin[:4] + tony[:4])["state"] == "complete"
     first, second = api.get("/projects/hist/clusters").json()[:2]
     faces = [f["face_id"] for f in api.get(f"/projects/hist/clusters/{first['id']}/faces").json()]
 
@@ -157,7 +139,7 @@ def test_deleting_a_photo_takes_its_faces_decisions_and_media(api: TestClient, s
     make_project(api, "del")
     viewer = _key(api, "del", "viewer", "vera")
     colin = sorted((shared_data / "lfw-devtrain" / "Colin_Powell").glob("*.jpg"))[:5]
-    assert _upload(api, "del", colin)["state"] == "complete"
+    assert upload_photos(api, "del", colin)["state"] == "complete"
     (cluster,) = api.get("/projects/del/clusters").json()
     api.post(f"/projects/del/clusters/{cluster['id']}/confirm", json={"name": "Colin"}).raise_for_status()
     faces = api.get(f"/projects/del/clusters/{cluster['id']}/faces").json()
@@ -200,7 +182,7 @@ def test_deleting_a_photo_takes_its_faces_decisions_and_media(api: TestClient, s
     assert api.delete(f"/projects/del/photos/{photo}").status_code == 404
     assert api.delete(f"/projects/del/photos/{'x' * 64}").status_code == 404
     (same,) = [p for p in colin if hashlib.sha256(p.read_bytes()).hexdigest() == photo]
-    assert _upload(api, "del", [same])["result"]["new_photos"] == 1  # the same file again: a new photo
+    assert upload_photos(api, "del", [same])["result"]["new_photos"] == 1  # the same file again: a new photo
     assert runtime.graph.photos_by_id("del", [photo]) != []
 
 
@@ -208,7 +190,7 @@ def test_cluster_ids_last_and_a_gone_one_says_where_its_faces_went(api: TestClie
     make_project(api, "ids")
     lfw = shared_data / "lfw-devtrain"
     people = [sorted((lfw / who).glob("*.jpg"))[:4] for who in ("Colin_Powell", "Tony_Blair", "George_W_Bush")]
-    assert _upload(api, "ids", [p for photos in people for p in photos])["state"] == "complete"
+    assert upload_photos(api, "ids", [p for photos in people for p in photos])["state"] == "complete"
 
     def listed() -> dict[int, list[str]]:
         return {c["id"]: sorted(f["face_id"] for f in api.get(f"/projects/ids/clusters/{c['id']}/faces").json())
@@ -217,7 +199,7 @@ def test_cluster_ids_last_and_a_gone_one_says_where_its_faces_went(api: TestClie
     before = listed()
     assert len(before) == 3
     (job_id,) = api.post("/projects/ids/clustering?mode=reset").json()["jobs"]
-    assert _wait(api, job_id)["state"] == "complete"
+    assert wait_for_job(api, job_id)["state"] == "complete"
     assert listed() == before  # a reset keeps each id whose faces stay together
 
     kept, gone, third = sorted(before)
@@ -248,7 +230,7 @@ def test_cluster_ids_last_and_a_gone_one_says_where_its_faces_went(api: TestClie
     assert listed() == after
     lfw = shared_data / "lfw-devtrain"
     newcomer = sorted((lfw / "John_Ashcroft").glob("*.jpg"))[:4]
-    assert _upload(api, "ids", newcomer)["state"] == "complete"
+    assert upload_photos(api, "ids", newcomer)["state"] == "complete"
     fresh = set(listed()) - set(after)
     assert fresh and min(fresh) > max([*before, *after, gone]), (fresh, before, after)
 
@@ -258,7 +240,7 @@ def test_clusters_show_their_quality_and_ignored_faces_can_be_listed_and_brought
     make_project(api, "extras")
     lfw = shared_data / "lfw-devtrain"
     photos = [p for who in ("Colin_Powell", "Tony_Blair") for p in sorted((lfw / who).glob("*.jpg"))[:4]]
-    assert _upload(api, "extras", photos)["state"] == "complete"
+    assert upload_photos(api, "extras", photos)["state"] == "complete"
     listed = api.get("/projects/extras/clusters").json()
     assert len(listed) == 2
     for cluster in listed:
