@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from peoplegraph.observations.model import NO_FACE, BodyObservation
+from peoplegraph.observations.model import NO_FACE
 from peoplegraph.reid.people import tie_faces
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -28,28 +28,6 @@ def test_each_face_is_tied_to_the_body_it_heads() -> None:
     assert tie_faces(people, faces).tolist() == [0, 1, -1]
     assert tie_faces(people, np.zeros((0, 4))).tolist() == [-1, -1, -1]
     assert tie_faces(np.zeros((0, 4)), faces).tolist() == []
-
-
-def test_the_body_collection_keeps_projects_apart(tmp_path: Path) -> None:
-    from peoplegraph.observations.bodies import MilvusBodyStore
-
-    rng = np.random.default_rng(0)
-    with MilvusBodyStore(str(tmp_path / "milvus.db"), "reid-test", 8) as store:
-        rows = [BodyObservation(i, project, f"photo{i % 3}", (0.0, 0.0, 10.0, 20.0), 0.9, i * 10 if i % 2 else NO_FACE,
-                                rng.normal(size=8).astype(np.float32)) for i, project in enumerate(["a"] * 6 + ["b"] * 2)]
-        store.upsert(rows)
-        store.upsert(rows[:2])  # idempotent by body id
-        assert store.count("a") == 6 and store.count("b") == 2
-        assert [b.body_id for b in store.bodies("a", photo_ids=["photo0"])] == [0, 3]
-        assert [b.face_id for b in store.bodies_by_id("a", [1, 0, 7])] == [10, NO_FACE]  # 7 is b's
-        found = store.bodies("a", with_embeddings=True)
-        assert np.allclose(found[1].embedding, rows[1].embedding)
-        store.delete_photos("a", ["photo0"])
-        assert [b.body_id for b in store.bodies("a")] == [1, 2, 4, 5]
-        store.drop_project("a")
-        assert store.count("a") == 0 and store.count("b") == 2
-    with pytest.raises(ValueError, match="dim"):
-        MilvusBodyStore(str(tmp_path / "milvus.db"), "reid-test", 16)
 
 
 def _runtime(tmp_path: Path, model_dir: Path, shared_models: Path, **settings):

@@ -18,7 +18,9 @@ from milvus_server import private_database
 from processes import held_by_another_process, run_python
 from peoplegraph.observations.factory import open_vector_store
 from peoplegraph.observations.milvus import MilvusVectorStore, collection_name_for, server_version
-from peoplegraph.observations.model import UNCLUSTERED, FaceObservation, face_id_for, validate_project_name
+from peoplegraph.observations.bodies import MilvusBodyStore
+from peoplegraph.observations.model import (NO_FACE, UNCLUSTERED, BodyObservation, FaceObservation, face_id_for,
+                                            validate_project_name)
 from peoplegraph.observations.store import StoreBusyError
 from peoplegraph.settings import Settings
 
@@ -415,3 +417,25 @@ def test_an_older_collection_keeps_its_clusters(fresh: Backend) -> None:
         assert {f.face_id: f.cluster_id for f in again.faces_by_id("old", [faces[0].face_id, 12345, faces[1].face_id])} \
             == {faces[0].face_id: 9, 12345: 4, faces[1].face_id: clusters[1]}
         assert not again._client.has_collection(again.membership + "_migrating")
+
+
+def test_the_body_collection_keeps_projects_apart(backend: Backend) -> None:
+    """Bodies (a Milvus 2.3 server writes them by delete and insert): idempotent by id, kept per project,
+    read by photo and by id, deleted by photo; another dimension refused."""
+    rng = np.random.default_rng(0)
+    with MilvusBodyStore(backend.uri, "reid-test", 8, token=backend.token) as store:
+        rows = [BodyObservation(i, project, f"photo{i % 3}", (0.0, 0.0, 10.0, 20.0), 0.9, i * 10 if i % 2 else NO_FACE,
+                                rng.normal(size=8).astype(np.float32)) for i, project in enumerate(["a"] * 6 + ["b"] * 2)]
+        store.upsert(rows)
+        store.upsert(rows[:2])  # idempotent by body id
+        assert store.count("a") == 6 and store.count("b") == 2
+        assert [b.body_id for b in store.bodies("a", photo_ids=["photo0"])] == [0, 3]
+        assert [b.face_id for b in store.bodies_by_id("a", [1, 0, 7])] == [10, NO_FACE]  # 7 is b's
+        found = store.bodies("a", with_embeddings=True)
+        assert np.allclose(found[1].embedding, rows[1].embedding)
+        store.delete_photos("a", ["photo0"])
+        assert [b.body_id for b in store.bodies("a")] == [1, 2, 4, 5]
+        store.drop_project("a")
+        assert store.count("a") == 0 and store.count("b") == 2
+    with pytest.raises(ValueError, match="dim"):
+        MilvusBodyStore(backend.uri, "reid-test", 16, token=backend.token)
