@@ -1,4 +1,4 @@
-"""Bodies in the library: person boxes tied to their faces, the body collection, ingest with bodies (and
+"""Bodies in the library: person boxes tied to their faces, ingest with bodies (and
 bodies added to a library ingested before), deletion, and body matching on real group photos whose people
 hid their face (tagged or queued as the right person, never as a wrong one, never without a window)."""
 
