@@ -391,7 +391,7 @@ def redis_trial(session: Session, scratch: Path, model_dir: Path, rnd: random.Ra
         alive = stopped(running)
         found = _named(state_of(root / "data", model_dir, env))
         outcome = "after" if found == expected else "part way"
-        if found != expected:  # its result lost with Redis, or the job with the queue: the user sends it again
+        if found != expected or not done:  # the job lost with the queue, or its result with Redis: sent again
             running = worker()
             done = asyncio.run(finished(asyncio.run(send(1)), session.seconds[0] + 300))
             stopped(running)

@@ -53,13 +53,13 @@ def test_the_cli_goes_through_a_running_server(shared_data: Path, model_dir: Pat
             time.sleep(0.5)
         assert oct((data / "serve.json").stat().st_mode & 0o777) == "0o600"  # its token is the user's alone
 
+        ingested = cli("ingest", "photos", "--project", "p", "--json")  # a relative path: the client's folder
+        assert ingested.returncode == 0, ingested.stderr
         ignored = cli("--body-auto-threshold", "0.99", "reid", "queue", "--project", "p")
         assert ignored.returncode != 0 and "--body-auto-threshold" in ignored.stderr and "serve" in ignored.stderr
         assert "Traceback" not in ignored.stderr
         same = cli("--data-dir", str(data), "reid", "queue", "--project", "p")  # the server's own: fine
         assert same.returncode == 0, same.stderr
-        ingested = cli("ingest", "photos", "--project", "p", "--json")  # a relative path: the client's folder
-        assert ingested.returncode == 0, ingested.stderr
         report = json.loads(ingested.stdout)
         assert report["new_photos"] == 4 and report["clustering"]["clusters"] == 1
         confirmed = cli("clusters", "confirm", "0", "--name", "Colin", "--project", "p", "--actor", "ed")
