@@ -12,10 +12,14 @@ import io
 import os
 import stat
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+if TYPE_CHECKING:
+    from peoplegraph.settings import Settings
 
 from pillow_heif import register_heif_opener
 
@@ -56,6 +60,13 @@ class DecodedImage:
     scale: float
     taken_at: str = ""  # EXIF DateTimeOriginal (else DateTime) as ISO 8601, "" when the photo does not say
     note: str = ""  # what of the file was not used, for the ingest report ("" when it was read whole)
+
+
+def decode_for_detection(settings: Settings, data: bytes | Path, name: str) -> DecodedImage:
+    """A photo as the viewer sees it, reduced for detection (`detection_max_side`), within the size limits;
+    ImageRejected with the reason otherwise."""
+    return decode_image(data, name=name, max_pixels=settings.max_image_pixels, max_bytes=settings.max_file_bytes,
+                        max_side=settings.detection_max_side)
 
 
 def decode_image(source: Path | bytes, *, name: str, max_pixels: int, max_bytes: int, max_side: int) -> DecodedImage:

@@ -307,17 +307,18 @@ def body_appearances(runtime: Runtime, project: str, person_id: str | None = Non
                      status: str = "tagged") -> list[BodyAppearance]:
     """The people found by body (`status` tagged), or the bodies waiting in the body review queue (queued),
     of one person or of everyone, best score first. A body whose face a decision speaks for now (named,
-    ignored, or removed from that person) is left out: the face wins."""
+    ignored, or removed from that person) is left out: the face wins. `status` all: both."""
     existing_project(runtime, project)
-    if status not in ("tagged", "queued"):
-        raise ValueError(f"status: {status!r} is not tagged or queued")
+    if status not in ("tagged", "queued", "all"):
+        raise ValueError(f"status: {status!r} is not tagged, queued or all")
     if person_id is not None:
         existing_person(runtime, project, person_id)
         every = runtime.graph.face_decisions(project, identities=[person_id])
     else:
         every = runtime.graph.face_decisions(project)
     wanted = {f: d for f, d in every.items() if d.method == BODY_METHOD
-              and ((d.confirmed_as if status == "tagged" else d.suggested_as) or None) is not None
+              and (d.confirmed_as if status == "tagged" else d.suggested_as if status == "queued"
+                   else d.confirmed_as or d.suggested_as)
               and (person_id is None or (d.confirmed_as or d.suggested_as) == person_id)}
     bodies = {b.body_id: b for b in runtime.bodies.bodies_by_id(project, sorted(wanted))}
     settled, removed = _face_verdicts(runtime, project, [b.face_id for b in bodies.values() if b.face_id != NO_FACE])
@@ -327,7 +328,8 @@ def body_appearances(runtime: Runtime, project: str, person_id: str | None = Non
         person = d.confirmed_as or d.suggested_as or ""
         if body is None or body.face_id in settled or person in removed.get(body.face_id, ()):
             continue
-        found.append(BodyAppearance(body_id, person, body.photo_id, body.box, status, d.score, d.references,
+        found.append(BodyAppearance(body_id, person, body.photo_id, body.box,
+                                    "tagged" if d.confirmed_as else "queued", d.score, d.references,
                                     body.face_id, d.face_score, d.actor, d.decided_at))
     return sorted(found, key=lambda a: (-(a.score or 0.0), a.body_id))
 

@@ -159,6 +159,7 @@ def person_page(runtime: Runtime, project: str, person_id: str, *, limit: int = 
     if person is None:
         raise ValueError(f"person: no person {person_id!r} in project {project!r}")
     organisations = {o.organisation_id: o for o in graph.organisations(project)}
+    found_by_body = body_appearances(runtime, project, person_id, status="all")
     return {
         **person_details(person),
         "photo_count": person.photo_count,  # "photos" is the page of them below
@@ -175,8 +176,7 @@ def person_page(runtime: Runtime, project: str, person_id: str, *, limit: int = 
         "appears_with": [{"id": p, "name": n, "photos": k}
                          for p, n, k in graph.co_appearances(project, person_id, everyone=True)],
         # apart from the photos above (found by face): where their body was found, and what waits for review
-        "found_by_body": {status: len(body_appearances(runtime, project, person_id, status=status))
-                          for status in ("tagged", "queued")},
+        "found_by_body": {status: sum(a.status == status for a in found_by_body) for status in ("tagged", "queued")},
     }
 
 

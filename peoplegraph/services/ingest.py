@@ -21,8 +21,8 @@ from typing import TypeVar
 import numpy as np
 
 from peoplegraph.engine.analysis import describe_faces, detect_faces
-from peoplegraph.engine.decode import (IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_image, read_photo_file,
-                                       sha256_of)
+from peoplegraph.engine.decode import (IMAGE_SUFFIXES, DecodedImage, ImageRejected, decode_for_detection,
+                                       read_photo_file, sha256_of)
 from peoplegraph.engine.faces import Detections
 from peoplegraph.metadata.files import SIDECAR_SUFFIXES, PhotoPeople, photo_people
 from peoplegraph.identity.records import PhotoRecord
@@ -214,8 +214,7 @@ def decode_and_detect(runtime: Runtime, data: bytes | Path, name: str) -> tuple[
     """A photo decoded as the viewer sees it (reduced for detection) and its faces found; ImageRejected with
     the reason when it cannot be, detection failures included (one bad photo must not stop a batch)."""
     settings = runtime.settings
-    image = decode_image(data, name=name, max_pixels=settings.max_image_pixels, max_bytes=settings.max_file_bytes,
-                         max_side=settings.detection_max_side)
+    image = decode_for_detection(settings, data, name)
     try:
         return image, detect_faces(runtime.pack, image, settings, runtime.detection_threshold)
     except Exception as exc:
@@ -396,9 +395,7 @@ class IngestService:
             people = None
             if self._body_model and photo_id not in self._scanned:
                 try:
-                    people = self._people(decode_image(data, name=source.name, max_pixels=settings.max_image_pixels,
-                                                       max_bytes=settings.max_file_bytes,
-                                                       max_side=settings.detection_max_side), source.name)
+                    people = self._people(decode_for_detection(settings, data, source.name), source.name)
                 except ImageRejected as exc:  # read before, not now: it keeps what it has
                     log.warning("no bodies for %s: %s", source.name, exc.reason)
             return _Prepared(source, photo_id=photo_id, known=True, data=kept, named=named, people=people)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from peoplegraph.engine.decode import ImageRejected, decode_image
+from peoplegraph.engine.decode import ImageRejected, decode_for_detection
 from peoplegraph.engine.faces import Detections
 from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.factory import open_vector_store
@@ -98,8 +98,7 @@ def _reembedded(runtime: Runtime, photo: PhotoRecord, faces: list[FaceObservatio
     """The photo's faces with the new pack's embeddings, aligned on their recorded landmarks."""
     settings = runtime.settings
     data = photo_bytes(runtime, photo)
-    image = decode_image(data, name=photo.path, max_pixels=settings.max_image_pixels,
-                         max_bytes=settings.max_file_bytes, max_side=settings.detection_max_side)
+    image = decode_for_detection(settings, data, photo.path)
     scale = image.scale
     detections = Detections(
         np.array([f.box for f in faces], np.float32).reshape(-1, 4) / scale,

@@ -70,12 +70,11 @@ def selfie_embedding(runtime: Runtime, selfie: Path | bytes, name: str | None = 
     """The embedding of the selfie's largest face (the person who took it): a file, or bytes received
     under `name`. Raises ImageRejected (not an image, too large) or NoFaceInSelfie, both ValueErrors."""
     from peoplegraph.engine.analysis import describe_faces
-    from peoplegraph.engine.decode import decode_image
+    from peoplegraph.engine.decode import decode_for_detection
 
     settings = runtime.settings
     name = name or str(selfie)
-    image = decode_image(selfie, name=name, max_pixels=settings.max_image_pixels,
-                         max_bytes=settings.max_file_bytes, max_side=settings.detection_max_side)
+    image = decode_for_detection(settings, selfie, name)
     faces = describe_faces(runtime.pack, image, settings, runtime.detection_threshold)
     if not faces:
         raise NoFaceInSelfie(f"{name}: no face found in the selfie")
