@@ -421,11 +421,13 @@ def test_an_older_collection_keeps_its_clusters(fresh: Backend) -> None:
 
 def test_the_body_collection_keeps_projects_apart(backend: Backend) -> None:
     """Bodies (a Milvus 2.3 server writes them by delete and insert): idempotent by id, kept per project,
-    read by photo and by id, deleted by photo; another dimension refused."""
+    read by photo and by id with the embedding below their face, deleted by photo; another dimension refused."""
     rng = np.random.default_rng(0)
     with MilvusBodyStore(backend.uri, "reid-test", 8, token=backend.token) as store:
         rows = [BodyObservation(i, project, f"photo{i % 3}", (0.0, 0.0, 10.0, 20.0), 0.9, i * 10 if i % 2 else NO_FACE,
-                                rng.normal(size=8).astype(np.float32)) for i, project in enumerate(["a"] * 6 + ["b"] * 2)]
+                                rng.normal(size=8).astype(np.float32),
+                                rng.normal(size=8).astype(np.float32) if i % 2 else None)
+                for i, project in enumerate(["a"] * 6 + ["b"] * 2)]
         store.upsert(rows)
         store.upsert(rows[:2])  # idempotent by body id
         assert store.count("a") == 6 and store.count("b") == 2
@@ -433,9 +435,17 @@ def test_the_body_collection_keeps_projects_apart(backend: Backend) -> None:
         assert [b.face_id for b in store.bodies_by_id("a", [1, 0, 7])] == [10, NO_FACE]  # 7 is b's
         found = store.bodies("a", with_embeddings=True)
         assert np.allclose(found[1].embedding, rows[1].embedding)
+        assert np.allclose(found[1].below_face, rows[1].below_face) and found[0].below_face is None
+        by_id = store.bodies_by_id("a", [3, 2], with_embeddings=True)
+        assert np.allclose(by_id[0].below_face, rows[3].below_face) and by_id[1].below_face is None
+        assert store.bodies("a")[1].below_face is None  # read with the embeddings only
+        store.upsert([BodyObservation(1, "a", "photo1", (0.0, 0.0, 10.0, 20.0), 0.9, NO_FACE, rows[1].embedding)])
+        assert store.bodies_by_id("a", [1], with_embeddings=True)[0].below_face is None  # its face gone: dropped
         store.delete_photos("a", ["photo0"])
         assert [b.body_id for b in store.bodies("a")] == [1, 2, 4, 5]
+        assert store.bodies_by_id("a", [3], with_embeddings=True) == []
         store.drop_project("a")
         assert store.count("a") == 0 and store.count("b") == 2
+        assert np.allclose(store.bodies("b", with_embeddings=True)[1].below_face, rows[7].below_face)
     with pytest.raises(ValueError, match="dim"):
         MilvusBodyStore(backend.uri, "reid-test", 16, token=backend.token)

@@ -6,7 +6,9 @@ usable face (none found in its box, or one flagged as poor - blurry, small, in p
 no one is named for) is compared with the reference bodies of the photos *in the same window* only: the same
 event, or EXIF times at most `body_time_window_h` apart, since clothes change between days. A body whose face
 is sharp and unnamed is left to the face: face matching found no one for it, and a body must not overrule
-that. Its score for a person is its best cosine similarity to that person's reference bodies there; from
+that. Its score for a person is its best cosine similarity to that person's reference bodies there, each
+taken whole or below its face, whichever is closer (`body_similarity`: a body whose head is hidden, blurred or
+cut away is closer to the reference's body under the face than to the whole with a face in it); from
 `body_auto_threshold`, and ahead of the next person by `body_margin`, it is tagged; from
 `body_review_threshold` it waits in the body review queue; below, nothing is decided.
 
@@ -240,6 +242,8 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
     column = {p: i for i, p in enumerate(people)}
     ref_person = np.array([column[_carried(library, b)] for b in references])  # type: ignore[index]
     ref_vectors = np.stack([b.embedding for b in references]).astype(np.float32)  # type: ignore[misc]
+    ref_below = np.stack([b.embedding if b.below_face is None else b.below_face  # type: ignore[misc]
+                          for b in references]).astype(np.float32)
     events = {e: i for i, e in enumerate(sorted(set(library.event_of.values())))}
     ref_event = np.array([events.get(library.event_of.get(b.photo_id, ""), -1) for b in references])
     ref_hours = np.array([library.hours_of.get(b.photo_id, math.nan) for b in references])
@@ -253,7 +257,8 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
     proposals = []  # (score, second best, candidate index, person column, reference rows)
     for start in range(0, len(candidates), CHUNK):
         chunk = candidates[start:start + CHUNK]
-        similarity = np.stack([b.embedding for b in chunk]).astype(np.float32) @ ref_vectors.T  # type: ignore[misc]
+        similarity = body_similarity(np.stack([b.embedding for b in chunk]), ref_vectors,  # type: ignore[misc]
+                                     ref_below)
         mine = np.array([events.get(library.event_of.get(b.photo_id, ""), -1) for b in chunk])
         event = (mine[:, None] == ref_event[None, :]) & (mine[:, None] >= 0)
         hours = np.array([library.hours_of.get(b.photo_id, math.nan) for b in chunk])
@@ -290,6 +295,13 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
             references=tuple(references[r].body_id for r in rows.tolist()), method=BODY_METHOD, actor=MATCHER,
             score=top, face_score=_face_score(library, body, person), decided_at=stamp))
     return out
+
+
+def body_similarity(bodies: np.ndarray, references: np.ndarray, below_face: np.ndarray) -> np.ndarray:
+    """Cosine similarities (n, m) of bodies (n, dim) to reference bodies, each the closer of the reference
+    whole (m, dim) and its part below the face (m, dim: the whole again where it has none); L2-normalised."""
+    bodies = np.asarray(bodies, np.float32)
+    return np.maximum(bodies @ np.asarray(references, np.float32).T, bodies @ np.asarray(below_face, np.float32).T)
 
 
 def _face_score(library: _Library, body: BodyObservation, person: str) -> float | None:

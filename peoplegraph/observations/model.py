@@ -83,3 +83,6 @@ class BodyObservation:
     det_score: float  # the person detector's, 0-1
     face_id: int = NO_FACE  # the face inside the box, NO_FACE when none was found there
     embedding: np.ndarray | None = field(default=None, repr=False)
+    # the embedding of the box below its face (None without a face, or with too little body under it): what a
+    # body whose head is hidden or cut away is compared with
+    below_face: np.ndarray | None = field(default=None, repr=False)

@@ -12,6 +12,9 @@ HEAD_SHARE = 0.45
 CENTRE_SHARE = 0.6
 FACE_WIDTH_SHARE = 0.9
 CROP_MARGIN = 0.05  # of the box's size, added around a person's crop (the detector's boxes are tight)
+# A body's part below its face is embedded when it is at least this many face heights tall (a head and
+# shoulders have no body below them to compare).
+BELOW_FACE_HEIGHTS = 1.0
 
 
 def tie_faces(people: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -53,3 +56,20 @@ def person_crops(image: np.ndarray, boxes: np.ndarray) -> list[np.ndarray]:
         right, bottom = min(width, int(np.ceil(x2 + dx))), min(height, int(np.ceil(y2 + dy)))
         crops.append(image[top:max(bottom, top + 1), left:max(right, left + 1)])
     return crops
+
+
+def below_face_boxes(people: np.ndarray, faces: np.ndarray, tied: np.ndarray) -> np.ndarray:
+    """For each person box, the part of it below its tied face (`tied` as `tie_faces` answers), NaN where it
+    has no face or less than BELOW_FACE_HEIGHTS face heights of body under the face. Its crop's margin takes in
+    the neck and the line of the shoulders, where the box of a body whose head is gone starts."""
+    people = np.asarray(people, np.float32).reshape(-1, 4)
+    faces = np.asarray(faces, np.float32).reshape(-1, 4)
+    out = np.full_like(people, np.nan)
+    for i, face in enumerate(np.asarray(tied).tolist()):
+        if face < 0:
+            continue
+        x1, _, x2, y2 = people[i]
+        below = y2 - faces[face, 3]
+        if below >= BELOW_FACE_HEIGHTS * (faces[face, 3] - faces[face, 1]):
+            out[i] = (x1, faces[face, 3], x2, y2)
+    return out

@@ -29,7 +29,7 @@ from peoplegraph.identity.records import PhotoRecord
 from peoplegraph.observations.model import (UNCLUSTERED, UNKNOWN_AGE, BodyObservation, FaceObservation, face_id_for,
                                             validate_project_name)
 from peoplegraph.observations.store import StoreWriteError
-from peoplegraph.services.bodies import PeopleFound, observations
+from peoplegraph.services.bodies import PeopleFound
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.runtime import Runtime
 
@@ -316,9 +316,9 @@ class IngestService:
                     if prepared.people is not None and prepared.photo_id not in rescanned_now:
                         rescanned_now.add(prepared.photo_id)  # the same file twice in one run: once
                         stored = runtime.vectors.faces_of_photo(project, prepared.photo_id)
-                        pending_bodies.extend(observations(project, prepared.photo_id, self._body_model,
-                                                           prepared.people, [f.box for f in stored],
-                                                           [f.face_id for f in stored]))
+                        pending_bodies.extend(runtime.body_scanner.observations(
+                            project, prepared.photo_id, prepared.people, [f.box for f in stored],
+                            [f.face_id for f in stored]))
                         report.bodies += len(prepared.people.boxes)
                         rescanned.append(prepared.photo_id)
                         if len(rescanned) >= self.write_batch:
@@ -344,8 +344,9 @@ class IngestService:
                     report.face_ids.extend(f.face_id for f in faces)
                     pending_faces.extend(faces)
                     if prepared.people is not None:
-                        pending_bodies.extend(observations(project, prepared.photo_id, self._body_model, prepared.people,
-                                                           [f.box for f in faces], [f.face_id for f in faces]))
+                        pending_bodies.extend(runtime.body_scanner.observations(
+                            project, prepared.photo_id, prepared.people, [f.box for f in faces],
+                            [f.face_id for f in faces]))
                         report.bodies += len(prepared.people.boxes)
                     pending_photos.append(
                         PhotoRecord(project, prepared.photo_id, prepared.source.record_path or name, prepared.image.width,
@@ -401,15 +402,15 @@ class IngestService:
             return _Prepared(source, photo_id=photo_id, known=True, data=kept, named=named, people=people)
         try:
             image, detections = decode_and_detect(self.runtime, data, source.name)
-            people = self._people(image, source.name) if self._body_model else None
+            people = self._people(image, source.name, detections.boxes * image.scale) if self._body_model else None
         except ImageRejected as exc:
             return _Prepared(source, rejected=exc.reason)
         return _Prepared(source, photo_id=photo_id, image=image, detections=detections, data=kept, named=named,
                          people=people)
 
-    def _people(self, image: DecodedImage, name: str) -> PeopleFound:
+    def _people(self, image: DecodedImage, name: str, face_boxes: np.ndarray | None = None) -> PeopleFound:
         try:
-            return self.runtime.body_scanner.find(image)
+            return self.runtime.body_scanner.find(image, () if face_boxes is None else face_boxes)
         except Exception as exc:  # one bad photo must not stop the batch
             log.exception("finding the people in %s failed", name)
             raise ImageRejected(name, f"finding people failed: {exc}") from exc
