@@ -70,28 +70,26 @@ class BodyScanner:
             self.prepare()
         assert self._detector is not None and self._embedder is not None
         found = self._detector.get(image.pixels, self.settings.person_threshold)
-        embeddings = self._embedder.get(person_crops(image.pixels, found.boxes)) if len(found) else \
-            np.zeros((0, self.dim), np.float32)
-        people = PeopleFound(found.boxes * np.float32(image.scale), found.scores, embeddings, image=image)
-        people.below_face = self._below_face(people, np.asarray(face_boxes, np.float32).reshape(-1, 4))
+        people = PeopleFound(found.boxes * np.float32(image.scale), found.scores, np.zeros((0, self.dim), np.float32),
+                             image=image)
+        faces = np.asarray(face_boxes, np.float32).reshape(-1, 4)
+        below, keys = self._below_face_boxes(people, faces, tie_faces(people.boxes, faces))
+        if len(found):  # one batch for the whole bodies and the parts below their faces
+            embedded = self._embedder.get(person_crops(image.pixels, np.concatenate([found.boxes, below])))
+            people.embeddings = embedded[:len(found)]
+            people.below_face = dict(zip(keys, embedded[len(found):]))
         return people
 
-    def _below_face(self, people: PeopleFound, faces: np.ndarray,
-                    tied: np.ndarray | None = None) -> dict[tuple[int, tuple[float, ...]], np.ndarray]:
-        """The embeddings of the people's bodies below their faces (`tied` as `tie_faces` answers, worked out
-        when not given), those `people` holds already taken from it."""
-        tied = tie_faces(people.boxes, faces) if tied is None else tied
+    @staticmethod
+    def _below_face_boxes(people: PeopleFound, faces: np.ndarray, tied: np.ndarray,
+                          ) -> tuple[np.ndarray, list[tuple[int, tuple[float, ...]]]]:
+        """The boxes below the tied faces that `people` has no embedding for yet, in its image's pixels, and
+        their keys (person, face box)."""
         below = below_face_boxes(people.boxes, faces, tied)
-        keys = {int(i): (int(i), _face_key(faces[tied[i]])) for i in np.flatnonzero(~np.isnan(below[:, 0]))}
-        out = {key: people.below_face[key] for key in keys.values() if key in people.below_face}
-        todo = [i for i, key in keys.items() if key not in out]
-        if todo and people.image is not None:
-            if self._embedder is None:
-                self.prepare()
-            assert self._embedder is not None
-            crops = person_crops(people.image.pixels, below[todo] / np.float32(people.image.scale))
-            out.update(zip((keys[i] for i in todo), self._embedder.get(crops)))
-        return out
+        wanted = [(int(i), (int(i), _face_key(faces[tied[i]]))) for i in np.flatnonzero(~np.isnan(below[:, 0]))]
+        wanted = [(i, key) for i, key in wanted if key not in people.below_face]
+        scale = np.float32(people.image.scale if people.image is not None else 1.0)
+        return below[[i for i, _ in wanted]].reshape(-1, 4) / scale, [key for _, key in wanted]
 
     def observations(self, project: str, photo_id: str, people: PeopleFound, face_boxes: Sequence[Sequence[float]],
                      face_ids: Sequence[int]) -> list[BodyObservation]:
@@ -99,13 +97,18 @@ class BodyScanner:
         pixels), with the embedding of its part below that face (made here for a tie `find` did not see)."""
         faces = np.asarray(face_boxes, np.float32).reshape(-1, 4)
         tied = tie_faces(people.boxes, faces)
-        below_face = self._below_face(people, faces, tied)
+        below, keys = self._below_face_boxes(people, faces, tied)
+        if keys and people.image is not None:
+            if self._embedder is None:
+                self.prepare()
+            assert self._embedder is not None
+            people.below_face.update(zip(keys, self._embedder.get(person_crops(people.image.pixels, below))))
         bodies = []
         for i, (box, score, embedding, face) in enumerate(zip(people.boxes, people.scores, people.embeddings,
                                                               tied.tolist())):
             rounded = tuple(round(float(v), 1) for v in box)
-            below = below_face.get((i, _face_key(faces[face]))) if face >= 0 else None
+            below_face = people.below_face.get((i, _face_key(faces[face]))) if face >= 0 else None
             bodies.append(BodyObservation(face_id_for(project, photo_id, self.model_id, rounded), project, photo_id,
                                           rounded, float(score), int(face_ids[face]) if face >= 0 else NO_FACE,
-                                          embedding, below))
+                                          embedding, below_face))
         return bodies
