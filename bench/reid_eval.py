@@ -49,7 +49,10 @@ def main() -> None:
             rows.append([name, spec.runtime, spec.dim, f"{plain[0]:.1%}", f"{plain[1]:.1%}", f"{plain[3]:.1%}",
                          f"{reranked[0]:.1%}", f"{reranked[3]:.1%}", f"{rate:.0f}", spec.documented])
             print(rows[-1], flush=True)
-    detector = PersonDetector(MODELS / "yolox" / DETECTOR.file)
+    from peoplegraph.settings import Settings
+
+    side = Settings().person_input_side
+    detector = PersonDetector(MODELS / "yolox" / DETECTOR.file, side)
     detector.prepare()
     photos = sorted((SHARED_DATA / "faces-misc" / "group-photos").glob("*.jpg"))
     times, people = [], 0
@@ -62,7 +65,7 @@ def main() -> None:
         times.append(time.perf_counter() - began)
     table = markdown_table(["pack", "runtime", "dim", "rank-1", "rank-5", "mAP", "rank-1 re-ranked",
                             "mAP re-ranked", "crops/s", "publisher's Market-1501 test figures"], rows)
-    detection = (f"Person detector (YOLOX-Nano, threshold 0.3) on the {len(times)} group photos of "
+    detection = (f"Person detector (YOLOX-Nano at {side} pixels, threshold 0.3) on the {len(times)} group photos of "
                  f"faces-misc: {people} people, p50 {np.percentile(times, 50) * 1000:.0f} ms and p99 "
                  f"{np.percentile(times, 99) * 1000:.0f} ms a photo (resizing included).")
     note = (f"Held-out split of market1501-train: the last {IDENTITIES} identities, {len(q_crops)} queries and "

@@ -292,7 +292,6 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     assert [a["body_id"] for a in shown] == [loose.body_id, other.body_id] and shown[1]["actor"] == "ed"
     matched = cli_json(settings, "reid", "match", "--project", PROJECT)  # nothing contradicts these two
     assert matched["cleared"] == 0 and matched["references"] >= 1
-    assert [a["body_id"] for a in cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
-            ] == [loose.body_id, other.body_id]
-    assert cli_json(settings, "people", "show", person, "--project", PROJECT)["found_by_body"] == {"tagged": 2,
-                                                                                                  "queued": 0}
+    after = cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
+    assert {loose.body_id, other.body_id} <= {a["body_id"] for a in after}  # it may find more of them
+    assert cli_json(settings, "people", "show", person, "--project", PROJECT)["found_by_body"]["tagged"] == len(after)

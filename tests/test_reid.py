@@ -39,6 +39,31 @@ def test_people_are_found_in_group_photos_and_nowhere_else(shared_data: Path, sh
     assert len(detector.get(empty, 0.3)) == 0
 
 
+def test_the_person_detector_runs_at_a_larger_side_and_finds_more(shared_data: Path, shared_models: Path) -> None:
+    """YOLOX-Nano, published for 416 pixels, declared at 512: the boxes stay in the photo's pixels, the people
+    found at 416 are mostly found again, and more besides over the group photos; a side off the grid is
+    refused."""
+    model = shared_models / "yolox" / DETECTOR.file
+    at_416, at_512 = PersonDetector(model), PersonDetector(model, 512)
+    counts, again = np.zeros(2, int), []
+    for path in sorted((shared_data / "faces-misc" / "group-photos").glob("*.jpg")):
+        image = cv2.imread(str(path))
+        small, large = at_416.get(image, 0.5), at_512.get(image, 0.5)
+        counts += len(small), len(large)
+        if len(large):
+            assert large.boxes[:, [0, 2]].max() <= image.shape[1] and large.boxes[:, [1, 3]].max() <= image.shape[0]
+        for box in small.boxes:  # found at 512 in the same place?
+            x1, y1 = np.maximum(large.boxes[:, 0], box[0]), np.maximum(large.boxes[:, 1], box[1])
+            x2, y2 = np.minimum(large.boxes[:, 2], box[2]), np.minimum(large.boxes[:, 3], box[3])
+            inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+            areas = (large.boxes[:, 2] - large.boxes[:, 0]) * (large.boxes[:, 3] - large.boxes[:, 1])
+            again.append(bool(len(large)) and (inter / (areas + (box[2] - box[0]) * (box[3] - box[1]) - inter)).max() > 0.6)
+    assert counts[1] > counts[0] >= 60, counts
+    assert np.mean(again) >= 0.9, np.mean(again)
+    with pytest.raises(ValueError, match="multiple of 32"):
+        PersonDetector(model, 500)
+
+
 def test_pack_files_are_checked_and_a_missing_one_is_named(tmp_path: Path, shared_models: Path) -> None:
     spec = BODY_PACKS["intel-0287"]
     with pytest.raises(ModelPackError, match="needs person-reidentification-retail-0287.xml .sha256 09af746c"):

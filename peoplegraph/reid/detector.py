@@ -1,9 +1,12 @@
 """`PersonDetector`: people's boxes in a photo, by YOLOX-Nano (Megvii, Apache-2.0; COCO class 0, person).
 
-The network takes a 416 x 416 BGR image (0-255, not normalised), the photo scaled into its top-left corner
-and the rest filled with 114, and answers 3,549 candidates over strides 8, 16 and 32: centre (p + cell) x
-stride, size exp(p) x stride, score objectness x the person class's probability. Boxes over the threshold
-are kept through non-maximum suppression, in the photo's pixels.
+The network takes a square BGR image (0-255, not normalised), the photo scaled into its top-left corner
+and the rest filled with 114, and answers a candidate per cell of its grids at strides 8, 16 and 32 (3,549
+at the 416 pixels it was exported for): centre (p + cell) x stride, size exp(p) x stride, score objectness x
+the person class's probability. Boxes over the threshold are kept through non-maximum suppression, in the
+photo's pixels. Its layers are all convolutions, so it runs at any side that is a multiple of 32: the file's
+input is declared at that side before the session is made (a larger side finds people smaller in the
+frame, or half hidden, at more time a photo).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import numpy as np
 
 from peoplegraph.engine.packs.onnx_session import make_session
 
-INPUT_SIDE = 416
+INPUT_SIDE = 416  # what the published file declares
 STRIDES = (8, 16, 32)
 PAD_VALUE = 114
 PERSON = 0  # COCO class
@@ -32,24 +35,42 @@ class PersonBoxes:
         return int(self.scores.size)
 
 
-def _grid() -> tuple[np.ndarray, np.ndarray]:
+def _grid(input_side: int) -> tuple[np.ndarray, np.ndarray]:
     cells, strides = [], []
     for stride in STRIDES:
-        side = INPUT_SIDE // stride
+        side = input_side // stride
         ys, xs = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
         cells.append(np.stack([xs.ravel(), ys.ravel()], axis=1))
         strides.append(np.full(side * side, stride))
     return np.concatenate(cells).astype(np.float32), np.concatenate(strides).astype(np.float32)[:, None]
 
 
+def _at_side(model: Path, side: int) -> bytes:
+    """The model file with its input declared side x side (its outputs' sizes left for the session to infer)."""
+    import onnx
+
+    graph = onnx.load(str(model))
+    dims = graph.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_value = dims[3].dim_value = side
+    for output in graph.graph.output:
+        for dim in output.type.tensor_type.shape.dim:
+            dim.dim_param = "n"
+    del graph.graph.value_info[:]
+    return graph.SerializeToString()
+
+
 class PersonDetector:
-    def __init__(self, model: Path) -> None:
-        self.model = model
+    def __init__(self, model: Path, input_side: int = INPUT_SIDE) -> None:
+        if input_side % STRIDES[-1] or input_side < 2 * STRIDES[-1]:
+            raise ValueError(f"person_input_side: {input_side} is not a multiple of {STRIDES[-1]} from "
+                             f"{2 * STRIDES[-1]} up")
+        self.model, self.input_side = model, input_side
         self._session = None
-        self._cells, self._strides = _grid()
+        self._cells, self._strides = _grid(input_side)
 
     def prepare(self, threads: int = 0) -> None:
-        self._session = make_session(self.model, threads)
+        self._session = make_session(self.model if self.input_side == INPUT_SIDE else _at_side(self.model,
+                                                                                               self.input_side), threads)
         self._input = self._session.get_inputs()[0].name
 
     def get(self, image: np.ndarray, threshold: float) -> PersonBoxes:
@@ -58,10 +79,11 @@ class PersonDetector:
             self.prepare()
         assert self._session is not None
         height, width = image.shape[:2]
-        ratio = min(INPUT_SIDE / height, INPUT_SIDE / width)
+        side = self.input_side
+        ratio = min(side / height, side / width)
         scaled = cv2.resize(image, (max(1, round(width * ratio)), max(1, round(height * ratio))),
                             interpolation=cv2.INTER_LINEAR)
-        canvas = np.full((INPUT_SIDE, INPUT_SIDE, 3), PAD_VALUE, np.uint8)
+        canvas = np.full((side, side, 3), PAD_VALUE, np.uint8)
         canvas[:scaled.shape[0], :scaled.shape[1]] = scaled
         blob = canvas.transpose(2, 0, 1)[None].astype(np.float32)
         raw = self._session.run(None, {self._input: blob})[0][0]

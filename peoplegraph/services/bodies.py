@@ -56,7 +56,7 @@ class BodyScanner:
             if self._embedder is None:
                 settings = self.settings
                 found = pack_files(DETECTOR_PACK, (DETECTOR,), settings.models_path, settings.model_source)
-                detector = PersonDetector(found["detector"])
+                detector = PersonDetector(found["detector"], settings.person_input_side)
                 detector.prepare(settings.threads)
                 embedder = BodyEmbedder(self.spec, settings.models_path, settings.model_source)
                 embedder.prepare(settings.threads)
