@@ -19,14 +19,13 @@ from typing import Any
 import numpy as np
 from pymilvus import DataType, MilvusClient
 
-from peoplegraph.observations.milvus import (ID_BATCH, PHOTO_ID_MAX_LENGTH, PROJECT_MAX_LENGTH,
+from peoplegraph.observations.milvus import (HNSW_PARAMS, ID_BATCH, PHOTO_ID_MAX_LENGTH, PROJECT_MAX_LENGTH,
                                              MilvusCollections, collection_name_for, quote)
 from peoplegraph.observations.model import BodyObservation, validate_project_name
 
 BODY_PREFIX = "bodies_"
 BELOW_FACE_PREFIX = "bodies_below_face_"
 FIELDS = ("body_id", "project", "photo_id", "box", "det_score", "face_id")
-HNSW = {"M": 16, "efConstruction": 200}
 
 
 class MilvusBodyStore(MilvusCollections):
@@ -66,7 +65,7 @@ class MilvusBodyStore(MilvusCollections):
         for field_name, kind, params in fields:
             schema.add_field(field_name, kind, **params)
         schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=self.dim)
-        self._create(name, schema, "embedding", "HNSW", "COSINE", HNSW)
+        self._create(name, schema, "embedding", "HNSW", "COSINE", HNSW_PARAMS)
 
     def _vector(self, body: BodyObservation, vector: np.ndarray | None, field_name: str) -> list[float]:
         values = np.asarray(vector, np.float32).reshape(-1) if vector is not None else None
@@ -91,8 +90,8 @@ class MilvusBodyStore(MilvusCollections):
             self._write(self.collection, rows, primary="body_id")
             self._write(self.below, below, primary="body_id")
             without = [int(b.body_id) for b in bodies if b.below_face is None]
-            if without:
-                self._client.delete(self.below, ids=without)
+            for start in range(0, len(without), ID_BATCH):
+                self._client.delete(self.below, ids=without[start:start + ID_BATCH])
 
     def bodies(self, project: str, *, with_embeddings: bool = False,
                photo_ids: Sequence[str] | None = None) -> list[BodyObservation]:

@@ -26,7 +26,8 @@ from peoplegraph.settings import Settings
 class PeopleFound:
     """The people in one photo: boxes in its full-size upright pixels, detector scores, body embeddings, the
     embeddings of their bodies below the faces found with them (by person and face box), and the photo
-    itself until its faces are stored (see `BodyScanner.observations`)."""
+    itself, for `BodyScanner.observations` to embed below the faces it was not given (a photo stored before,
+    whose faces are read from the store on the main thread)."""
 
     boxes: np.ndarray  # float32 (n, 4)
     scores: np.ndarray  # float32 (n,)
