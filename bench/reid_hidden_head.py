@@ -57,6 +57,8 @@ def outcomes(similarity: np.ndarray, q_ids, q_cams, g_ids, g_cams, auto: float, 
              margin: float) -> dict[str, float]:
     """Shares of the queries tagged right, queued right, matched wrong (identity present), and tagged or
     queued at all with their identity taken out of the gallery."""
+    from peoplegraph.linking.bodies import sure_enough
+
     counts = dict.fromkeys(("tagged", "queued", "wrong", "absent tagged", "absent queued"), 0)
     scored = 0
     for i, (identity, camera) in enumerate(zip(q_ids, q_cams)):
@@ -72,7 +74,7 @@ def outcomes(similarity: np.ndarray, q_ids, q_cams, g_ids, g_cams, auto: float, 
             top, second = best[order[0]], best[order[1]]
             if top < review:
                 continue
-            sure = top >= auto and top - second >= margin
+            sure = sure_enough(top, second, auto, margin)
             if absent:
                 counts["absent tagged" if sure else "absent queued"] += 1
             elif people[order[0]] != identity:

@@ -12,18 +12,17 @@ import io
 import os
 import stat
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
-
-if TYPE_CHECKING:
-    from peoplegraph.settings import Settings
-
 from pillow_heif import register_heif_opener
 
 from peoplegraph.engine.raw import RAW_SUFFIXES, RawUnreadable, is_raw, read_raw
+
+if TYPE_CHECKING:
+    from peoplegraph.settings import Settings
 
 register_heif_opener()  # HEIC/HEIF: pillow-heif is a core dependency
 

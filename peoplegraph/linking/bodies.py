@@ -287,7 +287,7 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
         if person in taken.get(body.photo_id, set()):
             continue  # one person once a photo: a better-scoring body there is them
         taken.setdefault(body.photo_id, set()).add(person)
-        sure = top >= auto and top - second >= margin
+        sure = sure_enough(top, second, auto, margin)
         rejected = library.decisions[body.body_id].removed_from if body.body_id in library.decisions else frozenset()
         out.append(FaceDecision(
             body.body_id, confirmed_as=person if sure else None, suggested_as=None if sure else person,
@@ -295,6 +295,12 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
             references=tuple(references[r].body_id for r in rows.tolist()), method=BODY_METHOD, actor=MATCHER,
             score=top, face_score=_face_score(library, body, person), decided_at=stamp))
     return out
+
+
+def sure_enough(top: float, second: float, auto: float, margin: float) -> bool:
+    """Whether a body's best score for a person tags it (else it waits for review): from `auto`, and ahead of
+    the next person by `margin`."""
+    return top >= auto and top - second >= margin
 
 
 def body_similarity(bodies: np.ndarray, references: np.ndarray, below_face: np.ndarray) -> np.ndarray:

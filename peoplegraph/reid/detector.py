@@ -46,16 +46,15 @@ def _grid(input_side: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _at_side(model: Path, side: int) -> bytes:
-    """The model file with its input declared side x side (its outputs' sizes left for the session to infer)."""
+    """The model file with its input declared side x side, and its candidates (the output's second
+    dimension, one per grid cell) left for the session to count."""
     import onnx
 
     graph = onnx.load(str(model))
     dims = graph.graph.input[0].type.tensor_type.shape.dim
     dims[2].dim_value = dims[3].dim_value = side
-    for output in graph.graph.output:
-        for dim in output.type.tensor_type.shape.dim:
-            dim.dim_param = "n"
-    del graph.graph.value_info[:]
+    graph.graph.output[0].type.tensor_type.shape.dim[1].dim_param = "candidates"
+    del graph.graph.value_info[:]  # the shapes inferred at 416
     return graph.SerializeToString()
 
 

@@ -32,11 +32,11 @@ class PeopleFound:
     boxes: np.ndarray  # float32 (n, 4)
     scores: np.ndarray  # float32 (n,)
     embeddings: np.ndarray = field(repr=False)  # float32 (n, dim), L2-normalised
-    below_face: dict[tuple[int, tuple[float, ...]], np.ndarray] = field(default_factory=dict, repr=False)
+    below_face: dict[tuple[int, tuple[int, ...]], np.ndarray] = field(default_factory=dict, repr=False)
     image: DecodedImage | None = field(default=None, repr=False)
 
 
-def _face_key(box: Sequence[float]) -> tuple[float, ...]:
+def _face_key(box: Sequence[float]) -> tuple[int, ...]:
     return tuple(round(float(v)) for v in box)  # a face box in full-size pixels, as ingest stores it to a pixel
 
 
@@ -64,26 +64,30 @@ class BodyScanner:
                 self._detector, self._embedder = detector, embedder
         return self
 
-    def find(self, image: DecodedImage, face_boxes: Sequence[Sequence[float]] = ()) -> PeopleFound:
-        """The photo's people; with the faces found in it (full-size boxes), their bodies below those faces
-        too, embedded here rather than once the faces are stored (this runs in ingest's decode threads)."""
+    def _models(self) -> tuple[PersonDetector, BodyEmbedder]:
         if self._embedder is None:
             self.prepare()
         assert self._detector is not None and self._embedder is not None
-        found = self._detector.get(image.pixels, self.settings.person_threshold)
+        return self._detector, self._embedder
+
+    def find(self, image: DecodedImage, face_boxes: Sequence[Sequence[float]] = ()) -> PeopleFound:
+        """The photo's people; with the faces found in it (full-size boxes), their bodies below those faces
+        too, embedded here rather than once the faces are stored (this runs in ingest's decode threads)."""
+        detector, embedder = self._models()
+        found = detector.get(image.pixels, self.settings.person_threshold)
         people = PeopleFound(found.boxes * np.float32(image.scale), found.scores, np.zeros((0, self.dim), np.float32),
                              image=image)
         faces = np.asarray(face_boxes, np.float32).reshape(-1, 4)
         below, keys = self._below_face_boxes(people, faces, tie_faces(people.boxes, faces))
         if len(found):  # one batch for the whole bodies and the parts below their faces
-            embedded = self._embedder.get(person_crops(image.pixels, np.concatenate([found.boxes, below])))
+            embedded = embedder.get(person_crops(image.pixels, np.concatenate([found.boxes, below])))
             people.embeddings = embedded[:len(found)]
             people.below_face = dict(zip(keys, embedded[len(found):]))
         return people
 
     @staticmethod
     def _below_face_boxes(people: PeopleFound, faces: np.ndarray, tied: np.ndarray,
-                          ) -> tuple[np.ndarray, list[tuple[int, tuple[float, ...]]]]:
+                          ) -> tuple[np.ndarray, list[tuple[int, tuple[int, ...]]]]:
         """The boxes below the tied faces that `people` has no embedding for yet, in its image's pixels, and
         their keys (person, face box)."""
         below = below_face_boxes(people.boxes, faces, tied)
@@ -100,10 +104,7 @@ class BodyScanner:
         tied = tie_faces(people.boxes, faces)
         below, keys = self._below_face_boxes(people, faces, tied)
         if keys and people.image is not None:
-            if self._embedder is None:
-                self.prepare()
-            assert self._embedder is not None
-            people.below_face.update(zip(keys, self._embedder.get(person_crops(people.image.pixels, below))))
+            people.below_face.update(zip(keys, self._models()[1].get(person_crops(people.image.pixels, below))))
         bodies = []
         for i, (box, score, embedding, face) in enumerate(zip(people.boxes, people.scores, people.embeddings,
                                                               tied.tolist())):
