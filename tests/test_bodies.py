@@ -164,6 +164,47 @@ def test_a_body_whose_head_is_cut_away_is_matched_below_the_face(tmp_path: Path,
         assert lifted, "no headless body was matched through the part below a reference's face"
 
 
+def test_people_found_by_body_are_named_in_xmp_without_a_face_region(tmp_path: Path, model_dir: Path,
+                                                                      shared_data: Path, shared_models: Path) -> None:
+    """A photo manager searching a player's name finds the photos where their back is turned: XMP names the
+    people tagged by body (PersonInImage, keywords) with no face region drawn; not those only queued, and not
+    hidden or private people."""
+    from peoplegraph.linking.bodies import body_appearances
+    from peoplegraph.linking.people import edit_person
+    from peoplegraph.metadata.xmp import read_people
+    from peoplegraph.services.xmp import export_xmp
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("fr_two_people.jpg", "fr_kit_with_rose.jpg", "dlib_2008_004176.jpg"):
+        shutil.copy(shared_data / "faces-misc" / "group-photos" / name, photos / name)
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    with _runtime(tmp_path, model_dir, shared_models) as runtime:
+        body_fusion.run(runtime, copies, photos, everyone=True, hidings=("blurred",))
+        tagged, queued = body_appearances(runtime, PROJECT), body_appearances(runtime, PROJECT, status="queued")
+        assert len(tagged) >= 2 and queued, (tagged, queued)
+        private = tagged[-1].person_id
+        edit_person(runtime, PROJECT, private, visibility="private")
+        names = {p.person_id: p.name for p in runtime.graph.people(PROJECT)}
+        path_of = {p.photo_id: Path(p.path) for p in runtime.graph.photos(PROJECT)}
+        written = export_xmp(runtime, PROJECT, to=tmp_path / "xmp")
+        assert not written.skipped, written.skipped
+        one = export_xmp(runtime, PROJECT, person_id=tagged[0].person_id, to=tmp_path / "one")
+        assert path_of[tagged[0].photo_id].name + ".xmp" in {Path(p).name for p in one.written}
+    for appearance in tagged + queued:
+        sidecar = tmp_path / "xmp" / (path_of[appearance.photo_id].name + ".xmp")
+        people = read_people(sidecar.read_bytes()) if sidecar.exists() else None
+        name = names[appearance.person_id]
+        if appearance.status == "tagged" and appearance.person_id != private:
+            assert people is not None and name in people.names_without_region, (sidecar, people)
+            assert name not in {r.name for r in people.regions}
+            packet = sidecar.read_text("utf-8")
+            assert f"People|{name}" in packet and f"People/{name}" in packet  # Lightroom's and digiKam's keywords
+        else:  # queued, or private: never written
+            assert people is None or name not in people.names_without_region + [r.name for r in people.regions]
+
+
 def _with_time(source: Path, target: Path, taken: str, hide=None) -> None:
     """A copy of the photo carrying an EXIF DateTimeOriginal (one face hidden first, with `hide`)."""
     import cv2

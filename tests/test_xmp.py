@@ -85,6 +85,12 @@ def test_merge_keeps_every_other_field_and_replaces_what_it_names(tmp_path: Path
     # merging again changes nothing
     assert merge_people(merged, [FaceRegion("Zoë Ñandú", (0.1, 0.2, 0.3, 0.5)),
                                  FaceRegion("李小龍", (0.6, 0.1, 0.8, 0.4))], 400, 300) == merged
+    # a person found by body: named with no region, the face region someone drew for them kept
+    sidecar.write_bytes(merge_people(merged, [], 400, 300, without_region=["李小龍", "Back Turned"]))
+    info = _read(exiftool, sidecar)
+    assert set(info["XMP-iptcExt:PersonInImage"]) == {"Zoë Ñandú", "李小龍", "Back Turned"}
+    assert "People|Back Turned" in info["XMP-lr:HierarchicalSubject"] and "Back Turned" in info["XMP-dc:Subject"]
+    assert set(_names(info)) == {"Zoë Ñandú", "李小龍"}  # no region for Back Turned; 李小龍's stays
 
 
 def test_reads_the_shapes_digikam_and_lightroom_write(tmp_path: Path, exiftool: str) -> None:

@@ -338,6 +338,8 @@ def body_appearances(runtime: Runtime, project: str, person_id: str | None = Non
               and (d.confirmed_as if status == "tagged" else d.suggested_as if status == "queued"
                    else d.confirmed_as or d.suggested_as)
               and (person_id is None or (d.confirmed_as or d.suggested_as) == person_id)}
+    if not wanted:  # a library without bodies has no body collection to open
+        return []
     bodies = {b.body_id: b for b in runtime.bodies.bodies_by_id(project, sorted(wanted))}
     settled, removed = _face_verdicts(runtime, project, [b.face_id for b in bodies.values() if b.face_id != NO_FACE])
     found = []

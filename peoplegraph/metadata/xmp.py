@@ -6,7 +6,8 @@ Written and read:
   Photo Mechanic, Immich, PhotoPrism and exiftool read them. Boxes are in the orientation the viewer sees
   (EXIF orientation applied), as digiKam writes them; a region list whose `AppliedToDimensions` are the
   stored (unrotated) image's is turned into the viewer's orientation when read.
-- IPTC Extension `Iptc4xmpExt:PersonInImage` (names).
+- IPTC Extension `Iptc4xmpExt:PersonInImage` (names: of the face regions, and of people in the photo with no
+  face to draw, found by their body).
 - Keywords as digiKam (`digiKam:TagsList` People/Name) and Lightroom (`lr:hierarchicalSubject` People|Name,
   and the flat `dc:subject` Name) keep people.
 
@@ -230,12 +231,14 @@ def to_viewer(box: tuple[float, float, float, float], orientation: int) -> tuple
 
 
 def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[FaceRegion], width: int, height: int,
-                 *, orientation: int = 1, stored_size: tuple[int, int] | None = None) -> bytes:
+                 *, orientation: int = 1, stored_size: tuple[int, int] | None = None,
+                 without_region: Sequence[str] = ()) -> bytes:
     """An XMP packet (UTF-8, with its xpacket wrapper) naming these faces of a photo `width` x `height`
-    pixels as the viewer sees it, merged into `existing` (a packet, or a JPEG's main and extended packets,
-    which become one; see the module). `orientation` and `stored_size` as `read_people`: a region list drawn
-    on the stored pixels of a turned photo is written back turned, its other regions with it. Raises XmpError
-    when `existing` cannot be read."""
+    pixels as the viewer sees it, and the people `without_region` (in the photo with no face to draw: found
+    by their body), merged into `existing` (a packet, or a JPEG's main and extended packets, which become
+    one; see the module). `orientation` and `stored_size` as `read_people`: a region list drawn on the stored
+    pixels of a turned photo is written back turned, its other regions with it. Raises XmpError when
+    `existing` cannot be read."""
     packets = [] if not existing else [existing] if isinstance(existing, bytes) else list(existing)
     root = _parse(packets[0]) if packets else ET.Element(_q("x", "xmpmeta"))
     if root.tag != _q("x", "xmpmeta"):
@@ -257,18 +260,17 @@ def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[Fac
     if not descriptions:
         descriptions = [ET.SubElement(rdf, f"{{{RDF}}}Description", {f"{{{RDF}}}about": ""})]
     kept, dropped_names = _kept_regions(descriptions, regions, orientation, stored_size)
-    ours = {r.name.casefold() for r in regions}
-    dropped = {n for n in dropped_names if n not in ours}
+    names = [r.name for r in regions] + list(without_region)
+    dropped = dropped_names - {name.casefold() for name in names}
     lists = {
-        "PersonInImage": _merged(descriptions, _q("Iptc4xmpExt", "PersonInImage"), [r.name for r in regions],
+        "PersonInImage": _merged(descriptions, _q("Iptc4xmpExt", "PersonInImage"), names,
                                  lambda v: v.casefold() in dropped),
-        "TagsList": _merged(descriptions, _q("digiKam", "TagsList"), _keywords(regions, "/"),
+        "TagsList": _merged(descriptions, _q("digiKam", "TagsList"), _keywords(names, "/"),
                             lambda v: v.startswith(PEOPLE_TAG + "/") and v[len(PEOPLE_TAG) + 1:].casefold() in dropped),
-        "hierarchicalSubject": _merged(descriptions, _q("lr", "hierarchicalSubject"), _keywords(regions, "|"),
+        "hierarchicalSubject": _merged(descriptions, _q("lr", "hierarchicalSubject"), _keywords(names, "|"),
                                        lambda v: v.startswith(PEOPLE_TAG + "|")
                                        and v[len(PEOPLE_TAG) + 1:].casefold() in dropped),
-        "subject": _merged(descriptions, _q("dc", "subject"), [r.name for r in regions],
-                           lambda v: v.casefold() in dropped),
+        "subject": _merged(descriptions, _q("dc", "subject"), names, lambda v: v.casefold() in dropped),
     }
     target = descriptions[0]
     _regions_element(target, kept, regions, width, height)
@@ -295,10 +297,10 @@ def _prefixes(packet: bytes) -> dict[str, str]:
     return found
 
 
-def _keywords(regions: Sequence[FaceRegion], separator: str) -> list[str]:
+def _keywords(names: Sequence[str], separator: str) -> list[str]:
     """People keywords (People/Name, People|Name); a name holding the separator would read as a nested tag,
-    so it is named by its region and PersonInImage alone."""
-    return [f"{PEOPLE_TAG}{separator}{r.name}" for r in regions if separator not in r.name]
+    so it is named by its region (if it has one) and PersonInImage alone."""
+    return [f"{PEOPLE_TAG}{separator}{name}" for name in names if separator not in name]
 
 
 def _kept_regions(descriptions: list[ET.Element], regions: Sequence[FaceRegion], orientation: int,

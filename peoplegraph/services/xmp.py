@@ -8,10 +8,11 @@ becomes a human decision (method `imported`, `source` the file it was read from)
 one undoable action; names with no face under them, or with no region at all, are reported, and faces an
 editor decided otherwise are listed as conflicts and left as they are.
 
-Export: every photo with named people (a person's confirmed, imported, auto-tagged and cluster-named faces;
-hidden and private people are never written into files that leave peoplegraph) gets its regions and names
-merged into its sidecar beside the original (the one there is, in either name), or written into DIR (`to`)
-from that sidecar, or embedded into a copy of a JPEG in DIR. An original is never changed: peoplegraph knows
+Export: every photo with named people (a person's confirmed, imported, auto-tagged and cluster-named faces,
+and the people tagged there by their body, whose face is hidden: their names without a face region; hidden
+and private people are never written into files that leave peoplegraph) gets its regions and names merged
+into its sidecar beside the original (the one there is, in either name), or written into DIR (`to`) from
+that sidecar, or embedded into a copy of a JPEG in DIR. An original is never changed: peoplegraph knows
 a photo by its bytes, and a changed file would come back as another photo.
 """
 
@@ -26,6 +27,7 @@ import numpy as np
 from peoplegraph.atomic import atomic_write
 from peoplegraph.engine.decode import ImageRejected, read_photo_file
 from peoplegraph.identity.records import PhotoRecord
+from peoplegraph.linking.bodies import body_appearances
 from peoplegraph.linking.service import NamedFace, existing_person, existing_project, name_faces
 from peoplegraph.metadata.files import (PhotoPeople, embed_in_jpeg, embedded_packets, sidecar_path, sidecars_of,
                                         stored_orientation)
@@ -135,25 +137,43 @@ class XmpExport:
         return asdict(self)
 
 
-def named_regions(runtime: Runtime, project: str) -> dict[str, tuple[PhotoRecord, list[FaceRegion]]]:
-    """Every photo with named people (visible ones), with each face's region and name."""
+@dataclass
+class PeopleToWrite:
+    """Who one photo's XMP names: each named face's region, and the people tagged by their body."""
+
+    photo: PhotoRecord
+    regions: list[FaceRegion] = field(default_factory=list)
+    by_body: list[str] = field(default_factory=list)  # names, without a region: their face is not in the photo
+    person_ids: set[str] = field(default_factory=set)
+
+
+def named_people(runtime: Runtime, project: str, person_id: str | None = None) -> dict[str, PeopleToWrite]:
+    """Every photo with named people (visible ones), or those of `person_id`, by photo id."""
     people = [p for p in runtime.graph.people(project) if p.visibility == "normal"]
     name_of = {p.person_id: p.name for p in people}
-    out: dict[str, tuple[PhotoRecord, list[FaceRegion]]] = {}
+    out: dict[str, PeopleToWrite] = {}
     for start in range(0, len(people), PEOPLE_PAGE):
         ids = [p.person_id for p in people[start:start + PEOPLE_PAGE]]
         offset = 0
         while ids:
             pages = runtime.graph.people_photos(project, ids, limit=PHOTO_PAGE, offset=offset)
-            for person_id, page in pages.items():
+            for person, page in pages.items():
                 for photo, appearances in page:
-                    _, regions = out.setdefault(photo.photo_id, (photo, []))
                     w, h = max(1, photo.width), max(1, photo.height)
-                    regions += [FaceRegion(name_of[person_id], (a.box[0] / w, a.box[1] / h, a.box[2] / w, a.box[3] / h))
-                                for a in appearances]
+                    named = out.setdefault(photo.photo_id, PeopleToWrite(photo))
+                    named.regions += [FaceRegion(name_of[person], (a.box[0] / w, a.box[1] / h, a.box[2] / w,
+                                                                   a.box[3] / h)) for a in appearances]
+                    named.person_ids.add(person)
             ids = [p for p, page in pages.items() if len(page) == PHOTO_PAGE]
             offset += PHOTO_PAGE
-    return out
+    tagged = [a for a in body_appearances(runtime, project) if a.person_id in name_of]
+    records = {p.photo_id: p for p in runtime.graph.photos_by_id(project, sorted({a.photo_id for a in tagged}))}
+    for appearance in tagged:
+        if appearance.photo_id in records:
+            named = out.setdefault(appearance.photo_id, PeopleToWrite(records[appearance.photo_id]))
+            named.by_body.append(name_of[appearance.person_id])
+            named.person_ids.add(appearance.person_id)
+    return out if person_id is None else {k: v for k, v in out.items() if person_id in v.person_ids}
 
 
 def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, to: Path | None = None,
@@ -167,21 +187,18 @@ def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, 
         raise ValueError("embed: name the folder for the copies with --to DIR (originals are never changed)")
     if person_id is not None:
         existing_person(runtime, project, person_id)
-    photos = named_regions(runtime, project)
-    if person_id is not None:
-        wanted = {ph.photo_id for page in runtime.graph.people_photos(project, [person_id], limit=10**9).values()
-                  for ph, _ in page}
-        photos = {k: v for k, v in photos.items() if k in wanted}
+    photos = named_people(runtime, project, person_id)
     if to is not None:
         to.mkdir(parents=True, exist_ok=True)
     report = XmpExport(photos=len(photos))
     used: set[Path] = set()
-    for done, (photo, regions) in enumerate(sorted(photos.values(), key=lambda v: v[0].path), 1):
+    for done, named in enumerate(sorted(photos.values(), key=lambda v: v.photo.path), 1):
+        photo = named.photo
         if progress is not None:
             progress(done, len(photos))
         target = None
         try:
-            target = _export_one(runtime, project, photo, regions, to, embed, used)
+            target = _export_one(runtime, project, named, to, embed, used)
         except (XmpError, ImageRejected) as exc:
             report.skipped.append(f"{photo.path}: {exc.reason if isinstance(exc, ImageRejected) else exc}")
             continue
@@ -193,8 +210,9 @@ def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, 
     return report
 
 
-def _export_one(runtime: Runtime, project: str, photo: PhotoRecord, regions: list[FaceRegion], to: Path | None,
-                embed: bool, used: set[Path]) -> Path:
+def _export_one(runtime: Runtime, project: str, named: PeopleToWrite, to: Path | None, embed: bool,
+                used: set[Path]) -> Path:
+    photo = named.photo
     original = Path(photo.path)
     beside = sidecars_of(original) if original.is_file() else []
     style = runtime.settings.xmp_sidecar
@@ -202,8 +220,8 @@ def _export_one(runtime: Runtime, project: str, photo: PhotoRecord, regions: lis
         data = _original_bytes(runtime, project, photo)
         target = _free(to / original.name, used)  # type: ignore[operator]
         orientation, stored = stored_orientation(data)
-        packet = merge_people(embedded_packets(data), regions, photo.width, photo.height, orientation=orientation,
-                              stored_size=stored)
+        packet = merge_people(embedded_packets(data), named.regions, photo.width, photo.height,
+                              orientation=orientation, stored_size=stored, without_region=named.by_body)
         atomic_write(target, embed_in_jpeg(data, packet))
         return target
     if to is None and not original.is_file():
@@ -218,8 +236,8 @@ def _export_one(runtime: Runtime, project: str, photo: PhotoRecord, regions: lis
     existing = base.read_bytes() if base is not None else None
     orientation, stored = stored_orientation(_original_bytes(runtime, project, photo)) if existing else (1, None)
     try:
-        packet = merge_people(existing, regions, photo.width, photo.height, orientation=orientation,
-                              stored_size=stored)
+        packet = merge_people(existing, named.regions, photo.width, photo.height, orientation=orientation,
+                              stored_size=stored, without_region=named.by_body)
     except XmpError as exc:  # never written over: it may hold what no one else has
         raise XmpError(f"its sidecar {stored_name(base or target)} is left as it is: {exc}") from None
     atomic_write(target, packet)
