@@ -62,8 +62,19 @@ def test_an_editor_reviews_clusters_over_rest(api: TestClient, shared_data: Path
                       (api.get("/projects/cast/clusters?status=gone"), "status"),
                       (api.get("/projects/cast/clusters?limit=0"), "limit"),
                       (api.post("/projects/cast/faces/remove", json={"face_ids": ["9" * 25]}), "face_ids"),
-                      (api.post("/projects/cast/clusters/merge", json={"cluster_ids": [0, 10**25]}), "cluster")):
+                      (api.post("/projects/cast/clusters/merge", json={"cluster_ids": [0, 10**25]}), "cluster"),
+                      # JSON's own types: a string that looks like an answer is not one
+                      (api.post("/projects/cast/review", json={"face_ids": split_faces[:1], "accept": "false"}),
+                       "accept: expected bool, got str"),
+                      (api.post("/projects/cast/review", json={"face_ids": split_faces[:1], "accept": 0}), "accept"),
+                      (api.post("/projects/cast/faces/remove", content=b"", headers={"Content-Type": "application/json"}),
+                       "empty"),
+                      (api.post("/projects/cast/faces/remove", content=b'{"face_ids": [',
+                                headers={"Content-Type": "application/json"}), "not valid JSON")):
         assert bad.status_code == 400 and word in bad.json()["detail"], bad.text
+    as_text = api.post("/projects/cast/faces/remove", content=f'{{"face_ids": ["{split_faces[0]}"]}}'.encode(),
+                       headers={"Content-Type": "text/plain"})
+    assert as_text.status_code == 415 and "application/json" in as_text.json()["detail"], as_text.text
     gone = api.post("/projects/cast/clusters/999/ignore")
     assert gone.status_code == 404 and "no cluster 999" in gone.json()["detail"]
     assert api.get(f"/projects/cast/clusters/{10**25}/faces").status_code == 400  # too large for an id: no 500

@@ -20,6 +20,7 @@ from peoplegraph.access.share import RateLimits
 from peoplegraph.api.access import authentication, first_admin_key
 from peoplegraph.api.graph_reads import graph_reads
 from peoplegraph.api.errors import EXCEPTION_HANDLERS
+from peoplegraph.api.json_bodies import strict_json_body
 from peoplegraph.api.bodies.controllers import BodyController
 from peoplegraph.api.jobs.controllers import JobController
 from peoplegraph.api.photos.controllers import PhotoController
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, in_process_worker: bool = True, url: str |
                         ShareLinkController, GuestController, JobController, SessionController, CommandLineController, graphql,
                         GraphiQLController, EditorPageController, GuestPageController, static_files()],
         middleware=[authentication()],
+        before_request=strict_json_body,
         lifespan=[lifespan],
         dependencies={
             "runtime": Provide(provide_runtime, sync_to_thread=False),

@@ -162,6 +162,7 @@ class BodyMatch(Struct):
     candidates: int
     tagged: int
     queued: int
+    cleared: int
     without_window: int
     auto_threshold: float
     review_threshold: float

@@ -34,7 +34,7 @@ import numpy as np
 from peoplegraph.identity.records import FaceDecision, now
 from peoplegraph.linking.service import Missing, existing_person, existing_project
 from peoplegraph.observations.face_index import ProjectFaces
-from peoplegraph.observations.model import NO_FACE, BodyObservation
+from peoplegraph.observations.model import NO_FACE, BodyObservation, listed
 from peoplegraph.services.project_lock import holding_project
 from peoplegraph.services.runtime import Runtime
 
@@ -63,11 +63,12 @@ class BodyMatchReport:
 class BodyReview:
     action: str  # accept bodies | reject bodies
     project: str
-    bodies: list[int]
+    bodies: list[int]  # those whose decision changed (not those an editor had accepted already)
     person_id: str | None  # the one person they were tagged or suggested as, None when several
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """As JSON: ids as strings (63-bit: a browser's or jq's numbers would round them)."""
+        return {**asdict(self), "bodies": [str(b) for b in self.bodies]}
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,10 @@ class BodyAppearance:
     decided_at: str
 
     def to_dict(self) -> dict:
-        out = asdict(self)
-        out["box"] = list(self.box)
-        out["references"] = list(self.references)
-        return out
+        """As JSON: ids as strings (63-bit), the face's None when there is none."""
+        return {**asdict(self), "body_id": str(self.body_id), "box": list(self.box),
+                "references": [str(r) for r in self.references],
+                "face_id": None if self.face_id == NO_FACE else str(self.face_id)}
 
 
 @dataclass
@@ -378,26 +379,30 @@ def review_bodies(runtime: Runtime, project: str, body_ids: Sequence[int], *, ac
     existing_project(runtime, project)
     wanted = list(dict.fromkeys(int(b) for b in body_ids))
     if not wanted:
-        raise ValueError("body_ids: none given (the ids `peoplegraph reid queue` or `reid appearances` list)")
+        raise ValueError("bodies: no body id given (the ids `peoplegraph reid queue` or `reid appearances` list)")
     known = runtime.graph.face_decisions(project, face_ids=wanted)
     decided = {b: d for b, d in known.items() if d.method == BODY_METHOD and (d.suggested_as or d.confirmed_as)}
     missing = [b for b in wanted if b not in decided]
     if missing:
-        raise Missing(f"bodies: {', '.join(map(str, missing))}: neither tagged nor queued by body matching in "
+        raise Missing(f"bodies: {listed(missing)}: neither tagged nor queued by body matching in "
                       f"project {project!r} (peoplegraph reid queue, reid appearances)")
     stored = {b.body_id for b in runtime.bodies.bodies_by_id(project, wanted)}
     gone = [b for b in wanted if b not in stored]
     if gone:
-        raise Missing(f"bodies: {', '.join(map(str, gone))}: no such body in project {project!r} any more (its "
+        raise Missing(f"bodies: {listed(gone)}: no such body in project {project!r} any more (its "
                       "photo was deleted)")
-    stamp = now()
     person = {b: d.confirmed_as or d.suggested_as for b, d in decided.items()}
+    people = set(person.values())
+    action = "accept bodies" if accept else "reject bodies"
+    # accepting what an editor accepted already changes nothing: no new action to undo first
+    wanted = [b for b in wanted if not (accept and decided[b].confirmed_as and decided[b].actor != MATCHER)]
+    if not wanted:
+        return BodyReview(action, project, [], next(iter(people)) if len(people) == 1 else None)
+    stamp = now()
     decisions = [FaceDecision(
         b, confirmed_as=person[b] if accept else None,
         removed_from=decided[b].removed_from | (frozenset() if accept else {person[b]}),  # type: ignore[arg-type]
         score=decided[b].score, references=decided[b].references, method=BODY_METHOD, actor=actor,
         face_score=decided[b].face_score, decided_at=stamp) for b in wanted]
-    action = "accept bodies" if accept else "reject bodies"
     runtime.graph.set_face_decisions(project, decisions, action=action, actor=actor, decided_at=stamp)
-    people = set(person.values())
     return BodyReview(action, project, wanted, next(iter(people)) if len(people) == 1 else None)

@@ -33,7 +33,7 @@ import numpy as np
 from peoplegraph.engine.decisions import GROUP_PREFIX, HUMAN_METHODS, is_group
 from peoplegraph.identity.records import FaceDecision, PersonRecord, now
 from peoplegraph.linking.matching import match_new_faces
-from peoplegraph.observations.model import ID_LIMIT, UNCLUSTERED, checked_id, validate_project_name
+from peoplegraph.observations.model import ID_LIMIT, UNCLUSTERED, checked_id, listed, validate_project_name
 from peoplegraph.services.clustering import (
     ClusteringReport, cluster_project, decide_and_place, named_groups, place_faces,
 )
@@ -110,7 +110,7 @@ def unignore_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, a
     known = runtime.graph.face_decisions(project, face_ids=wanted)
     not_ignored = [f for f in wanted if not (f in known and known[f].ignored)]
     if not wanted or not_ignored:
-        raise ValueError(f"faces: {', '.join(map(str, not_ignored)) or 'none given'}: not ignored in project "
+        raise ValueError(f"faces: {listed(not_ignored) or 'none given'}: not ignored in project "
                          f"{project!r} (peoplegraph faces ignored)")
     stamp = now()
     decisions = [replace(known[f], ignored=False, method="confirmed", actor=actor, decided_at=stamp) for f in wanted]
@@ -130,10 +130,10 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
     found = _clusters_of(runtime, project, wanted)
     unknown = [f for f in wanted if f not in found]
     if unknown:
-        raise ValueError(f"faces: no face {', '.join(map(str, unknown))} in project {project!r}")
+        raise ValueError(f"faces: no face {listed(unknown)} in project {project!r}")
     lone = [f for f in wanted if found[f] == UNCLUSTERED]
     if lone:
-        raise ValueError(f"faces: {', '.join(map(str, lone))} in no cluster in project {project!r}: nothing to "
+        raise ValueError(f"faces: {listed(lone)} in no cluster in project {project!r}: nothing to "
                          "remove them from")
     members_of = {c: _faces_of_cluster(runtime, project, c) for c in sorted(set(found.values()))}
     known = decisions_around(runtime, project, [f for m in members_of.values() for f in m])
@@ -144,7 +144,7 @@ def remove_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, act
         removed = [f for f in wanted if found[f] == cluster_id]
         person, group, kept = _identity(known, members, set(removed), taken=identities | used)
         if not person and not kept:
-            raise ValueError(f"faces: {', '.join(map(str, removed))} are every face of cluster {cluster_id}, which "
+            raise ValueError(f"faces: {listed(removed)} are every face of cluster {cluster_id}, which "
                              "no one has named: nothing is left to keep them apart from (ignore the cluster, or "
                              "split it)")
         identity = person or group
@@ -204,9 +204,10 @@ def split_cluster(runtime: Runtime, project: str, cluster_id: int, face_ids: Seq
     validate_project_name(project)
     members = _faces_of_cluster(runtime, project, cluster_id)
     chosen = list(dict.fromkeys(int(f) for f in face_ids))
-    outside = [f for f in chosen if f not in set(members)]
+    inside = set(members)
+    outside = [f for f in chosen if f not in inside]
     if outside:
-        raise ValueError(f"faces: {', '.join(map(str, outside))} not in cluster {cluster_id}")
+        raise ValueError(f"faces: {listed(outside)} not in cluster {cluster_id}")
     if not chosen or len(chosen) == len(members):
         raise ValueError(f"faces: choose some but not all of the {len(members)} faces of cluster {cluster_id}")
     known = decisions_around(runtime, project, members)
@@ -248,7 +249,7 @@ def review_faces(runtime: Runtime, project: str, face_ids: Sequence[int], *, acc
     wanted = [int(f) for f in face_ids]
     missing = [f for f in wanted if f not in queued]
     if not wanted or missing:
-        raise ValueError(f"faces: {', '.join(map(str, missing)) or 'none given'}: not in the review queue of "
+        raise ValueError(f"faces: {listed(missing) or 'none given'}: not in the review queue of "
                          f"project {project!r} (peoplegraph review list)")
     stamp = now()
     decisions = [

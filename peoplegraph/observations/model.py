@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,6 +16,7 @@ PROJECT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 ID_LIMIT = 2**63  # face ids are 63-bit; cluster ids fit the same range
+IDS_SHOWN = 10  # ids a message names; the rest are counted
 
 
 def checked_id(value: object, field: str, what: str) -> int:
@@ -28,6 +30,13 @@ def checked_id(value: object, field: str, what: str) -> int:
     if not 0 <= number < ID_LIMIT:
         raise ValueError(f"{field}: {str(value)[:40]!r} is not a {what} id (a whole number from 0 to 2^63-1)")
     return number
+
+
+def listed(ids: Sequence[object], shown: int = IDS_SHOWN) -> str:
+    """Ids as a message names them: the first `shown`, then how many more (a batch of 10,000 unknown ids
+    answers in a line, not in 200 KB)."""
+    head = ", ".join(map(str, ids[:shown]))
+    return head + (f" and {len(ids) - shown} more" if len(ids) > shown else "")
 
 
 def validate_project_name(project: object, field: str = "project") -> str:

@@ -169,7 +169,7 @@ def person_page(runtime: Runtime, project: str, person_id: str, *, limit: int = 
                       for r in graph.relations(project, person_id)],
         "events": [{**event_to_dict(e), "photos": n} for e, n in graph.person_events(project, person_id)],
         "photos": [{"photo_id": p.photo_id, "path": p.path, "taken_at": p.taken_at or None,
-                    "faces": [{"face_id": a.face_id, "box": list(a.box), "cluster_id": a.cluster_id,
+                    "faces": [{"face_id": str(a.face_id), "box": list(a.box), "cluster_id": a.cluster_id,
                                "method": a.method, "score": a.score} for a in faces]}
                    for p, faces in graph.person_photos(project, person_id, limit=limit, offset=offset)],
         "photos_offset": offset,

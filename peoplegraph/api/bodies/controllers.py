@@ -22,10 +22,8 @@ class BodyAnswer(Body):
 
 
 def _appearance(project: str, found: bodies.BodyAppearance) -> BodyAppearance:
-    out = found.to_dict()
-    return typed({**out, "body_id": str(found.body_id), "face_id": None if found.face_id < 0 else str(found.face_id),
-                  "references": [str(r) for r in found.references],
-                  "thumbnail": f"/projects/{project}/photos/{found.photo_id}/thumbnail"}, BodyAppearance)
+    return typed({**found.to_dict(), "thumbnail": f"/projects/{project}/photos/{found.photo_id}/thumbnail"},
+                 BodyAppearance)
 
 
 class BodyController(Controller):
@@ -58,4 +56,4 @@ class BodyController(Controller):
         ids = [checked_id(v, "body_ids", "body") for v in data.body_ids]
         done = await asyncio.to_thread(bodies.review_bodies, request.app.state.runtime, project, ids,
                                        accept=data.accept, actor=request.user.name)
-        return typed({**done.to_dict(), "bodies": [str(b) for b in done.bodies]}, BodyReview)
+        return typed(done.to_dict(), BodyReview)
