@@ -39,8 +39,8 @@ def test_the_cli_goes_through_a_running_server(shared_data: Path, model_dir: Pat
         shutil.copy(photo, work / "known" / "Tony_Blair")
     shutil.copy(blair[6], work / "inbox")
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "peoplegraph.cli", *args], cwd=work, env=env,
+    def cli(*args: str, **more: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "peoplegraph.cli", *args], cwd=work, env={**env, **more},
                               capture_output=True, text=True, timeout=600)
 
     log = (tmp_path / "serve.log").open("w")
@@ -60,6 +60,9 @@ def test_the_cli_goes_through_a_running_server(shared_data: Path, model_dir: Pat
         assert "Traceback" not in ignored.stderr
         same = cli("--data-dir", str(data), "reid", "queue", "--project", "p")  # the server's own: fine
         assert same.returncode == 0, same.stderr
+        unheard = cli("reid", "match", "--project", "p", PEOPLEGRAPH_BODY_TIME_WINDOW_H="12")  # a variable too
+        assert unheard.returncode != 0 and "PEOPLEGRAPH_BODY_TIME_WINDOW_H" in unheard.stderr, unheard.stderr
+        assert cli("reid", "queue", "--project", "p", PEOPLEGRAPH_NOT_A_SETTING="1").returncode == 0
         report = json.loads(ingested.stdout)
         assert report["new_photos"] == 4 and report["clustering"]["clusters"] == 1
         confirmed = cli("clusters", "confirm", "0", "--name", "Colin", "--project", "p", "--actor", "ed")

@@ -102,6 +102,10 @@ def test_the_capture_time_comes_from_exif(tmp_path: Path) -> None:
     Image.new("RGB", (64, 64)).save(zeroed, exif=broken)
     assert _decode(dated).taken_at == "2004-05-06T07:08:09"
     assert _decode(plain).taken_at == "" and _decode(zeroed).taken_at == ""
+    iso = Image.Exif()
+    iso[0x0132] = "2018-01-22T19:58:36-05:00"  # ISO 8601 where EXIF's own shape belongs: the local time kept
+    Image.new("RGB", (64, 64)).save(tmp_path / "iso.jpg", exif=iso)
+    assert _decode(tmp_path / "iso.jpg").taken_at == "2018-01-22T19:58:36"
 
 
 def test_dates_outside_photography_are_ignored_with_a_note(tmp_path: Path) -> None:

@@ -193,11 +193,22 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
     page = json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json").stdout)
     assert [m["organisation"] for m in page["memberships"]] == ["Labour Party"]
     assert [(e["id"], e["photos"]) for e in page["events"]] == [("pmqs", 1)]
+    # photos named as a photographer has them: a folder, or the start of an id as `reid appearances` prints it
+    assert json.loads(cli("events", "tag", "pmqs", str(folder), "--project", PROJECT, "--json").stdout)["photos"] == 5
+    short = cli("events", "tag", "pmqs", shown["photos"][1]["photo_id"][:12], "--project", PROJECT, "--json")
+    assert short.returncode == 0 and json.loads(short.stdout)["photos"] == 1, short.stderr[-2000:]
+    typo = cli("ingest", str(tmp_path / "no-such-folder"), "--project", "typo")
+    assert typo.returncode != 0 and "no-such-folder: no such file or folder; nothing was ingested" in typo.stderr
+    unknown = cli("events", "tag", "pmqs", "deadbeef00", str(tmp_path / "nowhere.jpg"), "--project", PROJECT)
+    assert unknown.returncode != 0 and "deadbeef00 (no such photo or file)" in unknown.stderr
+    assert "nothing was changed" in unknown.stderr and "Traceback" not in unknown.stderr
     undone = cli("undo", "--project", PROJECT, "--json")  # the edit
     assert json.loads(undone.stdout)["action"] == "undo edit"
     assert json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json").stdout)["aliases"] == []
     refused = cli("faces", "remove", "1", "--project", PROJECT)
     assert refused.returncode != 0 and "no face 1" in refused.stderr and "Traceback" not in refused.stderr
+    with Runtime(app_settings) as runtime:
+        assert "typo" not in runtime.graph.projects()  # no project made for a mistyped folder
 
 
 def test_new_faces_of_confirmed_people_are_tagged_or_queued_and_strangers_are_not(app_settings: Settings,

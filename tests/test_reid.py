@@ -71,11 +71,21 @@ def test_pack_files_are_checked_and_a_missing_one_is_named(tmp_path: Path, share
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     (damaged / spec.files[0].file).write_text("<net/>")  # the right name, not the right file
-    with pytest.raises(ModelPackError, match="holds no such file"):
+    with pytest.raises(ModelPackError, match=r"damaged/person-reidentification-retail-0287.xml is another file of "
+                                             r"that name \(sha256 "):
         pack_files(spec.name, spec.files[:1], tmp_path / "models", damaged, spec.recipe)
+    with pytest.raises(ModelPackError, match="nowhere .model_source. is not a folder"):
+        pack_files(spec.name, spec.files[:1], tmp_path / "models", tmp_path / "nowhere", spec.recipe)
     # a download tree (Open Model Zoo's intel/<model>/FP32/...) is searched by file name
     paths = pack_files(spec.name, spec.files, tmp_path / "models", shared_models / "reid", spec.recipe)
     assert set(paths) == {"model", "weights"} and all(p.parent == tmp_path / "models" / spec.name for p in paths.values())
+    # a cached manifest cut short (no files listed) is made again, not read as a pack without a model
+    manifest = tmp_path / "models" / spec.name / "manifest.json"
+    manifest.write_text('{"pack": "intel-0287", "files": []}')
+    assert pack_files(spec.name, spec.files, tmp_path / "models", shared_models / "reid", spec.recipe) == paths
+    manifest.write_text("[]")
+    with pytest.raises(ModelPackError, match="not a valid manifest .it is not an object of a pack name"):
+        pack_files(spec.name, spec.files, tmp_path / "models", shared_models / "reid", spec.recipe)
 
 
 def test_the_0267_rewrite_turns_nan_into_embeddings(tmp_path: Path, shared_data: Path, shared_models: Path) -> None:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from peoplegraph.engine.pack import ModelPackError
 from peoplegraph.linking.service import LinkingResult
+from peoplegraph.observations.model import checked_id
 from peoplegraph.observations.store import StoreBusyError
 from peoplegraph.services.clustering import ClusteringReport
 from peoplegraph.services.runtime import Runtime
@@ -34,18 +35,29 @@ def settings_options(command: click.Command) -> click.Command:
     return command
 
 
+ENV_PREFIX = "PEOPLEGRAPH_"
+
+
+def settings_environment(environment: dict[str, str]) -> dict[str, str]:
+    """The settings a client's PEOPLEGRAPH_* variables give, by field (others are not settings)."""
+    return {name[len(ENV_PREFIX):].lower(): value for name, value in environment.items()
+            if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX):].lower() in Settings.model_fields}
+
+
 class Context:
     """What a command runs with: the settings (flags over environment), and, when a running server runs it
-    for a client (cli/through_server.py), the server's open stores, the client's user and folder."""
+    for a client (cli/through_server.py), the server's open stores, the client's user, folder and settings
+    variables (`environment`, by field)."""
 
     def __init__(self, overrides: dict[str, Any], *, shared: Runtime | None = None, actor: str | None = None,
-                 cwd: Path | None = None) -> None:
+                 cwd: Path | None = None, environment: dict[str, str] | None = None) -> None:
         self.overrides = {k: v for k, v in overrides.items() if v is not None}
         self.shared, self.actor, self.cwd = shared, actor, cwd
+        self.environment = environment or {}
 
     def settings(self) -> Settings:
         try:
-            return Settings(**self.overrides)
+            return Settings(**{**self.environment, **self.overrides})
         except ValidationError as exc:
             problems = "; ".join(
                 (f"{'/'.join(str(p) for p in e['loc'])}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
@@ -56,6 +68,22 @@ class Context:
     def runtime(self) -> AbstractContextManager[Runtime]:
         """The stores to run on (a `with` block): this process's own, or the server's, left open after."""
         return contextlib.nullcontext(self.shared) if self.shared is not None else Runtime(self.settings())
+
+
+class IdOf(click.ParamType):
+    """A face, body or cluster id typed on the command line: a whole number from 0 to 2^63-1, as the API
+    takes it (a larger one would overflow the stores' 64-bit columns)."""
+
+    name = "id"
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            return checked_id(value, param.name if param is not None and param.name else "id", self.what)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 class LocalPath(click.Path):

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from peoplegraph.cli.common import (
-    Context, LocalPath, clustering_text, clusters_table, emit, link, project_command,
+    Context, IdOf, LocalPath, clustering_text, clusters_table, emit, link, project_command,
 )
 from peoplegraph.identity.records import (
     RELATION_KINDS, VISIBILITIES, EventRecord, MembershipRecord, OrganisationRecord, RelationRecord,
@@ -18,7 +18,7 @@ from peoplegraph.linking import service as linking
 from peoplegraph.linking.repair import repair
 from peoplegraph.services import catalog
 
-FACES_ARGUMENT = click.argument("face_ids", nargs=-1, required=True, type=int)
+FACES_ARGUMENT = click.argument("face_ids", nargs=-1, required=True, type=IdOf("face"))
 
 
 @click.group()
@@ -64,7 +64,7 @@ def clusters_merge(obj: Context, cluster_ids: tuple[int, ...], project: str, act
 
 @clusters.command("split")
 @click.argument("cluster", type=int)
-@click.option("--faces", "face_ids", multiple=True, required=True, type=int,
+@click.option("--faces", "face_ids", multiple=True, required=True, type=IdOf("face"),
               help="A face to move out (repeat the option, or give several after one --faces).")
 @project_command(actor=True)
 def clusters_split(obj: Context, cluster: int, face_ids: tuple[int, ...], project: str, actor: str,
@@ -335,13 +335,15 @@ def events_add(obj: Context, event_id: str, project: str, name: str, date: str, 
 
 @events.command("tag")
 @click.argument("event_id")
-@click.argument("photo_ids", nargs=-1, required=True)
+@click.argument("photos", nargs=-1, required=True)
 @project_command()
-def events_tag(obj: Context, event_id: str, photo_ids: tuple[str, ...], project: str, as_json: bool) -> None:
-    """Say these photos (ids) were taken at the event."""
+def events_tag(obj: Context, event_id: str, photos: tuple[str, ...], project: str, as_json: bool) -> None:
+    """Say these photos were taken at the event: photo ids (or their first 8 or more characters), photo files,
+    or folders of them (the project's photos in them: a folder per match or per wedding)."""
     with obj.runtime() as runtime:
+        photo_ids = catalog.photos_named(runtime, project, photos, obj.cwd)
         known = runtime.graph.set_photo_event(project, photo_ids, event_id)
-    emit(as_json, {"event_id": event_id, "photos": known}, f"{known} of {len(photo_ids)} photos at {event_id}")
+    emit(as_json, {"event_id": event_id, "photos": known}, f"{known} photos at {event_id}")
 
 
 GROUPS = (clusters, faces, review, people, organisations, events, undo_command, repair_command)

@@ -21,15 +21,15 @@ from peoplegraph.cli import through_server
 from peoplegraph.cli import reid as cli_reid
 from peoplegraph.cli import xmp as cli_xmp
 from peoplegraph.cli.common import (
-    ACTOR_OPTION, JSON_OPTION, PROJECT_OPTION, Context, LocalPath, clustering_text, clusters_table, emit, fail_clearly,
-    project_command, settings_options,
+    ACTOR_OPTION, ENV_PREFIX, JSON_OPTION, PROJECT_OPTION, Context, LocalPath, clustering_text, clusters_table, emit,
+    fail_clearly, project_command, settings_options,
 )
 from peoplegraph.access.keys import KeyService
 from peoplegraph.linking.bodies import match_bodies
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.services import catalog
 from peoplegraph.services.clustering import MODES, cluster_new_faces, cluster_project
-from peoplegraph.services.ingest import IngestReport, IngestService, collect_sources
+from peoplegraph.services.ingest import NO_SUCH_PATH, IngestReport, IngestService, collect_sources
 from peoplegraph.services.reembed import SwitchReport, switch_face_model
 from peoplegraph.services.runtime import Runtime, face_index_warming
 from peoplegraph.services.xmp import import_people
@@ -42,7 +42,7 @@ def main(ctx: click.Context, **overrides: Any) -> None:
     """Find, group and name the people in large photo libraries."""
     held = ctx.obj if isinstance(ctx.obj, Context) else None  # a server running a client's command
     if held is not None:
-        ctx.obj = Context(overrides, shared=held.shared, actor=held.actor, cwd=held.cwd)
+        ctx.obj = Context(overrides, shared=held.shared, actor=held.actor, cwd=held.cwd, environment=held.environment)
         refuse_other_settings(ctx.obj)
         return
     ctx.obj = Context(overrides)
@@ -74,10 +74,11 @@ def refuse_other_settings(obj: Context) -> None:
             return ((obj.cwd or Path.cwd()) / mine).resolve() == theirs.resolve()
         return mine == theirs
 
-    differing = sorted(name for name in obj.overrides if not same(name))
+    differing = sorted(name for name in {**obj.environment, **obj.overrides} if not same(name))
     if differing:
-        flags = ", ".join(f"--{name.replace('_', '-')}" for name in differing)
-        raise click.UsageError(f"{flags}: `peoplegraph serve` holds this data folder and runs this command with its "
+        given = ", ".join(f"--{name.replace('_', '-')}" if name in obj.overrides else f"{ENV_PREFIX}{name.upper()}"
+                          for name in differing)
+        raise click.UsageError(f"{given}: `peoplegraph serve` holds this data folder and runs this command with its "
                                "own settings; set them where the server starts (its flags or PEOPLEGRAPH_* "
                                "variables), or stop the server to run the command on its own")
 
@@ -111,6 +112,9 @@ def _ingest_progress(total: int) -> Iterator[Callable[[IngestReport, int], None]
 def _run_ingest(runtime: Runtime, project: str, paths: list[Path], read_metadata: bool = False) -> IngestReport:
     report = IngestReport()
     sources = collect_sources(paths, report)
+    missing = [s.path for s in report.skipped if s.reason == NO_SUCH_PATH]
+    if missing and not sources:  # a typo: nothing ingested, and no project made for it
+        raise click.ClickException(f"{', '.join(missing)}: no such file or folder; nothing was ingested")
     with _ingest_progress(len(sources) + len(report.skipped)) as progress:
         return IngestService(runtime, read_metadata=read_metadata).ingest(project, sources, progress, report=report)
 
@@ -153,6 +157,9 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, r
             payload["body_matching"] = bodies.to_dict()
             text += "\n" + cli_reid.body_matching_text(bodies)
     emit(as_json, payload, text)
+    missing = [s.path for s in report.skipped if s.reason == NO_SUCH_PATH]
+    if missing:  # the rest was ingested; the typo still fails the command, as cp's would
+        raise click.ClickException(f"{', '.join(missing)}: no such file or folder")
 
 
 @main.command("cluster")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from peoplegraph.cli.common import Context, LocalPath, emit, fail_clearly, project_command
+from peoplegraph.cli.common import Context, IdOf, LocalPath, emit, fail_clearly, project_command
 from peoplegraph.reid.training import ARCHITECTURES
 from peoplegraph.linking.bodies import (BodyAppearance, BodyMatchReport, body_appearances, match_bodies,
                                         review_bodies)
@@ -114,7 +114,8 @@ def body_matching_text(report: BodyMatchReport) -> str:
     return (f"bodies: {report.references} carry a person (by their face, or accepted); of {report.candidates} "
             f"without a usable face, {report.tagged} tagged by body, {report.queued} for review, "
             f"{report.without_window} in photos with neither an event nor a time (never matched by body); "
-            f"{report.cleared} earlier body decisions a face decision now contradicts taken back")
+            f"{report.cleared} earlier body decisions taken back (a face decision now contradicts them, or a "
+            "queued body no longer reaches review in its window; tags stay until undone or rejected)")
 
 
 @reid_group.command("match")
@@ -124,7 +125,9 @@ def match_command(obj: Context, project: str, as_json: bool) -> None:
     (body_auto_threshold, body_review_threshold, body_margin, body_time_window_h). Undoable (`undo`)."""
     with obj.runtime() as runtime:
         report = match_bodies(runtime, project)
-    emit(as_json, report.to_dict(), body_matching_text(report))
+        none = runtime.bodies.count(project) == 0
+    emit(as_json, report.to_dict(), "no bodies in this project: ingest its photos again with bodies on "
+         "(PEOPLEGRAPH_BODY_REID=true) to find them" if none else body_matching_text(report))
 
 
 def _appearances_text(found: list[BodyAppearance], empty: str) -> str:
@@ -155,7 +158,7 @@ def queue_command(obj: Context, project: str, as_json: bool) -> None:
     emit(as_json, [a.to_dict() for a in found], _appearances_text(found, f"the body review queue of {project} is empty"))
 
 
-BODIES_ARGUMENT = click.argument("body_ids", nargs=-1, required=True, type=int)
+BODIES_ARGUMENT = click.argument("body_ids", nargs=-1, required=True, type=IdOf("body"))
 
 
 @reid_group.command("accept")

@@ -69,7 +69,9 @@ def running_server(data_dir: Path) -> RunningServer | None:
 def forward(server: RunningServer, argv: list[str], user: str) -> int:
     """Run the command in the server; print what it printed; its exit code."""
     try:
-        answer = httpx.post(f"{server.url}/cli", json={"argv": argv, "cwd": os.getcwd(), "user": user},
+        environment = {k: v for k, v in os.environ.items() if k.startswith("PEOPLEGRAPH_")}  # checked there
+        answer = httpx.post(f"{server.url}/cli", json={"argv": argv, "cwd": os.getcwd(), "user": user,
+                                                       "environment": environment},
                             headers={"Authorization": f"Bearer {server.token}"}, timeout=None)
     except httpx.HTTPError as exc:
         raise click.ClickException(f"the server at {server.url} that holds this data folder did not answer: {exc}")

@@ -210,13 +210,25 @@ def _taken_at(image: Image.Image) -> tuple[str, str]:
     text = str(raw or "").strip("\x00 ")
     if not text.strip("0: "):
         return "", ""
-    try:
-        taken = dt.datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
-    except ValueError:
+    taken = _exif_time(text)
+    if taken is None:
         return "", f"EXIF date {text[:40]!r} ignored (not a date)"
     if taken.year < FIRST_PHOTO_YEAR or taken > dt.datetime.now() + dt.timedelta(days=1):
         return "", f"EXIF date {taken.isoformat()} ignored (not a plausible date for a photo)"
     return taken.isoformat(), ""
+
+
+def _exif_time(text: str) -> dt.datetime | None:
+    """EXIF's own "2004:05:06 07:08:09", or the ISO 8601 some software writes there instead (with an offset
+    or not), as the camera's local time."""
+    try:
+        return dt.datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        return None
 
 
 def orientation_of(image: Image.Image) -> int:

@@ -35,6 +35,7 @@ from peoplegraph.identity.records import FaceDecision, now
 from peoplegraph.linking.service import Missing, existing_person, existing_project
 from peoplegraph.observations.face_index import ProjectFaces
 from peoplegraph.observations.model import NO_FACE, BodyObservation, listed
+from peoplegraph.reid.packs import body_pack
 from peoplegraph.services.project_lock import holding_project
 from peoplegraph.services.runtime import Runtime
 
@@ -339,7 +340,8 @@ def body_appearances(runtime: Runtime, project: str, person_id: str | None = Non
               and (d.confirmed_as if status == "tagged" else d.suggested_as if status == "queued"
                    else d.confirmed_as or d.suggested_as)
               and (person_id is None or (d.confirmed_as or d.suggested_as) == person_id)}
-    if not wanted:  # a library without bodies has no body collection to open
+    if not wanted:  # a library without bodies has no body collection to open; the pack named must still exist
+        body_pack(runtime.settings.body_pack)
         return []
     bodies = {b.body_id: b for b in runtime.bodies.bodies_by_id(project, sorted(wanted))}
     settled, removed = _face_verdicts(runtime, project, [b.face_id for b in bodies.values() if b.face_id != NO_FACE])
@@ -389,8 +391,8 @@ def review_bodies(runtime: Runtime, project: str, body_ids: Sequence[int], *, ac
     stored = {b.body_id for b in runtime.bodies.bodies_by_id(project, wanted)}
     gone = [b for b in wanted if b not in stored]
     if gone:
-        raise Missing(f"bodies: {listed(gone)}: no such body in project {project!r} any more (its "
-                      "photo was deleted)")
+        raise Missing(f"bodies: {listed(gone)}: no body of pack {runtime.settings.body_pack!r} in project "
+                      f"{project!r}: found by another body pack (PEOPLEGRAPH_BODY_PACK), or its photo was deleted")
     person = {b: d.confirmed_as or d.suggested_as for b, d in decided.items()}
     people = set(person.values())
     action = "accept bodies" if accept else "reject bodies"

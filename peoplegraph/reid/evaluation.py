@@ -50,13 +50,18 @@ def market_crops(folder: Path) -> list[Crop]:
     if not folder.is_dir():
         raise ValueError(f"{folder}: not a folder of person crops")
     crops = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")):
+    # hidden files are not crops: macOS leaves ._NAME beside each file copied to a foreign disk
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+                       and not p.name.startswith(".")):
         found = _NAME.match(path.name)
         if found is None:
             raise ValueError(f"{path}: not a Market-1501 crop name (IDENTITY_cCAMERA..., e.g. 0002_c1s1_000451_03.jpg)")
         crops.append(Crop(path, int(found.group(1)), int(found.group(2))))
     if not crops:
-        raise ValueError(f"{folder}: no person crops (.jpg, .png)")
+        inside = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        raise ValueError(f"{folder}: no person crops (.jpg, .png)" + (
+            f"; crops are read from the folder itself, not from its folders ({', '.join(inside[:3])}): name the "
+            "one that holds them" if inside else ""))
     return crops
 
 

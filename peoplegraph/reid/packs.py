@@ -122,14 +122,16 @@ def pack_files(name: str, files: tuple[PackFile, ...], models_path: Path, source
     """The pack's runnable files by role, in MODEL_DIR/<name>/ (made there on first use; see the module)."""
     folder = models_path / name
     manifest = Manifest.read(folder)
-    if manifest is not None and all(f.recipe == recipe for f in manifest.files):
+    roles = {"model" if f.role == "source" and recipe else f.role for f in files}
+    if manifest is not None and all(f.recipe == recipe for f in manifest.files) \
+            and {f.role for f in manifest.files} == roles:  # else made for another recipe, or cut short: made again
         return manifest.verify(folder)
     folder.mkdir(parents=True, exist_ok=True)
     entries = []
     for declared in files:
         target = folder / declared.file
         if not _fetched(declared, target, source):
-            where = f"{source} (model_source) holds no such file" if source else "no model_source is set"
+            where = _not_in(source, declared)
             how = f", or let peoplegraph download it from {declared.url}" if declared.url else ""
             raise ModelPackError(
                 f"model pack {name!r} needs {declared.file} (sha256 {declared.sha256}): {where}. Put it in "
@@ -146,6 +148,18 @@ def pack_files(name: str, files: tuple[PackFile, ...], models_path: Path, source
     manifest = Manifest(pack=name, files=tuple(entries))
     manifest.write(folder)
     return manifest.verify(folder)
+
+
+def _not_in(source: Path | None, declared: PackFile) -> str:
+    """Why the model source did not give the file: none set, not a folder, no such file, or another file."""
+    if source is None:
+        return "no model_source is set"
+    if not source.is_dir():
+        return f"{source} (model_source) is not a folder"
+    other = next(iter(sorted(source.rglob(declared.file))), None)
+    if other is None:
+        return f"{source} (model_source) holds no such file"
+    return f"{other} is another file of that name (sha256 {file_sha256(other)[:12]}...)"
 
 
 def _fetched(declared: PackFile, target: Path, source: Path | None) -> bool:

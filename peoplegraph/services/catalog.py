@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -11,7 +13,8 @@ from peoplegraph.identity.records import (
     ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
 )
 from peoplegraph.linking.bodies import body_appearances
-from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, validate_project_name
+from peoplegraph.engine.decode import read_photo_file, sha256_of
+from peoplegraph.observations.model import IDS_SHOWN, UNKNOWN_AGE, FaceObservation, validate_project_name
 from peoplegraph.services.runtime import Runtime
 
 
@@ -48,6 +51,54 @@ def people(runtime: Runtime, project: str, search: str = "") -> list[PersonRecor
 def photos(runtime: Runtime, project: str, limit: int, offset: int) -> list[PhotoRecord]:
     validate_project_name(project)
     return runtime.graph.photos(project, limit=limit, offset=offset)
+
+
+PHOTO_ID_PREFIX = 8  # characters of a photo id that may name it, when no other photo's id starts with them
+
+
+def photos_named(runtime: Runtime, project: str, names: Sequence[str], cwd: Path | None = None) -> list[str]:
+    """The ids of the photos these name: a photo id, the start of one (at least PHOTO_ID_PREFIX characters,
+    as `reid appearances` prints them), a photo file, or a folder of them (its photos the project has: by the
+    path they were ingested from, else by their bytes), relative to `cwd`. ValueError naming each name that
+    is none of these, or names no photo of the project (nothing is named then)."""
+    validate_project_name(project)
+    every = runtime.graph.photos(project)
+    ids = sorted(p.photo_id for p in every)
+    by_path = {p.path: p.photo_id for p in every}
+    found, unknown = [], []
+    for name in names:
+        path = Path(name) if Path(name).is_absolute() else (cwd or Path.cwd()) / name
+        if path.exists():
+            files = [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.is_file())
+            named = [_photo_of_file(f, by_path, set(ids), runtime.settings.max_file_bytes) for f in files]
+            named = [n for n in named if n]
+            if not named:
+                unknown.append(f"{name} (no photo of the project {'is' if path.is_file() else 'is in'} it)")
+            found += named
+            continue
+        start = bisect.bisect_left(ids, name)
+        matching = ids[start:start + 2] if len(name) >= PHOTO_ID_PREFIX else []
+        matching = [i for i in matching if i.startswith(name)]
+        if len(matching) == 1:
+            found.append(matching[0])
+        else:
+            unknown.append(f"{name} ({'the start of more than one photo id' if matching else 'no such photo or file'})")
+    if unknown:
+        raise ValueError(f"photos: {'; '.join(unknown[:IDS_SHOWN])}"
+                         + (f"; and {len(unknown) - IDS_SHOWN} more" if len(unknown) > IDS_SHOWN else "")
+                         + f" in project {project!r}: nothing was changed")
+    return list(dict.fromkeys(found))
+
+
+def _photo_of_file(path: Path, by_path: dict[str, str], ids: set[str], max_bytes: int) -> str | None:
+    known = by_path.get(str(path.resolve())) or by_path.get(str(path))
+    if known is not None:
+        return known
+    try:
+        digest = sha256_of(read_photo_file(path, str(path), max_bytes))
+    except (OSError, ValueError):  # not readable, or too large to be a photo of the project
+        return None
+    return digest if digest in ids else None
 
 
 def faces_of_photo(runtime: Runtime, project: str, photo_id: str) -> list[FaceObservation]:

@@ -81,6 +81,9 @@ class PhotoNote:
     note: str
 
 
+NO_SUCH_PATH = "no such file or folder"  # a path named to ingest that is not there (a typo)
+
+
 @dataclass
 class IngestReport:
     photos: int = 0  # photos seen (readable images, new or already stored)
@@ -116,7 +119,7 @@ def collect_sources(paths: Iterable[Path], report: IngestReport) -> list[PhotoSo
         elif os.path.lexists(path):
             sources.append(PhotoSource.of_file(path))
         else:
-            report.skipped.append(SkippedFile(stored_name(path), "no such file or folder"))
+            report.skipped.append(SkippedFile(stored_name(path), NO_SUCH_PATH))
     return sources
 
 

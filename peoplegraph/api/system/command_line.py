@@ -13,7 +13,7 @@ from litestar.exceptions import PermissionDeniedException
 
 from peoplegraph.api.schemas import Body
 from peoplegraph.api.access import LOCAL_KEY_ID
-from peoplegraph.cli.common import Context
+from peoplegraph.cli.common import Context, settings_environment
 from peoplegraph.cli.through_server import run_here
 
 
@@ -21,6 +21,7 @@ class CommandLine(Body):
     argv: list[str]
     cwd: str
     user: str
+    environment: dict[str, str] = {}  # the client's PEOPLEGRAPH_* variables: refused where they differ
 
 
 class CommandLineController(Controller):
@@ -33,6 +34,7 @@ class CommandLineController(Controller):
                                             "may run commands here")
         from peoplegraph.cli.main import main
 
-        obj = Context({}, shared=request.app.state.runtime, actor=data.user or None, cwd=Path(data.cwd))
+        obj = Context({}, shared=request.app.state.runtime, actor=data.user or None, cwd=Path(data.cwd),
+                      environment=settings_environment(data.environment))
         code, out, err = await asyncio.to_thread(run_here, main, data.argv, obj)
         return {"code": code, "stdout": out, "stderr": err}

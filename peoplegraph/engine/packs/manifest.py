@@ -69,8 +69,11 @@ class Manifest:
             if unknown:
                 raise ValueError(f"unknown thresholds {', '.join(unknown)}")
             return cls(pack=payload["pack"], files=tuple(ModelFile(**f) for f in payload["files"]), thresholds=thresholds)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ModelPackError(f"{path} is not a valid manifest ({exc}); delete the folder to rebuild it") from None
+        except ValueError as exc:  # not JSON, or a bad threshold
+            why = str(exc)
+        except (KeyError, TypeError, AttributeError):
+            why = "it is not an object of a pack name and its files, each with role, file and sha256"
+        raise ModelPackError(f"{path} is not a valid manifest ({why}); delete the folder to rebuild it")
 
     def verify(self, folder: Path) -> dict[str, Path]:
         """Paths by role, after checking that every file exists with its recorded sha256."""
