@@ -39,6 +39,26 @@ def test_the_body_below_a_face_starts_at_its_chin() -> None:
     assert np.isnan(below[2]).all()  # no face
 
 
+def test_body_matching_scores_each_body_against_its_own_window_only() -> None:
+    """The same proposals as scoring every body without a face against every reference body, from a fraction
+    of the pairs: a library of four match days compares each body with its own day's."""
+    import body_matching_scale as scale
+
+    from peoplegraph.linking.bodies import _proposals, _windows
+
+    library, candidates, references = scale.library(4000, seed=3)
+    people = sorted(set(library.face_person.values()))
+    proposed = {index: (person, score, second)
+                for score, second, index, person, _ in _proposals(library, candidates, references, people, 0.6, 6.0)}
+    expected = scale.all_pairs(library, candidates, references, people, 0.6, 6.0)
+    assert len(expected) > 500 and proposed.keys() == expected.keys()
+    for index, (person, score, second) in expected.items():
+        assert proposed[index][0] == person
+        assert proposed[index][1:] == pytest.approx((score, second), abs=1e-4)
+    scored = sum(eligible.size for _, _, eligible in _windows(library, candidates, references, 6.0))
+    assert scored <= 0.3 * len(candidates) * len(references)
+
+
 def _runtime(tmp_path: Path, model_dir: Path, shared_models: Path, **settings):
     return body_fusion.fusion_runtime(tmp_path / "data", shared_models, model_dir=model_dir, **settings)
 

@@ -6,7 +6,8 @@ usable face (none found in its box, or one flagged as poor - blurry, small, in p
 no one is named for) is compared with the reference bodies of the photos *in the same window* only: the same
 event, or EXIF times at most `body_time_window_h` apart, since clothes change between days. A body whose face
 is sharp and unnamed is left to the face: face matching found no one for it, and a body must not overrule
-that. Its score for a person is its best cosine similarity to that person's reference bodies there, each
+that. Only the pairs of one window are scored (`_windows`), so a run over a library of many events grows with
+the library, not with its square. Its score for a person is its best cosine similarity to that person's reference bodies there, each
 taken whole or below its face, whichever is closer (`body_similarity`: a body whose head is hidden, blurred or
 cut away is closer to the reference's body under the face than to the whole with a face in it); from
 `body_auto_threshold`, and ahead of the next person by `body_margin`, it is tagged; from
@@ -25,7 +26,7 @@ rejected body is matched again to anyone but the people it was rejected as.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -241,14 +242,6 @@ def match_bodies(runtime: Runtime, project: str, photo_ids: Sequence[str] | None
 def _decide(library: _Library, candidates: list[BodyObservation], references: list[BodyObservation], auto: float,
             review: float, margin: float, window: float) -> list[FaceDecision]:
     people = sorted({_carried(library, b) for b in references})  # type: ignore[type-var]
-    column = {p: i for i, p in enumerate(people)}
-    ref_person = np.array([column[_carried(library, b)] for b in references])  # type: ignore[index]
-    ref_vectors = np.stack([b.embedding for b in references]).astype(np.float32)  # type: ignore[misc]
-    ref_below = np.stack([b.embedding if b.below_face is None else b.below_face  # type: ignore[misc]
-                          for b in references]).astype(np.float32)
-    events = {e: i for i, e in enumerate(sorted(set(library.event_of.values())))}
-    ref_event = np.array([events.get(library.event_of.get(b.photo_id, ""), -1) for b in references])
-    ref_hours = np.array([library.hours_of.get(b.photo_id, math.nan) for b in references])
     taken = {p: set(found) for p, found in library.photo_people.items()}  # photo -> people in it, growing
     photo_of = {b.body_id: b.photo_id for b in library.bodies}
     for body_id, d in library.decisions.items():
@@ -256,47 +249,98 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
             taken.setdefault(photo_of[body_id], set()).add(d.confirmed_as)
     for body in references:  # a person a body carries is in that photo
         taken.setdefault(body.photo_id, set()).add(_carried(library, body))  # type: ignore[arg-type]
-    proposals = []  # (score, second best, candidate index, person column, reference rows)
-    for start in range(0, len(candidates), CHUNK):
-        chunk = candidates[start:start + CHUNK]
-        similarity = body_similarity(np.stack([b.embedding for b in chunk]), ref_vectors,  # type: ignore[misc]
-                                     ref_below)
-        mine = np.array([events.get(library.event_of.get(b.photo_id, ""), -1) for b in chunk])
-        event = (mine[:, None] == ref_event[None, :]) & (mine[:, None] >= 0)
-        hours = np.array([library.hours_of.get(b.photo_id, math.nan) for b in chunk])
-        close = np.abs(hours[:, None] - ref_hours[None, :]) <= window if window > 0 else np.zeros_like(event)
-        similarity = np.where(event | close, similarity, -np.inf)
-        for i, body in enumerate(chunk):
-            rejected = library.decisions[body.body_id].removed_from if body.body_id in library.decisions else frozenset()
-            barred = (library.face_removed.get(body.face_id, frozenset()) | library.photo_people.get(body.photo_id, set())
-                      | rejected)
-            best = np.full(len(people), -np.inf)
-            np.maximum.at(best, ref_person, similarity[i])
-            for person in barred:
-                if person in column:
-                    best[column[person]] = -np.inf
-            order = np.argsort(-best)
-            top = float(best[order[0]])
-            if top < review:
-                continue
-            second = float(best[order[1]]) if len(order) > 1 else -np.inf
-            rows = np.flatnonzero((ref_person == order[0]) & np.isfinite(similarity[i]))
-            rows = rows[np.argsort(-similarity[i][rows])][:REFERENCES_KEPT]
-            proposals.append((top, second, start + i, int(order[0]), rows))
     stamp, out = now(), []
-    for top, second, index, person_column, rows in sorted(proposals, key=lambda p: -p[0]):
+    proposals = _proposals(library, candidates, references, people, review, window)
+    for top_score, second, index, person_column, kept in sorted(proposals, key=lambda p: -p[0]):
         body, person = candidates[index], people[person_column]
         if person in taken.get(body.photo_id, set()):
             continue  # one person once a photo: a better-scoring body there is them
         taken.setdefault(body.photo_id, set()).add(person)
-        sure = sure_enough(top, second, auto, margin)
+        sure = sure_enough(top_score, second, auto, margin)
         rejected = library.decisions[body.body_id].removed_from if body.body_id in library.decisions else frozenset()
         out.append(FaceDecision(
             body.body_id, confirmed_as=person if sure else None, suggested_as=None if sure else person,
             removed_from=rejected,
-            references=tuple(references[r].body_id for r in rows.tolist()), method=BODY_METHOD, actor=MATCHER,
-            score=top, face_score=_face_score(library, body, person), decided_at=stamp))
+            references=tuple(references[r].body_id for r in kept.tolist()), method=BODY_METHOD, actor=MATCHER,
+            score=top_score, face_score=_face_score(library, body, person), decided_at=stamp))
     return out
+
+
+def _proposals(library: _Library, candidates: list[BodyObservation], references: list[BodyObservation],
+               people: list[str], review: float, window: float) -> list[tuple[float, float, int, int, np.ndarray]]:
+    """Each candidate's best person from `review` up, among the references of its window and the people it is
+    not barred from: (score, the next person's score, candidate index, person's index in `people`, the
+    reference rows most like it)."""
+    column = {p: i for i, p in enumerate(people)}
+    ref_person = np.array([column[_carried(library, b)] for b in references])  # type: ignore[index]
+    ref_vectors = np.stack([b.embedding for b in references]).astype(np.float32)  # type: ignore[misc]
+    ref_below = np.stack([b.embedding if b.below_face is None else b.below_face  # type: ignore[misc]
+                          for b in references]).astype(np.float32)
+    proposals = []
+    for chunk, rows, eligible in _windows(library, candidates, references, window):
+        bodies = np.stack([candidates[i].embedding for i in chunk.tolist()]).astype(np.float32)  # type: ignore[misc]
+        similarity = np.where(eligible, body_similarity(bodies, ref_vectors[rows], ref_below[rows]), -np.inf)
+        # each person's best reference: the rows grouped by person, the maximum of each group at once
+        persons = ref_person[rows]
+        order = np.argsort(persons, kind="stable")
+        starts = np.flatnonzero(np.r_[True, persons[order][1:] != persons[order][:-1]])
+        present = persons[order][starts]  # person columns, in the order of `best`'s columns
+        best = np.maximum.reduceat(similarity[:, order], starts, axis=1)
+        place = {int(c): j for j, c in enumerate(present.tolist())}
+        for i, index in enumerate(chunk.tolist()):
+            for person in _barred(library, candidates[index]):
+                if column.get(person) in place:
+                    best[i, place[column[person]]] = -np.inf
+        top = best.argmax(axis=1)
+        top_score = best[np.arange(len(chunk)), top]
+        for i in np.flatnonzero(top_score >= review).tolist():
+            second = float(np.max(np.delete(best[i], top[i]), initial=-np.inf))
+            person_column = int(present[top[i]])
+            mine = np.flatnonzero((persons == person_column) & np.isfinite(similarity[i]))
+            kept = rows[mine[np.argsort(-similarity[i][mine])][:REFERENCES_KEPT]]
+            proposals.append((float(top_score[i]), second, int(chunk[i]), person_column, kept))
+    return proposals
+
+
+def _barred(library: _Library, body: BodyObservation) -> frozenset[str] | set[str]:
+    """The people a body is never proposed as: its face was removed from them, they are in its photo by face,
+    or an editor rejected the body as them."""
+    rejected = library.decisions[body.body_id].removed_from if body.body_id in library.decisions else frozenset()
+    return library.face_removed.get(body.face_id, frozenset()) | library.photo_people.get(body.photo_id, set()) | rejected
+
+
+def _windows(library: _Library, candidates: list[BodyObservation], references: list[BodyObservation],
+             window: float) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The candidates in chunks (indices) of one event and near times, each with the reference rows that may
+    share a window with them (their event's, and those within `window` hours of the chunk's times) and which
+    pairs do (chunk x rows, bool): a library of many events compares each body with its own events' bodies,
+    not with every body of the project."""
+    events = {e: i for i, e in enumerate(sorted(set(library.event_of.values())))}
+    ref_event = np.array([events.get(library.event_of.get(b.photo_id, ""), -1) for b in references])
+    ref_hours = np.array([library.hours_of.get(b.photo_id, math.nan) for b in references])
+    event_rows = {int(e): np.flatnonzero(ref_event == e) for e in np.unique(ref_event[ref_event >= 0])}
+    timed = np.flatnonzero(np.isfinite(ref_hours))
+    timed = timed[np.argsort(ref_hours[timed], kind="stable")]
+    cand_event = np.array([events.get(library.event_of.get(b.photo_id, ""), -1) for b in candidates])
+    cand_hours = np.array([library.hours_of.get(b.photo_id, math.nan) for b in candidates])
+    order = np.lexsort((np.nan_to_num(cand_hours, nan=np.inf), cand_event))
+    for event in np.unique(cand_event).tolist():
+        mine = order[cand_event[order] == event]
+        for start in range(0, len(mine), CHUNK):
+            chunk = mine[start:start + CHUNK]
+            hours = cand_hours[chunk]
+            near = np.zeros(0, np.int64)
+            if window > 0 and np.isfinite(hours).any():
+                low = np.searchsorted(ref_hours[timed], np.nanmin(hours) - window, side="left")
+                high = np.searchsorted(ref_hours[timed], np.nanmax(hours) + window, side="right")
+                near = timed[low:high]
+            rows = np.union1d(event_rows.get(event, np.zeros(0, np.int64)), near)
+            if not rows.size:
+                continue
+            eligible = (cand_event[chunk][:, None] == ref_event[rows][None, :]) & (cand_event[chunk][:, None] >= 0)
+            if window > 0:
+                eligible |= np.abs(hours[:, None] - ref_hours[rows][None, :]) <= window
+            yield chunk, rows, eligible
 
 
 def sure_enough(top: float, second: float, auto: float, margin: float) -> bool:
