@@ -63,6 +63,14 @@ def test_the_cli_goes_through_a_running_server(shared_data: Path, model_dir: Pat
         unheard = cli("reid", "match", "--project", "p", PEOPLEGRAPH_BODY_TIME_WINDOW_H="12")  # a variable too
         assert unheard.returncode != 0 and "PEOPLEGRAPH_BODY_TIME_WINDOW_H" in unheard.stderr, unheard.stderr
         assert cli("reid", "queue", "--project", "p", PEOPLEGRAPH_NOT_A_SETTING="1").returncode == 0
+        # the values the server runs with, spelt out: the data folder's own places, an empty (unset) Redis
+        spelt = cli("reid", "queue", "--project", "p", PEOPLEGRAPH_MILVUS_URI=str(data / "milvus.db"),
+                    PEOPLEGRAPH_REDIS_URL="")
+        assert spelt.returncode == 0, spelt.stderr
+        # a command that never opens the stores runs on its own, with its own settings
+        own = cli("detect", str(work / "photos" / sorted(os.listdir(work / "photos"))[0]), "--json",
+                  PEOPLEGRAPH_DETECTION_THRESHOLD="0.9")
+        assert own.returncode == 0, own.stderr
         report = json.loads(ingested.stdout)
         assert report["new_photos"] == 4 and report["clustering"]["clusters"] == 1
         confirmed = cli("clusters", "confirm", "0", "--name", "Colin", "--project", "p", "--actor", "ed")

@@ -195,8 +195,14 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
     assert [(e["id"], e["photos"]) for e in page["events"]] == [("pmqs", 1)]
     # photos named as a photographer has them: a folder, or the start of an id as `reid appearances` prints it
     assert json.loads(cli("events", "tag", "pmqs", str(folder), "--project", PROJECT, "--json").stdout)["photos"] == 5
-    short = cli("events", "tag", "pmqs", shown["photos"][1]["photo_id"][:12], "--project", PROJECT, "--json")
+    short = cli("events", "tag", "pmqs", shown["photos"][1]["photo_id"][:12].upper(), "--project", PROJECT, "--json")
     assert short.returncode == 0 and json.loads(short.stdout)["photos"] == 1, short.stderr[-2000:]
+    too_short = cli("events", "tag", "pmqs", shown["photos"][1]["photo_id"][:7], "", "--project", PROJECT)
+    assert too_short.returncode != 0 and "too short: give 8 or more characters" in too_short.stderr
+    assert "'' (an empty name)" in too_short.stderr  # an unset "$DIR" is never the current folder
+    assert "no project 'nowhere'" in cli("events", "tag", "pmqs", str(folder), "--project", "nowhere").stderr
+    empty = cli("ingest", "", "--project", "typo")
+    assert empty.returncode != 0 and "an empty path" in empty.stderr
     typo = cli("ingest", str(tmp_path / "no-such-folder"), "--project", "typo")
     assert typo.returncode != 0 and "no-such-folder: no such file or folder; nothing was ingested" in typo.stderr
     unknown = cli("events", "tag", "pmqs", "deadbeef00", str(tmp_path / "nowhere.jpg"), "--project", PROJECT)

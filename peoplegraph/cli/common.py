@@ -91,6 +91,8 @@ class LocalPath(click.Path):
     runs the command."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():  # an unset "$DIR" in a script: never the whole folder
+            self.fail("an empty path", param, ctx)
         obj = ctx.find_object(Context) if ctx is not None else None
         if obj is not None and obj.cwd is not None and isinstance(value, str) and not os.path.isabs(value):
             value = os.path.join(obj.cwd, value)

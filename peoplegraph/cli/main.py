@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import math
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,7 +47,7 @@ def main(ctx: click.Context, **overrides: Any) -> None:
         refuse_other_settings(ctx.obj)
         return
     ctx.obj = Context(overrides)
-    if ctx.resilient_parsing or ctx.invoked_subcommand is None:
+    if ctx.resilient_parsing or ctx.invoked_subcommand in (None, *through_server.ON_THEIR_OWN):
         return
     server = through_server.running_server(ctx.obj.settings().data_dir)
     if server is None:
@@ -62,17 +63,26 @@ for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_keys.COMMANDS, *
     main.add_command(command)
 
 
+PACK_DEFAULTS = ("detection_threshold", "cluster_similarity", "auto_threshold", "review_threshold", "search_similarity")
+RESOLVED = {"model_dir": "models_path", "milvus_uri": "milvus_target", "graph_uri": "graph_target",
+            "face_index_dir": "face_index_path"}  # settings whose None means a place in the data folder
+PATHS = ("data_dir", "model_dir", "face_index_dir", "media_key_file", "model_source")
+
+
 def refuse_other_settings(obj: Context) -> None:
     """A command `serve` runs for a client runs on the server's stores and settings: a setting given on the
     command line that differs from the server's would be silently ignored, so it is refused, named."""
     assert obj.shared is not None
-    server = obj.shared.settings
-    asked = obj.settings()
-    def same(name: str) -> bool:
-        mine, theirs = getattr(asked, name), getattr(server, name)
-        if isinstance(mine, Path) and isinstance(theirs, Path):  # typed in the client's folder
-            return ((obj.cwd or Path.cwd()) / mine).resolve() == theirs.resolve()
-        return mine == theirs
+    runtime, server, asked = obj.shared, obj.shared.settings, obj.settings()
+
+    def same(name: str) -> bool:  # as the server runs with it: a default the pack or the data folder gives counts
+        if name in PACK_DEFAULTS:
+            mine = getattr(asked, name)
+            return mine is None or math.isclose(mine, getattr(runtime, name), abs_tol=1e-9)
+        mine, theirs = getattr(asked, RESOLVED.get(name, name)), getattr(server, RESOLVED.get(name, name))
+        if isinstance(mine, Path | str) and isinstance(theirs, Path | str) and name in PATHS:  # the client's folder
+            return ((obj.cwd or Path.cwd()) / mine).resolve() == Path(theirs).resolve()
+        return (mine or None) == (theirs or None)  # "" and None both leave a setting unset
 
     differing = sorted(name for name in {**obj.environment, **obj.overrides} if not same(name))
     if differing:

@@ -27,6 +27,7 @@ from peoplegraph.atomic import atomic_write
 
 SERVE_FILE = "serve.json"
 NOT_THROUGH_SERVER = {"serve", "worker", "backup", "restore"}  # they need the folder for themselves
+ON_THEIR_OWN = {"detect", "eval"}  # they never open the stores (eval makes its own): run here, with their settings
 HEALTH_TIMEOUT_S = 3.0
 _one_at_a_time = threading.Lock()  # a command's output is captured from the process's stdout and stderr
 

@@ -52,7 +52,8 @@ class LinkingResult:
     conflicts: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """As JSON: face ids as strings (63-bit: a browser's or jq's numbers would round them)."""
+        return {**asdict(self), "faces": [str(f) for f in self.faces]}
 
 
 @holding_project

@@ -15,6 +15,7 @@ from peoplegraph.identity.records import (
 from peoplegraph.linking.bodies import body_appearances
 from peoplegraph.engine.decode import read_photo_file, sha256_of
 from peoplegraph.observations.model import IDS_SHOWN, UNKNOWN_AGE, FaceObservation, validate_project_name
+from peoplegraph.services.ingest import SkippedFile, walk_images
 from peoplegraph.services.runtime import Runtime
 
 
@@ -61,28 +62,38 @@ def photos_named(runtime: Runtime, project: str, names: Sequence[str], cwd: Path
     as `reid appearances` prints them), a photo file, or a folder of them (its photos the project has: by the
     path they were ingested from, else by their bytes), relative to `cwd`. ValueError naming each name that
     is none of these, or names no photo of the project (nothing is named then)."""
-    validate_project_name(project)
+    if project not in runtime.graph.projects():
+        raise ValueError(f"project: no project {project!r}")
     every = runtime.graph.photos(project)
     ids = sorted(p.photo_id for p in every)
     by_path = {p.path: p.photo_id for p in every}
     found, unknown = [], []
     for name in names:
+        if not name.strip():  # an unset "$DIR" in a script: never the whole folder
+            unknown.append("'' (an empty name)")
+            continue
         path = Path(name) if Path(name).is_absolute() else (cwd or Path.cwd()) / name
         if path.exists():
-            files = [path] if path.is_file() else sorted(f for f in path.rglob("*") if f.is_file())
+            unreadable: list[SkippedFile] = []
+            files = [path] if path.is_file() else list(walk_images(path, unreadable))  # as ingest walks it
+            if unreadable:
+                unknown.append(f"{name} ({unreadable[0].path}: {unreadable[0].reason})")
+                continue
             named = [_photo_of_file(f, by_path, set(ids), runtime.settings.max_file_bytes) for f in files]
             named = [n for n in named if n]
             if not named:
                 unknown.append(f"{name} (no photo of the project {'is' if path.is_file() else 'is in'} it)")
             found += named
             continue
-        start = bisect.bisect_left(ids, name)
-        matching = ids[start:start + 2] if len(name) >= PHOTO_ID_PREFIX else []
-        matching = [i for i in matching if i.startswith(name)]
-        if len(matching) == 1:
+        prefix = name.strip().lower()  # photo ids are lower-case hex
+        start = bisect.bisect_left(ids, prefix)
+        matching = [i for i in ids[start:start + 2] if i.startswith(prefix)]
+        if len(matching) == 1 and len(prefix) >= PHOTO_ID_PREFIX:
             found.append(matching[0])
         else:
-            unknown.append(f"{name} ({'the start of more than one photo id' if matching else 'no such photo or file'})")
+            unknown.append(f"{name} (" + ("the start of more than one photo id" if len(matching) > 1 else
+                                          f"too short: give {PHOTO_ID_PREFIX} or more characters of a photo id"
+                                          if matching else "no such photo or file") + ")")
     if unknown:
         raise ValueError(f"photos: {'; '.join(unknown[:IDS_SHOWN])}"
                          + (f"; and {len(unknown) - IDS_SHOWN} more" if len(unknown) > IDS_SHOWN else "")
@@ -144,7 +155,7 @@ def cluster_quality(runtime: Runtime, project: str, cluster_ids: Sequence[int]) 
 
 def face_to_dict(face: FaceObservation) -> dict:
     return {
-        "face_id": face.face_id,
+        "face_id": str(face.face_id),  # 63-bit: a string, as everywhere ids leave peoplegraph
         "photo_id": face.photo_id,
         "box": [round(v, 1) for v in face.box],
         "landmarks": [round(v, 1) for v in face.landmarks],
@@ -225,7 +236,7 @@ def person_page(runtime: Runtime, project: str, person_id: str, *, limit: int = 
                    for p, faces in graph.person_photos(project, person_id, limit=limit, offset=offset)],
         "photos_offset": offset,
         "appears_with": [{"id": p, "name": n, "photos": k}
-                         for p, n, k in graph.co_appearances(project, person_id, everyone=True)],
+                         for p, n, k in graph.co_appearances(project, person_id)],  # hidden people left out
         # apart from the photos above (found by face): where their body was found, and what waits for review
         "found_by_body": {status: sum(a.status == status for a in found_by_body) for status in ("tagged", "queued")},
     }

@@ -53,11 +53,11 @@ def _face_ids(values: list[str]) -> list[int]:
 
 
 def _outcome(result: LinkingResult) -> Outcome:
-    return typed({**result.to_dict(), "faces": [str(f) for f in result.faces]}, Outcome)
+    return typed(result.to_dict(), Outcome)
 
 
 def _face(project: str, face) -> Face:
-    return typed({**catalog.face_to_dict(face), "face_id": str(face.face_id),
+    return typed({**catalog.face_to_dict(face),
                   "crop": f"/projects/{project}/faces/{face.face_id}/crop",
                   "thumbnail": f"/projects/{project}/photos/{face.photo_id}/thumbnail"}, Face)
 
