@@ -292,9 +292,11 @@ def test_adding_organisations_memberships_relations_events_and_tagging_photos(ar
     event = graphql(archive, 'mutation { addEvent(project: "archive", id: "party", name: "Party", date: "2010-05", '
                              'place: "Club house") { id name date place partOf } }')["addEvent"]
     assert event == {"id": "party", "name": "Party", "date": "2010-05", "place": "Club house", "partOf": None}
-    tagged = graphql(archive, 'mutation ($ids: [String!]!) { tagPhotosWithEvent(project: "archive", eventId: '
-                              '"party", photoIds: $ids) { eventId photos } }',
-                     {"ids": [photo_id(3), photo_id(4), photo_id(99)]})["tagPhotosWithEvent"]
+    tagging = ('mutation ($ids: [String!]!) { tagPhotosWithEvent(project: "archive", eventId: "party", photoIds: $ids) '
+               '{ eventId photos } }')
+    refused = graphql_error(archive, tagging, {"ids": [photo_id(3), photo_id(4), photo_id(99)]})
+    assert f"{photo_id(99)}: no such photo" in refused["message"] and "nothing was changed" in refused["message"]
+    tagged = graphql(archive, tagging, {"ids": [photo_id(3), photo_id(4)]})["tagPhotosWithEvent"]
     assert tagged == {"eventId": "party", "photos": 2}
     bob = graphql(archive, '{ person(project: "archive", id: "bob") { memberships { organisation { id } } '
                            'relations { personId kind otherId } } }')["person"]
@@ -316,8 +318,8 @@ def test_adding_organisations_memberships_relations_events_and_tagging_photos(ar
             ('mutation { addEvent(project: "archive", id: "x", name: "X", date: "soon") { id } }', ("date",)),
             ('mutation { addEvent(project: "archive", id: "x", name: "X", partOf: "nope") { id } }', ("part_of",)),
             ('mutation { addOrganisation(project: "archive", id: "x", name: " ") { id } }', ("name",)),
-            ('mutation { tagPhotosWithEvent(project: "archive", eventId: "nope", photoIds: ["a"]) { photos } }',
-             ("event_id", "nope")),
+            ('mutation { tagPhotosWithEvent(project: "archive", eventId: "nope", photoIds: ["%s"]) { photos } }'
+             % photo_id(3), ("event_id", "nope")),
             ('mutation { tagPhotosWithEvent(project: "archive", eventId: "party", photoIds: []) { photos } }',
              ("photoIds",)),
             ('{ organisations(project: "../x") { id } }', ("project",))):

@@ -27,7 +27,7 @@ from peoplegraph.linking.bodies import body_appearances, review_bodies
 from peoplegraph.linking import repair as repair_service
 from peoplegraph.linking import service as linking
 from peoplegraph.linking.people import MergeConflictError
-from peoplegraph.observations.model import checked_id, validate_project_name
+from peoplegraph.observations.model import checked_id, listed, validate_project_name
 from peoplegraph.services import catalog
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.settings import Settings
@@ -249,6 +249,10 @@ class Mutation:
     async def tag_photos_with_event(self, info: Info, project: str, event_id: str, photo_ids: list[str]) -> EventTagging:
         if not photo_ids:
             raise ValueError("photoIds: name at least one photo")
+        found = {p.photo_id for p in await _graph(info, "photos_by_id", project, photo_ids)}
+        unknown = [p for p in dict.fromkeys(photo_ids) if p not in found]
+        if unknown:  # all or nothing, as `peoplegraph events tag`
+            raise ValueError(f"photoIds: {listed(unknown)}: no such photo in project {project!r}; nothing was changed")
         known = await _graph(info, "set_photo_event", project, photo_ids, event_id)
         return EventTagging(event_id=event_id, photos=known)
 
