@@ -192,7 +192,7 @@ def test_people_found_by_body_are_named_in_xmp_without_a_face_region(tmp_path: P
     """A photo manager searching a player's name finds the photos where their back is turned: XMP names the
     people tagged by body (PersonInImage, keywords) with no face region drawn; not those only queued, and not
     hidden or private people."""
-    from peoplegraph.linking.bodies import body_appearances
+    from peoplegraph.linking.bodies import body_appearances, review_bodies
     from peoplegraph.linking.people import edit_person
     from peoplegraph.metadata.xmp import read_people
     from peoplegraph.services.xmp import export_xmp
@@ -215,6 +215,18 @@ def test_people_found_by_body_are_named_in_xmp_without_a_face_region(tmp_path: P
         assert not written.skipped, written.skipped
         one = export_xmp(runtime, PROJECT, person_id=tagged[0].person_id, to=tmp_path / "one")
         assert path_of[tagged[0].photo_id].name + ".xmp" in {Path(p).name for p in one.written}
+        # beside the photos, then again once a tag is rejected and a person hidden: their names leave
+        export_xmp(runtime, PROJECT)
+        rejected = tagged[0]
+        hidden = next(a for a in tagged if a.person_id not in (private, rejected.person_id))
+        beside = {a.body_id: path_of[a.photo_id].with_name(path_of[a.photo_id].name + ".xmp") for a in tagged}
+        assert names[hidden.person_id] in read_people(beside[hidden.body_id].read_bytes()).names_without_region
+        review_bodies(runtime, PROJECT, [rejected.body_id], accept=False, actor="editor")
+        edit_person(runtime, PROJECT, hidden.person_id, visibility="hidden")
+        export_xmp(runtime, PROJECT)
+        for gone in (rejected, hidden):
+            left = read_people(beside[gone.body_id].read_bytes())
+            assert names[gone.person_id] not in left.names_without_region + [r.name for r in left.regions]
     for appearance in tagged + queued:
         sidecar = tmp_path / "xmp" / (path_of[appearance.photo_id].name + ".xmp")
         people = read_people(sidecar.read_bytes()) if sidecar.exists() else None

@@ -14,8 +14,9 @@ from PIL import Image
 
 from cli_runner import cli_json, run_cli
 from peoplegraph.metadata.files import embed_in_jpeg, embedded_packets, sidecar_path, sidecars_of
-from peoplegraph.metadata.xmp import FaceRegion, XmpError, merge_people, read_people, to_viewer
+from peoplegraph.metadata.xmp import FaceRegion, XmpError, merge_people, read_people, to_viewer, written_names
 from peoplegraph.linking import service as linking
+from peoplegraph.linking.people import edit_person
 from peoplegraph.services.runtime import Runtime
 from peoplegraph.settings import Settings
 from unavailable import skip_or_fail
@@ -85,12 +86,14 @@ def test_merge_keeps_every_other_field_and_replaces_what_it_names(tmp_path: Path
     # merging again changes nothing
     assert merge_people(merged, [FaceRegion("Zoë Ñandú", (0.1, 0.2, 0.3, 0.5)),
                                  FaceRegion("李小龍", (0.6, 0.1, 0.8, 0.4))], 400, 300) == merged
-    # a person found by body: named with no region, the face region someone drew for them kept
+    # a later export: a person found by body is named with no region (the face region there is kept), and a
+    # person peoplegraph wrote before but not now (made private, say) leaves the names and regions
     sidecar.write_bytes(merge_people(merged, [], 400, 300, without_region=["李小龍", "Back Turned"]))
     info = _read(exiftool, sidecar)
-    assert set(info["XMP-iptcExt:PersonInImage"]) == {"Zoë Ñandú", "李小龍", "Back Turned"}
+    assert set(info["XMP-iptcExt:PersonInImage"]) == {"李小龍", "Back Turned"}
     assert "People|Back Turned" in info["XMP-lr:HierarchicalSubject"] and "Back Turned" in info["XMP-dc:Subject"]
-    assert set(_names(info)) == {"Zoë Ñandú", "李小龍"}  # no region for Back Turned; 李小龍's stays
+    assert set(_names(info)) == {"李小龍"} and "Football" in info["XMP-dc:Subject"]  # what it never wrote stays
+    assert written_names(sidecar.read_bytes()) == ["李小龍", "Back Turned"]
 
 
 def test_reads_the_shapes_digikam_and_lightroom_write(tmp_path: Path, exiftool: str) -> None:
@@ -263,6 +266,16 @@ def test_ingest_reads_names_and_export_writes_them_back(shared_data: Path, app_s
     seen = _read(exiftool, photos / "turned.jpg.xmp")
     assert seen["XMP-mwg-rs:RegionInfo"]["AppliedToDimensions"] == {"W": 500, "H": 250, "Unit": "pixel"}
     assert _names(seen)["George W Bush"][0] < 0.5 < _names(seen)["Tony Blair"][0]
+    # a person made private: the next export takes out of the sidecar the names it wrote, nothing else
+    with Runtime(app_settings) as runtime:
+        edit_person(runtime, "news", "colin-powell", visibility="private")
+    private = cli_json(app_settings, "xmp", "export", "--project", "news")
+    assert [Path(p).name for p in private["cleared"]] == ["powell.jpg.xmp"]
+    left = _read(exiftool, Path(str(alone) + ".xmp"))
+    assert "Colin Powell" not in str(left) and left["XMP-dc:Title"] == "At the UN"
+    assert "Events/Summit" in left["XMP-digiKam:TagsList"]
+    with Runtime(app_settings) as runtime:
+        edit_person(runtime, "news", "colin-powell", visibility="normal")
     # into another folder: made from the sidecar beside the original, whose other fields come along
     elsewhere = cli_json(app_settings, "xmp", "export", "--project", "news", "--person", "colin-powell", "--to",
                          str(tmp_path / "sidecars"))

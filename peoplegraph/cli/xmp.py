@@ -40,7 +40,9 @@ def export_command(obj: Context, person_id: str | None, to: Path | None, embed: 
 
 def _export_text(report: XmpExport, embed: bool) -> str:
     lines = [f"{report.photos} photos with named people: {len(report.written)} "
-             f"{'copies' if embed else 'sidecars'} written, {len(report.skipped)} skipped"]
+             f"{'copies' if embed else 'sidecars'} written, {len(report.skipped)} skipped"
+             + (f"; {len(report.cleared)} sidecars of photos no one is named in now cleared of the names peoplegraph "
+                "wrote there" if report.cleared else "")]
     lines += [f"  skipped {line}" for line in report.skipped]
     return "\n".join(lines)
 

@@ -14,6 +14,9 @@ Written and read:
 Merging into an existing packet keeps every other field: face regions of the people written replace the
 face regions they overlap or that carry their name; every other region stays. A name that only a replaced
 region carried leaves the name and keyword lists too (a renamed person is not kept under the old name).
+The names peoplegraph writes are recorded in the packet (`peoplegraph:Written`): a name an earlier export
+wrote that is not to be written now (the person was made hidden or private, their tag rejected or undone)
+leaves the lists, and its face regions go, while names and regions peoplegraph never wrote stay.
 
 RDF allows a property as an attribute or as an element, and a struct as `rdf:parseType="Resource"` or as
 a nested `rdf:Description`: all are read; what is written uses the element forms exiftool writes.
@@ -38,8 +41,11 @@ NAMESPACES = {
     "digiKam": "http://www.digikam.org/ns/1.0/",
     "lr": "http://ns.adobe.com/lightroom/1.0/",
     "dc": "http://purl.org/dc/elements/1.1/",
+    "peoplegraph": "https://github.com/peoplegraph/peoplegraph/ns/xmp/1.0/",
 }
 PEOPLE_TAG = "People"  # the keyword root digiKam and Lightroom file people under
+# the names peoplegraph wrote into a packet (a Bag): what the next export may take out again, and nothing else
+WRITTEN = "{https://github.com/peoplegraph/peoplegraph/ns/xmp/1.0/}Written"
 HAS_EXTENDED = "{http://ns.adobe.com/xmp/note/}HasExtendedXMP"  # a main packet's pointer to its extended one
 MAX_PACKET_BYTES = 4 * 1024 * 1024  # a larger XMP packet is refused rather than parsed
 OVERLAP_REPLACED = 0.3  # IoU at which a written face region replaces a region already in the file
@@ -259,9 +265,11 @@ def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[Fac
             description.remove(element)
     if not descriptions:
         descriptions = [ET.SubElement(rdf, f"{{{RDF}}}Description", {f"{{{RDF}}}about": ""})]
-    kept, dropped_names = _kept_regions(descriptions, regions, orientation, stored_size)
     names = [r.name for r in regions] + list(without_region)
-    dropped = dropped_names - {name.casefold() for name in names}
+    ours = {name.casefold() for name in names}
+    withdrawn = {n.casefold() for d in descriptions for n in _items(d, WRITTEN)} - ours
+    kept, dropped_names = _kept_regions(descriptions, regions, orientation, stored_size, withdrawn)
+    dropped = (dropped_names | withdrawn) - ours
     lists = {
         "PersonInImage": _merged(descriptions, _q("Iptc4xmpExt", "PersonInImage"), names,
                                  lambda v: v.casefold() in dropped),
@@ -271,12 +279,13 @@ def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[Fac
                                        lambda v: v.startswith(PEOPLE_TAG + "|")
                                        and v[len(PEOPLE_TAG) + 1:].casefold() in dropped),
         "subject": _merged(descriptions, _q("dc", "subject"), names, lambda v: v.casefold() in dropped),
+        "Written": _merged(descriptions, WRITTEN, names, lambda v: True),  # this export's names alone
     }
     target = descriptions[0]
     _regions_element(target, kept, regions, width, height)
     for (prop, kind), values in zip(((_q("Iptc4xmpExt", "PersonInImage"), "Bag"), (_q("digiKam", "TagsList"), "Seq"),
-                                     (_q("lr", "hierarchicalSubject"), "Bag"), (_q("dc", "subject"), "Bag")),
-                                    lists.values()):
+                                     (_q("lr", "hierarchicalSubject"), "Bag"), (_q("dc", "subject"), "Bag"),
+                                     (WRITTEN, "Bag")), lists.values()):
         if values:
             array = ET.SubElement(ET.SubElement(target, prop), f"{{{RDF}}}{kind}")
             for value in values:
@@ -285,6 +294,12 @@ def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[Fac
         ET.register_namespace(prefix, uri)
     body = ET.tostring(root, encoding="unicode")
     return (_PACKET_HEAD + body + _PACKET_TAIL).encode("utf-8")
+
+
+def written_names(packets: bytes | Sequence[bytes]) -> list[str]:
+    """The names an earlier export of peoplegraph wrote into a packet (none for a packet it never wrote)."""
+    return [n for root in [_parse(p) for p in ([packets] if isinstance(packets, bytes) else packets)]
+            for d in root.iter(f"{{{RDF}}}Description") for n in _items(d, WRITTEN)]
 
 
 def _prefixes(packet: bytes) -> dict[str, str]:
@@ -304,9 +319,10 @@ def _keywords(names: Sequence[str], separator: str) -> list[str]:
 
 
 def _kept_regions(descriptions: list[ET.Element], regions: Sequence[FaceRegion], orientation: int,
-                  stored_size: tuple[int, int] | None) -> tuple[list[ET.Element], set[str]]:
+                  stored_size: tuple[int, int] | None, withdrawn: set[str]) -> tuple[list[ET.Element], set[str]]:
     """The region list entries to keep, in the viewer's orientation (the Regions properties are removed from
-    the tree), and the names of the face regions the new ones replace."""
+    the tree), and the names of the face regions the new ones replace; face regions of `withdrawn` names
+    (casefolded: written by peoplegraph before, not now) go."""
     kept: list[ET.Element] = []
     dropped: set[str] = set()
     ours = {r.name.casefold() for r in regions}
@@ -320,8 +336,9 @@ def _kept_regions(descriptions: list[ET.Element], regions: Sequence[FaceRegion],
         for entry in _region_entries(holder):
             found = _face_region(entry, turn)
             name = found.name if isinstance(found, FaceRegion) else found
-            if name and (name.casefold() in ours or isinstance(found, FaceRegion) and any(
-                    iou(found.box, r.box) >= OVERLAP_REPLACED for r in regions)):
+            replaced = isinstance(found, FaceRegion) and any(iou(found.box, r.box) >= OVERLAP_REPLACED for r in regions)
+            if name and (name.casefold() in ours or replaced or isinstance(found, FaceRegion)
+                         and name.casefold() in withdrawn):
                 dropped.add(name.casefold())
                 continue
             if turn != 1:

@@ -31,7 +31,7 @@ from peoplegraph.linking.bodies import body_appearances
 from peoplegraph.linking.service import NamedFace, existing_person, existing_project, name_faces
 from peoplegraph.metadata.files import (PhotoPeople, embed_in_jpeg, embedded_packets, sidecar_path, sidecars_of,
                                         stored_orientation)
-from peoplegraph.metadata.xmp import FaceRegion, XmpError, iou, merge_people
+from peoplegraph.metadata.xmp import FaceRegion, XmpError, iou, merge_people, written_names
 from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.file_names import stored_name
 from peoplegraph.services.runtime import Runtime
@@ -132,6 +132,9 @@ class XmpExport:
     photos: int = 0  # photos with named people considered
     written: list[str] = field(default_factory=list)  # the files written (sidecars or copies)
     skipped: list[str] = field(default_factory=list)  # "photo: why"
+    # sidecars beside photos no one is to be named in any more, from which the names an earlier export wrote
+    # were taken out (the person made hidden or private, their tag rejected or undone)
+    cleared: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -207,7 +210,28 @@ def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, 
                                   f"{exc.strerror or exc}")
             continue
         report.written.append(stored_name(target))
+    if person_id is None and to is None:
+        _clear_beside_originals(runtime, project, set(photos), used, report)
     return report
+
+
+def _clear_beside_originals(runtime: Runtime, project: str, named: set[str], used: set[Path],
+                            report: XmpExport) -> None:
+    """Take out of the sidecars beside the photos no one is named in now the names an earlier export wrote
+    there (peoplegraph:Written); a sidecar peoplegraph never wrote is not touched."""
+    for photo in runtime.graph.photos(project):
+        original = Path(photo.path)
+        if photo.photo_id in named or not original.is_file():
+            continue
+        beside = sidecars_of(original)
+        try:
+            if not beside or not written_names(beside[0].read_bytes()):
+                continue
+            target = _export_one(runtime, project, PeopleToWrite(photo), None, False, used)
+        except (XmpError, ImageRejected, OSError) as exc:
+            report.skipped.append(f"{photo.path}: {exc.reason if isinstance(exc, ImageRejected) else exc}")
+            continue
+        report.cleared.append(stored_name(target))
 
 
 def _export_one(runtime: Runtime, project: str, named: PeopleToWrite, to: Path | None, embed: bool,
