@@ -40,6 +40,8 @@ def test_a_guest_finds_exactly_their_own_photos_and_nothing_else(app_settings: S
         while (job := api.get(f"/jobs/{job_id}").json()).get("state") not in ("complete", "failed"):
             assert time.monotonic() < deadline and "state" in job, job
             time.sleep(0.2)
+        gone = api.post("/projects/gala/share-links", json={"expires_in_hours": 1e-300})  # expired before sent
+        assert gone.status_code == 400 and "expires_in_hours: from 1/60" in gone.text, gone.text
         made = api.post("/projects/gala/share-links", json={"password": "gala2026", "expires_in_hours": 48})
         assert made.status_code == 201, made.text
         link = made.json()

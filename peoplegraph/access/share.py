@@ -28,6 +28,7 @@ from peoplegraph.observations.model import validate_project_name
 TOKEN_PREFIX = "pgs_"
 TOKEN_BYTES = 32
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+MIN_HOURS = 1 / 60
 MAX_HOURS = 24 * 366
 MAX_ALBUM = 5000  # photos one album link may hold
 
@@ -77,8 +78,8 @@ class ShareLinks:
                              + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
         expires = ""
         if expires_in_hours is not None:
-            if not 0 < expires_in_hours <= MAX_HOURS:
-                raise ValueError(f"expires_in_hours: more than 0 and at most {MAX_HOURS}, got {expires_in_hours}")
+            if not MIN_HOURS <= expires_in_hours <= MAX_HOURS:  # a link that is gone before it is sent is a typo
+                raise ValueError(f"expires_in_hours: from 1/60 (a minute) to {MAX_HOURS}, got {expires_in_hours}")
             moment = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=expires_in_hours)
             expires = moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
         if password and len(password) > 200:

@@ -31,7 +31,8 @@ async def strict_json_body(request: Request) -> None:
     media = request.content_type[0]
     if media != JSON:
         raise HTTPException(status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                            detail=f"the request body must be JSON (Content-Type: {JSON}), not {media or 'unnamed'}")
+                            detail=f"the request body must be JSON (Content-Type: {JSON}); it was sent as "
+                                   f"{media or 'nothing named (no Content-Type)'}")
     raw = await request.body()
     if not raw.strip():
         raise ValueError("the request body is empty: send a JSON object")

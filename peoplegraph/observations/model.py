@@ -24,7 +24,7 @@ def checked_id(value: object, field: str, what: str) -> int:
     field otherwise (a larger number would overflow the stores' 64-bit columns)."""
     text = str(value).strip()
     try:
-        number = int(text) if text.isdigit() and len(text) <= 19 else -1
+        number = int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else -1  # not "１２" nor "٣"
     except ValueError:
         number = -1
     if not 0 <= number < ID_LIMIT:
