@@ -66,14 +66,16 @@ def all_pairs(lib, candidates, references, people: list[str], review: float, win
     against every reference and keeping the pairs of one window (by candidate index)."""
     column = np.array([people.index(lib.face_person[r.face_id]) for r in references])
     refs = np.stack([r.embedding for r in references])
-    ref_event = np.array([lib.event_of[r.photo_id] for r in references])
-    ref_hours = np.array([lib.hours_of[r.photo_id] for r in references])
+    ref_event = np.array([lib.event_of.get(r.photo_id, "") for r in references])
+    ref_hours = np.array([lib.hours_of.get(r.photo_id, math.nan) for r in references])
     out = {}
     for start in range(0, len(candidates), 512):
         chunk = candidates[start:start + 512]
         similarity = np.stack([c.embedding for c in chunk]) @ refs.T
-        same = np.array([lib.event_of[c.photo_id] for c in chunk])[:, None] == ref_event[None, :]
-        close = np.abs(np.array([lib.hours_of[c.photo_id] for c in chunk])[:, None] - ref_hours[None, :]) <= window
+        events = np.array([lib.event_of.get(c.photo_id, "") for c in chunk])
+        same = (events[:, None] == ref_event[None, :]) & (events[:, None] != "")
+        hours = np.array([lib.hours_of.get(c.photo_id, math.nan) for c in chunk])
+        close = np.abs(hours[:, None] - ref_hours[None, :]) <= window if window > 0 else np.zeros_like(same)
         similarity = np.where(same | close, similarity, -np.inf)
         for i in range(len(chunk)):
             best = np.full(len(people), -np.inf)

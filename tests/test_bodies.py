@@ -47,6 +47,11 @@ def test_body_matching_scores_each_body_against_its_own_window_only() -> None:
     from peoplegraph.linking.bodies import _proposals, _windows
 
     library, candidates, references = scale.library(4000, seed=3)
+    photos = sorted(library.event_of)
+    for photo in photos[::3]:  # photos with no event, or with no time, or neither
+        del library.event_of[photo]
+    for photo in photos[::4]:
+        del library.hours_of[photo]
     people = sorted(set(library.face_person.values()))
     proposed = {index: (person, score, second)
                 for score, second, index, person, _ in _proposals(library, candidates, references, people, 0.6, 6.0)}

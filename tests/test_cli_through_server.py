@@ -67,6 +67,9 @@ def test_the_cli_goes_through_a_running_server(shared_data: Path, model_dir: Pat
         spelt = cli("reid", "queue", "--project", "p", PEOPLEGRAPH_MILVUS_URI=str(data / "milvus.db"),
                     PEOPLEGRAPH_REDIS_URL="")
         assert spelt.returncode == 0, spelt.stderr
+        relative = cli("reid", "queue", "--project", "p", PEOPLEGRAPH_DATA_DIR=os.path.relpath(data, work),
+                       PEOPLEGRAPH_FACE_INDEX_DIR=str(tmp_path / "mine"))  # the client's folder; its own index
+        assert relative.returncode == 0, relative.stderr
         # a command that never opens the stores runs on its own, with its own settings
         own = cli("detect", str(work / "photos" / sorted(os.listdir(work / "photos"))[0]), "--json",
                   PEOPLEGRAPH_DETECTION_THRESHOLD="0.9")

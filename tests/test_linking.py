@@ -193,7 +193,9 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
     page = json.loads(cli("people", "show", "tony-blair", "--project", PROJECT, "--json").stdout)
     assert [m["organisation"] for m in page["memberships"]] == ["Labour Party"]
     assert [(e["id"], e["photos"]) for e in page["events"]] == [("pmqs", 1)]
-    # photos named as a photographer has them: a folder, or the start of an id as `reid appearances` prints it
+    # photos named as a photographer has them: a folder (other files beside the photos are passed over), or the
+    # start of an id as `reid appearances` prints it
+    (folder / "notes.txt").write_text("the shoot's notes")
     assert json.loads(cli("events", "tag", "pmqs", str(folder), "--project", PROJECT, "--json").stdout)["photos"] == 5
     short = cli("events", "tag", "pmqs", shown["photos"][1]["photo_id"][:12].upper(), "--project", PROJECT, "--json")
     assert short.returncode == 0 and json.loads(short.stdout)["photos"] == 1, short.stderr[-2000:]

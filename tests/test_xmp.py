@@ -94,6 +94,12 @@ def test_merge_keeps_every_other_field_and_replaces_what_it_names(tmp_path: Path
     assert "People|Back Turned" in info["XMP-lr:HierarchicalSubject"] and "Back Turned" in info["XMP-dc:Subject"]
     assert set(_names(info)) == {"李小龍"} and "Football" in info["XMP-dc:Subject"]  # what it never wrote stays
     assert written_names(sidecar.read_bytes()) == ["李小龍", "Back Turned"]
+    # each project takes out only what it added: another project's name stays when this one writes nothing
+    other = merge_people(sidecar.read_bytes(), [], 400, 300, without_region=["Cy Dee"], project="film")
+    emptied = merge_people(other, [], 400, 300)
+    assert read_people(emptied).names_without_region == ["Cy Dee"] and written_names(emptied, "film") == ["Cy Dee"]
+    # a name the file gave before peoplegraph wrote it is the user's: never recorded, never taken out
+    assert written_names(merge_people(emptied, [], 400, 300, without_region=["Cy Dee"])) == []
 
 
 def test_reads_the_shapes_digikam_and_lightroom_write(tmp_path: Path, exiftool: str) -> None:
@@ -266,14 +272,13 @@ def test_ingest_reads_names_and_export_writes_them_back(shared_data: Path, app_s
     seen = _read(exiftool, photos / "turned.jpg.xmp")
     assert seen["XMP-mwg-rs:RegionInfo"]["AppliedToDimensions"] == {"W": 500, "H": 250, "Unit": "pixel"}
     assert _names(seen)["George W Bush"][0] < 0.5 < _names(seen)["Tony Blair"][0]
-    # a person made private: the next export takes out of the sidecar the names it wrote, nothing else
+    # a person made private: the next export takes out only names it added itself (test_bodies.py has those)
     with Runtime(app_settings) as runtime:
         edit_person(runtime, "news", "colin-powell", visibility="private")
     private = cli_json(app_settings, "xmp", "export", "--project", "news")
-    assert [Path(p).name for p in private["cleared"]] == ["powell.jpg.xmp"]
+    assert private["cleared"] == []  # digiKam's sidecar named him before peoplegraph did: the user's, kept
     left = _read(exiftool, Path(str(alone) + ".xmp"))
-    assert "Colin Powell" not in str(left) and left["XMP-dc:Title"] == "At the UN"
-    assert "Events/Summit" in left["XMP-digiKam:TagsList"]
+    assert "People/Colin Powell" in left["XMP-digiKam:TagsList"] and left["XMP-dc:Title"] == "At the UN"
     with Runtime(app_settings) as runtime:
         edit_person(runtime, "news", "colin-powell", visibility="normal")
     # into another folder: made from the sidecar beside the original, whose other fields come along

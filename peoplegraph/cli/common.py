@@ -36,12 +36,23 @@ def settings_options(command: click.Command) -> click.Command:
 
 
 ENV_PREFIX = "PEOPLEGRAPH_"
+# settings naming a file or folder (or a store that may be one): typed relative to the folder of whoever typed them
+PATH_SETTINGS = ("data_dir", "model_dir", "face_index_dir", "media_key_file", "model_source", "milvus_uri", "graph_uri")
 
 
 def settings_environment(environment: dict[str, str]) -> dict[str, str]:
-    """The settings a client's PEOPLEGRAPH_* variables give, by field (others are not settings)."""
+    """The settings a client's PEOPLEGRAPH_* variables give, by field (others are not settings; names in any
+    case, as the settings read them)."""
     return {name[len(ENV_PREFIX):].lower(): value for name, value in environment.items()
-            if name.startswith(ENV_PREFIX) and name[len(ENV_PREFIX):].lower() in Settings.model_fields}
+            if name.upper().startswith(ENV_PREFIX) and name[len(ENV_PREFIX):].lower() in Settings.model_fields}
+
+
+def _in_folder(value: Any, cwd: Path) -> Any:
+    """A path setting typed in `cwd` (a client's folder), made absolute there; a URL or an absolute path as it is."""
+    text = str(value)
+    if not text or "://" in text or os.path.isabs(os.path.expanduser(text)):
+        return value
+    return str(cwd / text)
 
 
 class Context:
@@ -56,8 +67,11 @@ class Context:
         self.environment = environment or {}
 
     def settings(self) -> Settings:
+        given = {**self.environment, **self.overrides}
+        if self.cwd is not None:  # run by a server for a client: relative paths are the client's
+            given = {k: _in_folder(v, self.cwd) if k in PATH_SETTINGS and v is not None else v for k, v in given.items()}
         try:
-            return Settings(**{**self.environment, **self.overrides})
+            return Settings(**given)
         except ValidationError as exc:
             problems = "; ".join(
                 (f"{'/'.join(str(p) for p in e['loc'])}: " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")

@@ -22,8 +22,8 @@ from peoplegraph.cli import through_server
 from peoplegraph.cli import reid as cli_reid
 from peoplegraph.cli import xmp as cli_xmp
 from peoplegraph.cli.common import (
-    ACTOR_OPTION, ENV_PREFIX, JSON_OPTION, PROJECT_OPTION, Context, LocalPath, clustering_text, clusters_table, emit,
-    fail_clearly, project_command, settings_options,
+    ACTOR_OPTION, ENV_PREFIX, JSON_OPTION, PATH_SETTINGS, PROJECT_OPTION, Context, LocalPath, clustering_text,
+    clusters_table, emit, fail_clearly, project_command, settings_options,
 )
 from peoplegraph.access.keys import KeyService
 from peoplegraph.linking.bodies import match_bodies
@@ -64,9 +64,11 @@ for command in (*cli_linking.GROUPS, *cli_backup.COMMANDS, *cli_keys.COMMANDS, *
 
 
 PACK_DEFAULTS = ("detection_threshold", "cluster_similarity", "auto_threshold", "review_threshold", "search_similarity")
-RESOLVED = {"model_dir": "models_path", "milvus_uri": "milvus_target", "graph_uri": "graph_target",
-            "face_index_dir": "face_index_path"}  # settings whose None means a place in the data folder
-PATHS = ("data_dir", "model_dir", "face_index_dir", "media_key_file", "model_source")
+RESOLVED = {"model_dir": "models_path", "milvus_uri": "milvus_target", "graph_uri": "graph_target"}  # None: in data_dir
+# settings of a process, not of what a command does on the server's stores (each process its own face index)
+PER_PROCESS = ("host", "port", "redis_url", "warm_face_index", "worker_concurrency", "threads", "face_index_dir",
+               "session_hours", "max_upload_bytes", "graphql_max_depth", "graphql_max_aliases", "graphql_max_tokens",
+               "graphql_time_budget_s", "graphql_max_query_bytes", "share_searches_per_client", "share_searches_per_link")
 
 
 def refuse_other_settings(obj: Context) -> None:
@@ -80,11 +82,12 @@ def refuse_other_settings(obj: Context) -> None:
             mine = getattr(asked, name)
             return mine is None or math.isclose(mine, getattr(runtime, name), abs_tol=1e-9)
         mine, theirs = getattr(asked, RESOLVED.get(name, name)), getattr(server, RESOLVED.get(name, name))
-        if isinstance(mine, Path | str) and isinstance(theirs, Path | str) and name in PATHS:  # the client's folder
-            return ((obj.cwd or Path.cwd()) / mine).resolve() == Path(theirs).resolve()
+        if name in PATH_SETTINGS and mine and theirs and "://" not in f"{mine}{theirs}":
+            return Path(mine).resolve() == Path(theirs).resolve()  # made absolute in the client's folder
         return (mine or None) == (theirs or None)  # "" and None both leave a setting unset
 
-    differing = sorted(name for name in {**obj.environment, **obj.overrides} if not same(name))
+    differing = sorted(name for name in {**obj.environment, **obj.overrides} if name not in PER_PROCESS
+                       and not same(name))
     if differing:
         given = ", ".join(f"--{name.replace('_', '-')}" if name in obj.overrides else f"{ENV_PREFIX}{name.upper()}"
                           for name in differing)

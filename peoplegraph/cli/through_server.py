@@ -70,7 +70,7 @@ def running_server(data_dir: Path) -> RunningServer | None:
 def forward(server: RunningServer, argv: list[str], user: str) -> int:
     """Run the command in the server; print what it printed; its exit code."""
     try:
-        environment = {k: v for k, v in os.environ.items() if k.startswith("PEOPLEGRAPH_")}  # checked there
+        environment = {k: v for k, v in os.environ.items() if k.upper().startswith("PEOPLEGRAPH_")}  # checked there
         answer = httpx.post(f"{server.url}/cli", json={"argv": argv, "cwd": os.getcwd(), "user": user,
                                                        "environment": environment},
                             headers={"Authorization": f"Bearer {server.token}"}, timeout=None)

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,6 +226,8 @@ def _exif_time(text: str) -> dt.datetime | None:
         return dt.datetime.strptime(text, "%Y:%m:%d %H:%M:%S")
     except ValueError:
         pass
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d.*", text):  # a day alone is no time of day
+        return None
     try:
         return dt.datetime.fromisoformat(text).replace(tzinfo=None)
     except ValueError:

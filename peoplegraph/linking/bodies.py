@@ -325,14 +325,13 @@ def _windows(library: _Library, candidates: list[BodyObservation], references: l
     cand_hours = np.array([library.hours_of.get(b.photo_id, math.nan) for b in candidates])
     order = np.lexsort((np.nan_to_num(cand_hours, nan=np.inf), cand_event))
     for event in np.unique(cand_event).tolist():
-        mine = order[cand_event[order] == event]
-        for start in range(0, len(mine), CHUNK):
-            chunk = mine[start:start + CHUNK]
+        for chunk in _chunks(order[cand_event[order] == event], cand_hours, 2 * max(window, 1.0)):
             hours = cand_hours[chunk]
             near = np.zeros(0, np.int64)
             if window > 0 and np.isfinite(hours).any():
-                low = np.searchsorted(ref_hours[timed], np.nanmin(hours) - window, side="left")
-                high = np.searchsorted(ref_hours[timed], np.nanmax(hours) + window, side="right")
+                # a hair wider than the window: `eligible` below keeps the exact pairs, whatever the rounding
+                low = np.searchsorted(ref_hours[timed], np.nanmin(hours) - window - 1e-6, side="left")
+                high = np.searchsorted(ref_hours[timed], np.nanmax(hours) + window + 1e-6, side="right")
                 near = timed[low:high]
             rows = np.union1d(event_rows.get(event, np.zeros(0, np.int64)), near)
             if not rows.size:
@@ -341,6 +340,18 @@ def _windows(library: _Library, candidates: list[BodyObservation], references: l
             if window > 0:
                 eligible |= np.abs(hours[:, None] - ref_hours[rows][None, :]) <= window
             yield chunk, rows, eligible
+
+
+def _chunks(indices: np.ndarray, hours: np.ndarray, span: float) -> Iterator[np.ndarray]:
+    """`indices` (sorted by their `hours`, unknown ones last) in runs of at most CHUNK whose known hours lie
+    within `span` of each other, so that each run's time window holds few references."""
+    start = 0
+    for i in range(1, len(indices) + 1):
+        if i == len(indices) or i - start == CHUNK or (
+                np.isfinite(hours[indices[i]]) and hours[indices[i]] - hours[indices[start]] > span) or (
+                np.isfinite(hours[indices[start]]) != np.isfinite(hours[indices[i]])):
+            yield indices[start:i]
+            start = i
 
 
 def sure_enough(top: float, second: float, auto: float, margin: float) -> bool:

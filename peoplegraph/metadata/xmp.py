@@ -14,9 +14,10 @@ Written and read:
 Merging into an existing packet keeps every other field: face regions of the people written replace the
 face regions they overlap or that carry their name; every other region stays. A name that only a replaced
 region carried leaves the name and keyword lists too (a renamed person is not kept under the old name).
-The names peoplegraph writes are recorded in the packet (`peoplegraph:Written`): a name an earlier export
-wrote that is not to be written now (the person was made hidden or private, their tag rejected or undone)
-leaves the lists, and its face regions go, while names and regions peoplegraph never wrote stay.
+The names peoplegraph adds are recorded in the packet with their project (`peoplegraph:Written`,
+"project/name"; a name the packet gave before is not recorded): a name an export of that project added before
+and is not to write now (the person made hidden or private, their tag rejected or undone) leaves the lists,
+and its face regions go, while every name and region peoplegraph did not add, or another project did, stays.
 
 RDF allows a property as an attribute or as an element, and a struct as `rdf:parseType="Resource"` or as
 a nested `rdf:Description`: all are read; what is written uses the element forms exiftool writes.
@@ -238,13 +239,13 @@ def to_viewer(box: tuple[float, float, float, float], orientation: int) -> tuple
 
 def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[FaceRegion], width: int, height: int,
                  *, orientation: int = 1, stored_size: tuple[int, int] | None = None,
-                 without_region: Sequence[str] = ()) -> bytes:
+                 without_region: Sequence[str] = (), project: str = "") -> bytes:
     """An XMP packet (UTF-8, with its xpacket wrapper) naming these faces of a photo `width` x `height`
     pixels as the viewer sees it, and the people `without_region` (in the photo with no face to draw: found
     by their body), merged into `existing` (a packet, or a JPEG's main and extended packets, which become
-    one; see the module). `orientation` and `stored_size` as `read_people`: a region list drawn on the stored
-    pixels of a turned photo is written back turned, its other regions with it. Raises XmpError when
-    `existing` cannot be read."""
+    one; see the module), for `project` (the names it wrote before and not now are taken out). `orientation`
+    and `stored_size` as `read_people`: a region list drawn on the stored pixels of a turned photo is written
+    back turned, its other regions with it. Raises XmpError when `existing` cannot be read."""
     packets = [] if not existing else [existing] if isinstance(existing, bytes) else list(existing)
     root = _parse(packets[0]) if packets else ET.Element(_q("x", "xmpmeta"))
     if root.tag != _q("x", "xmpmeta"):
@@ -267,7 +268,12 @@ def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[Fac
         descriptions = [ET.SubElement(rdf, f"{{{RDF}}}Description", {f"{{{RDF}}}about": ""})]
     names = [r.name for r in regions] + list(without_region)
     ours = {name.casefold() for name in names}
-    withdrawn = {n.casefold() for d in descriptions for n in _items(d, WRITTEN)} - ours
+    earlier = [_written_entry(v) for d in descriptions for v in _items(d, WRITTEN)]
+    mine = {name.casefold() for of, name in earlier if of == project}
+    there = {n.casefold() for n in _named_in(descriptions, orientation, stored_size)}  # before this write
+    withdrawn = mine - ours  # what this project wrote before and is not to write now: nothing else
+    written = [f"{of}/{name}" for of, name in earlier if of != project] + [
+        f"{project}/{name}" for name in names if name.casefold() in mine or name.casefold() not in there]
     kept, dropped_names = _kept_regions(descriptions, regions, orientation, stored_size, withdrawn)
     dropped = (dropped_names | withdrawn) - ours
     lists = {
@@ -279,7 +285,7 @@ def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[Fac
                                        lambda v: v.startswith(PEOPLE_TAG + "|")
                                        and v[len(PEOPLE_TAG) + 1:].casefold() in dropped),
         "subject": _merged(descriptions, _q("dc", "subject"), names, lambda v: v.casefold() in dropped),
-        "Written": _merged(descriptions, WRITTEN, names, lambda v: True),  # this export's names alone
+        "Written": _merged(descriptions, WRITTEN, written, lambda v: True),
     }
     target = descriptions[0]
     _regions_element(target, kept, regions, width, height)
@@ -296,10 +302,33 @@ def merge_people(existing: bytes | Sequence[bytes] | None, regions: Sequence[Fac
     return (_PACKET_HEAD + body + _PACKET_TAIL).encode("utf-8")
 
 
-def written_names(packets: bytes | Sequence[bytes]) -> list[str]:
-    """The names an earlier export of peoplegraph wrote into a packet (none for a packet it never wrote)."""
-    return [n for root in [_parse(p) for p in ([packets] if isinstance(packets, bytes) else packets)]
-            for d in root.iter(f"{{{RDF}}}Description") for n in _items(d, WRITTEN)]
+def written_names(packets: bytes | Sequence[bytes], project: str = "") -> list[str]:
+    """The names an export of `project` wrote into a packet and that were not there before it (none for a
+    packet peoplegraph never wrote)."""
+    return [name for root in [_parse(p) for p in ([packets] if isinstance(packets, bytes) else packets)]
+            for d in root.iter(f"{{{RDF}}}Description") for of, name in map(_written_entry, _items(d, WRITTEN))
+            if of == project]
+
+
+def _written_entry(value: str) -> tuple[str, str]:
+    """A `peoplegraph:Written` item, "project/name" (a project name holds no "/"), as (project, name)."""
+    project, _, name = value.partition("/")
+    return (project, name) if name else ("", value)
+
+
+def _named_in(descriptions: list[ET.Element], orientation: int, stored_size: tuple[int, int] | None) -> list[str]:
+    """Every name the packet gives already: face regions, PersonInImage, People keywords, dc:subject."""
+    names: list[str] = []
+    for description in descriptions:
+        regions = _property(description, _q("mwg-rs", "Regions"))
+        if isinstance(regions, ET.Element):
+            found, empty = _face_regions(regions, orientation, stored_size)
+            names += [r.name for r in found] + empty
+        names += _items(description, _q("Iptc4xmpExt", "PersonInImage")) + _items(description, _q("dc", "subject"))
+        names += [k[len(PEOPLE_TAG) + 1:] for k in _items(description, _q("digiKam", "TagsList"))
+                  + _items(description, _q("lr", "hierarchicalSubject")) if k[:len(PEOPLE_TAG) + 1] in
+                  (PEOPLE_TAG + "/", PEOPLE_TAG + "|")]
+    return names
 
 
 def _prefixes(packet: bytes) -> dict[str, str]:

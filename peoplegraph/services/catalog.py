@@ -15,7 +15,7 @@ from peoplegraph.identity.records import (
 from peoplegraph.linking.bodies import body_appearances
 from peoplegraph.engine.decode import read_photo_file, sha256_of
 from peoplegraph.observations.model import IDS_SHOWN, UNKNOWN_AGE, FaceObservation, validate_project_name
-from peoplegraph.services.ingest import SkippedFile, walk_images
+from peoplegraph.services.ingest import UNREADABLE_FOLDER, SkippedFile, walk_images
 from peoplegraph.services.runtime import Runtime
 
 
@@ -74,8 +74,9 @@ def photos_named(runtime: Runtime, project: str, names: Sequence[str], cwd: Path
             continue
         path = Path(name) if Path(name).is_absolute() else (cwd or Path.cwd()) / name
         if path.exists():
-            unreadable: list[SkippedFile] = []
-            files = [path] if path.is_file() else list(walk_images(path, unreadable))  # as ingest walks it
+            passed: list[SkippedFile] = []  # other formats beside the photos (a clip, notes), and unreadable folders
+            files = [path] if path.is_file() else list(walk_images(path, passed))  # as ingest walks it
+            unreadable = [p for p in passed if p.reason.startswith(UNREADABLE_FOLDER)]
             if unreadable:
                 unknown.append(f"{name} ({unreadable[0].path}: {unreadable[0].reason})")
                 continue

@@ -82,6 +82,7 @@ class PhotoNote:
 
 
 NO_SUCH_PATH = "no such file or folder"  # a path named to ingest that is not there (a typo)
+UNREADABLE_FOLDER = "cannot read folder"
 
 
 @dataclass
@@ -130,7 +131,7 @@ def walk_images(folder: Path, skipped: list[SkippedFile] | None = None) -> Itera
     def unreadable(error: OSError) -> None:
         if skipped is not None:
             skipped.append(SkippedFile(stored_name(error.filename or folder),
-                                       f"cannot read folder: {error.strerror or error}"))
+                                       f"{UNREADABLE_FOLDER}: {error.strerror or error}"))
 
     for root, dirs, files in os.walk(folder, onerror=unreadable):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))

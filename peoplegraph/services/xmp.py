@@ -225,7 +225,7 @@ def _clear_beside_originals(runtime: Runtime, project: str, named: set[str], use
             continue
         beside = sidecars_of(original)
         try:
-            if not beside or not written_names(beside[0].read_bytes()):
+            if not beside or not written_names(beside[0].read_bytes(), project):
                 continue
             target = _export_one(runtime, project, PeopleToWrite(photo), None, False, used)
         except (XmpError, ImageRejected, OSError) as exc:
@@ -245,7 +245,8 @@ def _export_one(runtime: Runtime, project: str, named: PeopleToWrite, to: Path |
         target = _free(to / original.name, used)  # type: ignore[operator]
         orientation, stored = stored_orientation(data)
         packet = merge_people(embedded_packets(data), named.regions, photo.width, photo.height,
-                              orientation=orientation, stored_size=stored, without_region=named.by_body)
+                              orientation=orientation, stored_size=stored, without_region=named.by_body,
+                              project=project)
         atomic_write(target, embed_in_jpeg(data, packet))
         return target
     if to is None and not original.is_file():
@@ -261,7 +262,7 @@ def _export_one(runtime: Runtime, project: str, named: PeopleToWrite, to: Path |
     orientation, stored = stored_orientation(_original_bytes(runtime, project, photo)) if existing else (1, None)
     try:
         packet = merge_people(existing, named.regions, photo.width, photo.height, orientation=orientation,
-                              stored_size=stored, without_region=named.by_body)
+                              stored_size=stored, without_region=named.by_body, project=project)
     except XmpError as exc:  # never written over: it may hold what no one else has
         raise XmpError(f"its sidecar {stored_name(base or target)} is left as it is: {exc}") from None
     atomic_write(target, packet)
