@@ -92,7 +92,8 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bodies", type=int, nargs="+", default=[10_000, 30_000, 100_000])
-    parser.add_argument("--baseline-up-to", type=int, default=30_000, help="largest library the all-pairs baseline runs on")
+    parser.add_argument("--baseline-up-to", type=int, default=30_000,
+                        help="largest library the all-pairs baseline runs on")
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args()
     settings = Settings()

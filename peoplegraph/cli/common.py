@@ -69,7 +69,8 @@ class Context:
     def settings(self) -> Settings:
         given = {**self.environment, **self.overrides}
         if self.cwd is not None:  # run by a server for a client: relative paths are the client's
-            given = {k: _in_folder(v, self.cwd) if k in PATH_SETTINGS and v is not None else v for k, v in given.items()}
+            given = {k: _in_folder(v, self.cwd) if k in PATH_SETTINGS and v is not None else v
+                     for k, v in given.items()}
         try:
             return Settings(**given)
         except ValidationError as exc:

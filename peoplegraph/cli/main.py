@@ -68,7 +68,8 @@ RESOLVED = {"model_dir": "models_path", "milvus_uri": "milvus_target", "graph_ur
 # settings of a process, not of what a command does on the server's stores (each process its own face index)
 PER_PROCESS = ("host", "port", "redis_url", "warm_face_index", "worker_concurrency", "threads", "face_index_dir",
                "session_hours", "max_upload_bytes", "graphql_max_depth", "graphql_max_aliases", "graphql_max_tokens",
-               "graphql_time_budget_s", "graphql_max_query_bytes", "share_searches_per_client", "share_searches_per_link")
+               "graphql_time_budget_s", "graphql_max_query_bytes", "share_searches_per_client",
+               "share_searches_per_link")
 
 
 def refuse_other_settings(obj: Context) -> None:
@@ -122,12 +123,16 @@ def _ingest_progress(total: int) -> Iterator[Callable[[IngestReport, int], None]
         yield progress
 
 
+def _mistyped(report: IngestReport) -> str:
+    """The paths named to ingest that are not there, as a message names them ("" for none)."""
+    return ", ".join(s.path for s in report.skipped if s.reason == NO_SUCH_PATH)
+
+
 def _run_ingest(runtime: Runtime, project: str, paths: list[Path], read_metadata: bool = False) -> IngestReport:
     report = IngestReport()
     sources = collect_sources(paths, report)
-    missing = [s.path for s in report.skipped if s.reason == NO_SUCH_PATH]
-    if missing and not sources:  # a typo: nothing ingested, and no project made for it
-        raise click.ClickException(f"{', '.join(missing)}: no such file or folder; nothing was ingested")
+    if not sources and _mistyped(report):  # a typo: nothing ingested, and no project made for it
+        raise click.ClickException(f"{_mistyped(report)}: no such file or folder; nothing was ingested")
     with _ingest_progress(len(sources) + len(report.skipped)) as progress:
         return IngestService(runtime, read_metadata=read_metadata).ingest(project, sources, progress, report=report)
 
@@ -170,9 +175,8 @@ def ingest(obj: Context, paths: tuple[Path, ...], project: str, cluster: bool, r
             payload["body_matching"] = bodies.to_dict()
             text += "\n" + cli_reid.body_matching_text(bodies)
     emit(as_json, payload, text)
-    missing = [s.path for s in report.skipped if s.reason == NO_SUCH_PATH]
-    if missing:  # the rest was ingested; the typo still fails the command, as cp's would
-        raise click.ClickException(f"{', '.join(missing)}: no such file or folder")
+    if _mistyped(report):  # the rest was ingested; the typo still fails the command, as cp's would
+        raise click.ClickException(f"{_mistyped(report)}: no such file or folder")
 
 
 @main.command("cluster")

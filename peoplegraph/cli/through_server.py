@@ -24,6 +24,7 @@ import click
 import httpx
 
 from peoplegraph.atomic import atomic_write
+from peoplegraph.cli.common import ENV_PREFIX
 
 SERVE_FILE = "serve.json"
 NOT_THROUGH_SERVER = {"serve", "worker", "backup", "restore"}  # they need the folder for themselves
@@ -70,7 +71,7 @@ def running_server(data_dir: Path) -> RunningServer | None:
 def forward(server: RunningServer, argv: list[str], user: str) -> int:
     """Run the command in the server; print what it printed; its exit code."""
     try:
-        environment = {k: v for k, v in os.environ.items() if k.upper().startswith("PEOPLEGRAPH_")}  # checked there
+        environment = {k: v for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)}  # checked there
         answer = httpx.post(f"{server.url}/cli", json={"argv": argv, "cwd": os.getcwd(), "user": user,
                                                        "environment": environment},
                             headers={"Authorization": f"Bearer {server.token}"}, timeout=None)

@@ -7,9 +7,10 @@ no one is named for) is compared with the reference bodies of the photos *in the
 event, or EXIF times at most `body_time_window_h` apart, since clothes change between days. A body whose face
 is sharp and unnamed is left to the face: face matching found no one for it, and a body must not overrule
 that. Only the pairs of one window are scored (`_windows`), so a run over a library of many events grows with
-the library, not with its square. Its score for a person is its best cosine similarity to that person's reference bodies there, each
-taken whole or below its face, whichever is closer (`body_similarity`: a body whose head is hidden, blurred or
-cut away is closer to the reference's body under the face than to the whole with a face in it); from
+the library, not with its square. Its score for a person is its best cosine similarity to that person's
+reference bodies there, each taken whole or below its face, whichever is closer (`body_similarity`: a body
+whose head is hidden, blurred or cut away is closer to the reference's body under the face than to the whole
+with a face in it); from
 `body_auto_threshold`, and ahead of the next person by `body_margin`, it is tagged; from
 `body_review_threshold` it waits in the body review queue; below, nothing is decided.
 
@@ -257,10 +258,9 @@ def _decide(library: _Library, candidates: list[BodyObservation], references: li
             continue  # one person once a photo: a better-scoring body there is them
         taken.setdefault(body.photo_id, set()).add(person)
         sure = sure_enough(top_score, second, auto, margin)
-        rejected = library.decisions[body.body_id].removed_from if body.body_id in library.decisions else frozenset()
         out.append(FaceDecision(
             body.body_id, confirmed_as=person if sure else None, suggested_as=None if sure else person,
-            removed_from=rejected,
+            removed_from=_rejected(library, body),
             references=tuple(references[r].body_id for r in kept.tolist()), method=BODY_METHOD, actor=MATCHER,
             score=top_score, face_score=_face_score(library, body, person), decided_at=stamp))
     return out
@@ -305,8 +305,13 @@ def _proposals(library: _Library, candidates: list[BodyObservation], references:
 def _barred(library: _Library, body: BodyObservation) -> frozenset[str] | set[str]:
     """The people a body is never proposed as: its face was removed from them, they are in its photo by face,
     or an editor rejected the body as them."""
-    rejected = library.decisions[body.body_id].removed_from if body.body_id in library.decisions else frozenset()
-    return library.face_removed.get(body.face_id, frozenset()) | library.photo_people.get(body.photo_id, set()) | rejected
+    return (library.face_removed.get(body.face_id, frozenset()) | library.photo_people.get(body.photo_id, set())
+            | _rejected(library, body))
+
+
+def _rejected(library: _Library, body: BodyObservation) -> frozenset[str]:
+    """The people an editor rejected the body as."""
+    return library.decisions[body.body_id].removed_from if body.body_id in library.decisions else frozenset()
 
 
 def _windows(library: _Library, candidates: list[BodyObservation], references: list[BodyObservation],

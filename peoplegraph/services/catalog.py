@@ -14,7 +14,7 @@ from peoplegraph.identity.records import (
 )
 from peoplegraph.linking.bodies import body_appearances
 from peoplegraph.engine.decode import read_photo_file, sha256_of
-from peoplegraph.observations.model import IDS_SHOWN, UNKNOWN_AGE, FaceObservation, validate_project_name
+from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, listed, validate_project_name
 from peoplegraph.services.ingest import UNREADABLE_FOLDER, SkippedFile, walk_images
 from peoplegraph.services.runtime import Runtime
 
@@ -66,7 +66,7 @@ def photos_named(runtime: Runtime, project: str, names: Sequence[str], cwd: Path
         raise ValueError(f"project: no project {project!r}")
     every = runtime.graph.photos(project)
     ids = sorted(p.photo_id for p in every)
-    by_path = {p.path: p.photo_id for p in every}
+    known, by_path = set(ids), {p.path: p.photo_id for p in every}
     found, unknown = [], []
     for name in names:
         if not name.strip():  # an unset "$DIR" in a script: never the whole folder
@@ -80,7 +80,7 @@ def photos_named(runtime: Runtime, project: str, names: Sequence[str], cwd: Path
             if unreadable:
                 unknown.append(f"{name} ({unreadable[0].path}: {unreadable[0].reason})")
                 continue
-            named = [_photo_of_file(f, by_path, set(ids), runtime.settings.max_file_bytes) for f in files]
+            named = [_photo_of_file(f, by_path, known, runtime.settings.max_file_bytes) for f in files]
             named = [n for n in named if n]
             if not named:
                 unknown.append(f"{name} (no photo of the project {'is' if path.is_file() else 'is in'} it)")
@@ -96,9 +96,7 @@ def photos_named(runtime: Runtime, project: str, names: Sequence[str], cwd: Path
                                           f"too short: give {PHOTO_ID_PREFIX} or more characters of a photo id"
                                           if matching else "no such photo or file") + ")")
     if unknown:
-        raise ValueError(f"photos: {'; '.join(unknown[:IDS_SHOWN])}"
-                         + (f"; and {len(unknown) - IDS_SHOWN} more" if len(unknown) > IDS_SHOWN else "")
-                         + f" in project {project!r}: nothing was changed")
+        raise ValueError(f"photos: {listed(unknown)} in project {project!r}: nothing was changed")
     return list(dict.fromkeys(found))
 
 
