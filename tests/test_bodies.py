@@ -144,7 +144,8 @@ def test_people_whose_face_is_hidden_are_found_by_body_within_an_event(tmp_path:
                    + body_appearances(runtime, PROJECT) if a.body_id == wrong.body_id)
         if runtime.graph.latest_action(PROJECT).action == "body-match":  # it found someone else for it
             undo(runtime, PROJECT)
-        undo(runtime, PROJECT)  # the rejection
+        undone = undo(runtime, PROJECT)  # the rejection, told in bodies
+        assert undone.bodies == [wrong.body_id] and undone.faces == [] and undone.clustering is None
         assert wrong.body_id in {a.body_id for a in body_appearances(runtime, PROJECT)}
         with pytest.raises(ValueError, match="neither tagged nor queued"):
             review_bodies(runtime, PROJECT, [12345], accept=False)
@@ -313,7 +314,7 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     from peoplegraph.identity.records import EventRecord
     from peoplegraph.linking.bodies import BODY_METHOD, MATCHER, body_appearances
     from peoplegraph.identity.records import FaceDecision, now
-    from cli_runner import cli_json
+    from cli_runner import cli_json, run_cli
     from conftest import upload_photos
 
     photos = tmp_path / "photos"
@@ -369,6 +370,14 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     assert waiting["body_id"] == str(other.body_id) and waiting["status"] == "queued"
     accepted = cli_json(settings, "reid", "accept", "--project", PROJECT, str(other.body_id), "--actor", "ed")
     assert accepted["bodies"] == [str(other.body_id)] and accepted["person_id"] == person
+    undone = cli_json(settings, "undo", "--project", PROJECT)  # told in bodies: no face moved, nothing re-clustered
+    assert undone["action"] == "undo accept bodies" and undone["bodies"] == [str(other.body_id)], undone
+    assert undone["faces"] == [] and undone["clustering"] is None
+    again = run_cli(settings, "reid", "accept", "--project", PROJECT, str(other.body_id), "--actor", "ed")
+    assert again.returncode == 0, again.stderr
+    said = run_cli(settings, "undo", "--project", PROJECT).stdout
+    assert said.strip() == "undo accept bodies: 1 body(ies)", said
+    run_cli(settings, "reid", "accept", "--project", PROJECT, str(other.body_id), "--actor", "ed")
     shown = cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
     assert [a["body_id"] for a in shown] == [str(loose.body_id), str(other.body_id)] and shown[1]["actor"] == "ed"
     matched = cli_json(settings, "reid", "match", "--project", PROJECT)  # nothing contradicts these two

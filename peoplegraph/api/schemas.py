@@ -122,14 +122,16 @@ class Face(Struct):
 
 
 class Outcome(Struct):
-    """What an editor action did: the faces decided about, the person, and the clustering run that applied it."""
+    """What an editor action did: the faces (or, undoing a body action, the bodies) decided about, the person, and
+    the clustering run that applied it."""
 
     action: str
     project: str
     faces: list[str]
     person_id: str | None
-    clustering: ClusteringReport
+    clustering: ClusteringReport | None  # None: an action on bodies alone (undoing body matching or its review)
     conflicts: list[dict[str, Any]]
+    bodies: list[str]  # the bodies decided about, when undoing a body action
 
 
 class Suggestion(Struct):

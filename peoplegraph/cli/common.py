@@ -176,6 +176,8 @@ def link(obj: Context, as_json: bool, action: Callable[..., LinkingResult], *arg
 
 def linking_text(result: LinkingResult) -> str:
     person = f" as {result.person_id}" if result.person_id else ""
+    if result.clustering is None:
+        return f"{result.action}: {len(result.bodies)} body(ies){person}"
     return f"{result.action}: {len(result.faces)} face(s){person}\n{clustering_text(result.clustering)}"
 
 

@@ -173,17 +173,21 @@ class MergeConflict:
 class LinkingOutcome:
     action: str
     face_ids: list[strawberry.ID]
+    body_ids: list[strawberry.ID] = strawberry.field(description="The bodies decided about, when undoing body "
+                                                                 "matching or the body review.")
     person_id: str | None
-    clusters: int
-    unclustered_faces: int
+    clusters: int | None = strawberry.field(description="None when no clustering ran (an action on bodies alone).")
+    unclustered_faces: int | None
     conflicts: list[MergeConflict] = strawberry.field(description="Merging people: where the two disagreed and "
                                                                   "were settled by `prefer`.")
 
     @classmethod
     def of(cls, result: LinkingResult) -> LinkingOutcome:
+        placed = result.clustering
         return cls(action=result.action, face_ids=[strawberry.ID(str(f)) for f in result.faces],
-                   person_id=result.person_id, clusters=result.clustering.clusters,
-                   unclustered_faces=result.clustering.unclustered_faces,
+                   body_ids=[strawberry.ID(str(b)) for b in result.bodies], person_id=result.person_id,
+                   clusters=placed.clusters if placed else None,
+                   unclustered_faces=placed.unclustered_faces if placed else None,
                    conflicts=[MergeConflict(field=c["field"], kept=str(c["kept"]), merged=str(c["merged"]))
                               for c in result.conflicts])
 

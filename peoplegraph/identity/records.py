@@ -156,6 +156,11 @@ class Appearance:
     score: float | None = None  # the auto-matching score, for auto
 
 
+# The actions about bodies (body matching and its review): their decisions are about body ids, not faces.
+BODY_MATCH, ACCEPT_BODIES, REJECT_BODIES = "body-match", "accept bodies", "reject bodies"
+BODY_ACTIONS = frozenset({BODY_MATCH, ACCEPT_BODIES, REJECT_BODIES})
+
+
 @dataclass(frozen=True)
 class ActionRecord:
     """An editor action (or an auto-matching run) as recorded for undo."""
@@ -165,10 +170,14 @@ class ActionRecord:
     action: str
     actor: str
     decided_at: str
-    face_ids: tuple[int, ...]
+    face_ids: tuple[int, ...]  # body ids for an action `about_bodies`
     person_ids: tuple[str, ...] = ()  # the people it created, changed or merged away
     # the decision each face had before it (None: no decision); filled by `GraphStore.actions` only
     replaced: Mapping[int, FaceDecision | None] = field(default_factory=dict, compare=False)
+
+    @property
+    def about_bodies(self) -> bool:
+        return self.action in BODY_ACTIONS
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from peoplegraph.identity.records import FaceDecision, now
+from peoplegraph.identity.records import ACCEPT_BODIES, BODY_MATCH, REJECT_BODIES, FaceDecision, now
 from peoplegraph.linking.service import Missing, existing_person, existing_project
 from peoplegraph.observations.face_index import ProjectFaces
 from peoplegraph.observations.model import NO_FACE, BodyObservation, listed
@@ -234,7 +234,7 @@ def match_bodies(runtime: Runtime, project: str, photo_ids: Sequence[str] | None
                confirmed_as, round(earlier[d.face_id].score or 0, 4)) != (d.suggested_as, d.confirmed_as, round(d.score or 0, 4))]
     cleared = stale + [i for i in earlier if i not in outcome]
     if changed or cleared:
-        runtime.graph.set_face_decisions(project, changed, action="body-match", cleared=cleared)
+        runtime.graph.set_face_decisions(project, changed, action=BODY_MATCH, cleared=cleared)
     tagged = sum(d.confirmed_as is not None for d in found)
     return BodyMatchReport(len(references), len(scored) + len(timeless), tagged, len(found) - tagged, len(cleared),
                            len(timeless), auto, review)
@@ -455,7 +455,7 @@ def review_bodies(runtime: Runtime, project: str, body_ids: Sequence[int], *, ac
                       f"{project!r}: found by another body pack (PEOPLEGRAPH_BODY_PACK), or its photo was deleted")
     person = {b: d.confirmed_as or d.suggested_as for b, d in decided.items()}
     people = set(person.values())
-    action = "accept bodies" if accept else "reject bodies"
+    action = ACCEPT_BODIES if accept else REJECT_BODIES
     # accepting what an editor accepted already changes nothing: no new action to undo first
     wanted = [b for b in wanted if not (accept and decided[b].confirmed_as and decided[b].actor != MATCHER)]
     if not wanted:

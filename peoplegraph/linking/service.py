@@ -47,13 +47,14 @@ class LinkingResult:
     project: str
     faces: list[int]  # the faces decided about
     person_id: str | None
-    clustering: ClusteringReport
+    clustering: ClusteringReport | None  # None: an action on bodies alone, which places no face
     # merges: what the two sides disagreed on and how it was settled (field, kept value, merged value)
     conflicts: list[dict[str, str]] = field(default_factory=list)
+    bodies: list[int] = field(default_factory=list)  # the bodies decided about (undoing a body action)
 
     def to_dict(self) -> dict:
-        """As JSON: face ids as strings (63-bit: a browser's or jq's numbers would round them)."""
-        return {**asdict(self), "faces": [str(f) for f in self.faces]}
+        """As JSON: ids as strings (63-bit: a browser's or jq's numbers would round them)."""
+        return {**asdict(self), "faces": [str(f) for f in self.faces], "bodies": [str(b) for b in self.bodies]}
 
 
 @holding_project
@@ -291,6 +292,9 @@ def undo(runtime: Runtime, project: str, *, only_by: str | None = None) -> Linki
         raise Conflict(f"undo: the latest action of project {project!r} is {latest.action!r} by "
                        f"{latest.actor or 'auto-matching'!r} at {latest.decided_at}, not one of {only_by!r}'s: "
                        "its author or an owner may undo it")
+    if latest.about_bodies:  # body decisions move no face: nothing to place again
+        runtime.graph.undo_last_action(project)
+        return LinkingResult(f"undo {latest.action}", project, [], None, None, bodies=list(latest.face_ids))
     clusters = set(_clusters_of(runtime, project, latest.face_ids).values())
     placed = decide_and_place(runtime, project, lambda: runtime.graph.undo_last_action(project), latest.face_ids,
                               clusters, release=latest.face_ids if latest.action in RESHAPING else ())
