@@ -353,6 +353,8 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
         assert client.get(f"/projects/{PROJECT}/bodies", params={"person_id": "nobody"}).status_code == 404
         refused = client.post(f"/projects/{PROJECT}/bodies/review", json={"body_ids": ["12x"], "accept": True})
         assert refused.status_code == 400 and "body_ids" in refused.text
+        unknown = client.post(f"/projects/{PROJECT}/bodies/review", json={"body_ids": ["999"], "accept": True})
+        assert unknown.status_code == 400 and "neither tagged nor queued" in unknown.text  # as /review for faces
         query = ('query($p: String!, $id: String!) { person(project: $p, id: $id) { bodyAppearances '
                  '{ bodyId score referenceBodyIds faceScore box { x1 } } } }')
         answer = client.post("/graphql", json={"query": query, "variables": {"p": PROJECT, "id": person}})
@@ -363,7 +365,7 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
                                                             "score": 0.7}], queue.text
         refused = client.post("/graphql", json={"query": 'mutation { reviewBodies(project: "%s", bodyIds: ["999"], '
                                                          'accept: true) }' % PROJECT})
-        assert "neither tagged nor queued" in refused.text and "NOT_FOUND" in refused.text
+        assert "neither tagged nor queued" in refused.text and "BAD_REQUEST" in refused.text
     [listed] = cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
     assert listed["body_id"] == str(loose.body_id) and listed["score"] == 0.91  # a string: 63-bit
     [waiting] = cli_json(settings, "reid", "queue", "--project", PROJECT)

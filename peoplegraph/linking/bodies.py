@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from peoplegraph.identity.records import ACCEPT_BODIES, BODY_MATCH, REJECT_BODIES, FaceDecision, now
-from peoplegraph.linking.service import Missing, existing_person, existing_project
+from peoplegraph.linking.service import existing_person, existing_project
 from peoplegraph.observations.face_index import ProjectFaces
 from peoplegraph.observations.model import NO_FACE, BodyObservation, listed
 from peoplegraph.reid.packs import body_pack
@@ -437,7 +437,8 @@ def _face_verdicts(runtime: Runtime, project: str, face_ids: Sequence[int]) -> t
 def review_bodies(runtime: Runtime, project: str, body_ids: Sequence[int], *, accept: bool,
                   actor: str = "") -> BodyReview:
     """Accept (the body is the person it was tagged or suggested as) or reject (it is not: never that person
-    again) bodies found by body matching, as one undoable action."""
+    again) bodies found by body matching, as one undoable action. Ids that name no body found so are a bad
+    request (400), as faces not in the face review queue are."""
     existing_project(runtime, project)
     wanted = list(dict.fromkeys(int(b) for b in body_ids))
     if not wanted:
@@ -446,12 +447,12 @@ def review_bodies(runtime: Runtime, project: str, body_ids: Sequence[int], *, ac
     decided = {b: d for b, d in known.items() if d.method == BODY_METHOD and (d.suggested_as or d.confirmed_as)}
     missing = [b for b in wanted if b not in decided]
     if missing:
-        raise Missing(f"bodies: {listed(missing)}: neither tagged nor queued by body matching in "
+        raise ValueError(f"bodies: {listed(missing)}: neither tagged nor queued by body matching in "
                       f"project {project!r} (peoplegraph reid queue, reid appearances)")
     stored = {b.body_id for b in runtime.bodies.bodies_by_id(project, wanted)}
     gone = [b for b in wanted if b not in stored]
     if gone:
-        raise Missing(f"bodies: {listed(gone)}: no body of pack {runtime.settings.body_pack!r} in project "
+        raise ValueError(f"bodies: {listed(gone)}: no body of pack {runtime.settings.body_pack!r} in project "
                       f"{project!r}: found by another body pack (PEOPLEGRAPH_BODY_PACK), or its photo was deleted")
     person = {b: d.confirmed_as or d.suggested_as for b, d in decided.items()}
     people = set(person.values())
