@@ -8,6 +8,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -387,3 +388,19 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     after = cli_json(settings, "reid", "appearances", "--project", PROJECT, "--person", person)
     assert {str(loose.body_id), str(other.body_id)} <= {a["body_id"] for a in after}  # it may find more of them
     assert cli_json(settings, "people", "show", person, "--project", PROJECT)["found_by_body"]["tagged"] == len(after)
+    # a selfie of that person finds the photos they were tagged in by body too, after those found by face
+    with _runtime(tmp_path, model_dir, shared_models) as runtime:
+        face = next(f for f, d in runtime.graph.face_decisions(PROJECT, identities=[person]).items()
+                    if d.confirmed_as == person and d.method != BODY_METHOD)
+        [observed] = runtime.vectors.faces_by_id(PROJECT, [face])
+        photo = next(p for p in runtime.graph.photos(PROJECT) if p.photo_id == observed.photo_id)
+    x1, y1, x2, y2 = observed.box
+    grow = max(x2 - x1, y2 - y1)
+    image = cv2.imread(photo.path)
+    selfie = tmp_path / "selfie.jpg"
+    cv2.imwrite(str(selfie), image[max(0, int(y1 - grow)):int(y2 + grow), max(0, int(x1 - grow)):int(x2 + grow)])
+    found = cli_json(settings, "search", str(selfie), "--project", PROJECT)["photos"]
+    by_body = [m for m in found if m["via"] == "body"]
+    assert {m["body_id"] for m in by_body} >= {str(loose.body_id), str(other.body_id)}, found
+    assert all(m["face_id"] is None for m in by_body) and found[-len(by_body):] == by_body
+    assert not {m["photo_id"] for m in by_body} & {m["photo_id"] for m in found if m["via"] != "body"}

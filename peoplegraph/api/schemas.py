@@ -66,9 +66,11 @@ class JobState(Struct):
 
 class SearchHit(Struct):
     photo_id: str
-    score: float
-    face_id: str
-    via: str  # face: the face itself matched; cluster: reached through the person's cluster
+    score: float  # the selfie's cosine similarity to this photo's face (via body: to the person's best face)
+    face_id: str | None  # None via body
+    via: str  # face: the face itself matched; cluster: reached through the person's cluster; body: the person
+    # was tagged there by their body (their face hidden)
+    body_id: str | None  # via body: that body
     name: str  # the file name the photo came with
     thumbnail: str
 

@@ -4,7 +4,10 @@ A face of the project matches when its cosine similarity to the selfie reaches t
 person's cluster then reaches the photos whose face alone would miss (turned, older, badly lit): a cluster
 holding a match is taken whole when the selfie's mean similarity to its faces is at least the threshold
 less `ATTACH_MARGIN`, the same rule that lets a lone face join a cluster (engine/cluster.py), so one
-look-alike match cannot pull in a stranger's whole cluster.
+look-alike match cannot pull in a stranger's whole cluster. A cluster so taken that is a named person's (and
+not a hidden or private one's) brings the photos that person was tagged in by their body, their face hidden
+there (linking/bodies.py): listed after the photos found by face, since a body tag is one more step from the
+selfie.
 """
 
 from __future__ import annotations
@@ -26,13 +29,17 @@ SEARCH_CANDIDATES = 2000
 @dataclass(frozen=True)
 class PhotoMatch:
     photo_id: str
-    score: float  # cosine similarity of the selfie to the best face of this photo
-    face_id: int  # that face
-    via: str  # "face": the face itself matched; "cluster": reached through the person's cluster
+    # cosine similarity of the selfie to the best face of this photo; via body, to the person's best face
+    score: float
+    face_id: int | None  # that face; None via body
+    via: str  # "face": the face itself matched; "cluster": reached through the person's cluster; "body": the
+    # person was tagged in this photo by their body
+    body_id: int | None = None  # via body: that body
 
     def to_dict(self) -> dict:
-        """As JSON: the face id a string (63-bit: a browser's numbers would round it)."""
-        return {**asdict(self), "face_id": str(self.face_id), "score": round(self.score, 4)}
+        """As JSON: ids as strings (63-bit: a browser's numbers would round them)."""
+        return {**asdict(self), "face_id": None if self.face_id is None else str(self.face_id),
+                "body_id": None if self.body_id is None else str(self.body_id), "score": round(self.score, 4)}
 
 
 class NoFaceInSelfie(ValueError):
@@ -51,11 +58,7 @@ def match_photos(query: np.ndarray, embeddings: np.ndarray, photo_ids: Sequence[
     similarity = np.asarray(embeddings, np.float32) @ np.asarray(query, np.float32)
     cluster_ids = np.asarray(cluster_ids, np.int64)
     direct = similarity >= threshold
-    taken = np.zeros(len(similarity), bool)
-    for cluster in np.unique(cluster_ids[direct & (cluster_ids != UNCLUSTERED)]):
-        members = cluster_ids == cluster
-        if similarity[members].mean() >= threshold - ATTACH_MARGIN:
-            taken |= members
+    taken = np.isin(cluster_ids, matched_clusters(similarity, cluster_ids, threshold))
     best: dict[str, PhotoMatch] = {}
     for index in np.flatnonzero(direct | taken):
         match = PhotoMatch(photo_ids[index], float(similarity[index]), int(face_ids[index]),
@@ -64,6 +67,15 @@ def match_photos(query: np.ndarray, embeddings: np.ndarray, photo_ids: Sequence[
         if known is None or match.score > known.score:
             best[match.photo_id] = match
     return sorted(best.values(), key=lambda m: (-m.score, m.photo_id))
+
+
+def matched_clusters(similarity: np.ndarray, cluster_ids: np.ndarray, threshold: float) -> np.ndarray:
+    """The clusters the selfie is taken to be: holding a face at least `threshold` similar to it, and at
+    least `threshold` less ATTACH_MARGIN similar to their faces on average (every member among the rows)."""
+    direct = similarity >= threshold
+    hit = np.unique(cluster_ids[direct & (cluster_ids != UNCLUSTERED)])
+    return np.asarray([c for c in hit.tolist() if similarity[cluster_ids == c].mean() >= threshold - ATTACH_MARGIN],
+                      np.int64)
 
 
 def selfie_embedding(runtime: Runtime, selfie: Path | bytes, name: str | None = None) -> np.ndarray:
@@ -93,5 +105,24 @@ def search_project(runtime: Runtime, project: str, query: np.ndarray) -> list[Ph
     rows = np.union1d(hits, faces.members(np.unique(clusters)))
     if not rows.size:
         return []
-    return match_photos(query, faces.embeddings[rows], [faces.photo_id(r) for r in rows.tolist()],
-                        faces.face_ids[rows].tolist(), faces.cluster_ids[rows], threshold)
+    found = match_photos(query, faces.embeddings[rows], [faces.photo_id(r) for r in rows.tolist()],
+                         faces.face_ids[rows].tolist(), faces.cluster_ids[rows], threshold)
+    return found + _found_by_body(runtime, project, faces.embeddings[rows] @ np.asarray(query, np.float32),
+                                  faces.cluster_ids[rows], threshold, {m.photo_id for m in found})
+
+
+def _found_by_body(runtime: Runtime, project: str, similarity: np.ndarray, cluster_ids: np.ndarray,
+                   threshold: float, seen: set[str]) -> list[PhotoMatch]:
+    """The photos the people of the matched clusters were tagged in by body, and not found in by face."""
+    from peoplegraph.linking.bodies import body_appearances
+
+    matched = set(matched_clusters(similarity, cluster_ids, threshold).tolist())
+    people = [p for p in runtime.graph.people(project) if p.visibility == "normal" and matched & set(p.cluster_ids)]
+    best: dict[str, PhotoMatch] = {}
+    for person in people:
+        score = float(similarity[np.isin(cluster_ids, person.cluster_ids)].max())
+        for body in body_appearances(runtime, project, person.person_id):
+            known = best.get(body.photo_id)
+            if body.photo_id not in seen and (known is None or score > known.score):
+                best[body.photo_id] = PhotoMatch(body.photo_id, score, None, "body", body.body_id)
+    return sorted(best.values(), key=lambda m: (-m.score, m.photo_id))
