@@ -80,6 +80,44 @@ def test_merged_people_keep_the_faces_that_only_joined_their_clusters(tmp_path: 
     assert check(runtime, PROJECT) == []
 
 
+def _joins(runtime, like: dict[int, int]) -> None:
+    """New faces, near these faces (new id -> like), clustered with no decision of their own."""
+    rng = np.random.default_rng(1)
+    for new, old in like.items():
+        (face,) = runtime.vectors.faces_by_id(PROJECT, [old])
+        embedding = face.embedding + 0.02 * rng.normal(size=face.embedding.shape)
+        runtime.vectors.upsert([dataclasses.replace(
+            face, face_id=new, cluster_id=-1, embedding=(embedding / np.linalg.norm(embedding)).astype(np.float32))])
+    cluster_project(runtime, PROJECT, mode="missing")
+
+
+def _clusters_of_people(runtime) -> dict[str, set[int]]:
+    groups = layout(runtime)
+    named = {p.person_id: p.cluster_ids for p in runtime.graph.people(PROJECT)}
+    return {person: set().union(*(g for g in groups if _cluster_of(runtime, min(g)) in clusters))
+            for person, clusters in named.items()}
+
+
+def test_undo_gives_each_person_back_their_faces_after_a_merge_of_people_or_a_naming(tmp_path: Path) -> None:
+    runtime = synthetic_runtime(tmp_path, [5, 5, 4])
+    cluster_project(runtime, PROJECT)
+    linking.confirm_cluster(runtime, PROJECT, _cluster_of(runtime, 0), name="Alice")
+    linking.confirm_cluster(runtime, PROJECT, _cluster_of(runtime, 5), name="Bob")
+    _joins(runtime, {100: 6, 101: 7, 102: 1, 103: 2})  # new photos join each cluster, no decision of their own
+    before = _clusters_of_people(runtime)
+    assert before == {"alice": {0, 1, 2, 3, 4, 102, 103}, "bob": {5, 6, 7, 8, 9, 100, 101}}
+    people.merge_people(runtime, PROJECT, "alice", "bob")
+    assert _clusters_of_people(runtime) == {"alice": before["alice"] | before["bob"]}
+    linking.undo(runtime, PROJECT)  # the faces that only followed Bob's faces go back with them
+    assert _clusters_of_people(runtime) == before and check(runtime, PROJECT) == []
+    # a cluster named as someone already known joins their cluster; undone, it is no one's again
+    linking.confirm_cluster(runtime, PROJECT, _cluster_of(runtime, 10), person_id="alice")
+    assert _clusters_of_people(runtime)["alice"] == before["alice"] | {10, 11, 12, 13}
+    linking.undo(runtime, PROJECT)
+    assert _clusters_of_people(runtime) == before and {10, 11, 12, 13} in layout(runtime)
+    assert check(runtime, PROJECT) == []
+
+
 def test_merges_show_clashing_memberships_and_impossible_lives_and_undo_keeps_later_work(tmp_path: Path) -> None:
     runtime = synthetic_runtime(tmp_path, [3, 3])
     cluster_project(runtime, PROJECT)

@@ -47,8 +47,8 @@ from typing import Any
 from peoplegraph.identity import rows as codec
 from peoplegraph.identity import statements as q
 from peoplegraph.identity.records import (
-    RELATION_KINDS, ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord,
-    OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord, ShareLinkRecord,
+    MERGE_PEOPLE, RELATION_KINDS, ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision,
+    MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord, ShareLinkRecord,
 )
 from peoplegraph.identity.store import CLUSTER_STATUSES
 from peoplegraph.engine.decisions import GROUP_PREFIX, HUMAN_METHODS
@@ -411,7 +411,7 @@ class CypherGraphStore:
                 for r in self._run(q.PEOPLE, params)]
 
     def merge_people(self, kept: PersonRecord, merged_id: str, decisions: Sequence[FaceDecision],
-                     memberships: Sequence[MembershipRecord] | None = None, *, action: str = "merge",
+                     memberships: Sequence[MembershipRecord] | None = None, *, action: str = MERGE_PEOPLE,
                      actor: str = "", decided_at: str = "") -> None:
         """Fold person `merged_id` into `kept` in one transaction: `kept`'s fields written (the caller has
         combined them), the merged person's relations moved over and its memberships too (or `memberships`,

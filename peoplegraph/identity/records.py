@@ -156,6 +156,7 @@ class Appearance:
     score: float | None = None  # the auto-matching score, for auto
 
 
+MERGE_PEOPLE = "merge"  # the action that folds one person into another (`GraphStore.merge_people`)
 # The actions about bodies (body matching and its review): their decisions are about body ids, not faces.
 BODY_MATCH, ACCEPT_BODIES, REJECT_BODIES = "body-match", "accept bodies", "reject bodies"
 BODY_ACTIONS = frozenset({BODY_MATCH, ACCEPT_BODIES, REJECT_BODIES})

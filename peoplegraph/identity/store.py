@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from peoplegraph.identity.records import (
-    ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord, OrganisationRecord,
+    MERGE_PEOPLE, ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord, OrganisationRecord,
     PersonRecord, PhotoRecord, RelationRecord, ShareLinkRecord,
 )
 
@@ -116,7 +116,7 @@ class GraphStore(Protocol):
     def people(self, project: str) -> list[PersonRecord]: ...
 
     def merge_people(self, kept: PersonRecord, merged_id: str, decisions: Sequence[FaceDecision],
-                     memberships: Sequence[MembershipRecord] | None = None, *, action: str = "merge",
+                     memberships: Sequence[MembershipRecord] | None = None, *, action: str = MERGE_PEOPLE,
                      actor: str = "", decided_at: str = "") -> None:
         """Fold one person into another in one undoable transaction (memberships and relations move)."""
 

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from peoplegraph.engine.decisions import GROUP_PREFIX, HUMAN_METHODS, is_group
-from peoplegraph.identity.records import FaceDecision, PersonRecord, now
+from peoplegraph.identity.records import MERGE_PEOPLE, FaceDecision, PersonRecord, now
 from peoplegraph.linking.matching import match_new_faces
 from peoplegraph.observations.model import ID_LIMIT, UNCLUSTERED, checked_id, listed, validate_project_name
 from peoplegraph.services.clustering import (
@@ -280,10 +280,13 @@ class Conflict(ValueError):
 @holding_project
 def undo(runtime: Runtime, project: str, *, only_by: str | None = None) -> LinkingResult:
     """Undo the latest action (an editor's or an auto-matching run's): the faces get back the decisions they
-    had before it, and a `missing` run puts faces it had taken out of clusters back into one. The faces a
-    merge or split of clusters moved are placed again by the machine (nothing holds them where the action
-    put them any more). With `only_by`, only when that actor took the latest action (an editor undoes their
-    own; undo is last first, so another's action on top must be undone by its author or an owner)."""
+    had before it, and a `missing` run puts faces it had taken out of clusters back into one. The faces it
+    decided about are placed again by the machine under those decisions (nothing holds them where the action
+    put them any more: a cluster confirmed as an existing person had joined that person's cluster), and so
+    are, for a merge of people, the faces without a decision of their own that followed the merged person's
+    faces into the kept person's cluster. With `only_by`, only when that actor took the latest action (an
+    editor undoes their own; undo is last first, so another's action on top must be undone by its author or
+    an owner)."""
     validate_project_name(project)
     latest = runtime.graph.latest_action(project)
     if latest is None:
@@ -295,9 +298,16 @@ def undo(runtime: Runtime, project: str, *, only_by: str | None = None) -> Linki
     if latest.about_bodies:  # body decisions move no face: nothing to place again
         runtime.graph.undo_last_action(project)
         return LinkingResult(f"undo {latest.action}", project, [], None, None, bodies=list(latest.face_ids))
-    clusters = set(_clusters_of(runtime, project, latest.face_ids).values())
-    placed = decide_and_place(runtime, project, lambda: runtime.graph.undo_last_action(project), latest.face_ids,
-                              clusters, release=latest.face_ids if latest.action in RESHAPING else ())
+    where = _clusters_of(runtime, project, latest.face_ids)
+    clusters = set(where.values()) - {UNCLUSTERED}
+    release = set(where)
+    if latest.action == MERGE_PEOPLE and clusters:
+        faces = runtime.vectors.project_faces(project)
+        members = faces.face_ids[faces.members(sorted(clusters))].tolist()
+        decided = runtime.graph.face_decisions(project, face_ids=members)
+        release |= {f for f in members if f not in decided}
+    placed = decide_and_place(runtime, project, lambda: runtime.graph.undo_last_action(project),
+                              release | set(latest.face_ids), clusters, release=release)
     return LinkingResult(f"undo {latest.action}", project, list(latest.face_ids), None, placed)
 
 
@@ -358,7 +368,6 @@ def history(runtime: Runtime, project: str, *, face_ids: Sequence[int] = (), clu
     return sorted(entries, key=lambda e: (e.seq is not None, e.seq or 0, e.decided_at, e.face_id or 0))
 
 
-RESHAPING = ("merge clusters", "split")  # actions that move faces between clusters by decision alone
 MACHINE_METHODS = ("auto", "review")  # decisions auto-matching took, which a reset recomputes
 
 
