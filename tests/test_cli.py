@@ -45,6 +45,13 @@ def test_a_bad_setting_is_named(app_settings: Settings) -> None:
     assert "min_cluster_size" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_mistyped_project_is_named_not_read_as_empty(app_settings: Settings) -> None:
+    for command in (("people", "list"), ("clusters", "list"), ("undo",)):
+        done = _run(app_settings, *command, "--project", "weding")
+        assert done.returncode == 1, (command, done.stdout)
+        assert "no project 'weding'" in done.stderr and "Traceback" not in done.stderr, command
+
+
 def test_an_unknown_model_pack_is_named(app_settings: Settings) -> None:
     done = _run(app_settings, "--model-pack", "nope", "models", "prepare")
     assert done.returncode == 1

@@ -287,7 +287,7 @@ def undo(runtime: Runtime, project: str, *, only_by: str | None = None) -> Linki
     faces into the kept person's cluster. With `only_by`, only when that actor took the latest action (an
     editor undoes their own; undo is last first, so another's action on top must be undone by its author or
     an owner)."""
-    validate_project_name(project)
+    existing_project(runtime, project)
     latest = runtime.graph.latest_action(project)
     if latest is None:
         raise ValueError(f"undo: nothing to undo in project {project!r}")

@@ -13,6 +13,7 @@ from peoplegraph.identity.records import (
     ClusterRecord, EventRecord, MembershipRecord, OrganisationRecord, PersonRecord, PhotoRecord,
 )
 from peoplegraph.linking.bodies import body_appearances
+from peoplegraph.linking.service import existing_project
 from peoplegraph.engine.decode import read_photo_file, sha256_of
 from peoplegraph.observations.model import UNKNOWN_AGE, FaceObservation, listed, validate_project_name
 from peoplegraph.services.ingest import UNREADABLE_FOLDER, SkippedFile, walk_images
@@ -20,7 +21,7 @@ from peoplegraph.services.runtime import Runtime
 
 
 def clusters(runtime: Runtime, project: str) -> list[ClusterRecord]:
-    validate_project_name(project)
+    existing_project(runtime, project)
     return sorted(runtime.graph.clusters(project), key=lambda c: (-c.size, c.cluster_id))
 
 
@@ -41,7 +42,7 @@ def cluster_face_page(runtime: Runtime, project: str, cluster_id: int, limit: in
 
 def people(runtime: Runtime, project: str, search: str = "") -> list[PersonRecord]:
     """The project's people by name; with `search`, those whose name or an alias holds it (any case)."""
-    validate_project_name(project)
+    existing_project(runtime, project)
     found = runtime.graph.people(project)
     wanted = search.strip().casefold()
     if not wanted:

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 
 from peoplegraph.engine.cluster import ATTACH_MARGIN, UNCLUSTERED
-from peoplegraph.observations.model import validate_project_name
 from peoplegraph.services.runtime import Runtime
 
 # Nearest faces asked of the vector store per selfie before the clusters are added.
@@ -96,7 +95,9 @@ def selfie_embedding(runtime: Runtime, selfie: Path | bytes, name: str | None = 
 def search_project(runtime: Runtime, project: str, query: np.ndarray) -> list[PhotoMatch]:
     """Selfie search against a project's stored faces: the nearest faces in the face index, then the
     clusters they belong to, ranked by `match_photos`."""
-    validate_project_name(project)
+    from peoplegraph.linking.service import existing_project
+
+    existing_project(runtime, project)
     threshold = runtime.search_similarity
     faces = runtime.vectors.project_faces(project)
     nearest, similarity = faces.nearest(np.asarray(query, np.float32)[None, :], SEARCH_CANDIDATES)
