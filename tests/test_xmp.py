@@ -298,6 +298,19 @@ def test_ingest_reads_names_and_export_writes_them_back(shared_data: Path, app_s
     # the copies come back in with their names: a second library reads them
     second = cli_json(app_settings, "ingest", str(copies), "--project", "copies")["metadata"]
     assert second["confirmed"] == 4 and second["conflicts"] == []
+    # two cameras' photos of one name: into another folder, each sidecar in its camera's folder, as its photo
+    cams = tmp_path / "cams"
+    for camera, copy in (("cam1", "summit.jpg"), ("cam2", "turned.jpg")):
+        (cams / camera).mkdir(parents=True)
+        shutil.copy(copies / copy, cams / camera / "IMG_0001.jpg")
+    assert cli_json(app_settings, "ingest", str(cams), "--project", "cams")["metadata"]["confirmed"] == 4
+    out = tmp_path / "out"
+    written = cli_json(app_settings, "xmp", "export", "--project", "cams", "--to", str(out))["written"]
+    assert sorted(Path(p).relative_to(out).as_posix() for p in written) == ["cam1/IMG_0001.jpg.xmp",
+                                                                            "cam2/IMG_0001.jpg.xmp"]
+    first, second_camera = (_names(_read(exiftool, out / c / "IMG_0001.jpg.xmp")) for c in ("cam1", "cam2"))
+    assert first["Tony Blair"][0] < 0.5 < first["George W Bush"][0]  # summit's people, where summit has them
+    assert second_camera["George W Bush"][0] < 0.5 < second_camera["Tony Blair"][0]  # turned's
 
 
 def test_an_editors_decision_wins_over_a_files_name(shared_data: Path, app_settings: Settings, tmp_path: Path,

@@ -18,6 +18,7 @@ a photo by its bytes, and a changed file would come back as another photo.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -184,7 +185,9 @@ def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, 
     """Write the people of every photo with named people (or only the photos of `person_id`) as XMP (module
     docstring): merged into the sidecar beside the original (the one there is, else one named by the
     `xmp_sidecar` setting), or written into `to` from that sidecar; with `embed`, into a copy of each JPEG
-    in `to`. A photo's original is never changed: peoplegraph knows a photo by its bytes."""
+    in `to`. In `to`, each photo's folder below the photos' common folder is kept, so that two cameras'
+    IMG_0001.jpg get a sidecar each under the name of their own photo. A photo's original is never changed:
+    peoplegraph knows a photo by its bytes."""
     existing_project(runtime, project)
     if embed and to is None:
         raise ValueError("embed: name the folder for the copies with --to DIR (originals are never changed)")
@@ -195,13 +198,14 @@ def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, 
         to.mkdir(parents=True, exist_ok=True)
     report = XmpExport(photos=len(photos))
     used: set[Path] = set()
+    place = _places_below(to, [v.photo for v in photos.values()]) if to is not None else {}
     for done, named in enumerate(sorted(photos.values(), key=lambda v: v.photo.path), 1):
         photo = named.photo
         if progress is not None:
             progress(done, len(photos))
         target = None
         try:
-            target = _export_one(runtime, project, named, to, embed, used)
+            target = _export_one(runtime, project, named, place.get(photo.photo_id), embed, used)
         except (XmpError, ImageRejected) as exc:
             report.skipped.append(f"{photo.path}: {exc.reason if isinstance(exc, ImageRejected) else exc}")
             continue
@@ -234,15 +238,27 @@ def _clear_beside_originals(runtime: Runtime, project: str, named: set[str], use
         report.cleared.append(stored_name(target))
 
 
+def _places_below(to: Path, photos: Sequence[PhotoRecord]) -> dict[str, Path]:
+    """Where each photo's copy (or sidecar) goes in `to`: its path below the folder all the photos share
+    (an upload's name, which is no path here, at the top)."""
+    folders = [str(Path(p.path).parent) for p in photos if Path(p.path).is_absolute()]
+    common = Path(os.path.commonpath(folders)) if folders else None
+    return {p.photo_id: to / (Path(p.path).relative_to(common) if common and Path(p.path).is_absolute()
+                              else Path(p.path).name) for p in photos}
+
+
 def _export_one(runtime: Runtime, project: str, named: PeopleToWrite, to: Path | None, embed: bool,
                 used: set[Path]) -> Path:
+    """`to`: the photo's own place in the folder written into (`_places_below`), None beside the original."""
     photo = named.photo
     original = Path(photo.path)
     beside = sidecars_of(original) if original.is_file() else []
     style = runtime.settings.xmp_sidecar
+    if to is not None:
+        to.parent.mkdir(parents=True, exist_ok=True)
     if embed:
         data = _original_bytes(runtime, project, photo)
-        target = _free(to / original.name, used)  # type: ignore[operator]
+        target = _free(to, used)  # type: ignore[arg-type]
         orientation, stored = stored_orientation(data)
         packet = merge_people(embedded_packets(data), named.regions, photo.width, photo.height,
                               orientation=orientation, stored_size=stored, without_region=named.by_body,
@@ -255,7 +271,7 @@ def _export_one(runtime: Runtime, project: str, named: PeopleToWrite, to: Path |
     if to is None:
         target = beside[0] if beside else sidecar_path(original, style, used)
     else:
-        target = sidecar_path(_free(to / original.name, used), style, used)
+        target = sidecar_path(_free(to, used), style, used)
     used.add(target)
     base = beside[0] if beside else None  # the user's own sidecar, merged into wherever this one goes
     existing = base.read_bytes() if base is not None else None
