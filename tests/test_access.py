@@ -129,7 +129,8 @@ def test_the_keys_command_creates_lists_and_revokes(app_settings: Settings) -> N
     assert key["secret"].startswith("pgk_") and key["role"] == "admin" and key["project"] == ""
     for args, word in ((("--name", "x", "--role", "editor", "--project", "nope"), "no project 'nope'"),
                        (("--name", "root", "--role", "admin"), "is named 'root' already"),
-                       (("--name", " ", "--role", "admin"), "needs a name")):
+                       (("--name", " ", "--role", "admin"), "needs a name"),
+                       (("--name", "x", "--role", "editor"), "name the project (--project)")):
         refused = cli("create", *args)
         assert refused.returncode == 1 and word in refused.stderr and "Traceback" not in refused.stderr
     listed = json.loads(cli("list", "--json").stdout)

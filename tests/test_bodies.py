@@ -140,6 +140,11 @@ def test_people_whose_face_is_hidden_are_found_by_body_within_an_event(tmp_path:
         wrong = tagged[0]
         review_bodies(runtime, PROJECT, [wrong.body_id], accept=False, actor="editor")
         assert wrong.body_id not in {a.body_id for a in body_appearances(runtime, PROJECT)}
+        latest = runtime.graph.latest_action(PROJECT)
+        assert review_bodies(runtime, PROJECT, [wrong.body_id], accept=False, actor="editor").bodies == []
+        assert runtime.graph.latest_action(PROJECT) == latest  # rejecting it again changes nothing
+        with pytest.raises(ValueError, match=f"rejected already, as {wrong.person_id}: nothing to accept"):
+            review_bodies(runtime, PROJECT, [wrong.body_id], accept=True, actor="editor")
         match_bodies(runtime, PROJECT)
         assert all(a.person_id != wrong.person_id for a in body_appearances(runtime, PROJECT, status="queued")
                    + body_appearances(runtime, PROJECT) if a.body_id == wrong.body_id)
@@ -235,8 +240,9 @@ def test_people_found_by_body_are_named_in_xmp_without_a_face_region(tmp_path: P
             left = read_people(beside[gone.body_id].read_bytes())
             assert names[gone.person_id] not in left.names_without_region + [r.name for r in left.regions]
     for appearance in tagged + queued:
-        sidecar = tmp_path / "xmp" / (path_of[appearance.photo_id].name + ".xmp")
-        people = read_people(sidecar.read_bytes()) if sidecar.exists() else None
+        # in the photo's own folder below the photos' common one
+        sidecar = next((tmp_path / "xmp").rglob(path_of[appearance.photo_id].name + ".xmp"), None)
+        people = read_people(sidecar.read_bytes()) if sidecar is not None else None
         name = names[appearance.person_id]
         if appearance.status == "tagged" and appearance.person_id != private:
             assert people is not None and name in people.names_without_region, (sidecar, people)

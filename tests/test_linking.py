@@ -197,6 +197,12 @@ def test_cli_confirm_and_people_list(app_settings: Settings, cast, tmp_path: Pat
     # start of an id as `reid appearances` prints it
     (folder / "notes.txt").write_text("the shoot's notes")
     assert json.loads(cli("events", "tag", "pmqs", str(folder), "--project", PROJECT, "--json").stdout)["photos"] == 5
+    later = folder / "later.jpg"  # a photo put in the folder after its ingest: named, not silently passed over
+    later.write_bytes(next(folder.glob("*.jpg")).read_bytes() + b"\0")
+    tagged = cli("events", "tag", "pmqs", str(folder), "--project", PROJECT)
+    assert tagged.returncode == 0 and "5 photos at pmqs" in tagged.stdout, tagged.stderr[-2000:]
+    assert f"1 photo file(s) in those folders are not in project {PROJECT!r}" in tagged.stdout and "later.jpg" in tagged.stdout
+    later.unlink()
     short = cli("events", "tag", "pmqs", shown["photos"][1]["photo_id"][:12].upper(), "--project", PROJECT, "--json")
     assert short.returncode == 0 and json.loads(short.stdout)["photos"] == 1, short.stderr[-2000:]
     too_short = cli("events", "tag", "pmqs", shown["photos"][1]["photo_id"][:7], "", "--project", PROJECT)

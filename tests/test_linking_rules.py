@@ -101,6 +101,8 @@ def _clusters_of_people(runtime) -> dict[str, set[int]]:
 def test_undo_gives_each_person_back_their_faces_after_a_merge_of_people_or_a_naming(tmp_path: Path) -> None:
     runtime = synthetic_runtime(tmp_path, [5, 5, 4])
     cluster_project(runtime, PROJECT)
+    with pytest.raises(ValueError, match="neither was given"):
+        linking.confirm_cluster(runtime, PROJECT, _cluster_of(runtime, 0))
     linking.confirm_cluster(runtime, PROJECT, _cluster_of(runtime, 0), name="Alice")
     linking.confirm_cluster(runtime, PROJECT, _cluster_of(runtime, 5), name="Bob")
     _joins(runtime, {100: 6, 101: 7, 102: 1, 103: 2})  # new photos join each cluster, no decision of their own

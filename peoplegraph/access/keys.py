@@ -90,6 +90,8 @@ class KeyService:
             if project:
                 raise ValueError("project: an admin key reaches every project; give no project")
         elif role in PROJECT_ROLES:
+            if not project:
+                raise ValueError(f"project: a key of role {role} is a project's: name the project (--project)")
             validate_project_name(project)
             if project not in self.graph.projects():
                 raise ValueError(f"project: no project {project!r} (an admin creates it first)")

@@ -16,6 +16,7 @@ from peoplegraph.identity.records import (
 from peoplegraph.linking import people as people_service
 from peoplegraph.linking import service as linking
 from peoplegraph.linking.repair import repair
+from peoplegraph.observations.model import listed
 from peoplegraph.services import catalog
 
 FACES_ARGUMENT = click.argument("face_ids", nargs=-1, required=True, type=IdOf("face"))
@@ -341,9 +342,12 @@ def events_tag(obj: Context, event_id: str, photos: tuple[str, ...], project: st
     """Say these photos were taken at the event: photo ids (or their first 8 or more characters), photo files,
     or folders of them (the project's photos in them: a folder per match or per wedding)."""
     with obj.runtime() as runtime:
-        photo_ids = catalog.photos_named(runtime, project, photos, obj.cwd)
+        photo_ids, outside = catalog.photos_named(runtime, project, photos, obj.cwd)
         known = runtime.graph.set_photo_event(project, photo_ids, event_id)
-    emit(as_json, {"event_id": event_id, "photos": known}, f"{known} photos at {event_id}")
+    passed = (f"\n{len(outside)} photo file(s) in those folders are not in project {project!r} (ingest them, then "
+              f"tag again): {listed(outside)}") if outside else ""
+    emit(as_json, {"event_id": event_id, "photos": known, "not_in_project": outside},
+         f"{known} photos at {event_id}{passed}")
 
 
 GROUPS = (clusters, faces, review, people, organisations, events, undo_command, repair_command)

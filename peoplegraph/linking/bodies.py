@@ -445,20 +445,26 @@ def review_bodies(runtime: Runtime, project: str, body_ids: Sequence[int], *, ac
         raise ValueError("bodies: no body id given (the ids `peoplegraph reid queue` or `reid appearances` list)")
     known = runtime.graph.face_decisions(project, face_ids=wanted)
     decided = {b: d for b, d in known.items() if d.method == BODY_METHOD and (d.suggested_as or d.confirmed_as)}
-    missing = [b for b in wanted if b not in decided]
+    rejected = {b: d for b, d in known.items() if d.method == BODY_METHOD and b not in decided and d.removed_from}
+    if accept and rejected:
+        raise ValueError(f"bodies: {listed(sorted(rejected))}: rejected already, as "
+                         f"{', '.join(sorted(set().union(*(d.removed_from for d in rejected.values()))))}: nothing "
+                         "to accept (body matching may suggest someone else for them)")
+    missing = [b for b in wanted if b not in decided and b not in rejected]
     if missing:
         raise ValueError(f"bodies: {listed(missing)}: neither tagged nor queued by body matching in "
-                      f"project {project!r} (peoplegraph reid queue, reid appearances)")
+                         f"project {project!r} (peoplegraph reid queue, reid appearances)")
     stored = {b.body_id for b in runtime.bodies.bodies_by_id(project, wanted)}
     gone = [b for b in wanted if b not in stored]
     if gone:
         raise ValueError(f"bodies: {listed(gone)}: no body of pack {runtime.settings.body_pack!r} in project "
-                      f"{project!r}: found by another body pack (PEOPLEGRAPH_BODY_PACK), or its photo was deleted")
+                         f"{project!r}: found by another body pack (PEOPLEGRAPH_BODY_PACK), or its photo was deleted")
     person = {b: d.confirmed_as or d.suggested_as for b, d in decided.items()}
     people = set(person.values())
     action = ACCEPT_BODIES if accept else REJECT_BODIES
-    # accepting what an editor accepted already changes nothing: no new action to undo first
-    wanted = [b for b in wanted if not (accept and decided[b].confirmed_as and decided[b].actor != MATCHER)]
+    # accepting what an editor accepted, or rejecting what is rejected, changes nothing: no new action to undo
+    wanted = [b for b in wanted if b in decided
+              and not (accept and decided[b].confirmed_as and decided[b].actor != MATCHER)]
     if not wanted:
         return BodyReview(action, project, [], next(iter(people)) if len(people) == 1 else None)
     stamp = now()

@@ -62,7 +62,8 @@ def confirm_cluster(runtime: Runtime, project: str, cluster_id: int, *, name: st
                     person_id: str | None = None, actor: str = "") -> LinkingResult:
     validate_project_name(project)
     if (name is None) == (person_id is None):
-        raise ValueError("confirm: give the person either as a new name or as an existing person id, not both")
+        raise ValueError("confirm: give the person as a new name or as an existing person's id, one of the two: "
+                         f"{'both were' if name is not None else 'neither was'} given")
     faces = _faces_of_cluster(runtime, project, cluster_id)
     new_people = []
     if person_id is not None:

@@ -58,17 +58,19 @@ def photos(runtime: Runtime, project: str, limit: int, offset: int) -> list[Phot
 PHOTO_ID_PREFIX = 8  # characters of a photo id that may name it, when no other photo's id starts with them
 
 
-def photos_named(runtime: Runtime, project: str, names: Sequence[str], cwd: Path | None = None) -> list[str]:
+def photos_named(runtime: Runtime, project: str, names: Sequence[str],
+                 cwd: Path | None = None) -> tuple[list[str], list[str]]:
     """The ids of the photos these name: a photo id, the start of one (at least PHOTO_ID_PREFIX characters,
     as `reid appearances` prints them), a photo file, or a folder of them (its photos the project has: by the
-    path they were ingested from, else by their bytes), relative to `cwd`. ValueError naming each name that
-    is none of these, or names no photo of the project (nothing is named then)."""
+    path they were ingested from, else by their bytes), relative to `cwd`; and the photo files in those
+    folders that are not the project's (not ingested yet). ValueError naming each name that is none of
+    these, or names no photo of the project (nothing is named then)."""
     if project not in runtime.graph.projects():
         raise ValueError(f"project: no project {project!r}")
     every = runtime.graph.photos(project)
     ids = sorted(p.photo_id for p in every)
     known, by_path = set(ids), {p.path: p.photo_id for p in every}
-    found, unknown = [], []
+    found, unknown, outside = [], [], []
     for name in names:
         if not name.strip():  # an unset "$DIR" in a script: never the whole folder
             unknown.append("'' (an empty name)")
@@ -81,11 +83,12 @@ def photos_named(runtime: Runtime, project: str, names: Sequence[str], cwd: Path
             if unreadable:
                 unknown.append(f"{name} ({unreadable[0].path}: {unreadable[0].reason})")
                 continue
-            named = [_photo_of_file(f, by_path, known, runtime.settings.max_file_bytes) for f in files]
-            named = [n for n in named if n]
+            of_file = {f: _photo_of_file(f, by_path, known, runtime.settings.max_file_bytes) for f in files}
+            named = [n for n in of_file.values() if n]
             if not named:
                 unknown.append(f"{name} (no photo of the project {'is' if path.is_file() else 'is in'} it)")
             found += named
+            outside += [str(f) for f, n in of_file.items() if n is None]
             continue
         prefix = name.strip().lower()  # photo ids are lower-case hex
         start = bisect.bisect_left(ids, prefix)
@@ -98,7 +101,7 @@ def photos_named(runtime: Runtime, project: str, names: Sequence[str], cwd: Path
                                           if matching else "no such photo or file") + ")")
     if unknown:
         raise ValueError(f"photos: {listed(unknown)} in project {project!r}: nothing was changed")
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found)), outside
 
 
 def _photo_of_file(path: Path, by_path: dict[str, str], ids: set[str], max_bytes: int) -> str | None:
