@@ -116,6 +116,10 @@ def test_projects_and_idempotent_add_photo(store, project: str) -> None:
     assert store.has_photo(project, first.photo_id)
     assert not store.has_photo(project, f"{2:064x}")
     assert not store.has_photo("other-project", first.photo_id)
+    store.set_photo_paths(project, {first.photo_id: "/moved/here.jpg"})  # its file moved: the new path taken
+    assert [p.path for p in store.photos_by_id(project, [first.photo_id])] == ["/moved/here.jpg"]
+    with pytest.raises(ValueError, match="path"):
+        store.set_photo_paths(project, {first.photo_id: ""})
 
 
 def test_a_project_records_its_face_model_and_the_faces_its_photos_hold(store, project: str) -> None:

@@ -114,6 +114,27 @@ def test_ingest_twice_adds_nothing_and_survives_a_restart(app_settings: Settings
         assert len({f.face_id for f in faces}) == first.faces
 
 
+def test_a_photo_moved_to_another_folder_is_recorded_there_on_its_next_ingest(app_settings: Settings,
+                                                                              shared_data: Path, tmp_path: Path) -> None:
+    photo = sorted((shared_data / "lfw-devtrain" / "Aaron_Peirsol").glob("*.jpg"))[0]
+    old = tmp_path / "shoot" / "a.jpg"
+    old.parent.mkdir()
+    old.write_bytes(photo.read_bytes())
+    assert _ingest(app_settings, old.parent).new_photos == 1
+    backup = tmp_path / "backup" / "a.jpg"  # a second copy while the first is still there: not a move
+    backup.parent.mkdir()
+    backup.write_bytes(photo.read_bytes())
+    assert _ingest(app_settings, backup.parent).moved == []
+    new = tmp_path / "sorted" / "2024" / "a.jpg"  # the shoot reorganised: the first file is gone
+    new.parent.mkdir(parents=True)
+    old.rename(new)
+    moved = _cli(app_settings, "ingest", str(tmp_path / "sorted"), "--project", PROJECT)
+    assert moved["new_photos"] == 0 and moved["moved"] == [f"{old} -> {new}"]
+    with Runtime(app_settings) as runtime:
+        assert [p.path for p in runtime.graph.photos(PROJECT)] == [str(new)]  # served and written from there
+    assert _cli(app_settings, "ingest", str(tmp_path / "sorted"), "--project", PROJECT)["moved"] == []
+
+
 def test_the_same_photo_twice_in_one_batch_is_stored_once(app_settings: Settings, shared_data: Path, tmp_path: Path) -> None:
     photo = shared_data / "faces-misc" / "group-photos" / "insightface_t1.jpg"
     copy = tmp_path / "copy-of-t1.jpg"

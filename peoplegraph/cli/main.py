@@ -106,6 +106,9 @@ def _ingest_text(report: IngestReport, bodies: bool = False) -> str:
         f"skipped:     {len(report.skipped)}",
     ]
     lines += [f"  {s.path}: {s.reason}" for s in report.skipped]
+    if report.moved:
+        lines += [f"moved:       {len(report.moved)} (found where they are now; recorded there)",
+                  *(f"  {m}" for m in report.moved)]
     if report.notes:
         lines += [f"notes:       {len(report.notes)}", *(f"  {n.path}: {n.note}" for n in report.notes)]
     return "\n".join(lines)

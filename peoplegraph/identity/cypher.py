@@ -146,6 +146,15 @@ class CypherGraphStore:
         rows = [row for batch in codec.batches(keys) for row in self._run(q.PHOTOS_BY_KEY, {"keys": batch})]
         return sorted((codec.photo_record(project, r) for r in rows), key=lambda p: (p.path, p.photo_id))
 
+    def set_photo_paths(self, project: str, paths: Mapping[str, str]) -> None:
+        """Record where photos are now (photo id -> path): their files were moved since they were ingested."""
+        validate_project_name(project)
+        rows = [{"key": codec.node_key(project, str(p)), "path": codec.checked_text(path, "path", empty=False)}
+                for p, path in sorted(paths.items())]
+        with self._transaction():
+            for batch in codec.batches(rows):
+                self._run(q.SET_PHOTO_PATHS, {"rows": batch})
+
     def set_body_model(self, project: str, photo_ids: Sequence[str], model_id: str) -> None:
         """Record that the body model `model_id` has looked for people in these photos."""
         validate_project_name(project)

@@ -93,6 +93,7 @@ ENSURE_PROJECT = "MERGE (p:Project {name: $project})"
 PROJECTS = "MATCH (p:Project) RETURN p.name AS name ORDER BY name"
 HAS_PHOTO = "MATCH (ph:Photo {key: $key}) RETURN count(ph) AS n"
 PHOTO_KEYS = "UNWIND $keys AS k MATCH (ph:Photo {key: k}) RETURN ph.key AS key"
+SET_PHOTO_PATHS = "UNWIND $rows AS r MATCH (ph:Photo {key: r.key}) SET ph.path = r.path"
 ADD_PHOTOS = (
     "MATCH (pr:Project {name: $project}) "
     "UNWIND $rows AS r "

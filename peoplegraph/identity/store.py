@@ -35,6 +35,9 @@ class GraphStore(Protocol):
     def photos_by_id(self, project: str, photo_ids: Sequence[str]) -> list[PhotoRecord]:
         """The project's photos among `photo_ids` (unknown ids left out)."""
 
+    def set_photo_paths(self, project: str, paths: Mapping[str, str]) -> None:
+        """Record where photos are now (photo id -> path): their files were moved since they were ingested."""
+
     def set_body_model(self, project: str, photo_ids: Sequence[str], model_id: str) -> None:
         """Record that the body model `model_id` has looked for people in these photos."""
 

@@ -93,6 +93,9 @@ class IngestReport:
     bodies: int = 0  # people's bodies found (with `body_reid`), in new photos and in those stored before it
     skipped: list[SkippedFile] = field(default_factory=list)
     notes: list[PhotoNote] = field(default_factory=list)
+    # photos stored before, found at another path while no file is left where they were recorded (a folder
+    # reorganised): "old path -> new path", the new one recorded
+    moved: list[str] = field(default_factory=list)
     # the faces clustering and matching place: the new ones, and those of photos already stored that a run
     # stopped part way (killed between storing and placing them) left without a cluster
     face_ids: list[int] = field(default_factory=list, repr=False)
@@ -263,6 +266,7 @@ class IngestService:
         rescanned_now: set[str] = set()
         seen_now: set[str] = set()
         known: set[str] = set()
+        found_at: dict[str, str] = {}  # stored photos seen again: the path of their file now
 
         def flush() -> None:
             if not pending_photos and not rescanned:
@@ -315,6 +319,8 @@ class IngestService:
                 self._keep(project, prepared)
                 if prepared.known:
                     known.add(prepared.photo_id)
+                    if prepared.source.record_path:
+                        found_at[prepared.photo_id] = prepared.source.record_path
                     report.photo_ids.append(prepared.photo_id)
                     self._named(report, prepared)
                     if prepared.people is not None and prepared.photo_id not in rescanned_now:
@@ -362,7 +368,22 @@ class IngestService:
                 progress(report, total)
         flush()
         report.face_ids.extend(self._unplaced(project, known))
+        report.moved = self._follow_moves(project, found_at)
         return report
+
+    def _follow_moves(self, project: str, found_at: dict[str, str]) -> list[str]:
+        """Record the new path of the stored photos found again elsewhere whose recorded file is gone, so
+        that their original is served, and their sidecar written, from where they are now. A photo whose
+        first file is still there keeps it (a second copy of the same bytes is not a move)."""
+        if not found_at:
+            return []
+        moves = {p.photo_id: (p.path, found_at[p.photo_id])
+                 for p in self.runtime.graph.photos_by_id(project, list(found_at))
+                 if p.path != found_at[p.photo_id] and Path(p.path).is_absolute() and not Path(p.path).exists()}
+        if moves:
+            with self.runtime.locks.hold(project):
+                self.runtime.graph.set_photo_paths(project, {photo: new for photo, (_, new) in moves.items()})
+        return [f"{old} -> {new}" for old, new in sorted(moves.values())]
 
     def _unplaced(self, project: str, photo_ids: set[str]) -> list[int]:
         """The faces of these stored photos that have no cluster (a run stopped before placing them, or
