@@ -52,6 +52,19 @@ def test_a_mistyped_project_is_named_not_read_as_empty(app_settings: Settings) -
         assert "no project 'weding'" in done.stderr and "Traceback" not in done.stderr, command
 
 
+def test_serve_on_a_taken_port_refuses_before_it_issues_the_admin_key(app_settings: Settings) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = _run(app_settings, "--port", str(port), "serve")
+    assert done.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in done.stderr, done.stderr[-2000:]
+    assert "admin key" not in done.stderr and "Traceback" not in done.stderr
+    assert _run(app_settings, "keys", "list").stdout.strip() == "no keys"  # the next start shows the key
+
+
 def test_an_unknown_model_pack_is_named(app_settings: Settings) -> None:
     done = _run(app_settings, "--model-pack", "nope", "models", "prepare")
     assert done.returncode == 1

@@ -318,8 +318,24 @@ def serve(obj: Context, worker: bool) -> None:
     from peoplegraph.api.app import create_app
 
     settings = obj.settings()
+    _check_free(settings.host, settings.port)
     uvicorn.run(create_app(settings, in_process_worker=worker, url=settings.local_url), host=settings.host,
                 port=settings.port)
+
+
+def _check_free(host: str, port: int) -> None:
+    """Refuse before anything starts (a new data folder's admin key is shown once, at start) when the address
+    is taken."""
+    import socket
+
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(f"serve: cannot listen on {host}:{port}: {exc.strerror or exc} (another server "
+                                   "there? PEOPLEGRAPH_PORT / --port chooses another)") from None
 
 
 @main.command()
