@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 import threading
 import time
@@ -133,7 +134,8 @@ class RateLimits:
         self._seen: dict[tuple[str, str], deque[float]] = {}
         self._lock = threading.Lock()
 
-    def allow(self, link_id: str, client: str) -> bool:
+    def wait_s(self, link_id: str, client: str) -> int:
+        """0 when this search may be made (it is counted), else the whole seconds until one may."""
         moment = time.monotonic()
         with self._lock:
             for key, limit in (((link_id, client), self.per_client), ((link_id, ""), self.per_link)):
@@ -141,7 +143,7 @@ class RateLimits:
                 while window and window[0] <= moment - 60:
                     window.popleft()
                 if len(window) >= limit:
-                    return False
+                    return max(1, math.ceil(window[len(window) - limit] + 60 - moment))
             for key in ((link_id, client), (link_id, "")):
                 self._seen[key].append(moment)
-            return True
+            return 0

@@ -18,8 +18,9 @@ from peoplegraph.observations.store import StoreBusyError
 
 def _answer(status: int):
     def handler(request: Request, exc: Exception) -> Response:
+        headers = None
         if isinstance(exc, HTTPException):  # some of Litestar's own exceptions are ValueErrors too
-            code, detail = exc.status_code, exc.detail
+            code, detail, headers = exc.status_code, exc.detail, exc.headers  # Retry-After, Allow...
             if code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
                 detail = _too_large(request)
             problems = [e for e in exc.extra if isinstance(e, dict)] if isinstance(exc.extra, list) else []
@@ -28,7 +29,7 @@ def _answer(status: int):
                                            for e in problems)
         else:
             code, detail = status, str(exc)
-        return Response({"status_code": code, "detail": detail}, status_code=code)
+        return Response({"status_code": code, "detail": detail}, status_code=code, headers=headers)
 
     return handler
 

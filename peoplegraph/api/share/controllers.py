@@ -110,8 +110,10 @@ async def _check_password(request: Request, link: ShareLinkRecord, sent: str | N
     passwords cannot be guessed faster than searches are made."""
     limits: RateLimits = request.app.state.share_limits
     client = request.client.host if request.client else ""
-    if not limits.allow(link.link_id, client):
-        raise TooManyRequestsException("too many searches a minute on this link: wait a minute")
+    wait = limits.wait_s(link.link_id, client)
+    if wait:
+        raise TooManyRequestsException(f"too many searches a minute on this link: try again in {wait} s",
+                                       headers={"Retry-After": str(wait)})
     try:
         await asyncio.to_thread(ShareLinks.check_password, link,
                                 presented_password(sent or ""))
