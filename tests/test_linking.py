@@ -119,7 +119,7 @@ def test_bad_linking_requests_are_refused_with_the_reason(app_settings: Settings
         (tony_cluster,) = _cluster_of(runtime, cast["tony"])
         with pytest.raises(ValueError, match="cluster: no cluster 99"):
             linking.confirm_cluster(runtime, PROJECT, 99, name="Nobody")
-        with pytest.raises(ValueError, match="not both"):
+        with pytest.raises(ValueError, match="one of the two: both were given"):
             linking.confirm_cluster(runtime, PROJECT, tony_cluster, name="Tony", person_id="tony")
         with pytest.raises(ValueError, match="no person 'tony'"):
             linking.confirm_cluster(runtime, PROJECT, tony_cluster, person_id="tony")

@@ -120,6 +120,19 @@ def test_undo_gives_each_person_back_their_faces_after_a_merge_of_people_or_a_na
     assert check(runtime, PROJECT) == []
 
 
+def test_resetting_a_cluster_whose_faces_stay_together_keeps_its_id(tmp_path: Path) -> None:
+    runtime = synthetic_runtime(tmp_path, [5, 5, 4])
+    cluster_project(runtime, PROJECT)
+    linking.confirm_cluster(runtime, PROJECT, _cluster_of(runtime, 0), name="Alice")
+    linking.confirm_cluster(runtime, PROJECT, _cluster_of(runtime, 5), name="Bob")
+    ids = [_cluster_of(runtime, f) for f in (0, 5, 10)]
+    for face in (0, 5, 0, 10):  # named, named, named again, unnamed: an editor's id list stays true
+        linking.reset(runtime, PROJECT, _cluster_of(runtime, face))
+        assert [_cluster_of(runtime, f) for f in (0, 5, 10)] == ids
+    assert _clusters_of_people(runtime) == {"alice": {0, 1, 2, 3, 4}, "bob": {5, 6, 7, 8, 9}}
+    assert check(runtime, PROJECT) == []
+
+
 def test_merges_show_clashing_memberships_and_impossible_lives_and_undo_keeps_later_work(tmp_path: Path) -> None:
     runtime = synthetic_runtime(tmp_path, [3, 3])
     cluster_project(runtime, PROJECT)

@@ -387,7 +387,8 @@ def reset(runtime: Runtime, project: str, cluster_id: int | None = None, *, acto
     match_new_faces(runtime, project, None if cluster_id is None else faces)
     if cluster_id is None:
         return LinkingResult("reset", project, faces, None, cluster_project(runtime, project, mode="reset"))
-    return LinkingResult("reset", project, faces, None, place_faces(runtime, project, faces, [cluster_id]))
+    return LinkingResult("reset", project, faces, None, place_faces(runtime, project, faces, [cluster_id],
+                                                                    released={f: cluster_id for f in faces}))
 
 
 def decisions_around(runtime: Runtime, project: str, face_ids: Sequence[int], *names: str | None) -> dict[int, FaceDecision]:

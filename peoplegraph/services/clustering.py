@@ -107,7 +107,7 @@ def cluster_project(
 
 @holding_project
 def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cluster_ids: Iterable[int] = (),
-                stage: Stage | None = None) -> ClusteringReport:
+                stage: Stage | None = None, released: Mapping[int, int] | None = None) -> ClusteringReport:
     """A `missing` run over the part of the project an action or an ingest touched: the faces named (new
     ones, ones a decision moved or took out of a cluster) and the clusters named, widened until it holds
     every face of each cluster involved and every face decided as an individual involved (so the
@@ -117,7 +117,9 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
     written, in both stores; the cost follows the faces touched, not the size of the project.
 
     A run left unfinished (the mark of a dead run) is finished first by a whole-project run; the placement
-    an action marked and did not make (`decide_and_place`) is made with this one."""
+    an action marked and did not make (`decide_and_place`) is made with this one. `released`: the cluster
+    each face the caller took out of its cluster was in (its id goes back to those faces when they stay
+    together, and a cluster left empty says where they went)."""
     validate_project_name(project)
     pending = runtime.graph.pending_clustering(project)
     if pending.startswith(PLACING):
@@ -126,7 +128,7 @@ def place_faces(runtime: Runtime, project: str, face_ids: Iterable[int] = (), cl
         face_ids, cluster_ids = [*face_ids, *left["faces"]], [*cluster_ids, *left["clusters"]]
     elif pending:
         return cluster_project(runtime, project, stage, mode="missing")
-    return _place(runtime, project, face_ids, cluster_ids, stage)
+    return _place(runtime, project, face_ids, cluster_ids, stage, released)
 
 
 def _place(runtime: Runtime, project: str, face_ids: Iterable[int], cluster_ids: Iterable[int],
