@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from peoplegraph.identity.records import (
-    MERGE_PEOPLE, ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord, OrganisationRecord,
-    PersonRecord, PhotoRecord, RelationRecord, ShareLinkRecord,
+    MERGE_PEOPLE, ActionRecord, ApiKeyRecord, Appearance, ClusterRecord, EventRecord, FaceDecision, MembershipRecord,
+    OrganisationRecord, PersonRecord, PhotoRecord, RelationRecord, ShareLinkRecord,
 )
 
 
