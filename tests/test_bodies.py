@@ -405,8 +405,10 @@ def test_body_appearances_over_rest_graphql_and_the_cli(tmp_path: Path, model_di
     image = cv2.imread(photo.path)
     selfie = tmp_path / "selfie.jpg"
     cv2.imwrite(str(selfie), image[max(0, int(y1 - grow)):int(y2 + grow), max(0, int(x1 - grow)):int(x2 + grow)])
-    found = cli_json(settings, "search", str(selfie), "--project", PROJECT)["photos"]
+    found = cli_json(settings, "--body-reid", "true", "search", str(selfie), "--project", PROJECT)["photos"]
     by_body = [m for m in found if m["via"] == "body"]
     assert {m["body_id"] for m in by_body} >= {str(loose.body_id), str(other.body_id)}, found
     assert all(m["face_id"] is None for m in by_body) and found[-len(by_body):] == by_body
     assert not {m["photo_id"] for m in by_body} & {m["photo_id"] for m in found if m["via"] != "body"}
+    without = cli_json(settings, "search", str(selfie), "--project", PROJECT)["photos"]  # body ReID off: faces only
+    assert without == [m for m in found if m["via"] != "body"]

@@ -102,7 +102,8 @@ def test_the_cli_goes_through_a_running_server(shared_data: Path, model_dir: Pat
         assert [p.name for p in (work / "sorted" / "Tony Blair").iterdir()] == [blair[6].name]
         exported = cli("xmp", "export", "--project", "p", "--person", "tony-blair", "--to", "sidecars", "--json")
         assert exported.returncode == 0, exported.stderr
-        assert len(json.loads(exported.stdout)["written"]) == 5 and len(list((work / "sidecars").glob("*.xmp"))) == 5
+        assert len(json.loads(exported.stdout)["written"]) == 5  # in their folders below the project's photos' own
+        assert len(list((work / "sidecars" / "known" / "Tony_Blair").glob("*.xmp"))) == 5
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -554,10 +554,11 @@ class CypherGraphStore:
         return {int(r["face_id"]): codec.decision_record(r)
                 for r in self._run(q.HUMAN_CONFIRMATIONS, {"project": project, "methods": list(HUMAN_METHODS)})}
 
-    def latest_action(self, project: str) -> ActionRecord | None:
-        """The action `undo_last_action` would undo, left in place; None when there is none."""
+    def latest_action(self, project: str, *, replaced: bool = False) -> ActionRecord | None:
+        """The action `undo_last_action` would undo, left in place (with `replaced`, the decisions it replaced
+        too); None when there is none."""
         found = self._run(q.LATEST_ACTION, {"project": validate_project_name(project)})
-        return _action(project, found[0]) if found else None
+        return _action(project, found[0], replaced=replaced) if found else None
 
     def actions(self, project: str) -> list[ActionRecord]:
         """Every action that can still be undone, first first, each with the decisions it replaced."""

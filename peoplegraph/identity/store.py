@@ -130,8 +130,9 @@ class GraphStore(Protocol):
         `cleared` faces and write `people`, in one transaction; with `action` named, keep what they replace
         for `undo_last_action`."""
 
-    def latest_action(self, project: str) -> ActionRecord | None:
-        """The action `undo_last_action` would undo, left in place; None when there is none."""
+    def latest_action(self, project: str, *, replaced: bool = False) -> ActionRecord | None:
+        """The action `undo_last_action` would undo, left in place (with `replaced`, the decisions it replaced
+        too); None when there is none."""
 
     def actions(self, project: str) -> list[ActionRecord]:
         """Every action that can still be undone, first first, each with the decisions it replaced."""

@@ -281,15 +281,16 @@ class Conflict(ValueError):
 @holding_project
 def undo(runtime: Runtime, project: str, *, only_by: str | None = None) -> LinkingResult:
     """Undo the latest action (an editor's or an auto-matching run's): the faces get back the decisions they
-    had before it, and a `missing` run puts faces it had taken out of clusters back into one. The faces it
-    decided about are placed again by the machine under those decisions (nothing holds them where the action
-    put them any more: a cluster confirmed as an existing person had joined that person's cluster), and so
-    are, for a merge of people, the faces without a decision of their own that followed the merged person's
-    faces into the kept person's cluster. With `only_by`, only when that actor took the latest action (an
-    editor undoes their own; undo is last first, so another's action on top must be undone by its author or
-    an owner)."""
+    had before it, and a `missing` run puts faces it had taken out of clusters back into one. The faces whose
+    decision on who they are (or are not) changes back are placed again by the machine under the decisions
+    restored (nothing holds them where the action put them any more: a cluster confirmed as an existing
+    person had joined that person's cluster), and so are, for a merge of people, the faces without a decision
+    of their own in the clusters of the faces that are the merged person again (they followed those faces
+    into the kept person's cluster). With `only_by`, only when that actor took the latest action (an editor
+    undoes their own; undo is last first, so another's action on top must be undone by its author or an
+    owner)."""
     existing_project(runtime, project)
-    latest = runtime.graph.latest_action(project)
+    latest = runtime.graph.latest_action(project, replaced=True)
     if latest is None:
         raise ValueError(f"undo: nothing to undo in project {project!r}")
     if only_by is not None and latest.actor != only_by:
@@ -301,15 +302,26 @@ def undo(runtime: Runtime, project: str, *, only_by: str | None = None) -> Linki
         return LinkingResult(f"undo {latest.action}", project, [], None, None, bodies=list(latest.face_ids))
     where = _clusters_of(runtime, project, latest.face_ids)
     clusters = set(where.values()) - {UNCLUSTERED}
-    release = set(where)
-    if latest.action == MERGE_PEOPLE and clusters:
-        faces = runtime.vectors.project_faces(project)
-        members = faces.face_ids[faces.members(sorted(clusters))].tolist()
-        decided = runtime.graph.face_decisions(project, face_ids=members)
-        release |= {f for f in members if f not in decided}
+    now = runtime.graph.face_decisions(project, face_ids=list(where))
+    release = {f for f in where if _placing(now.get(f)) != _placing(latest.replaced.get(f))}
+    if latest.action == MERGE_PEOPLE:
+        named_again = {where[f] for f in release if (d := latest.replaced.get(f)) is not None and d.confirmed_as
+                       and d.confirmed_as != getattr(now.get(f), "confirmed_as", None)} - {UNCLUSTERED}
+        if named_again:
+            faces = runtime.vectors.project_faces(project)
+            members = faces.face_ids[faces.members(sorted(named_again))].tolist()
+            decided = runtime.graph.face_decisions(project, face_ids=members)
+            release |= {f for f in members if f not in decided}
     placed = decide_and_place(runtime, project, lambda: runtime.graph.undo_last_action(project),
                               release | set(latest.face_ids), clusters, release=release)
     return LinkingResult(f"undo {latest.action}", project, list(latest.face_ids), None, placed)
+
+
+def _placing(decision: FaceDecision | None) -> tuple | None:
+    """What of a decision holds a face in a cluster or out of one (a review suggestion holds nothing)."""
+    if decision is None:
+        return None
+    return decision.confirmed_as, decision.grouped_as, decision.removed_from, decision.ignored
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from peoplegraph.observations.model import (UNCLUSTERED, UNKNOWN_AGE, BodyObserv
                                             validate_project_name)
 from peoplegraph.observations.store import StoreWriteError
 from peoplegraph.services.bodies import PeopleFound
-from peoplegraph.services.file_names import stored_name
+from peoplegraph.services.file_names import file_path, stored_name
 from peoplegraph.services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -379,7 +379,8 @@ class IngestService:
             return []
         moves = {p.photo_id: (p.path, found_at[p.photo_id])
                  for p in self.runtime.graph.photos_by_id(project, list(found_at))
-                 if p.path != found_at[p.photo_id] and Path(p.path).is_absolute() and not Path(p.path).exists()}
+                 if p.path != found_at[p.photo_id] and file_path(p.path).is_absolute()
+                 and not file_path(p.path).exists()}
         if moves:
             with self.runtime.locks.hold(project):
                 self.runtime.graph.set_photo_paths(project, {photo: new for photo, (_, new) in moves.items()})

@@ -114,13 +114,20 @@ def search_project(runtime: Runtime, project: str, query: np.ndarray) -> list[Ph
 
 def _found_by_body(runtime: Runtime, project: str, similarity: np.ndarray, cluster_ids: np.ndarray,
                    threshold: float, seen: set[str]) -> list[PhotoMatch]:
-    """The photos the people of the matched clusters were tagged in by body, and not found in by face."""
-    from peoplegraph.linking.bodies import body_appearances
+    """The photos the people of the matched clusters were tagged in by body, and not found in by face (with
+    `body_reid` on: a library without it is not searched for body tags)."""
+    from peoplegraph.linking.bodies import BODY_METHOD, body_appearances
 
+    if not runtime.settings.body_reid:
+        return []
     matched = set(matched_clusters(similarity, cluster_ids, threshold).tolist())
     people = [p for p in runtime.graph.people(project) if p.visibility == "normal" and matched & set(p.cluster_ids)]
+    if not people:
+        return []
+    tagged = {d.confirmed_as for d in runtime.graph.face_decisions(
+        project, identities=[p.person_id for p in people]).values() if d.method == BODY_METHOD}
     best: dict[str, PhotoMatch] = {}
-    for person in people:
+    for person in (p for p in people if p.person_id in tagged):
         score = float(similarity[np.isin(cluster_ids, person.cluster_ids)].max())
         for body in body_appearances(runtime, project, person.person_id):
             known = best.get(body.photo_id)

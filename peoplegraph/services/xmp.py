@@ -34,7 +34,7 @@ from peoplegraph.metadata.files import (PhotoPeople, embed_in_jpeg, embedded_pac
                                         stored_orientation)
 from peoplegraph.metadata.xmp import FaceRegion, XmpError, iou, merge_people, written_names
 from peoplegraph.observations.model import validate_project_name
-from peoplegraph.services.file_names import stored_name
+from peoplegraph.services.file_names import file_path, stored_name
 from peoplegraph.services.runtime import Runtime
 
 PEOPLE_PAGE = 50  # people whose photos are read from the graph at once
@@ -185,7 +185,7 @@ def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, 
     """Write the people of every photo with named people (or only the photos of `person_id`) as XMP (module
     docstring): merged into the sidecar beside the original (the one there is, else one named by the
     `xmp_sidecar` setting), or written into `to` from that sidecar; with `embed`, into a copy of each JPEG
-    in `to`. In `to`, each photo's folder below the photos' common folder is kept, so that two cameras'
+    in `to`. In `to`, each photo's folder below the project's photos' common folder is kept, so that two cameras'
     IMG_0001.jpg get a sidecar each under the name of their own photo. A photo's original is never changed:
     peoplegraph knows a photo by its bytes."""
     existing_project(runtime, project)
@@ -198,7 +198,7 @@ def export_xmp(runtime: Runtime, project: str, *, person_id: str | None = None, 
         to.mkdir(parents=True, exist_ok=True)
     report = XmpExport(photos=len(photos))
     used: set[Path] = set()
-    place = _places_below(to, [v.photo for v in photos.values()]) if to is not None else {}
+    place = _places_below(to, runtime.graph.photos(project)) if to is not None else {}
     for done, named in enumerate(sorted(photos.values(), key=lambda v: v.photo.path), 1):
         photo = named.photo
         if progress is not None:
@@ -239,12 +239,13 @@ def _clear_beside_originals(runtime: Runtime, project: str, named: set[str], use
 
 
 def _places_below(to: Path, photos: Sequence[PhotoRecord]) -> dict[str, Path]:
-    """Where each photo's copy (or sidecar) goes in `to`: its path below the folder all the photos share
-    (an upload's name, which is no path here, at the top)."""
-    folders = [str(Path(p.path).parent) for p in photos if Path(p.path).is_absolute()]
+    """Where each photo's copy (or sidecar) goes in `to`: its path below the folder all the project's photos
+    share, the same whichever of them an export writes (an upload's name, which is no path here, at the
+    top)."""
+    folders = [str(file_path(p.path).parent) for p in photos if file_path(p.path).is_absolute()]
     common = Path(os.path.commonpath(folders)) if folders else None
-    return {p.photo_id: to / (Path(p.path).relative_to(common) if common and Path(p.path).is_absolute()
-                              else Path(p.path).name) for p in photos}
+    return {p.photo_id: to / (file_path(p.path).relative_to(common) if common and file_path(p.path).is_absolute()
+                              else file_path(p.path).name) for p in photos}
 
 
 def _export_one(runtime: Runtime, project: str, named: PeopleToWrite, to: Path | None, embed: bool,
