@@ -173,7 +173,8 @@ class ActionRecord:
     decided_at: str
     face_ids: tuple[int, ...]  # body ids for an action `about_bodies`
     person_ids: tuple[str, ...] = ()  # the people it created, changed or merged away
-    # the decision each face had before it (None: no decision); filled by `GraphStore.actions` only
+    # the decision each face had before it (None: no decision); filled by `GraphStore.actions`, and by
+    # `latest_action` when asked
     replaced: Mapping[int, FaceDecision | None] = field(default_factory=dict, compare=False)
 
     @property

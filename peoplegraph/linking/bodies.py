@@ -10,9 +10,8 @@ that. Only the pairs of one window are scored (`_windows`), so a run over a libr
 the library, not with its square. Its score for a person is its best cosine similarity to that person's
 reference bodies there, each taken whole or below its face, whichever is closer (`body_similarity`: a body
 whose head is hidden, blurred or cut away is closer to the reference's body under the face than to the whole
-with a face in it); from
-`body_auto_threshold`, and ahead of the next person by `body_margin`, it is tagged; from
-`body_review_threshold` it waits in the body review queue; below, nothing is decided.
+with a face in it); from `body_auto_threshold`, and ahead of the next person by `body_margin`, it is tagged;
+from `body_review_threshold` it waits in the body review queue; below, nothing is decided.
 
 Body decisions are face decisions about body ids (method `body`, the body score, the reference bodies and
 the score of the body's own face if it has one), recorded as one undoable action like any other. They never

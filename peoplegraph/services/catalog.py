@@ -65,8 +65,7 @@ def photos_named(runtime: Runtime, project: str, names: Sequence[str],
     path they were ingested from, else by their bytes), relative to `cwd`; and the photo files in those
     folders that are not the project's (not ingested yet). ValueError naming each name that is none of
     these, or names no photo of the project (nothing is named then)."""
-    if project not in runtime.graph.projects():
-        raise ValueError(f"project: no project {project!r}")
+    existing_project(runtime, project)
     every = runtime.graph.photos(project)
     ids = sorted(p.photo_id for p in every)
     known, by_path = set(ids), {p.path: p.photo_id for p in every}

@@ -108,18 +108,17 @@ def search_project(runtime: Runtime, project: str, query: np.ndarray) -> list[Ph
         return []
     found = match_photos(query, faces.embeddings[rows], [faces.photo_id(r) for r in rows.tolist()],
                          faces.face_ids[rows].tolist(), faces.cluster_ids[rows], threshold)
+    if not runtime.settings.body_reid:  # a library without body ReID is not searched for body tags
+        return found
     return found + _found_by_body(runtime, project, faces.embeddings[rows] @ np.asarray(query, np.float32),
                                   faces.cluster_ids[rows], threshold, {m.photo_id for m in found})
 
 
 def _found_by_body(runtime: Runtime, project: str, similarity: np.ndarray, cluster_ids: np.ndarray,
                    threshold: float, seen: set[str]) -> list[PhotoMatch]:
-    """The photos the people of the matched clusters were tagged in by body, and not found in by face (with
-    `body_reid` on: a library without it is not searched for body tags)."""
+    """The photos the people of the matched clusters were tagged in by body, and not found in by face."""
     from peoplegraph.linking.bodies import BODY_METHOD, body_appearances
 
-    if not runtime.settings.body_reid:
-        return []
     matched = set(matched_clusters(similarity, cluster_ids, threshold).tolist())
     people = [p for p in runtime.graph.people(project) if p.visibility == "normal" and matched & set(p.cluster_ids)]
     if not people:

@@ -242,10 +242,11 @@ def _places_below(to: Path, photos: Sequence[PhotoRecord]) -> dict[str, Path]:
     """Where each photo's copy (or sidecar) goes in `to`: its path below the folder all the project's photos
     share, the same whichever of them an export writes (an upload's name, which is no path here, at the
     top)."""
-    folders = [str(file_path(p.path).parent) for p in photos if file_path(p.path).is_absolute()]
+    paths = {p.photo_id: file_path(p.path) for p in photos}
+    folders = [str(path.parent) for path in paths.values() if path.is_absolute()]
     common = Path(os.path.commonpath(folders)) if folders else None
-    return {p.photo_id: to / (file_path(p.path).relative_to(common) if common and file_path(p.path).is_absolute()
-                              else file_path(p.path).name) for p in photos}
+    return {photo: to / (path.relative_to(common) if common and path.is_absolute() else path.name)
+            for photo, path in paths.items()}
 
 
 def _export_one(runtime: Runtime, project: str, named: PeopleToWrite, to: Path | None, embed: bool,
